@@ -1,0 +1,323 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Actor is one running actor: a name, a mailbox and a behaviour. Messages are
+// handled one at a time by a goroutine that exists only while the mailbox is
+// not empty, so an idle actor costs no goroutine.
+type Actor struct {
+	name  string
+	proc  *Process
+	class ClassInfo
+	beh   Behaviour
+	log   *slog.Logger
+
+	ctx    context.Context // cancelled when the actor starts stopping
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards queue, system, running, stopping
+	queue    ring       // user messages
+	system   []sysTask  // init and stop: they bypass the user backlog
+	running  bool       // a goroutine is draining the mailbox
+	stopping bool       // no more messages are accepted
+	done     chan struct{}
+
+	handled atomic.Uint64
+
+	budget budgetState
+
+	tmu       sync.Mutex // guards timers, timerSeq
+	timers    map[int]*time.Timer
+	timerSeq  int
+	initReply chan error
+}
+
+type sysKind uint8
+
+const (
+	sysInit sysKind = iota
+	sysStop
+)
+
+type sysTask struct {
+	kind sysKind
+}
+
+// Name returns the actor's system-wide unique name.
+func (a *Actor) Name() string { return a.name }
+
+// Node returns the name of the admin of the process the actor lives in.
+func (a *Actor) Node() string { return a.proc.adminName }
+
+// Class returns where the actor's code comes from.
+func (a *Actor) Class() ClassInfo { return a.class }
+
+// Process returns the process the actor lives in.
+func (a *Actor) Process() *Process { return a.proc }
+
+// Logger returns the actor's logger (with the actor's name attached).
+func (a *Actor) Logger() *slog.Logger { return a.log }
+
+// Context is cancelled when the actor starts stopping; blocking calls made
+// on the actor's behalf use it.
+func (a *Actor) Context() context.Context { return a.ctx }
+
+// Address returns the address that reaches this actor.
+func (a *Actor) Address() Address {
+	if a == a.proc.admin {
+		return Address{Node: a.proc.adminName}
+	}
+	return Address{Entity: a.name}
+}
+
+// push appends m to the mailbox and makes sure a goroutine drains it.
+func (a *Actor) push(m Message) error {
+	a.mu.Lock()
+	if a.stopping {
+		a.mu.Unlock()
+		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
+	}
+	a.queue.push(m)
+	start := !a.running
+	a.running = true
+	a.mu.Unlock()
+	if start {
+		go a.run()
+	}
+	return nil
+}
+
+// pushSystem queues a task ahead of all user messages.
+func (a *Actor) pushSystem(t sysTask) {
+	a.mu.Lock()
+	a.system = append(a.system, t)
+	start := !a.running
+	a.running = true
+	a.mu.Unlock()
+	if start {
+		go a.run()
+	}
+}
+
+// MailboxLen returns the number of messages waiting.
+func (a *Actor) MailboxLen() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.queue.n
+}
+
+// Handled returns the number of messages handled so far.
+func (a *Actor) Handled() uint64 { return a.handled.Load() }
+
+func (a *Actor) run() {
+	for {
+		a.mu.Lock()
+		if len(a.system) > 0 {
+			t := a.system[0]
+			a.system = a.system[1:]
+			a.mu.Unlock()
+			if a.runSystem(t) {
+				return // stopped: this goroutine is the last one
+			}
+			continue
+		}
+		m, ok := a.queue.pop()
+		if !ok {
+			a.running = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		a.handle(&m)
+	}
+}
+
+func (a *Actor) handle(m *Message) {
+	a.budget.begin(a.proc)
+	reply, err := a.beh.Receive(a, m)
+	a.budget.end()
+	a.handled.Add(1)
+	if err == nil {
+		if reply.Command != "" && !m.Sender.IsZero() {
+			a.proc.reply(m, reply.Command, reply.Body)
+		}
+		return
+	}
+	if a.budget.fired.Load() {
+		err = fmt.Errorf("%w (%s); %q was interrupted: %v", ErrBudget, a.proc.cfg.Budget, m.Command, err)
+		a.budget.renew(a.ctx)
+	} else if a.ctx.Err() != nil && !errors.Is(err, ErrNotHandled) {
+		err = fmt.Errorf("%w: %q was interrupted because %q is being removed: %v", ErrStopping, m.Command, a.name, err)
+	}
+	a.replyError(m, err)
+}
+
+// replyError answers m with is_not_handled or error, as DESIGN.md says.
+func (a *Actor) replyError(m *Message, err error) {
+	mid := m.ID.String()
+	if errors.Is(err, ErrNotHandled) {
+		a.log.Debug("message is not handled", "command", m.Command, "mid", mid)
+		if !m.Sender.IsZero() {
+			a.proc.reply(m, "is_not_handled", Object{{Key: "mid", Value: mid}, {Key: "command", Value: m.Command}})
+		}
+		return
+	}
+	var traced interface{ Traceback() string }
+	if errors.As(err, &traced) {
+		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error(), "traceback", traced.Traceback())
+	} else {
+		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error())
+	}
+	if !m.Sender.IsZero() {
+		a.proc.reply(m, "error", Object{{Key: "mid", Value: mid}, {Key: "message", Value: err.Error()}})
+	}
+}
+
+// runSystem runs an init or stop task; it returns true once the actor is gone.
+func (a *Actor) runSystem(t sysTask) bool {
+	switch t.kind {
+	case sysInit:
+		a.budget.begin(a.proc)
+		err := a.beh.Init(a)
+		a.budget.end()
+		if err != nil && a.budget.fired.Load() {
+			err = fmt.Errorf("%w (%s) in init: %v", ErrBudget, a.proc.cfg.Budget, err)
+			a.budget.renew(a.ctx)
+		}
+		a.initReply <- err
+		if err != nil {
+			a.finish(false)
+			return true
+		}
+	case sysStop:
+		a.finish(true)
+		return true
+	}
+	return false
+}
+
+// finish runs the stop hook (when the actor had started), cancels its
+// timers, answers the asks still queued and leaves the registry.
+func (a *Actor) finish(started bool) {
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	a.cancel()
+	a.cancelTimers()
+	if started {
+		a.budget.renew(context.Background())
+		a.budget.begin(a.proc)
+		a.beh.Stop(a)
+		a.budget.end()
+	}
+	a.budget.cancel()
+	a.proc.unregister(a)
+	a.mu.Lock()
+	var orphans []Message
+	for {
+		m, ok := a.queue.pop()
+		if !ok {
+			break
+		}
+		if !m.Sender.IsZero() {
+			orphans = append(orphans, m)
+		}
+	}
+	a.mu.Unlock()
+	for i := range orphans {
+		a.proc.replyNotFound(&orphans[i], a.name)
+	}
+	close(a.done)
+}
+
+// stop asks the actor to stop after its current message; it returns a channel
+// closed once the stop hook has run and the name is free.
+func (a *Actor) stop() <-chan struct{} {
+	a.mu.Lock()
+	already := a.stopping
+	a.stopping = true
+	a.mu.Unlock()
+	if !already {
+		a.cancel()
+		a.pushSystem(sysTask{kind: sysStop})
+	}
+	return a.done
+}
+
+// Sleep blocks the actor for d or until it stops. The time does not count
+// against the handler's budget.
+func (a *Actor) Sleep(d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	a.budget.pause(a.proc)
+	defer a.budget.resume(a.proc)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-a.ctx.Done():
+		return fmt.Errorf("sleep: %w: %q is being removed", ErrStopping, a.name)
+	}
+}
+
+// Send sends a message from this actor; it fails at once when the recipient
+// is unknown.
+func (a *Actor) Send(to Address, command string, body any) error {
+	return a.proc.Send(Message{Command: command, Body: body, Recipient: to})
+}
+
+// Ask sends a request and waits for the reply, the timeout or the actor's
+// stop. The waiting time does not count against the handler's budget.
+func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration) (Message, error) {
+	a.budget.pause(a.proc)
+	defer a.budget.resume(a.proc)
+	return a.proc.Ask(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
+}
+
+// BudgetContext returns the context a behaviour must attach to code that
+// should be interruptible: it is cancelled when the running handler exceeds
+// its budget or the actor stops. It changes after each interruption, so a
+// behaviour reads it before each call.
+func (a *Actor) BudgetContext() context.Context { return a.budget.ctx }
+
+// AskResult is one answer of AskAll.
+type AskResult struct {
+	Reply Message
+	Err   error
+}
+
+// AskAll sends all requests at once and waits for every reply, all within
+// one timeout. Results are in the order of the requests.
+func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
+	a.budget.pause(a.proc)
+	defer a.budget.resume(a.proc)
+	out := make([]AskResult, len(reqs))
+	pending := make([]*PendingAsk, len(reqs))
+	for i, m := range reqs {
+		pa, nf, err := a.proc.StartAsk(m, timeout)
+		if err != nil {
+			out[i] = AskResult{Reply: nf, Err: err}
+			continue
+		}
+		pending[i] = pa
+	}
+	deadline := time.Now().Add(timeout)
+	for i, pa := range pending {
+		if pa == nil {
+			continue
+		}
+		r, err := pa.Wait(a.ctx, max(time.Until(deadline), time.Millisecond))
+		out[i] = AskResult{Reply: r, Err: err}
+	}
+	return out
+}

@@ -1,0 +1,280 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// admin is the behaviour of the admin actor "<host>.<process>.admin". Slow
+// commands (creating and removing actors) run in their own goroutines and
+// reply when done, so the admin's mailbox never waits behind them.
+type admin struct {
+	p *Process
+}
+
+func (ad *admin) Init(*Actor) error { return nil }
+func (ad *admin) Stop(*Actor)       {}
+
+func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
+	p := ad.p
+	switch m.Command {
+	case "create_actor":
+		ad.createActor(m)
+	case "create_actors":
+		ad.createActors(m)
+	case "remove_actor":
+		ad.removeActor(m)
+	case "seek_actor":
+		return ad.seekActor(m)
+	case "get_actors":
+		list := p.Actors()
+		actors := make(Array, len(list))
+		for i, info := range list {
+			actors[i] = info.Value()
+		}
+		return Reply{"actors", Object{{Key: "node", Value: p.adminName}, {Key: "actors", Value: actors}}}, nil
+	case "get_actor":
+		name, err := nameField(m.Body, "name")
+		if err != nil {
+			return Reply{}, err
+		}
+		act := p.Lookup(name)
+		if act == nil {
+			return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
+		}
+		return Reply{"actor", act.Info().Value()}, nil
+	case "get_processes":
+		return Reply{"processes", Object{
+			{Key: "host", Value: p.cfg.Host},
+			{Key: "processes", Value: Array{p.processValue()}},
+		}}, nil
+	case "get_hosts":
+		return Reply{"hosts", Object{{Key: "hosts", Value: Array{Object{
+			{Key: "name", Value: p.cfg.Host},
+			{Key: "head", Value: true},
+			{Key: "processes", Value: Array{p.adminName}},
+		}}}}}, nil
+	case "exit", "quit":
+		p.log.Info("exit requested", "mid", m.ID.String())
+		if !m.Sender.IsZero() {
+			p.reply(m, "is_exiting", Object{{Key: "mid", Value: m.ID.String()}})
+		}
+		p.Shutdown()
+	default:
+		return Reply{}, fmt.Errorf("%w: %q", ErrNotHandled, m.Command)
+	}
+	return Reply{}, nil
+}
+
+func (p *Process) processValue() Object {
+	p.mu.RLock()
+	n := len(p.actors)
+	p.mu.RUnlock()
+	return Object{
+		{Key: "node", Value: p.adminName},
+		{Key: "pid", Value: int64(os.Getpid())},
+		{Key: "actors", Value: int64(n)},
+		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
+	}
+}
+
+func notFoundBody(m *Message, name string) Object {
+	return Object{{Key: "mid", Value: m.ID.String()}, {Key: "entity", Value: name}}
+}
+
+// nameField reads a required string field of an object body.
+func nameField(body any, key string) (string, error) {
+	o, ok := body.(Object)
+	if !ok {
+		return "", fmt.Errorf("%w: the body must be an object with %q, not %s", ErrBadRequest, key, TypeName(body))
+	}
+	v, _ := o.Get(key)
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("%w: %q must be a non-empty string, not %s", ErrBadRequest, key, TypeName(v))
+	}
+	return s, nil
+}
+
+// budget returns the time a slow command may take: the asker's timeout, or
+// the configured default.
+func (ad *admin) budget(m *Message) time.Duration {
+	if m.Timeout > 0 {
+		return time.Duration(m.Timeout * float64(time.Second))
+	}
+	return ad.p.cfg.CreateTimeout
+}
+
+func (ad *admin) resolve(ctx context.Context, desc ClassDesc) (Class, error) {
+	if ad.p.cfg.Resolver == nil {
+		return nil, errors.New("this process has no package resolver")
+	}
+	return ad.p.cfg.Resolver.Resolve(ctx, desc)
+}
+
+func (ad *admin) createActor(m *Message) {
+	p := ad.p
+	fail := func(err error) {
+		p.log.Warn("actor is not created", "mid", m.ID.String(), "error", err.Error())
+		p.Reply(m, "actor_is_not_created", Object{{Key: "mid", Value: m.ID.String()}, {Key: "error", Value: err.Error()}})
+	}
+	o, ok := m.Body.(Object)
+	if !ok {
+		fail(fmt.Errorf(`%w: the body must be {"class_desc": {...}, "name": "..."}, not %s`, ErrBadRequest, TypeName(m.Body)))
+		return
+	}
+	name, err := nameField(o, "name")
+	if err != nil {
+		fail(err)
+		return
+	}
+	cd, _ := o.Get("class_desc")
+	desc, err := ClassDescFromValue(cd)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var params Object
+	if pv, ok := o.Get("params"); ok && pv != nil {
+		if params, ok = pv.(Object); !ok {
+			fail(fmt.Errorf("%w: params must be an object of name: value, not %s", ErrBadRequest, TypeName(pv)))
+			return
+		}
+	}
+	if err := ValidateName(name); err != nil {
+		fail(err)
+		return
+	}
+	if p.Lookup(name) != nil {
+		fail(fmt.Errorf("%w: %q already exists", ErrNameTaken, name))
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+		defer cancel()
+		class, err := ad.resolve(ctx, desc)
+		if err != nil {
+			fail(fmt.Errorf("create %q: %w", name, err))
+			return
+		}
+		if _, err := p.Spawn(name, class, params); err != nil {
+			fail(fmt.Errorf("create %q: %w", name, err))
+			return
+		}
+		p.log.Info("actor is created", "actor", name, "class", class.Info().Class, "package", class.Info().Package)
+		p.Reply(m, "actor_is_created", Object{{Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
+	}()
+}
+
+func (ad *admin) createActors(m *Message) {
+	p := ad.p
+	fail := func(err error) {
+		p.log.Warn("actors are not created", "mid", m.ID.String(), "error", err.Error())
+		p.Reply(m, "actors_are_not_created", Object{{Key: "mid", Value: m.ID.String()}, {Key: "error", Value: err.Error()}})
+	}
+	o, ok := m.Body.(Object)
+	if !ok {
+		fail(fmt.Errorf(`%w: the body must be {"class_desc": {...}, "names": [...]}, not %s`, ErrBadRequest, TypeName(m.Body)))
+		return
+	}
+	cd, _ := o.Get("class_desc")
+	desc, err := ClassDescFromValue(cd)
+	if err != nil {
+		fail(err)
+		return
+	}
+	nv, _ := o.Get("names")
+	arr, ok := nv.(Array)
+	if !ok || len(arr) == 0 {
+		fail(fmt.Errorf("%w: names must be a non-empty array of strings", ErrBadRequest))
+		return
+	}
+	names := make([]string, len(arr))
+	seen := make(map[string]bool, len(arr))
+	for i, v := range arr {
+		s, ok := v.(string)
+		if !ok {
+			fail(fmt.Errorf("%w: names[%d] must be a string, not %s", ErrBadRequest, i, TypeName(v)))
+			return
+		}
+		if err := ValidateName(s); err != nil {
+			fail(err)
+			return
+		}
+		if seen[s] || p.Lookup(s) != nil {
+			fail(fmt.Errorf("%w: %q already exists", ErrNameTaken, s))
+			return
+		}
+		seen[s] = true
+		names[i] = s
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+		defer cancel()
+		class, err := ad.resolve(ctx, desc)
+		if err != nil {
+			fail(err)
+			return
+		}
+		entities := make(Array, 0, len(names))
+		for _, name := range names {
+			if _, err := p.Spawn(name, class, nil); err != nil {
+				// All or nothing: remove the ones made so far.
+				for _, made := range entities {
+					_ = p.Remove(ctx, made.(string))
+				}
+				fail(fmt.Errorf("create %q: %w", name, err))
+				return
+			}
+			entities = append(entities, name)
+		}
+		p.Reply(m, "actors_are_created", Object{{Key: "node", Value: p.adminName}, {Key: "entities", Value: entities}})
+	}()
+}
+
+func (ad *admin) removeActor(m *Message) {
+	p := ad.p
+	name, err := nameField(m.Body, "name")
+	if err != nil {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		return
+	}
+	if p.Lookup(name) == nil {
+		p.Reply(m, "actor_is_absent", notFoundBody(m, name))
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout+p.cfg.Budget)
+		defer cancel()
+		if err := p.Remove(ctx, name); err != nil {
+			if errors.Is(err, ErrNoActor) {
+				p.Reply(m, "actor_is_absent", notFoundBody(m, name))
+				return
+			}
+			p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+			return
+		}
+		p.log.Info("actor is removed", "actor", name)
+		p.Reply(m, "actor_is_removed", Object{{Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
+	}()
+}
+
+func (ad *admin) seekActor(m *Message) (Reply, error) {
+	name, err := nameField(m.Body, "entity")
+	if err != nil {
+		return Reply{}, err
+	}
+	act := ad.p.Lookup(name)
+	if act == nil {
+		return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
+	}
+	return Reply{"actor_is_found", Object{
+		{Key: "mid", Value: m.ID.String()},
+		{Key: "node", Value: act.Node()},
+		{Key: "entity", Value: name},
+		{Key: "class_desc", Value: act.class.Desc().Value()},
+	}}, nil
+}

@@ -1,0 +1,102 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// askTable holds the asks of a process that wait for their reply. A reply
+// addressed to "_N" completes waiter N; a reply for a waiter that has gone
+// (timed out) is dropped and counted.
+type askTable struct {
+	mu      sync.Mutex // guards waiting, next
+	waiting map[uint64]*waiter
+	next    uint64
+}
+
+type waiter struct {
+	id    uint64
+	ch    chan Message // capacity 1: the reply is sent under askTable.mu
+	timer *time.Timer
+}
+
+var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan Message, 1)} }}
+
+func (t *askTable) open() *waiter {
+	w := waiterPool.Get().(*waiter)
+	t.mu.Lock()
+	t.next++
+	w.id = t.next
+	t.waiting[w.id] = w
+	t.mu.Unlock()
+	return w
+}
+
+// take removes waiter w; false means a reply has already been put in w.ch.
+func (t *askTable) take(w *waiter) bool {
+	t.mu.Lock()
+	_, ok := t.waiting[w.id]
+	delete(t.waiting, w.id)
+	t.mu.Unlock()
+	return ok
+}
+
+func (t *askTable) abandon(w *waiter) {
+	if !t.take(w) {
+		<-w.ch
+	}
+	waiterPool.Put(w)
+}
+
+func (t *askTable) complete(p *Process, id uint64, m Message) {
+	t.mu.Lock()
+	w, ok := t.waiting[id]
+	if ok {
+		delete(t.waiting, id)
+		w.ch <- m
+	}
+	t.mu.Unlock()
+	if !ok {
+		p.lateReplies.Add(1)
+	}
+}
+
+// failAll ends every waiting ask with a shutdown notice.
+func (t *askTable) failAll() {
+	t.mu.Lock()
+	for id, w := range t.waiting {
+		delete(t.waiting, id)
+		w.ch <- Message{Command: "error", Body: Object{{Key: "message", Value: "the system is shutting down"}}}
+	}
+	t.mu.Unlock()
+}
+
+func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, req *Message) (Message, error) {
+	if w.timer == nil {
+		w.timer = time.NewTimer(timeout)
+	} else {
+		w.timer.Reset(timeout)
+	}
+	var err error
+	select {
+	case r := <-w.ch:
+		w.timer.Stop()
+		waiterPool.Put(w)
+		return r, nil
+	case <-w.timer.C:
+		err = fmt.Errorf("ask %q of %s: %w after %s", req.Command, req.Recipient, ErrTimeout, timeout)
+	case <-ctx.Done():
+		w.timer.Stop()
+		err = fmt.Errorf("ask %q of %s: %w", req.Command, req.Recipient, ctx.Err())
+	}
+	if !t.take(w) {
+		// The reply arrived just as we gave up: it is in the channel.
+		r := <-w.ch
+		waiterPool.Put(w)
+		return r, nil
+	}
+	waiterPool.Put(w)
+	return Message{}, err
+}

@@ -1,0 +1,404 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Process. Zero fields take the defaults shown.
+type Config struct {
+	Host     string        // host name; "first"
+	Process  string        // process name; "main"
+	Budget   time.Duration // running time allowed to one handler; 5s
+	Resolver Resolver      // finds actor classes; required to create actors
+	Logger   *slog.Logger  // slog.Default()
+	Output   io.Writer     // where actors print; os.Stdout
+	// ShutdownTimeout bounds how long exit waits for stop hooks; 1.5s.
+	ShutdownTimeout time.Duration
+	// CreateTimeout is the budget of create_actor when the request has no
+	// timeout; 30s.
+	CreateTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Host == "" {
+		c.Host = "first"
+	}
+	if c.Process == "" {
+		c.Process = "main"
+	}
+	if c.Budget <= 0 {
+		c.Budget = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Output == nil {
+		c.Output = os.Stdout
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 1500 * time.Millisecond
+	}
+	if c.CreateTimeout <= 0 {
+		c.CreateTimeout = 30 * time.Second
+	}
+}
+
+// Process is one OS process of a peacepie system: its actors, its admin and
+// its pending asks. All methods are safe for concurrent use.
+type Process struct {
+	cfg       Config
+	adminName string
+	midPrefix string
+	log       *slog.Logger
+	seq       atomic.Uint64
+	tick      atomic.Int64 // advanced by the watchdog; see budgetState
+
+	admin *Actor
+	asks  askTable
+
+	mu     sync.RWMutex // guards actors
+	actors map[string]*Actor
+
+	outMu sync.Mutex // serialises printed lines
+
+	shutdownOnce sync.Once
+	stopWatchdog chan struct{}
+	done         chan struct{}
+	lateReplies  atomic.Uint64
+}
+
+// NewProcess starts a process with its admin actor.
+func NewProcess(cfg Config) (*Process, error) {
+	cfg.setDefaults()
+	for _, n := range []string{cfg.Host, cfg.Process} {
+		if strings.ContainsAny(n, ". /") {
+			return nil, fmt.Errorf("host and process names may not contain dots, spaces or slashes: %q", n)
+		}
+	}
+	p := &Process{
+		cfg:          cfg,
+		adminName:    cfg.Host + "." + cfg.Process + ".admin",
+		midPrefix:    cfg.Host + "." + cfg.Process,
+		actors:       make(map[string]*Actor),
+		stopWatchdog: make(chan struct{}),
+		done:         make(chan struct{}),
+	}
+	p.log = cfg.Logger.With("node", p.adminName)
+	p.tick.Store(1)
+	p.asks.waiting = make(map[uint64]*waiter)
+	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
+	p.admin.beh = &admin{p: p}
+	go p.watchdog(p.stopWatchdog)
+	return p, nil
+}
+
+// AdminName returns "<host>.<process>.admin".
+func (p *Process) AdminName() string { return p.adminName }
+
+// HeadAdmin returns the name of the admin that shuts the system down.
+func (p *Process) HeadAdmin() string { return p.adminName }
+
+// Done is closed when the process has shut down.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Logger returns the process's logger.
+func (p *Process) Logger() *slog.Logger { return p.log }
+
+// NewMID returns a fresh message id.
+func (p *Process) NewMID() MID { return MID{Prefix: p.midPrefix, Seq: p.seq.Add(1)} }
+
+// Print writes one printed line of an actor to the process output.
+func (p *Process) Print(line string) {
+	p.outMu.Lock()
+	io.WriteString(p.cfg.Output, line)
+	p.outMu.Unlock()
+}
+
+func (p *Process) newActor(name string, class ClassInfo) *Actor {
+	a := &Actor{name: name, proc: p, class: class, done: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.log = p.log.With("actor", name)
+	a.budget.renew(a.ctx)
+	return a
+}
+
+// Send delivers m. It stamps a mid when m has none. exit and quit go to the
+// head admin whatever the recipient. The error is ErrNoActor or ErrNoProcess
+// (wrapped) when the recipient does not exist; the message is then dropped.
+func (p *Process) Send(m Message) error {
+	if m.ID.Seq == 0 && m.ID.Prefix == "" {
+		m.ID = p.NewMID()
+	}
+	if m.Command == "exit" || m.Command == "quit" {
+		m.Recipient = Address{Node: p.HeadAdmin()}
+	}
+	return p.deliver(m)
+}
+
+func (p *Process) deliver(m Message) error {
+	r := m.Recipient
+	switch {
+	case r.Reply != 0:
+		if r.Node != "" && r.Node != p.adminName {
+			return fmt.Errorf("%w: %s", ErrNoProcess, r.Node)
+		}
+		p.asks.complete(p, r.Reply, m)
+		return nil
+	case r.Entity != "":
+		p.mu.RLock()
+		a := p.actors[r.Entity]
+		p.mu.RUnlock()
+		if a == nil {
+			return fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
+		}
+		return a.push(m)
+	case r.Node == p.adminName:
+		return p.admin.push(m)
+	case r.Node != "":
+		return fmt.Errorf("%w: %q", ErrNoProcess, r.Node)
+	}
+	return fmt.Errorf("%w: message %q has no recipient", ErrBadAddress, m.Command)
+}
+
+// reply answers the message req with a new message to its sender.
+func (p *Process) reply(req *Message, command string, body any) {
+	err := p.Send(Message{Command: command, Body: body, Recipient: req.Sender})
+	if err != nil {
+		p.log.Warn("reply is not delivered", "command", command, "mid", req.ID.String(), "error", err.Error())
+	}
+}
+
+// Reply answers req (if it has a sender) with command and body.
+func (p *Process) Reply(req *Message, command string, body any) {
+	if !req.Sender.IsZero() {
+		p.reply(req, command, body)
+	}
+}
+
+func (p *Process) replyNotFound(req *Message, name string) {
+	p.reply(req, "actor_is_not_found", Object{{Key: "mid", Value: req.ID.String()}, {Key: "entity", Value: name}})
+}
+
+// Lookup returns the local actor of that name, or nil.
+func (p *Process) Lookup(name string) *Actor {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.actors[name]
+}
+
+// ValidateName checks that name can be given to an actor.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: the name is empty", ErrBadName)
+	case len(name) > 200:
+		return fmt.Errorf("%w: %q is longer than 200 bytes", ErrBadName, name[:40]+"…")
+	case name[0] == '_':
+		return fmt.Errorf("%w: %q: names starting with _ are reserved for replies", ErrBadName, name)
+	case IsAdminName(name):
+		return fmt.Errorf("%w: %q: names of the form <host>.<process>.admin are reserved for admins", ErrBadName, name)
+	case strings.ContainsAny(name, " \t\n\r/"):
+		return fmt.Errorf("%w: %q contains a space or a slash", ErrBadName, name)
+	}
+	return nil
+}
+
+// Spawn creates an actor of class named name, runs its init hook and returns
+// once it is ready for messages. The name must be free system-wide.
+func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if p.Lookup(name) != nil {
+		return nil, fmt.Errorf("%w: %q already exists", ErrNameTaken, name)
+	}
+	select {
+	case <-p.done:
+		return nil, fmt.Errorf("create %q: %w: the system is shutting down", name, ErrStopping)
+	default:
+	}
+	a := p.newActor(name, class.Info())
+	beh, err := class.New(a, params)
+	if err != nil {
+		a.cancel()
+		return nil, err
+	}
+	a.beh = beh
+	a.initReply = make(chan error, 1)
+	a.system = append(a.system, sysTask{kind: sysInit})
+	a.running = true
+	p.mu.Lock()
+	if p.actors[name] != nil {
+		p.mu.Unlock()
+		a.cancel()
+		return nil, fmt.Errorf("%w: %q already exists", ErrNameTaken, name)
+	}
+	p.actors[name] = a
+	p.mu.Unlock()
+	go a.run()
+	if err := <-a.initReply; err != nil {
+		<-a.done
+		return nil, fmt.Errorf("init of %q: %w", name, err)
+	}
+	return a, nil
+}
+
+func (p *Process) unregister(a *Actor) {
+	p.mu.Lock()
+	if p.actors[a.name] == a {
+		delete(p.actors, a.name)
+	}
+	p.mu.Unlock()
+}
+
+// Remove stops the named actor (its stop hook runs) and frees the name. It
+// waits for the stop until ctx ends.
+func (p *Process) Remove(ctx context.Context, name string) error {
+	a := p.Lookup(name)
+	if a == nil {
+		return fmt.Errorf("%w: %q", ErrNoActor, name)
+	}
+	select {
+	case <-a.stop():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("remove %q: %w", name, ctx.Err())
+	}
+}
+
+// ActorInfo describes an actor for the listing commands.
+type ActorInfo struct {
+	Name    string
+	Node    string
+	Class   ClassInfo
+	Mailbox int
+	Handled uint64
+}
+
+// Value returns the info as a body value.
+func (i ActorInfo) Value() Object {
+	return Object{
+		{Key: "name", Value: i.Name},
+		{Key: "node", Value: i.Node},
+		{Key: "class", Value: i.Class.Class},
+		{Key: "package", Value: i.Class.Package},
+		{Key: "version", Value: i.Class.Version},
+		{Key: "commit", Value: i.Class.Commit},
+		{Key: "mailbox", Value: int64(i.Mailbox)},
+		{Key: "handled", Value: int64(i.Handled)},
+	}
+}
+
+// Info returns the actor's details.
+func (a *Actor) Info() ActorInfo {
+	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled()}
+}
+
+// Actors lists the actors of the process, sorted by name, the admin excluded.
+func (p *Process) Actors() []ActorInfo {
+	p.mu.RLock()
+	list := make([]*Actor, 0, len(p.actors))
+	for _, a := range p.actors {
+		list = append(list, a)
+	}
+	p.mu.RUnlock()
+	infos := make([]ActorInfo, len(list))
+	for i, a := range list {
+		infos[i] = a.Info()
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
+	return infos
+}
+
+// Shutdown stops every actor (stop hooks run, bounded by ShutdownTimeout)
+// and then the process. It returns at once; Done is closed at the end.
+func (p *Process) Shutdown() {
+	p.shutdownOnce.Do(func() { go p.shutdown() })
+}
+
+func (p *Process) shutdown() {
+	p.log.Info("shutting down")
+	p.mu.RLock()
+	list := make([]*Actor, 0, len(p.actors))
+	for _, a := range p.actors {
+		list = append(list, a)
+	}
+	p.mu.RUnlock()
+	deadline := time.NewTimer(p.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	for _, a := range list {
+		a.stop()
+	}
+	for _, a := range list {
+		select {
+		case <-a.done:
+		case <-deadline.C:
+			p.log.Warn("stop hooks did not finish in time", "timeout", p.cfg.ShutdownTimeout)
+			goto out
+		}
+	}
+out:
+	p.admin.stop()
+	close(p.stopWatchdog)
+	p.asks.failAll()
+	close(p.done)
+}
+
+// Ask sends m with a reply address of this process and waits for the first
+// reply. It fails with ErrTimeout after timeout, with ctx's error when ctx
+// ends, and with ErrNoActor or ErrNoProcess when the recipient does not
+// exist; in that last case the returned message is the actor_is_not_found
+// reply an asker would have received.
+func (p *Process) Ask(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
+	pa, nf, err := p.StartAsk(m, timeout)
+	if err != nil {
+		return nf, err
+	}
+	return pa.Wait(ctx, timeout)
+}
+
+// PendingAsk is an ask that has been sent and waits for its reply.
+type PendingAsk struct {
+	p   *Process
+	w   *waiter
+	req Message
+}
+
+// StartAsk sends m as an ask and returns at once; Wait collects the reply.
+// Errors are as for Ask.
+func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Message, error) {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	w := p.asks.open()
+	if m.ID.Seq == 0 && m.ID.Prefix == "" {
+		m.ID = p.NewMID()
+	}
+	m.Sender = Address{Node: p.adminName, Reply: w.id}
+	m.Timeout = timeout.Seconds()
+	if err := p.Send(m); err != nil {
+		p.asks.abandon(w)
+		if errors.Is(err, ErrNoActor) || errors.Is(err, ErrNoProcess) {
+			return nil, Message{ID: p.NewMID(), Command: "actor_is_not_found", Body: Object{
+				{Key: "mid", Value: m.ID.String()}, {Key: "entity", Value: m.Recipient.String()}, {Key: "message", Value: err.Error()},
+			}}, err
+		}
+		return nil, Message{}, err
+	}
+	return &PendingAsk{p: p, w: w, req: m}, Message{}, nil
+}
+
+// Wait waits up to timeout for the reply. It must be called exactly once.
+func (pa *PendingAsk) Wait(ctx context.Context, timeout time.Duration) (Message, error) {
+	return pa.p.asks.wait(pa.w, ctx, timeout, &pa.req)
+}

@@ -1,0 +1,79 @@
+package host
+
+import (
+	"fmt"
+	"time"
+)
+
+// After delivers command with body to the actor itself once, after d. It
+// returns an id for CancelTimer. Timers end with the actor.
+func (a *Actor) After(d time.Duration, command string, body any) int {
+	return a.addTimer(d, 0, command, body)
+}
+
+// Every delivers command with body to the actor itself every d, the first
+// time after d. It returns an id for CancelTimer.
+func (a *Actor) Every(d time.Duration, command string, body any) int {
+	return a.addTimer(d, d, command, body)
+}
+
+func (a *Actor) addTimer(d, period time.Duration, command string, body any) int {
+	a.tmu.Lock()
+	defer a.tmu.Unlock()
+	if a.timers == nil {
+		a.timers = make(map[int]*time.Timer)
+	}
+	a.timerSeq++
+	id := a.timerSeq
+	msg := Message{Command: command, Body: body, Recipient: a.Address()}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		m := msg
+		m.ID = a.proc.NewMID()
+		if err := a.push(m); err != nil {
+			return
+		}
+		a.tmu.Lock()
+		defer a.tmu.Unlock()
+		if _, live := a.timers[id]; !live {
+			return
+		}
+		if period > 0 {
+			t.Reset(period)
+		} else {
+			delete(a.timers, id)
+		}
+	})
+	a.timers[id] = t
+	return id
+}
+
+// CancelTimer stops a timer; it reports whether the timer was still active.
+func (a *Actor) CancelTimer(id int) bool {
+	a.tmu.Lock()
+	defer a.tmu.Unlock()
+	t, ok := a.timers[id]
+	if ok {
+		t.Stop()
+		delete(a.timers, id)
+	}
+	return ok
+}
+
+func (a *Actor) cancelTimers() {
+	a.tmu.Lock()
+	defer a.tmu.Unlock()
+	for id, t := range a.timers {
+		t.Stop()
+		delete(a.timers, id)
+	}
+}
+
+// ParseSeconds converts a body value in seconds to a duration.
+func ParseSeconds(v any) (time.Duration, error) {
+	f, ok := ToFloat(v)
+	if !ok || f < 0 || f > 1e9 {
+		return 0, fmt.Errorf("%w: want a number of seconds >= 0, got %s", ErrBadRequest, TypeName(v))
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}

@@ -1,0 +1,244 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// A body is an immutable JSON-shaped value tree made only of these Go types:
+//
+//	nil      JSON null
+//	bool     true, false
+//	int64    a number written without fraction or exponent
+//	float64  any other number
+//	string   a string
+//	Array    an array
+//	Object   an object, keys in their original order
+//
+// Bodies are shared between actors without copying, so nobody may modify a
+// body after it has been sent.
+
+// Array is a JSON array.
+type Array []any
+
+// Object is a JSON object that keeps the order of its keys. It is a slice,
+// not a map, because bodies are small and are built and read once.
+type Object []Field
+
+// Field is one key of an Object.
+type Field struct {
+	Key   string
+	Value any
+}
+
+// Get returns the value of key and whether the key is present.
+func (o Object) Get(key string) (any, bool) {
+	for i := range o {
+		if o[i].Key == key {
+			return o[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// String returns the string value of key, or "" when it is absent or not a string.
+func (o Object) String(key string) string {
+	v, _ := o.Get(key)
+	s, _ := v.(string)
+	return s
+}
+
+// ErrBadValue reports a Go value that has no JSON form.
+var ErrBadValue = errors.New("value is not JSON-shaped")
+
+// MarshalValue encodes v as compact JSON. Floats with an integral value keep
+// a fraction (2.0), so integers and floats survive a round trip.
+func MarshalValue(v any) ([]byte, error) {
+	return appendValue(nil, v)
+}
+
+// AppendValue appends the JSON encoding of v to buf.
+func AppendValue(buf []byte, v any) ([]byte, error) {
+	return appendValue(buf, v)
+}
+
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return buf, fmt.Errorf("%w: %v", ErrBadValue, x)
+		}
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.AppendFloat(buf, x, 'f', 1, 64), nil
+		}
+		return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
+	case string:
+		return appendString(buf, x), nil
+	case Array:
+		buf = append(buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendValue(buf, e); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, ']'), nil
+	case Object:
+		buf = append(buf, '{')
+		for i, f := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendString(buf, f.Key)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = appendValue(buf, f.Value); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, '}'), nil
+	default:
+		return buf, fmt.Errorf("%w: Go type %T", ErrBadValue, v)
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				buf = append(buf, '\\', c)
+			case c == '\n':
+				buf = append(buf, '\\', 'n')
+			case c == '\r':
+				buf = append(buf, '\\', 'r')
+			case c == '\t':
+				buf = append(buf, '\\', 't')
+			case c < 0x20:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				buf = append(buf, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, `\ufffd`...)
+		} else {
+			buf = append(buf, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(buf, '"')
+}
+
+// UnmarshalValue decodes one JSON value. Numbers without a fraction or
+// exponent that fit in an int64 become int64; all others become float64.
+func UnmarshalValue(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := DecodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON: data after the value")
+	}
+	return v, nil
+}
+
+// DecodeValue reads the next JSON value from dec, which must have UseNumber set.
+func DecodeValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	return decodeToken(dec, tok)
+}
+
+func decodeToken(dec *json.Decoder, tok json.Token) (any, error) {
+	switch t := tok.(type) {
+	case nil, bool, string:
+		return t, nil
+	case json.Number:
+		return numberValue(t)
+	case json.Delim:
+		switch t {
+		case '[':
+			arr := Array{}
+			for dec.More() {
+				v, err := DecodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, jsonError(err)
+			}
+			return arr, nil
+		case '{':
+			obj := Object{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, jsonError(err)
+				}
+				key, _ := kt.(string)
+				v, err := DecodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				obj = append(obj, Field{Key: key, Value: v})
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, jsonError(err)
+			}
+			return obj, nil
+		}
+	}
+	return nil, fmt.Errorf("invalid JSON: unexpected %v", tok)
+}
+
+func numberValue(n json.Number) (any, error) {
+	s := string(n)
+	if !bytes.ContainsAny([]byte(s), ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON number %q: %w", s, err)
+	}
+	return f, nil
+}
+
+func jsonError(err error) error {
+	if err == io.EOF {
+		return errors.New("invalid JSON: unexpected end of input")
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}

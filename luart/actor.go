@@ -1,0 +1,359 @@
+package luart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+// Hooks and other names of a class that are not commands.
+var reserved = map[string]bool{"init": true, "stop": true, "params": true}
+
+// LuaError is an error raised by Lua code, with its traceback.
+type LuaError struct {
+	Message string
+	Trace   string
+}
+
+func (e *LuaError) Error() string { return e.Message }
+
+// Traceback returns the Lua stack at the point of the error.
+func (e *LuaError) Traceback() string { return e.Trace }
+
+func luaError(err error) error {
+	var api *lua.ApiError
+	if errors.As(err, &api) {
+		return &LuaError{Message: api.Object.String(), Trace: api.StackTrace}
+	}
+	return err
+}
+
+// actor is the behaviour of one Lua actor: its state, class and instance.
+// Everything here is touched only by the actor's goroutine.
+type actor struct {
+	L       *lua.LState
+	host    *host.Actor
+	class   *lua.LTable // the class table returned by the module
+	self    *lua.LTable // the instance: declared params live here
+	params  []string    // declared params, in a stable order
+	arrayMT *lua.LTable // marks tables that are JSON arrays
+	null    *lua.LUserData
+	ctx     context.Context // the budget context attached to L
+	cls     *class
+	loaded  map[string]lua.LValue // modules required so far
+}
+
+func newActor(c *class, a *host.Actor, params host.Object) (*actor, error) {
+	b := &actor{L: newSandbox(), host: a, cls: c}
+	L := b.L
+	b.arrayMT = L.CreateTable(0, 1)
+	b.arrayMT.RawSetString("__name", lua.LString("array"))
+	b.null = L.NewUserData()
+	nullMT := L.CreateTable(0, 2)
+	nullMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LString("null")); return 1 }))
+	b.null.Metatable = nullMT
+	b.loaded = map[string]lua.LValue{"peacepie": b.module()}
+	L.SetGlobal("require", L.NewFunction(b.require))
+	L.SetGlobal("print", L.NewFunction(b.print))
+
+	b.attachBudget()
+	cv, err := b.load(c.module)
+	if err != nil {
+		L.Close()
+		return nil, fmt.Errorf("load class %s of %s: %w", c.name, c.pkg.pkg.ID(), err)
+	}
+	ct, ok := cv.(*lua.LTable)
+	if !ok {
+		L.Close()
+		return nil, fmt.Errorf("module %q of %s must return its class table, not a %s", c.module, c.pkg.pkg.ID(), cv.Type())
+	}
+	b.class = ct
+	b.self = L.CreateTable(0, 4)
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", ct)
+	b.self.Metatable = mt
+	if err := b.declareParams(); err != nil {
+		L.Close()
+		return nil, err
+	}
+	if len(params) > 0 {
+		if err := b.setParams(params); err != nil {
+			L.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// declareParams copies the class's declared params with their defaults onto
+// the instance. A default of peacepie.null declares a param that is nil.
+func (b *actor) declareParams() error {
+	pv := b.class.RawGetString("params")
+	if pv == lua.LNil {
+		return nil
+	}
+	pt, ok := pv.(*lua.LTable)
+	if !ok {
+		return fmt.Errorf("class %s: params must be a table of name = default, not a %s", b.cls.name, pv.Type())
+	}
+	var err error
+	pt.ForEach(func(k, v lua.LValue) {
+		name, ok := k.(lua.LString)
+		if !ok {
+			err = fmt.Errorf("class %s: param names must be strings, not %s", b.cls.name, k.String())
+			return
+		}
+		b.params = append(b.params, string(name))
+		if v == b.null {
+			v = lua.LNil
+		} else if t, ok := v.(*lua.LTable); ok {
+			v = b.copyTable(t) // defaults are per instance
+		}
+		b.self.RawSetString(string(name), v)
+	})
+	sortStrings(b.params)
+	return err
+}
+
+func (b *actor) copyTable(t *lua.LTable) *lua.LTable {
+	c := b.L.CreateTable(t.Len(), 0)
+	t.ForEach(func(k, v lua.LValue) {
+		if vt, ok := v.(*lua.LTable); ok {
+			v = b.copyTable(vt)
+		}
+		c.RawSet(k, v)
+	})
+	c.Metatable = t.Metatable
+	return c
+}
+
+func (b *actor) isParam(name string) bool {
+	for _, p := range b.params {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// setParams sets declared params from a name: value object. Unknown names
+// are refused before anything is changed.
+func (b *actor) setParams(params host.Object) error {
+	for _, f := range params {
+		if !b.isParam(f.Key) {
+			return fmt.Errorf("%w: %s has no param %q (declared: %s)", host.ErrBadRequest, b.cls.name, f.Key, strings.Join(b.params, ", "))
+		}
+	}
+	for _, f := range params {
+		b.self.RawSetString(f.Key, b.toLua(f.Value))
+	}
+	return nil
+}
+
+// paramsValue returns the params as [{"name", "value"}], in declared order.
+func (b *actor) paramsValue() (host.Array, error) {
+	out := make(host.Array, 0, len(b.params))
+	for _, name := range b.params {
+		v, err := b.fromLua(b.self.RawGetString(name))
+		if err != nil {
+			return nil, fmt.Errorf("param %q: %w", name, err)
+		}
+		out = append(out, host.Object{{Key: "name", Value: name}, {Key: "value", Value: v}})
+	}
+	return out, nil
+}
+
+func (b *actor) attachBudget() {
+	if ctx := b.host.BudgetContext(); ctx != b.ctx {
+		b.ctx = ctx
+		b.L.SetContext(ctx)
+	}
+}
+
+// Init runs the class's init hook, if any.
+func (b *actor) Init(*host.Actor) error {
+	return b.callHook("init")
+}
+
+// Stop runs the class's stop hook, if any, and closes the state.
+func (b *actor) Stop(*host.Actor) {
+	if err := b.callHook("stop"); err != nil {
+		b.host.Logger().Error("stop hook failed", "error", err.Error())
+	}
+	b.L.Close()
+}
+
+func (b *actor) callHook(name string) error {
+	fn, ok := b.class.RawGetString(name).(*lua.LFunction)
+	if !ok {
+		return nil
+	}
+	b.attachBudget()
+	b.L.Push(fn)
+	b.L.Push(b.self)
+	if err := b.L.PCall(1, 0, nil); err != nil {
+		return luaError(err)
+	}
+	return nil
+}
+
+// Receive calls the handler of m's command with (self, body[, msg]) and turns
+// what it returns into the reply.
+func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
+	fn, ok := b.class.RawGetString(m.Command).(*lua.LFunction)
+	if !ok || reserved[m.Command] || m.Command[0] == '_' {
+		return b.builtin(m)
+	}
+	L := b.L
+	b.attachBudget()
+	L.Push(fn)
+	L.Push(b.self)
+	L.Push(b.toLua(m.Body))
+	nargs := 2
+	if fn.Proto != nil && (fn.Proto.NumParameters >= 3 || fn.Proto.IsVarArg != 0) {
+		L.Push(b.msgTable(m))
+		nargs = 3
+	}
+	if err := L.PCall(nargs, 2, nil); err != nil {
+		return host.Reply{}, luaError(err)
+	}
+	cmd, body := L.Get(-2), L.Get(-1)
+	L.Pop(2)
+	switch c := cmd.(type) {
+	case *lua.LNilType:
+		return host.Reply{Command: "is_handled", Body: host.Object{{Key: "mid", Value: m.ID.String()}}}, nil
+	case lua.LString:
+		bv, err := b.fromLua(body)
+		if err != nil {
+			return host.Reply{}, fmt.Errorf("reply %q of handler %q: %w", string(c), m.Command, err)
+		}
+		return host.Reply{Command: string(c), Body: bv}, nil
+	}
+	return host.Reply{}, fmt.Errorf("handler %q returned a %s: a handler returns nothing, or a reply command (string) and an optional body", m.Command, cmd.Type())
+}
+
+// builtin handles the commands every Lua actor has unless its class defines
+// them: set_params and get_params.
+func (b *actor) builtin(m *host.Message) (host.Reply, error) {
+	switch m.Command {
+	case "set_params":
+		params, err := paramsFromBody(m.Body)
+		if err != nil {
+			return host.Reply{}, err
+		}
+		if err := b.setParams(params); err != nil {
+			return host.Reply{}, err
+		}
+		return host.Reply{Command: "params_are_set"}, nil
+	case "get_params":
+		params, err := b.paramsValue()
+		if err != nil {
+			return host.Reply{}, err
+		}
+		return host.Reply{Command: "params", Body: host.Object{{Key: "params", Value: params}}}, nil
+	}
+	return host.Reply{}, fmt.Errorf("%w: %s has no handler for %q", host.ErrNotHandled, b.cls.name, m.Command)
+}
+
+// paramsFromBody reads {"params": [{"name", "value"}, ...]} (the original's
+// shape) or {"params": {"name": value, ...}}.
+func paramsFromBody(body any) (host.Object, error) {
+	const shape = `the body must be {"params": [{"name": "...", "value": ...}, ...]}`
+	o, ok := body.(host.Object)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", host.ErrBadRequest, shape)
+	}
+	pv, _ := o.Get("params")
+	switch ps := pv.(type) {
+	case host.Object:
+		return ps, nil
+	case host.Array:
+		out := make(host.Object, 0, len(ps))
+		for i, e := range ps {
+			eo, ok := e.(host.Object)
+			name := ""
+			if ok {
+				name = eo.String("name")
+			}
+			if name == "" {
+				return nil, fmt.Errorf("%w: params[%d] has no \"name\"; %s", host.ErrBadRequest, i, shape)
+			}
+			v, _ := eo.Get("value")
+			out = append(out, host.Field{Key: name, Value: v})
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: %s", host.ErrBadRequest, shape)
+}
+
+// msgTable is the third handler argument: the message's envelope.
+func (b *actor) msgTable(m *host.Message) *lua.LTable {
+	t := b.L.CreateTable(0, 5)
+	t.RawSetString("command", lua.LString(m.Command))
+	t.RawSetString("mid", lua.LString(m.ID.String()))
+	if !m.Sender.IsZero() {
+		t.RawSetString("sender", b.toLua(m.Sender.Value()))
+	}
+	if m.Timeout > 0 {
+		t.RawSetString("timeout", lua.LNumber(m.Timeout))
+	}
+	t.RawSetString("body", b.toLua(m.Body))
+	return t
+}
+
+// load runs a module of the actor's package (once) and returns its value.
+func (b *actor) load(module string) (lua.LValue, error) {
+	if v, ok := b.loaded[module]; ok {
+		return v, nil
+	}
+	proto, err := b.cls.pkg.proto(module)
+	if err != nil {
+		return nil, err
+	}
+	L := b.L
+	b.loaded[module] = lua.LTrue // a require cycle sees true, as in Lua
+	L.Push(L.NewFunctionFromProto(proto))
+	if err := L.PCall(0, 1, nil); err != nil {
+		delete(b.loaded, module)
+		return nil, luaError(err)
+	}
+	v := L.Get(-1)
+	L.Pop(1)
+	if v == lua.LNil {
+		v = lua.LTrue
+	}
+	b.loaded[module] = v
+	return v, nil
+}
+
+// require finds modules of the actor's own package, and "peacepie".
+func (b *actor) require(L *lua.LState) int {
+	name := L.CheckString(1)
+	v, err := b.load(name)
+	if err != nil {
+		L.RaiseError("require %q: %s", name, err.Error())
+	}
+	L.Push(v)
+	return 1
+}
+
+// print writes its arguments, separated by tabs, as one line of the
+// process's output.
+func (b *actor) print(L *lua.LState) int {
+	n := L.GetTop()
+	var sb strings.Builder
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			sb.WriteByte('\t')
+		}
+		sb.WriteString(L.ToStringMeta(L.Get(i)).String())
+	}
+	sb.WriteByte('\n')
+	b.host.Process().Print(sb.String())
+	return 0
+}

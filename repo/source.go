@@ -1,0 +1,100 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Package is one version of a package, ready to be compiled.
+type Package struct {
+	Manifest *Manifest
+	Files    fs.FS  // the package's files, the manifest at the root
+	Commit   string // the Git commit, empty for built-in packages
+}
+
+// ID returns "name@version".
+func (p *Package) ID() string { return p.Manifest.Name + "@" + p.Manifest.Version }
+
+// ErrNoPackage reports a package or version that no source has.
+var ErrNoPackage = errors.New("package is not found")
+
+// Source finds packages. Find is called concurrently.
+type Source interface {
+	Find(ctx context.Context, req Requirement) (*Package, error)
+}
+
+// Embedded is a Source of packages built into the binary, each an fs.FS with
+// a manifest at its root.
+type Embedded struct {
+	mu       sync.Mutex // guards packages
+	packages map[string][]*Package
+}
+
+// NewEmbedded reads the manifests of the given package trees.
+func NewEmbedded(trees ...fs.FS) (*Embedded, error) {
+	e := &Embedded{packages: make(map[string][]*Package)}
+	for _, t := range trees {
+		if err := e.Add(t); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Add adds one package tree.
+func (e *Embedded) Add(tree fs.FS) error {
+	m, err := LoadManifest(tree)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.packages[m.Name] = append(e.packages[m.Name], &Package{Manifest: m, Files: tree})
+	return nil
+}
+
+// Find returns the requested version, or the highest one.
+func (e *Embedded) Find(_ context.Context, req Requirement) (*Package, error) {
+	e.mu.Lock()
+	list := e.packages[req.Name]
+	e.mu.Unlock()
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: %q (known packages: %s)", ErrNoPackage, req.Name, e.names())
+	}
+	var best *Package
+	var bestV Version
+	var versions []string
+	for _, p := range list {
+		v, _ := ParseVersion(p.Manifest.Version)
+		versions = append(versions, v.String())
+		if req.Version != nil {
+			if v == *req.Version {
+				return p, nil
+			}
+			continue
+		}
+		if best == nil || v.Compare(bestV) > 0 {
+			best, bestV = p, v
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w: %s (available versions: %s)", ErrNoPackage, req, strings.Join(versions, ", "))
+	}
+	return best, nil
+}
+
+func (e *Embedded) names() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.packages))
+	for n := range e.packages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
