@@ -171,7 +171,9 @@ func (a *Actor) replyError(m *Message, err error) {
 		return
 	}
 	var traced interface{ Traceback() string }
-	if errors.As(err, &traced) {
+	if errors.Is(err, ErrStopping) {
+		a.log.Info("handler interrupted by a stop", "command", m.Command, "mid", mid, "error", err.Error())
+	} else if errors.As(err, &traced) {
 		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error(), "traceback", traced.Traceback())
 	} else {
 		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error())

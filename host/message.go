@@ -170,9 +170,13 @@ func (m Message) MarshalJSON() ([]byte, error) {
 
 // AppendJSON appends the JSON form of the message to buf.
 func (m Message) AppendJSON(buf []byte) ([]byte, error) {
-	buf = append(buf, `{"mid":`...)
-	buf = appendString(buf, m.ID.String())
-	buf = append(buf, `,"command":`...)
+	buf = append(buf, '{')
+	if m.ID != (MID{}) {
+		buf = append(buf, `"mid":`...)
+		buf = appendString(buf, m.ID.String())
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"command":`...)
 	buf = appendString(buf, m.Command)
 	buf = append(buf, `,"body":`...)
 	var err error

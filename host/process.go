@@ -402,3 +402,11 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 func (pa *PendingAsk) Wait(ctx context.Context, timeout time.Duration) (Message, error) {
 	return pa.p.asks.wait(pa.w, ctx, timeout, &pa.req)
 }
+
+// PrintLine writes a line to w through the process's output lock, so it
+// does not interleave with what actors print.
+func PrintLine(w io.Writer, p *Process, line string) {
+	p.outMu.Lock()
+	io.WriteString(w, line)
+	p.outMu.Unlock()
+}

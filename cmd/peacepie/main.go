@@ -1,0 +1,203 @@
+// Command peacepie runs an actor system whose actors are written in Lua, and
+// talks to a running one.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/client"
+	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/internal/runner"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app().RunContext(ctx, flagsFirst(os.Args)); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := err.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "peacepie:", msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "peacepie:", err)
+		os.Exit(1)
+	}
+}
+
+func app() *cli.App {
+	requestFlags := []cli.Flag{
+		&cli.StringFlag{Name: "url", Usage: "console address (default: from the config)"},
+		&cli.StringFlag{Name: "token", Usage: "console token (default: $PEACEPIE_TOKEN, the URL, or the config)", EnvVars: []string{"PEACEPIE_TOKEN"}},
+		&cli.StringFlag{Name: "config", Usage: "config file giving the address and token", Value: filepath.Join(config.DefaultDir, config.DefaultFile)},
+		&cli.Float64Flag{Name: "timeout", Usage: "seconds to wait for the reply", Value: 10},
+		&cli.BoolFlag{Name: "json", Usage: "print the answer as one line of JSON"},
+	}
+	return &cli.App{
+		Name:  "peacepie",
+		Usage: "an actor system whose actors are written in Lua",
+		Commands: []*cli.Command{
+			{
+				Name:      "run",
+				Usage:     "start a system (first run: makes ./config with defaults)",
+				ArgsUsage: "[CONFIG]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "console", Usage: "console address, overriding the config (e.g. 127.0.0.1:9191)"},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 1 {
+						return cli.Exit("run takes at most one argument, the config file", 2)
+					}
+					return runner.Run(c.Context, runner.Options{
+						ConfigPath: c.Args().First(),
+						Console:    c.String("console"),
+						Stdout:     os.Stdout,
+						Stderr:     os.Stderr,
+					})
+				},
+			},
+			{
+				Name:      "ask",
+				Usage:     "ask an actor and print its reply",
+				ArgsUsage: "[URL] RECIPIENT COMMAND [BODY]",
+				Flags:     requestFlags,
+				Action:    func(c *cli.Context) error { return request(c, "ask") },
+			},
+			{
+				Name:      "send",
+				Usage:     "send a command to an actor without waiting for a reply",
+				ArgsUsage: "[URL] RECIPIENT COMMAND [BODY]",
+				Flags:     requestFlags,
+				Action:    func(c *cli.Context) error { return request(c, "send") },
+			},
+		},
+	}
+}
+
+// request does one ask or send: exit code 0 on success, 1 when the answer
+// is a failure (error, timeout, …is_not_…), 2 on bad usage or no connection.
+func request(c *cli.Context, kind string) error {
+	args := c.Args().Slice()
+	rawURL := c.String("url")
+	if len(args) > 0 && strings.Contains(args[0], "://") {
+		rawURL, args = args[0], args[1:]
+	}
+	if len(args) < 2 || len(args) > 3 {
+		return cli.Exit(fmt.Sprintf("usage: peacepie %s [URL] RECIPIENT COMMAND [BODY]", kind), 2)
+	}
+	token := c.String("token")
+	if rawURL == "" || token == "" {
+		cfg, err := config.Load(c.String("config"))
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
+		}
+		if rawURL == "" {
+			rawURL = cfg.Console
+		}
+		if token == "" {
+			token = cfg.Token
+		}
+	}
+	wsURL, urlToken, err := client.WSURL(rawURL)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if urlToken != "" && c.String("token") == "" {
+		token = urlToken
+	}
+	recipient := any(args[0])
+	if strings.HasPrefix(args[0], "{") {
+		if recipient, err = host.UnmarshalValue([]byte(args[0])); err != nil {
+			return cli.Exit(fmt.Sprintf("RECIPIENT is not valid JSON: %v", err), 2)
+		}
+	}
+	var body any
+	if len(args) == 3 {
+		if body, err = host.UnmarshalValue([]byte(args[2])); err != nil {
+			return cli.Exit(fmt.Sprintf("BODY is not valid JSON: %v", err), 2)
+		}
+	}
+	timeout := time.Duration(c.Float64("timeout") * float64(time.Second))
+	if timeout <= 0 {
+		return cli.Exit("--timeout must be above zero", 2)
+	}
+	ctx, cancel := context.WithTimeout(c.Context, timeout+5*time.Second)
+	defer cancel()
+	conn, err := client.Dial(ctx, wsURL, token)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	defer conn.Close()
+	answer, err := conn.Request(ctx, kind, recipient, args[1], body, timeout)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if err := printAnswer(os.Stdout, answer, c.Bool("json")); err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if client.IsFailure(answer.Command) {
+		return cli.Exit("", 1)
+	}
+	return nil
+}
+
+func printAnswer(w io.Writer, m host.Message, compact bool) error {
+	data, err := m.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if !compact {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, data, "", "  "); err == nil {
+			data = buf.Bytes()
+		}
+	}
+	_, err = fmt.Fprintf(w, "%s\n", data)
+	return err
+}
+
+// flagsFirst moves the flags of ask and send that follow the positional
+// arguments in front of them, so "peacepie ask NAME CMD --json" works as
+// people type it (urfave/cli stops reading flags at the first argument).
+func flagsFirst(args []string) []string {
+	if len(args) < 2 || (args[1] != "ask" && args[1] != "send") {
+		return args
+	}
+	withValue := map[string]bool{"--url": true, "--token": true, "--config": true, "--timeout": true}
+	var flags, rest []string
+	for i := 2; i < len(args); i++ {
+		a := args[i]
+		name, _, hasEq := strings.Cut(a, "=")
+		switch {
+		case a == "--":
+			rest = append(rest, args[i+1:]...)
+			i = len(args)
+		case a == "--json" || a == "-h" || a == "--help":
+			flags = append(flags, a)
+		case withValue[name] && hasEq:
+			flags = append(flags, a)
+		case withValue[name] && i+1 < len(args):
+			flags = append(flags, a, args[i+1])
+			i++
+		default:
+			rest = append(rest, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	return append(out, rest...)
+}

@@ -1,0 +1,194 @@
+// Package config reads peacepie's configuration directory and makes the
+// default one on first run: the config file, the repo list and the console
+// token. Existing files are never overwritten.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Default locations, relative to the working directory.
+const (
+	DefaultDir  = "config"
+	DefaultFile = "peacepie.toml"
+)
+
+// Config is the contents of peacepie.toml. Paths are resolved relative to
+// the file's directory by Load.
+type Config struct {
+	Host            string   `toml:"host"`
+	Process         string   `toml:"process"`
+	Console         string   `toml:"console"`
+	TokenFile       string   `toml:"token_file"`
+	Repos           string   `toml:"repos"`
+	HandlerBudget   Duration `toml:"handler_budget"`
+	MaxRequestBytes int64    `toml:"max_request_bytes"`
+	LogLevel        string   `toml:"log_level"`
+
+	Path  string `toml:"-"` // the file it was read from
+	Token string `toml:"-"` // the contents of TokenFile
+}
+
+// Duration is a time.Duration written as "5s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"5s\" or \"500ms\"", b)
+	}
+	if v <= 0 {
+		return fmt.Errorf("%q must be above zero", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+const defaultConfig = `# peacepie configuration. Relative paths are relative to this file.
+
+# Names: the admin of this process is "<host>.<process>.admin".
+host = "first"
+process = "main"
+
+# Address of the web console and of its WebSocket /ws. Keep it on loopback:
+# whoever has the token controls the system.
+console = "127.0.0.1:9090"
+
+# File with the console token (made on first run, readable by its owner only).
+token_file = "token"
+
+# Repo list: the Git repositories actor packages come from (see the file).
+repos = "repos.toml"
+
+# Running time one Lua handler may use before it is interrupted. Time spent
+# waiting in pp.ask or pp.sleep does not count.
+handler_budget = "5s"
+
+# Largest request the console accepts, in bytes.
+max_request_bytes = 1048576
+
+# debug, info, warn or error.
+log_level = "info"
+`
+
+const defaultRepos = `# Repo list: where actor packages come from.
+#
+# The package "peacepie_example" is built into peacepie and needs no entry.
+# Fetching packages from Git repositories at pinned tags is not available
+# in this version yet; entries will look like this:
+#
+# [[package]]
+# name = "counter"
+# url  = "https://git.example.org/team/counter.git"
+# tags = ["v1.0.0", "v2.0.0"]
+`
+
+// Defaults returns the built-in configuration.
+func Defaults() Config {
+	var c Config
+	if _, err := toml.Decode(defaultConfig, &c); err != nil {
+		panic(err) // the default text is fixed
+	}
+	return c
+}
+
+// Init creates dir with the default config, repo list and token where they
+// are missing. It returns the files it created.
+func Init(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create config directory: %w", err)
+	}
+	var created []string
+	for _, f := range []struct {
+		name, text string
+		mode       os.FileMode
+	}{
+		{DefaultFile, defaultConfig, 0o600},
+		{"repos.toml", defaultRepos, 0o600},
+		{"token", newToken() + "\n", 0o600},
+	} {
+		path := filepath.Join(dir, f.name)
+		ok, err := writeNew(path, f.text, f.mode)
+		if err != nil {
+			return created, err
+		}
+		if ok {
+			created = append(created, path)
+		}
+	}
+	return created, nil
+}
+
+// writeNew writes a file only if it does not exist.
+func writeNew(path, text string, mode os.FileMode) (bool, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, f.Close()
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// Load reads a config file over the defaults, resolves its paths and reads
+// the token, creating the token file if it is missing.
+func Load(path string) (Config, error) {
+	c := Defaults()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		return c, fmt.Errorf("config %s: unknown key %q", path, undec[0].String())
+	}
+	c.Path = path
+	dir := filepath.Dir(path)
+	c.TokenFile = resolve(dir, c.TokenFile)
+	c.Repos = resolve(dir, c.Repos)
+	if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
+		return c, err
+	}
+	tok, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return c, fmt.Errorf("read token: %w", err)
+	}
+	c.Token = strings.TrimSpace(string(tok))
+	if len(c.Token) < 16 {
+		return c, fmt.Errorf("token in %s is shorter than 16 characters", c.TokenFile)
+	}
+	return c, nil
+}
+
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

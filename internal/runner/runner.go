@@ -1,0 +1,149 @@
+// Package runner runs a peacepie process: `peacepie run`.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/peacepie/peacepie/actors"
+	"github.com/peacepie/peacepie/examples"
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/luart"
+	"github.com/peacepie/peacepie/repo"
+	"github.com/peacepie/peacepie/web"
+)
+
+// Options are the command-line choices of `peacepie run`.
+type Options struct {
+	ConfigPath string    // empty: ./config/peacepie.toml, made on first run
+	Console    string    // overrides the config's console address
+	Stdout     io.Writer // the URL line and what actors print
+	Stderr     io.Writer // the log
+}
+
+// Run starts the process and serves the console until ctx ends or the
+// system is told to exit; both shut down in order and return nil.
+func Run(ctx context.Context, opt Options) error {
+	path := opt.ConfigPath
+	if path == "" {
+		created, err := config.Init(config.DefaultDir)
+		if err != nil {
+			return err
+		}
+		for _, f := range created {
+			fmt.Fprintf(opt.Stderr, "created %s\n", f)
+		}
+		path = filepath.Join(config.DefaultDir, config.DefaultFile)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	if opt.Console != "" {
+		cfg.Console = opt.Console
+	}
+	log, err := newLogger(opt.Stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	warnAboutRepos(log, cfg.Repos)
+
+	src, err := repo.NewEmbedded(examples.PeacepieExample(), actors.Std())
+	if err != nil {
+		return fmt.Errorf("built-in packages: %w", err)
+	}
+	proc, err := host.NewProcess(host.Config{
+		Host:     cfg.Host,
+		Process:  cfg.Process,
+		Budget:   cfg.HandlerBudget.Duration,
+		Resolver: luart.NewRuntime(src),
+		Logger:   log,
+		Output:   opt.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	console, err := web.NewServer(web.Config{
+		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Console)
+	if err != nil {
+		proc.Shutdown()
+		<-proc.Done()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("console address %s is in use: set another one with --console ADDR or in %s", cfg.Console, cfg.Path)
+		}
+		return fmt.Errorf("console: %w", err)
+	}
+	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
+	log.Info("started", "node", proc.AdminName(), "console", ln.Addr().String())
+
+	select {
+	case <-ctx.Done():
+		log.Info("signal received")
+		proc.Shutdown()
+		<-proc.Done()
+	case <-proc.Done():
+	}
+	console.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// warnAboutRepos says so when the repo list names Git packages, which this
+// version cannot fetch yet.
+func warnAboutRepos(log *slog.Logger, path string) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || path == "" {
+		return
+	}
+	var list struct {
+		Package []struct {
+			Name string `toml:"name"`
+		} `toml:"package"`
+	}
+	if err == nil {
+		_, err = toml.Decode(string(data), &list)
+	}
+	if err != nil {
+		log.Warn("repo list is not readable", "file", path, "error", err.Error())
+		return
+	}
+	if len(list.Package) > 0 {
+		names := make([]string, len(list.Package))
+		for i, p := range list.Package {
+			names[i] = p.Name
+		}
+		log.Warn("Git packages are not supported in this version; only built-in packages can be used", "ignored", strings.Join(names, ", "))
+	}
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+//go:embed static
+var static embed.FS
+
+// Gateway is what the console needs of a process.
+type Gateway interface {
+	Ask(ctx context.Context, m host.Message, timeout time.Duration) (host.Message, error)
+	Send(m host.Message) error
+	NewMID() host.MID
+}
+
+// Config configures a Server.
+type Config struct {
+	Token           string       // required
+	Gateway         Gateway      // required
+	Logger          *slog.Logger // slog.Default()
+	MaxRequestBytes int64        // largest WebSocket message; 1 MiB
+	MaxInFlight     int          // concurrent asks per connection; 256
+	DefaultTimeout  time.Duration
+	MaxTimeout      time.Duration
+}
+
+// Server is the console's HTTP handler. Close ends its WebSocket connections.
+type Server struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+	mux      *http.ServeMux
+
+	mu     sync.Mutex // guards conns, closed
+	conns  map[*websocket.Conn]struct{}
+	closed bool
+}
+
+// TokenCookie is the cookie the page may keep the token in.
+const TokenCookie = "peacepie_token"
+
+// NewServer returns a console server.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Token == "" || cfg.Gateway == nil {
+		return nil, errors.New("web: a token and a gateway are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 1 << 20
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 10 * time.Second
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = time.Hour
+	}
+	s := &Server{cfg: cfg, conns: make(map[*websocket.Conn]struct{}), mux: http.NewServeMux()}
+	sub, _ := fs.Sub(static, "static")
+	s.mux.Handle("GET /", http.FileServerFS(sub))
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	s.mux.ServeHTTP(w, r)
+}
+
+// requestToken finds the token in ?token=, the Authorization bearer header,
+// X-Peacepie-Token or the cookie.
+func requestToken(r *http.Request) string {
+	if t := r.URL.Query().Get("token"); t != "" {
+		return t
+	}
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return t
+	}
+	if t := r.Header.Get("X-Peacepie-Token"); t != "" {
+		return t
+	}
+	if c, err := r.Cookie(TokenCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	t := requestToken(r)
+	return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.Token)) == 1
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		s.cfg.Logger.Warn("console request refused: missing or wrong token", "remote", r.RemoteAddr)
+		http.Error(w, "missing or wrong token: open the URL printed by peacepie run, or pass ?token=", http.StatusUnauthorized)
+		return
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	if !s.track(conn) {
+		conn.Close()
+		return
+	}
+	defer s.untrack(conn)
+	(&session{srv: s, conn: conn, slots: make(chan struct{}, s.cfg.MaxInFlight)}).run()
+}
+
+func (s *Server) track(c *websocket.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *websocket.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+}
+
+// Close closes every WebSocket connection, telling clients the system is
+// going away, and refuses new ones.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*websocket.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "the system is shutting down")
+	for _, c := range conns {
+		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		c.Close()
+	}
+}

@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+// session serves one WebSocket connection: it reads requests and answers
+// each one, asks concurrently, in the order their replies arrive.
+type session struct {
+	srv   *Server
+	conn  *websocket.Conn
+	wmu   sync.Mutex // serialises writes
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+// request is {"type": "ask"|"send", "command", "body", "timeout", "recipient", "id"}.
+type request struct {
+	id        any
+	hasID     bool
+	kind      string
+	recipient host.Address
+	timeout   time.Duration
+	msg       host.Message
+}
+
+func (s *session) run() {
+	defer s.wg.Wait()
+	s.conn.SetReadLimit(s.srv.cfg.MaxRequestBytes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for {
+		kind, data, err := s.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				s.srv.cfg.Logger.Warn("console request too large; connection closed", "limit", s.srv.cfg.MaxRequestBytes)
+			}
+			return
+		}
+		if kind != websocket.TextMessage {
+			s.answerError(nil, false, "requests are JSON text messages")
+			continue
+		}
+		req, err := s.parse(data)
+		if err != nil {
+			s.answerError(req.id, req.hasID, err.Error())
+			continue
+		}
+		if req.kind == "send" {
+			s.send(req)
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.answerError(req.id, req.hasID, fmt.Sprintf("too many asks in flight on this connection (limit %d)", cap(s.slots)))
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.slots }()
+			s.ask(ctx, req)
+		}()
+	}
+}
+
+func (s *session) parse(data []byte) (request, error) {
+	var req request
+	v, err := host.UnmarshalValue(data)
+	if err != nil {
+		return req, fmt.Errorf("malformed request: %v", err)
+	}
+	o, ok := v.(host.Object)
+	if !ok {
+		return req, fmt.Errorf(`a request must be a JSON object {"type": "ask"|"send", "command", "recipient", "body", "timeout"}, not %s`, host.TypeName(v))
+	}
+	req.id, req.hasID = o.Get("id")
+	t, _ := o.Get("type")
+	req.kind, _ = t.(string)
+	if req.kind != "ask" && req.kind != "send" {
+		return req, fmt.Errorf(`"type" must be "ask" or "send", not %s`, describe(t))
+	}
+	c, _ := o.Get("command")
+	cmd, _ := c.(string)
+	if cmd == "" {
+		return req, fmt.Errorf(`"command" must be a non-empty string, not %s`, describe(c))
+	}
+	rv, _ := o.Get("recipient")
+	if req.recipient, err = host.AddressFromValue(rv); err != nil {
+		return req, fmt.Errorf(`"recipient": %v`, err)
+	}
+	req.timeout = s.srv.cfg.DefaultTimeout
+	if tv, ok := o.Get("timeout"); ok && tv != nil {
+		f, ok := host.ToFloat(tv)
+		if !ok || f <= 0 || f > s.srv.cfg.MaxTimeout.Seconds() {
+			return req, fmt.Errorf(`"timeout" must be a number of seconds between 0 and %g, not %s`, s.srv.cfg.MaxTimeout.Seconds(), describe(tv))
+		}
+		req.timeout = time.Duration(f * float64(time.Second))
+	}
+	body, _ := o.Get("body")
+	req.msg = host.Message{Command: cmd, Body: body, Recipient: req.recipient}
+	return req, nil
+}
+
+func describe(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	if v == nil {
+		return "missing"
+	}
+	return host.TypeName(v)
+}
+
+func (s *session) send(req request) {
+	req.msg.ID = s.srv.cfg.Gateway.NewMID()
+	if err := s.srv.cfg.Gateway.Send(req.msg); err != nil {
+		if errors.Is(err, host.ErrNoActor) || errors.Is(err, host.ErrNoProcess) {
+			s.answer(req.id, req.hasID, host.Message{Command: "actor_is_not_found", Body: host.Object{
+				{Key: "entity", Value: req.recipient.String()}, {Key: "message", Value: err.Error()}}})
+			return
+		}
+		s.answerError(req.id, req.hasID, err.Error())
+		return
+	}
+	s.answer(req.id, req.hasID, host.Message{Command: "sent", Body: host.Object{{Key: "mid", Value: req.msg.ID.String()}}})
+}
+
+func (s *session) ask(ctx context.Context, req request) {
+	reply, err := s.srv.cfg.Gateway.Ask(ctx, req.msg, req.timeout)
+	switch {
+	case err == nil || reply.Command != "":
+		s.answer(req.id, req.hasID, reply)
+	case errors.Is(err, host.ErrTimeout):
+		s.answer(req.id, req.hasID, host.Message{Command: "timeout", Body: host.Object{{Key: "message", Value: err.Error()}}})
+	default:
+		s.answerError(req.id, req.hasID, err.Error())
+	}
+}
+
+func (s *session) answerError(id any, hasID bool, text string) {
+	s.answer(id, hasID, host.Message{Command: "error", Body: host.Object{{Key: "message", Value: text}}})
+}
+
+// answer writes m as JSON, with "id" first when the request had one.
+func (s *session) answer(id any, hasID bool, m host.Message) {
+	buf := make([]byte, 0, 256)
+	if hasID {
+		buf = append(buf, `{"id":`...)
+		var err error
+		if buf, err = host.AppendValue(buf, id); err != nil {
+			buf = append(buf[:0], `{"id":null`...)
+		}
+		buf = append(buf, ',')
+	}
+	msg, err := m.AppendJSON(nil)
+	if err != nil {
+		msg, _ = host.Message{Command: "error", Body: host.Object{{Key: "message", Value: err.Error()}}}.AppendJSON(nil)
+	}
+	if hasID {
+		buf = append(buf, msg[1:]...)
+	} else {
+		buf = msg
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_ = s.conn.WriteMessage(websocket.TextMessage, buf)
+}
