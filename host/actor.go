@@ -31,6 +31,8 @@ type Actor struct {
 	done     chan struct{}
 
 	handled atomic.Uint64
+	pending atomic.Int32 // messages and tasks queued; read without mu when spinning
+	current Message      // the message being handled (kept here so it does not escape)
 
 	budget budgetState
 
@@ -86,11 +88,12 @@ func (a *Actor) push(m Message) error {
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
 	a.queue.push(m)
+	a.pending.Add(1)
 	start := !a.running
 	a.running = true
 	a.mu.Unlock()
 	if start {
-		go a.run()
+		a.proc.sched.schedule(a)
 	}
 	return nil
 }
@@ -99,11 +102,12 @@ func (a *Actor) push(m Message) error {
 func (a *Actor) pushSystem(t sysTask) {
 	a.mu.Lock()
 	a.system = append(a.system, t)
+	a.pending.Add(1)
 	start := !a.running
 	a.running = true
 	a.mu.Unlock()
 	if start {
-		go a.run()
+		a.proc.sched.schedule(a)
 	}
 }
 
@@ -117,26 +121,41 @@ func (a *Actor) MailboxLen() int {
 // Handled returns the number of messages handled so far.
 func (a *Actor) Handled() uint64 { return a.handled.Load() }
 
+// run drains the mailbox; it returns when it is empty (after a short spin)
+// or when the actor has stopped.
 func (a *Actor) run() {
 	for {
 		a.mu.Lock()
 		if len(a.system) > 0 {
 			t := a.system[0]
 			a.system = a.system[1:]
+			a.pending.Add(-1)
 			a.mu.Unlock()
 			if a.runSystem(t) {
-				return // stopped: this goroutine is the last one
+				return // stopped: running stays true, nobody schedules it again
 			}
 			continue
 		}
-		m, ok := a.queue.pop()
+		var ok bool
+		a.current, ok = a.queue.pop()
 		if !ok {
+			a.mu.Unlock()
+			if a.proc.sched.spin(a) {
+				continue
+			}
+			a.mu.Lock()
+			if a.queue.n > 0 || len(a.system) > 0 {
+				a.mu.Unlock()
+				continue
+			}
 			a.running = false
 			a.mu.Unlock()
 			return
 		}
+		a.pending.Add(-1)
 		a.mu.Unlock()
-		a.handle(&m)
+		a.handle(&a.current)
+		a.current = Message{}
 	}
 }
 
@@ -229,6 +248,7 @@ func (a *Actor) finish(started bool) {
 		if !ok {
 			break
 		}
+		a.pending.Add(-1)
 		if !m.Sender.IsZero() {
 			orphans = append(orphans, m)
 		}

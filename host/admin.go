@@ -115,8 +115,10 @@ func (ad *admin) resolve(ctx context.Context, desc ClassDesc) (Class, error) {
 	return ad.p.cfg.Resolver.Resolve(ctx, desc)
 }
 
-func (ad *admin) createActor(m *Message) {
+func (ad *admin) createActor(req *Message) {
 	p := ad.p
+	m := new(Message) // req is only valid during Receive; the reply comes later
+	*m = *req
 	fail := func(err error) {
 		p.log.Warn("actor is not created", "mid", m.ID.String(), "error", err.Error())
 		p.Reply(m, "actor_is_not_created", Object{{Key: "mid", Value: m.ID.String()}, {Key: "error", Value: err.Error()}})
@@ -169,8 +171,10 @@ func (ad *admin) createActor(m *Message) {
 	}()
 }
 
-func (ad *admin) createActors(m *Message) {
+func (ad *admin) createActors(req *Message) {
 	p := ad.p
+	m := new(Message) // req is only valid during Receive; the reply comes later
+	*m = *req
 	fail := func(err error) {
 		p.log.Warn("actors are not created", "mid", m.ID.String(), "error", err.Error())
 		p.Reply(m, "actors_are_not_created", Object{{Key: "mid", Value: m.ID.String()}, {Key: "error", Value: err.Error()}})
@@ -235,8 +239,10 @@ func (ad *admin) createActors(m *Message) {
 	}()
 }
 
-func (ad *admin) removeActor(m *Message) {
+func (ad *admin) removeActor(req *Message) {
 	p := ad.p
+	m := new(Message) // req is only valid during Receive; the reply comes later
+	*m = *req
 	name, err := nameField(m.Body, "name")
 	if err != nil {
 		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})

@@ -80,7 +80,8 @@ type Reply struct {
 type Behaviour interface {
 	// Init runs once before any message; an error aborts the creation.
 	Init(a *Actor) error
-	// Receive handles one message. It returns the reply for the sender,
+	// Receive handles one message; m is valid only until Receive returns
+	// (copy it to reply later). It returns the reply for the sender,
 	// ErrNotHandled for an unknown command, or another error, which becomes
 	// an error reply; the actor keeps running either way.
 	Receive(a *Actor, m *Message) (Reply, error)

@@ -75,8 +75,12 @@ var ErrBadAddress = errors.New("bad address")
 
 // IsAdminName reports whether s has the form "<host>.<process>.admin".
 func IsAdminName(s string) bool {
-	parts := strings.Split(s, ".")
-	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] == "admin"
+	rest, ok := strings.CutSuffix(s, ".admin")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, '.')
+	return i > 0 && i < len(rest)-1 && strings.IndexByte(rest[i+1:], '.') < 0
 }
 
 // ParseAddress reads an address from its string form: an admin name gives a

@@ -65,6 +65,7 @@ type Process struct {
 
 	admin *Actor
 	asks  askTable
+	sched scheduler
 
 	mu     sync.RWMutex // guards actors
 	actors map[string]*Actor
@@ -95,6 +96,7 @@ func NewProcess(cfg Config) (*Process, error) {
 	}
 	p.log = cfg.Logger.With("node", p.adminName)
 	p.tick.Store(1)
+	p.sched.stop = p.stopWatchdog
 	p.asks.waiting = make(map[uint64]*waiter)
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
 	p.admin.beh = &admin{p: p}
@@ -245,7 +247,8 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	}
 	p.actors[name] = a
 	p.mu.Unlock()
-	go a.run()
+	a.pending.Store(1)
+	p.sched.schedule(a)
 	if err := <-a.initReply; err != nil {
 		<-a.done
 		return nil, fmt.Errorf("init of %q: %w", name, err)
@@ -410,3 +413,6 @@ func PrintLine(w io.Writer, p *Process, line string) {
 	io.WriteString(w, line)
 	p.outMu.Unlock()
 }
+
+// Resolver returns the class resolver of the process.
+func (p *Process) Resolver() Resolver { return p.cfg.Resolver }

@@ -226,6 +226,9 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 	L.Pop(2)
 	switch c := cmd.(type) {
 	case *lua.LNilType:
+		if m.Sender.IsZero() {
+			return host.Reply{}, nil
+		}
 		return host.Reply{Command: "is_handled", Body: host.Object{{Key: "mid", Value: m.ID.String()}}}, nil
 	case lua.LString:
 		bv, err := b.fromLua(body)

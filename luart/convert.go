@@ -100,9 +100,8 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 	isArray := t.Metatable == b.arrayMT
 	if !isArray && n > 0 {
 		// A sequence 1..n with nothing else is an array.
-		count := 0
-		t.ForEach(func(lua.LValue, lua.LValue) { count++ })
-		isArray = count == n
+		k, _ := t.Next(lua.LNumber(n))
+		isArray = k == lua.LNil
 	}
 	if isArray {
 		arr := make(host.Array, n)
@@ -115,27 +114,17 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		}
 		return arr, nil
 	}
-	var obj host.Object
-	var err error
-	t.ForEach(func(k, v lua.LValue) {
-		if err != nil {
-			return
-		}
+	obj := make(host.Object, 0, 4)
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		ks, ok := k.(lua.LString)
 		if !ok {
-			err = fmt.Errorf("%w: a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", errConvert, k.String(), k.Type())
-			return
+			return nil, fmt.Errorf("%w: a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", errConvert, k.String(), k.Type())
 		}
-		var e any
-		if e, err = b.fromLuaDepth(v, depth); err == nil {
-			obj = append(obj, host.Field{Key: string(ks), Value: e})
+		e, err := b.fromLuaDepth(v, depth)
+		if err != nil {
+			return nil, err
 		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if obj == nil {
-		return host.Object{}, nil
+		obj = append(obj, host.Field{Key: string(ks), Value: e})
 	}
 	// Keys in a stable order: tables have none of their own.
 	for i := 1; i < len(obj); i++ {
