@@ -31,8 +31,7 @@ type Actor struct {
 	done     chan struct{}
 
 	handled atomic.Uint64
-	pending atomic.Int32 // messages and tasks queued; read without mu when spinning
-	current Message      // the message being handled (kept here so it does not escape)
+	current Message // the message being handled (kept here so it does not escape)
 
 	budget budgetState
 
@@ -88,12 +87,11 @@ func (a *Actor) push(m Message) error {
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
 	a.queue.push(m)
-	a.pending.Add(1)
 	start := !a.running
 	a.running = true
 	a.mu.Unlock()
 	if start {
-		a.proc.sched.schedule(a)
+		a.proc.sched.enqueue(a)
 	}
 	return nil
 }
@@ -102,12 +100,11 @@ func (a *Actor) push(m Message) error {
 func (a *Actor) pushSystem(t sysTask) {
 	a.mu.Lock()
 	a.system = append(a.system, t)
-	a.pending.Add(1)
 	start := !a.running
 	a.running = true
 	a.mu.Unlock()
 	if start {
-		a.proc.sched.schedule(a)
+		a.proc.sched.enqueue(a)
 	}
 }
 
@@ -121,42 +118,32 @@ func (a *Actor) MailboxLen() int {
 // Handled returns the number of messages handled so far.
 func (a *Actor) Handled() uint64 { return a.handled.Load() }
 
-// run drains the mailbox; it returns when it is empty (after a short spin)
-// or when the actor has stopped.
-func (a *Actor) run() {
-	for {
+// run handles up to batchSize messages. It reports whether messages remain
+// (the actor must be queued again); otherwise the actor is idle or gone.
+func (a *Actor) run() bool {
+	for range batchSize {
 		a.mu.Lock()
 		if len(a.system) > 0 {
 			t := a.system[0]
 			a.system = a.system[1:]
-			a.pending.Add(-1)
 			a.mu.Unlock()
 			if a.runSystem(t) {
-				return // stopped: running stays true, nobody schedules it again
+				return false // stopped: running stays true, nobody queues it again
 			}
 			continue
 		}
 		var ok bool
 		a.current, ok = a.queue.pop()
 		if !ok {
-			a.mu.Unlock()
-			if a.proc.sched.spin(a) {
-				continue
-			}
-			a.mu.Lock()
-			if a.queue.n > 0 || len(a.system) > 0 {
-				a.mu.Unlock()
-				continue
-			}
 			a.running = false
 			a.mu.Unlock()
-			return
+			return false
 		}
-		a.pending.Add(-1)
 		a.mu.Unlock()
 		a.handle(&a.current)
 		a.current = Message{}
 	}
+	return true
 }
 
 func (a *Actor) handle(m *Message) {
@@ -248,7 +235,6 @@ func (a *Actor) finish(started bool) {
 		if !ok {
 			break
 		}
-		a.pending.Add(-1)
 		if !m.Sender.IsZero() {
 			orphans = append(orphans, m)
 		}
@@ -282,6 +268,8 @@ func (a *Actor) Sleep(d time.Duration) error {
 	}
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
+	a.proc.sched.block()
+	defer a.proc.sched.unblock()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -303,6 +291,8 @@ func (a *Actor) Send(to Address, command string, body any) error {
 func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration) (Message, error) {
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
+	a.proc.sched.block()
+	defer a.proc.sched.unblock()
 	return a.proc.Ask(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
 }
 
@@ -323,6 +313,8 @@ type AskResult struct {
 func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
+	a.proc.sched.block()
+	defer a.proc.sched.unblock()
 	out := make([]AskResult, len(reqs))
 	pending := make([]*PendingAsk, len(reqs))
 	for i, m := range reqs {

@@ -70,20 +70,29 @@ func (b *budgetState) overrun(now, limit int64) bool {
 	return s != 0 && b.used.Load()+now-s > limit
 }
 
-// watchdog advances the tick and interrupts handlers that overrun the budget.
+// watchdogPeriod is how often the watchdog checks for a stuck run queue.
+const watchdogPeriod = 20 * time.Millisecond
+
+// watchdog advances the budget tick, interrupts handlers that overrun their
+// budget and keeps the run queue moving when all workers are busy.
 func (p *Process) watchdog(stop <-chan struct{}) {
-	period := p.cfg.Budget / 20
-	period = min(max(period, 10*time.Millisecond), 250*time.Millisecond)
-	limit := int64(p.cfg.Budget / period)
-	t := time.NewTicker(period)
+	t := time.NewTicker(watchdogPeriod)
 	defer t.Stop()
-	for {
+	// Scan the actors for budget overruns about 20 times per budget.
+	scanEvery := max(int64(p.cfg.Budget/20/watchdogPeriod), 1)
+	limit := int64(p.cfg.Budget / watchdogPeriod)
+	var dequeued uint64
+	for n := int64(1); ; n++ {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
 		now := p.tick.Add(1)
+		dequeued = p.sched.unstick(dequeued)
+		if n%scanEvery != 0 {
+			continue
+		}
 		p.mu.RLock()
 		for _, a := range p.actors {
 			if a.budget.overrun(now, limit) {

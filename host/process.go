@@ -96,7 +96,7 @@ func NewProcess(cfg Config) (*Process, error) {
 	}
 	p.log = cfg.Logger.With("node", p.adminName)
 	p.tick.Store(1)
-	p.sched.stop = p.stopWatchdog
+	p.sched.init()
 	p.asks.waiting = make(map[uint64]*waiter)
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
 	p.admin.beh = &admin{p: p}
@@ -247,8 +247,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	}
 	p.actors[name] = a
 	p.mu.Unlock()
-	a.pending.Store(1)
-	p.sched.schedule(a)
+	p.sched.enqueue(a)
 	if err := <-a.initReply; err != nil {
 		<-a.done
 		return nil, fmt.Errorf("init of %q: %w", name, err)
@@ -353,6 +352,7 @@ func (p *Process) shutdown() {
 out:
 	p.admin.stop()
 	close(p.stopWatchdog)
+	p.sched.stop()
 	p.asks.failAll()
 	close(p.done)
 }

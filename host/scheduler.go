@@ -6,78 +6,162 @@ import (
 	"sync/atomic"
 )
 
-// The scheduler runs actors on worker goroutines. A worker drains one
-// actor's mailbox, then parks in a small pool of idle workers, keeping its
-// grown stack for the next actor (a fresh goroutine per wake-up would grow
-// its stack through the Lua VM every time). Before parking, a worker spins
-// briefly, yielding the processor, in case a reply arrives at once: in a
-// conversation between two actors this avoids waking an OS thread per
-// message. At most GOMAXPROCS workers spin at a time.
+// The scheduler runs actors that have messages on a few worker goroutines,
+// as skynet and Erlang do: an actor with work waits in the run queue, a
+// worker takes it, handles up to batchSize messages and takes the next one.
+// A hop to an idle actor therefore costs a queue push, not a goroutine
+// switch, and workers keep their grown stacks.
+//
+// A worker whose handler blocks (pp.ask, pp.sleep) gives up its slot:
+// another worker is woken or started, so blocked actors never starve the
+// others. When the handler resumes, the worker finishes that actor and then
+// leaves if there are more workers than slots.
 type scheduler struct {
-	mu   sync.Mutex // guards idle
-	idle []*worker
+	mu       sync.Mutex // guards the fields below
+	runq     []*Actor   // FIFO: runq[head:]
+	head     int
+	idle     int // workers parked in cond.Wait
+	workers  int // workers holding a slot (not blocked in a handler)
+	slots    int // GOMAXPROCS
+	spinning int
+	stopped  bool
+	cond     sync.Cond
 
-	spinning atomic.Int32
-	stop     chan struct{}
+	queued   atomic.Int32  // len(runq)-head, read by spinning workers
+	dequeued atomic.Uint64 // actors taken from the queue so far
 }
 
-type worker struct {
-	next chan *Actor // capacity 1
-}
-
+// batchSize bounds the messages one actor handles before the others get a
+// turn; spinRounds is how long an idle worker yields before parking.
 const (
-	maxIdleWorkers = 64
-	spinRounds     = 50
+	batchSize  = 64
+	spinRounds = 40
 )
 
-// schedule runs a on an idle worker, or on a new one.
-func (s *scheduler) schedule(a *Actor) {
-	s.mu.Lock()
-	if n := len(s.idle); n > 0 {
-		w := s.idle[n-1]
-		s.idle = s.idle[:n-1]
-		s.mu.Unlock()
-		w.next <- a
-		return
-	}
-	s.mu.Unlock()
-	go s.work(a)
+func (s *scheduler) init() {
+	s.cond.L = &s.mu
+	s.slots = max(runtime.GOMAXPROCS(0), 2)
 }
 
-func (s *scheduler) work(a *Actor) {
-	var w *worker
+// enqueue makes a runnable; the caller has just set a.running.
+func (s *scheduler) enqueue(a *Actor) {
+	s.mu.Lock()
+	s.runq = append(s.runq, a)
+	s.queued.Add(1)
+	s.wakeLocked()
+	s.mu.Unlock()
+}
+
+// wakeLocked makes sure a worker will look at the queue.
+func (s *scheduler) wakeLocked() {
+	switch {
+	case s.spinning > 0:
+		// a spinning worker will see it
+	case s.idle > 0:
+		s.cond.Signal()
+	case s.workers < s.slots:
+		s.workers++
+		go s.work()
+	}
+}
+
+func (s *scheduler) work() {
 	for {
-		a.run()
-		if w == nil {
-			w = &worker{next: make(chan *Actor, 1)}
+		a := s.next()
+		if a == nil {
+			return
+		}
+		if a.run() {
+			s.enqueue(a) // more messages: back of the queue, others get a turn
 		}
 		s.mu.Lock()
-		if len(s.idle) >= maxIdleWorkers {
+		if s.workers > s.slots { // a blocked worker came back: one too many
+			s.workers--
 			s.mu.Unlock()
 			return
 		}
-		s.idle = append(s.idle, w)
 		s.mu.Unlock()
-		select {
-		case a = <-w.next:
-		case <-s.stop:
-			return
-		}
 	}
 }
 
-// spin waits a little for more work for a; it reports whether some arrived.
-func (s *scheduler) spin(a *Actor) bool {
-	if int(s.spinning.Add(1)) > runtime.GOMAXPROCS(0) {
-		s.spinning.Add(-1)
-		return false
-	}
-	defer s.spinning.Add(-1)
-	for i := 0; i < spinRounds; i++ {
-		runtime.Gosched()
-		if a.pending.Load() > 0 {
-			return true
+// next returns the next runnable actor, or nil when the worker should end.
+func (s *scheduler) next() *Actor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	spun := false
+	for {
+		if s.head < len(s.runq) {
+			a := s.runq[s.head]
+			s.runq[s.head] = nil
+			s.head++
+			if s.head == len(s.runq) {
+				s.runq, s.head = s.runq[:0], 0
+			}
+			s.queued.Add(-1)
+			s.dequeued.Add(1)
+			return a
 		}
+		if s.stopped {
+			s.workers--
+			return nil
+		}
+		if !spun && s.spinning == 0 {
+			// Yield a little before parking: in a conversation the next
+			// message usually comes within microseconds.
+			spun = true
+			s.spinning++
+			s.mu.Unlock()
+			for i := 0; i < spinRounds && s.queued.Load() == 0; i++ {
+				runtime.Gosched()
+			}
+			s.mu.Lock()
+			s.spinning--
+			continue
+		}
+		s.idle++
+		s.cond.Wait()
+		s.idle--
 	}
-	return false
+}
+
+// block is called by a worker whose handler is about to wait; unblock when
+// it resumes.
+func (s *scheduler) block() {
+	s.mu.Lock()
+	s.workers--
+	if s.head < len(s.runq) {
+		s.wakeLocked()
+	}
+	s.mu.Unlock()
+}
+
+func (s *scheduler) unblock() {
+	s.mu.Lock()
+	s.workers++
+	s.mu.Unlock()
+}
+
+// unstick adds a worker when actors wait in the queue and no worker has
+// taken one since the last check: every worker is busy with a long handler
+// (CPU-heavy Lua within its budget, or Go code that blocks). The extra
+// worker leaves when the busy ones come back. The watchdog calls it.
+func (s *scheduler) unstick(lastDequeued uint64) uint64 {
+	now := s.dequeued.Load()
+	if now == lastDequeued && s.queued.Load() > 0 {
+		s.mu.Lock()
+		if s.idle == 0 && s.spinning == 0 && s.head < len(s.runq) && !s.stopped {
+			s.workers++
+			go s.work()
+		}
+		s.mu.Unlock()
+	}
+	return now
+}
+
+// stop ends parked workers; busy ones end after their current actor.
+func (s *scheduler) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
 }

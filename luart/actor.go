@@ -11,8 +11,15 @@ import (
 	"github.com/peacepie/peacepie/host"
 )
 
-// Hooks and other names of a class that are not commands.
-var reserved = map[string]bool{"init": true, "stop": true, "params": true}
+// isCommand reports whether a class field may be called as a command: the
+// hooks init and stop, the params table and names starting with "_" may not.
+func isCommand(name string) bool {
+	switch name {
+	case "init", "stop", "params":
+		return false
+	}
+	return name != "" && name[0] != '_'
+}
 
 // LuaError is an error raised by Lua code, with its traceback.
 type LuaError struct {
@@ -206,7 +213,7 @@ func (b *actor) callHook(name string) error {
 // what it returns into the reply.
 func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 	fn, ok := b.class.RawGetString(m.Command).(*lua.LFunction)
-	if !ok || reserved[m.Command] || m.Command[0] == '_' {
+	if !ok || !isCommand(m.Command) {
 		return b.builtin(m)
 	}
 	L := b.L

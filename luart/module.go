@@ -123,14 +123,12 @@ func askErrorText(err error, r host.Message) string {
 	return err.Error()
 }
 
-// replyTable is what ask returns: {command, body, mid, sender}.
+// replyTable is what ask returns: {command = ..., body = ...}.
 func (b *actor) replyTable(m *host.Message) *lua.LTable {
-	t := b.L.CreateTable(0, 4)
+	t := b.L.CreateTable(0, 2)
 	t.RawSetString("command", lua.LString(m.Command))
-	t.RawSetString("body", b.toLua(m.Body))
-	t.RawSetString("mid", lua.LString(m.ID.String()))
-	if !m.Sender.IsZero() {
-		t.RawSetString("sender", b.toLua(m.Sender.Value()))
+	if m.Body != nil {
+		t.RawSetString("body", b.toLua(m.Body))
 	}
 	return t
 }
