@@ -194,6 +194,17 @@ func (in *instance) waitStdout(t *testing.T, timeout time.Duration, line string,
 	return end
 }
 
+// countLines counts the stdout lines equal to line.
+func (in *instance) countLines(line string) int {
+	n := 0
+	for _, l := range strings.Split(in.stdout.String(), "\n") {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
 // wsConn is a console WebSocket connection of a test.
 type wsConn struct {
 	t    *testing.T
@@ -420,27 +431,37 @@ func TestCLIAskSend(t *testing.T) {
 	base := "http://" + in.addr
 	cwd := t.TempDir() // no config here: address and token come from the arguments
 
-	runCLI(t, cwd, nil, "ask", "--url", base, "--token", in.token, admin, "create_actor",
-		`{"class_desc": {"requires_dist": "peacepie_example", "class": "HelloWorld"}, "name": "hello_world"}`).
-		check(t, "ask create_actor with --url and --token", 0, `"actor_is_created"`, "")
+	flags := []string{"--url", base, "--token", in.token}
+	ask := func(args ...string) []string { return append(append([]string{"ask"}, flags...), args...) }
 
+	runCLI(t, cwd, nil, ask(admin, "create_actor",
+		`{"class_desc": {"requires_dist": "peacepie_example", "class": "HelloWorld"}, "name": "hello_world"}`)...).
+		check(t, "ask create_actor with --url and --token", 0, `"actor_is_created"`, "")
+	runCLI(t, cwd, nil, ask("hello_world", "tick")...).check(t, "ask hello_world tick", 0, `"hello_world"`, "")
+	in.waitStdout(t, 5*time.Second, "Hello, World!", 0)
+
+	// The URL printed by run, as the first argument, carries address and
+	// token; flags may follow the positional arguments.
 	r := runCLI(t, cwd, nil, "ask", in.url, "hello_world", "tick", "--json")
-	r.check(t, "ask URL hello_world tick --json", 0, "hello_world", "")
-	if lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n"); len(lines) != 1 {
+	r.check(t, "ask URL hello_world tick --json (run in a directory without a config)", 0, "hello_world", "")
+	if lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n"); r.code == 0 && len(lines) != 1 {
 		t.Errorf("--json printed %d lines, want one:\n%s", len(lines), r.stdout)
-	} else {
+	} else if r.code == 0 {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(lines[0]), &m); err != nil || m["command"] != "hello_world" {
 			t.Errorf("--json printed %q: want JSON with command \"hello_world\" (%v)", lines[0], err)
 		}
 	}
-	in.waitStdout(t, 5*time.Second, "Hello, World!", 0)
 
-	runCLI(t, cwd, nil, "ask", in.url, "hello_world", "no_such_command").
+	// The same in the run's own directory, where a config exists.
+	runCLI(t, in.dir, nil, "ask", in.url, "hello_world", "tick", "--json").
+		check(t, "ask URL hello_world tick --json (run in the directory of the config)", 0, `"hello_world"`, "")
+
+	runCLI(t, cwd, nil, ask("hello_world", "no_such_command")...).
 		check(t, "ask of an unknown command", 1, "is_not_handled", "")
-	runCLI(t, cwd, nil, "ask", in.url, "nobody_here", "tick").
+	runCLI(t, cwd, nil, ask("nobody_here", "tick")...).
 		check(t, "ask to an unknown actor", 1, "actor_is_not_found", "")
-	runCLI(t, cwd, nil, "ask", in.url, admin, "create_actor", "{oops").
+	runCLI(t, cwd, nil, ask(admin, "create_actor", "{oops")...).
 		check(t, "ask with a malformed BODY", 2, "", "JSON")
 	runCLI(t, cwd, nil, "ask", "--url", base, "--token", "0123456789abcdef0123456789abcdef", "hello_world", "tick").
 		check(t, "ask with a wrong --token", 2, "", "token")
@@ -448,10 +469,11 @@ func TestCLIAskSend(t *testing.T) {
 		check(t, "ask with the token in $PEACEPIE_TOKEN", 0, `"hello_world"`, "")
 
 	// send: "sent" at once, and the actor prints once more.
-	before := strings.Count(in.stdout.String(), "\nHello, World!\n")
-	runCLI(t, cwd, nil, "send", in.url, "hello_world", "tick").check(t, "send URL hello_world tick", 0, `"sent"`, "")
+	before := in.countLines("Hello, World!")
+	runCLI(t, cwd, nil, append(append([]string{"send"}, flags...), "hello_world", "tick")...).
+		check(t, "send hello_world tick", 0, `"sent"`, "")
 	eventually(t, 5*time.Second, "one more Hello, World! after send", func() bool {
-		return strings.Count(in.stdout.String(), "\nHello, World!\n") > before
+		return in.countLines("Hello, World!") > before
 	})
 
 	// With neither --url nor --token, ask reads ./config/peacepie.toml and
@@ -751,5 +773,17 @@ func TestURLLine(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK || !found {
 		t.Errorf("GET %s: HTTP %d, page with title found: %v", in.url, resp.StatusCode, found)
+	}
+}
+
+// TestConsoleAddressInUse checks that a second run on a busy console
+// address fails with a message saying so.
+func TestConsoleAddressInUse(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	r := runCLI(t, t.TempDir(), nil, "run", "--console", in.addr)
+	r.check(t, "run on a busy console address", 1, "", "in use")
+	if strings.Contains(r.stdout, "peacepie is running") {
+		t.Errorf("the second run claims to be running:\n%s", r.stdout)
 	}
 }

@@ -101,25 +101,32 @@ func request(c *cli.Context, kind string) error {
 		return cli.Exit(fmt.Sprintf("usage: peacepie %s [URL] RECIPIENT COMMAND [BODY]", kind), 2)
 	}
 	token := c.String("token")
-	if rawURL == "" || token == "" {
+	var wsURL string
+	if rawURL != "" {
+		var urlToken string
+		var err error
+		if wsURL, urlToken, err = client.WSURL(rawURL); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+		if token == "" {
+			token = urlToken // the URL printed by peacepie run carries it
+		}
+	}
+	if wsURL == "" || token == "" {
 		cfg, err := config.Load(c.String("config"))
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
 		}
-		if rawURL == "" {
-			rawURL = cfg.Console
+		if wsURL == "" {
+			if wsURL, _, err = client.WSURL(cfg.Console); err != nil {
+				return cli.Exit(err.Error(), 2)
+			}
 		}
 		if token == "" {
 			token = cfg.Token
 		}
 	}
-	wsURL, urlToken, err := client.WSURL(rawURL)
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	if urlToken != "" && c.String("token") == "" {
-		token = urlToken
-	}
+	var err error
 	recipient := any(args[0])
 	if strings.HasPrefix(args[0], "{") {
 		if recipient, err = host.UnmarshalValue([]byte(args[0])); err != nil {
