@@ -151,15 +151,18 @@ func (a *Actor) handle(m *Message) {
 	reply, err := a.beh.Receive(a, m)
 	a.budget.end()
 	a.handled.Add(1)
+	overrun := a.budget.fired.Load()
+	if overrun {
+		a.budget.rearm() // also when the handler finished just as the watchdog fired
+	}
 	if err == nil {
 		if reply.Command != "" && !m.Sender.IsZero() {
 			a.proc.reply(m, reply.Command, reply.Body)
 		}
 		return
 	}
-	if a.budget.fired.Load() {
+	if overrun {
 		err = fmt.Errorf("%w (%s); %q was interrupted: %v", ErrBudget, a.proc.cfg.Budget, m.Command, err)
-		a.budget.renew(a.ctx)
 	} else if a.ctx.Err() != nil && !errors.Is(err, ErrNotHandled) {
 		err = fmt.Errorf("%w: %q was interrupted because %q is being removed: %v", ErrStopping, m.Command, a.name, err)
 	}
@@ -196,9 +199,11 @@ func (a *Actor) runSystem(t sysTask) bool {
 		a.budget.begin(a.proc)
 		err := a.beh.Init(a)
 		a.budget.end()
-		if err != nil && a.budget.fired.Load() {
-			err = fmt.Errorf("%w (%s) in init: %v", ErrBudget, a.proc.cfg.Budget, err)
-			a.budget.renew(a.ctx)
+		if a.budget.fired.Load() {
+			if err != nil {
+				err = fmt.Errorf("%w (%s) in init: %v", ErrBudget, a.proc.cfg.Budget, err)
+			}
+			a.budget.rearm()
 		}
 		a.initReply <- err
 		if err != nil {
@@ -221,12 +226,12 @@ func (a *Actor) finish(started bool) {
 	a.cancel()
 	a.cancelTimers()
 	if started {
-		a.budget.renew(context.Background())
+		a.budget.rearm() // the stop interrupted the last handler; the hook gets a fresh budget
 		a.budget.begin(a.proc)
 		a.beh.Stop(a)
 		a.budget.end()
 	}
-	a.budget.cancel()
+	a.budget.interrupt(false) // for good: nothing of this actor runs any more
 	a.proc.unregister(a)
 	a.mu.Lock()
 	var orphans []Message
@@ -255,6 +260,7 @@ func (a *Actor) stop() <-chan struct{} {
 	a.mu.Unlock()
 	if !already {
 		a.cancel()
+		a.budget.interrupt(false) // a running handler stops at its next instruction
 		a.pushSystem(sysTask{kind: sysStop})
 	}
 	return a.done
@@ -296,10 +302,11 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	return a.proc.Ask(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
 }
 
-// BudgetContext returns the context a behaviour must attach to code that
-// should be interruptible: it is cancelled when the running handler exceeds
-// its budget or the actor stops. It changes after each interruption, so a
-// behaviour reads it before each call.
+// BudgetContext returns the context a behaviour attaches to code that must
+// be interruptible (the Lua state and its coroutines). It is done while the
+// running handler is interrupted, for exceeding its budget or because the
+// actor stops, and is re-armed before the next handler: it is the same
+// value for the actor's whole life.
 func (a *Actor) BudgetContext() context.Context { return a.budget.ctx }
 
 // AskResult is one answer of AskAll.

@@ -1,7 +1,7 @@
 package host
 
 import (
-	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,35 +16,63 @@ type budgetState struct {
 	used  atomic.Int64 // ticks used by earlier segments of this handler
 	fired atomic.Bool  // the watchdog interrupted the current handler
 
-	mu       sync.Mutex // guards cancelFn; ctx is written under mu by the actor goroutine only
-	ctx      context.Context
-	cancelFn context.CancelFunc
+	ctx    *budgetCtx
+	mu     sync.Mutex // guards closed and the swap of ctx's channel
+	closed bool
 }
 
-func (b *budgetState) renew(parent context.Context) {
-	b.mu.Lock()
-	if b.cancelFn != nil {
-		b.cancelFn()
+// budgetCtx is the context attached to an actor's Lua state and to its
+// coroutines for the actor's whole life. It is done while a handler is
+// being interrupted and is re-armed with a fresh channel afterwards, so
+// nothing that holds it stays cancelled.
+type budgetCtx struct {
+	ch atomic.Pointer[chan struct{}]
+}
+
+// errInterrupted is the error the Lua VM raises in an interrupted handler.
+var errInterrupted = errors.New("interrupted")
+
+func (c *budgetCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *budgetCtx) Done() <-chan struct{}       { return *c.ch.Load() }
+func (c *budgetCtx) Value(any) any               { return nil }
+func (c *budgetCtx) Err() error {
+	select {
+	case <-c.Done():
+		return errInterrupted
+	default:
+		return nil
 	}
-	b.ctx, b.cancelFn = context.WithCancel(parent)
+}
+
+func (b *budgetState) init() {
+	b.ctx = &budgetCtx{}
+	ch := make(chan struct{})
+	b.ctx.ch.Store(&ch)
+}
+
+// interrupt makes the running handler fail at its next Lua instruction;
+// overrun says it is the budget's doing (not a stop).
+func (b *budgetState) interrupt(overrun bool) {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		if overrun {
+			b.fired.Store(true)
+		}
+		close(*b.ctx.ch.Load())
+	}
+	b.mu.Unlock()
+}
+
+// rearm readies the context for the next handler.
+func (b *budgetState) rearm() {
+	b.mu.Lock()
+	if b.closed {
+		ch := make(chan struct{})
+		b.ctx.ch.Store(&ch)
+		b.closed = false
+	}
 	b.fired.Store(false)
-	b.mu.Unlock()
-}
-
-func (b *budgetState) cancel() {
-	b.mu.Lock()
-	if b.cancelFn != nil {
-		b.cancelFn()
-	}
-	b.mu.Unlock()
-}
-
-func (b *budgetState) interrupt() {
-	b.mu.Lock()
-	if !b.fired.Load() && b.cancelFn != nil {
-		b.fired.Store(true)
-		b.cancelFn()
-	}
 	b.mu.Unlock()
 }
 
@@ -96,7 +124,7 @@ func (p *Process) watchdog(stop <-chan struct{}) {
 		p.mu.RLock()
 		for _, a := range p.actors {
 			if a.budget.overrun(now, limit) {
-				a.budget.interrupt()
+				a.budget.interrupt(true)
 			}
 		}
 		p.mu.RUnlock()

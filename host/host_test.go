@@ -822,7 +822,7 @@ func TestExitFromAnyRecipient(t *testing.T) {
 	}
 }
 
-// tickClass counts "tick" messages and checks their body.
+// ticker counts the "tick" messages of its class and checks their body.
 type ticker struct {
 	ticks     atomic.Int64
 	badBody   atomic.Int64
@@ -836,6 +836,9 @@ func (tk *ticker) class() *goClass {
 			receive: func(_ *host.Actor, m *host.Message) (host.Reply, error) {
 				if tk.stopped.Load() {
 					tk.afterStop.Add(1)
+				}
+				if m.Command == "sync" {
+					return host.Reply{Command: "synced"}, nil
 				}
 				if m.Command == "tick" {
 					if js(m.Body) != `{"k":"v"}` {
@@ -862,9 +865,13 @@ func TestTimers(t *testing.T) {
 		if !a.CancelTimer(id) {
 			t.Fatal("CancelTimer of a running timer reports it inactive")
 		}
+		// Ticks queued before the cancel are still handled; then at most
+		// one more, from a timer that was firing as we cancelled.
+		if r := ask(t, p, "ticker", "sync", nil); r.Command != "synced" {
+			t.Fatalf("sync: %s", r.Command)
+		}
 		n := tk.ticks.Load()
 		time.Sleep(100 * time.Millisecond) // ten periods: nothing more may come
-		// A tick that was firing as we cancelled may still arrive.
 		if got := tk.ticks.Load(); got > n+1 {
 			t.Fatalf("%d ticks after CancelTimer", got-n)
 		}
@@ -1071,4 +1078,107 @@ func TestNewProcessNames(t *testing.T) {
 	if mid := p.NewMID().String(); !strings.HasPrefix(mid, "second.process_3.") {
 		t.Fatalf("mid %q", mid)
 	}
+}
+
+// TestBudgetOverrunEndingInSuccess: a handler (or init hook) that runs past
+// its budget but still returns normally must not leave its spent budget to
+// the next handler. In a Lua actor this happens when a handler finishes in
+// the instant the watchdog fires; a Go behaviour shows it every time.
+func TestBudgetOverrunEndingInSuccess(t *testing.T) {
+	c := class("Overrun", func() *funcs {
+		return &funcs{
+			init: func(a *host.Actor) error {
+				<-a.BudgetContext().Done() // overrun, then succeed
+				return nil
+			},
+			receive: func(a *host.Actor, m *host.Message) (host.Reply, error) {
+				switch m.Command {
+				case "overrun":
+					<-a.BudgetContext().Done()
+					return host.Reply{Command: "done"}, nil
+				case "check":
+					if err := a.BudgetContext().Err(); err != nil {
+						return host.Reply{}, fmt.Errorf("this handler starts with a spent budget: %w", err)
+					}
+					return host.Reply{Command: "fresh"}, nil
+				}
+				return host.Reply{}, host.ErrNotHandled
+			},
+		}
+	})
+	p := newProcess(t, host.Config{Budget: 50 * time.Millisecond})
+	spawn(t, p, "o", c)
+	t.Run("after init", func(t *testing.T) {
+		if r := ask(t, p, "o", "check", nil); r.Command != "fresh" {
+			t.Fatalf("the first message after an overrunning init: %s %s", r.Command, js(r.Body))
+		}
+	})
+	t.Run("after a handler", func(t *testing.T) {
+		ask(t, p, "o", "overrun", nil)
+		if r := ask(t, p, "o", "check", nil); r.Command != "fresh" {
+			t.Fatalf("the message after an overrunning handler: %s %s", r.Command, js(r.Body))
+		}
+	})
+}
+
+// TestCreateDuringShutdown: an actor whose creation completes while the
+// process is shutting down must either be refused or be stopped (its stop
+// hook runs) before Done; it must not outlive the shutdown.
+func TestCreateDuringShutdown(t *testing.T) {
+	release := make(chan struct{})
+	var lateStops atomic.Int64
+	late := class("Late", func() *funcs {
+		return &funcs{stop: func(*host.Actor) { lateStops.Add(1) }}
+	})
+	var stops atomic.Int64
+	stopper := class("Stopper", func() *funcs {
+		return &funcs{stop: func(*host.Actor) { stops.Add(1) }}
+	})
+	p := newProcess(t, host.Config{
+		ShutdownTimeout: 3 * time.Second,
+		Resolver: resolverFunc(func(ctx context.Context, desc host.ClassDesc) (host.Class, error) {
+			select {
+			case <-release: // a slow package fetch
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return late, nil
+		}),
+	})
+	spawn(t, p, "s", stopper)
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	spawn(t, p, "stuck", gateClass(gate, "late", entered)) // holds the shutdown up
+	if err := p.Send(host.Message{Command: "wait", Recipient: to("stuck")}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := p.Send(host.Message{Command: "create_actor", Body: createBody("late", "Late"), Recipient: to(p.AdminName())}); err != nil {
+		t.Fatal(err)
+	}
+	p.Shutdown()
+	eventually(t, 5*time.Second, "the shutdown to stop the first actor", func() bool { return stops.Load() == 1 })
+	close(release) // the fetch completes during the shutdown
+	created := false
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) && !created {
+		created = p.Lookup("late") != nil
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(gate)
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the process did not shut down")
+	}
+	if created && (lateStops.Load() != 1 || p.Lookup("late") != nil) {
+		t.Fatalf("the actor created during the shutdown outlived it: stop hook ran %d times, still registered: %v",
+			lateStops.Load(), p.Lookup("late") != nil)
+	}
+}
+
+type resolverFunc func(ctx context.Context, desc host.ClassDesc) (host.Class, error)
+
+func (f resolverFunc) Resolve(ctx context.Context, desc host.ClassDesc) (host.Class, error) {
+	return f(ctx, desc)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -195,7 +196,7 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 		buf = append(buf, `,"recipient":`...)
 		buf, _ = appendValue(buf, m.Recipient.Value())
 	}
-	if m.Timeout > 0 {
+	if m.Timeout > 0 && !math.IsInf(m.Timeout, 0) {
 		buf = append(buf, `,"timeout":`...)
 		buf = strconv.AppendFloat(buf, m.Timeout, 'g', -1, 64)
 	}

@@ -67,8 +67,9 @@ type Process struct {
 	asks  askTable
 	sched scheduler
 
-	mu     sync.RWMutex // guards actors
-	actors map[string]*Actor
+	mu       sync.RWMutex // guards actors, stopping
+	actors   map[string]*Actor
+	stopping bool // shutdown has begun: no new actors
 
 	outMu sync.Mutex // serialises printed lines
 
@@ -130,7 +131,7 @@ func (p *Process) newActor(name string, class ClassInfo) *Actor {
 	a := &Actor{name: name, proc: p, class: class, done: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.log = p.log.With("actor", name)
-	a.budget.renew(a.ctx)
+	a.budget.init()
 	return a
 }
 
@@ -138,6 +139,9 @@ func (p *Process) newActor(name string, class ClassInfo) *Actor {
 // head admin whatever the recipient. The error is ErrNoActor or ErrNoProcess
 // (wrapped) when the recipient does not exist; the message is then dropped.
 func (p *Process) Send(m Message) error {
+	if m.Command == "" {
+		return fmt.Errorf("%w: a message needs a command", ErrBadRequest)
+	}
 	if m.ID.Seq == 0 && m.ID.Prefix == "" {
 		m.ID = p.NewMID()
 	}
@@ -240,6 +244,11 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	a.system = append(a.system, sysTask{kind: sysInit})
 	a.running = true
 	p.mu.Lock()
+	if p.stopping {
+		p.mu.Unlock()
+		a.cancel()
+		return nil, fmt.Errorf("create %q: %w: the system is shutting down", name, ErrStopping)
+	}
 	if p.actors[name] != nil {
 		p.mu.Unlock()
 		a.cancel()
@@ -330,12 +339,13 @@ func (p *Process) Shutdown() {
 
 func (p *Process) shutdown() {
 	p.log.Info("shutting down")
-	p.mu.RLock()
+	p.mu.Lock()
+	p.stopping = true
 	list := make([]*Actor, 0, len(p.actors))
 	for _, a := range p.actors {
 		list = append(list, a)
 	}
-	p.mu.RUnlock()
+	p.mu.Unlock()
 	deadline := time.NewTimer(p.cfg.ShutdownTimeout)
 	defer deadline.Stop()
 	for _, a := range list {

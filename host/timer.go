@@ -28,14 +28,14 @@ func (a *Actor) addTimer(d, period time.Duration, command string, body any) int 
 	msg := Message{Command: command, Body: body, Recipient: a.Address()}
 	var t *time.Timer
 	t = time.AfterFunc(d, func() {
-		m := msg
-		m.ID = a.proc.NewMID()
-		if err := a.push(m); err != nil {
-			return
-		}
 		a.tmu.Lock()
 		defer a.tmu.Unlock()
 		if _, live := a.timers[id]; !live {
+			return // cancelled: no tick after CancelTimer
+		}
+		m := msg
+		m.ID = a.proc.NewMID()
+		if err := a.push(m); err != nil {
 			return
 		}
 		if period > 0 {

@@ -142,6 +142,25 @@ func TestInvalidUTF8DecodesToReplacement(t *testing.T) {
 	}
 }
 
+func TestUnmarshalValueRepairsText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"invalid UTF-8 in the input", "\"a\xffb\"", "a\ufffdb"},
+		{"lone high surrogate", `"\ud800x"`, "\ufffdx"},
+		{"lone low surrogate", `"\udc00"`, "\ufffd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := host.UnmarshalValue([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != tt.want {
+				t.Fatalf("got %q, want %q", v, tt.want)
+			}
+		})
+	}
+}
+
 func TestAppendValue(t *testing.T) {
 	buf := []byte("prefix:")
 	buf, err := host.AppendValue(buf, host.Array{int64(1), "x"})

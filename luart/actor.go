@@ -175,6 +175,8 @@ func (b *actor) paramsValue() (host.Array, error) {
 	return out, nil
 }
 
+// attachBudget attaches the actor's budget context, which makes every Lua
+// instruction check it (coroutines get it too, see sandbox.go).
 func (b *actor) attachBudget() {
 	if ctx := b.host.BudgetContext(); ctx != b.ctx {
 		b.ctx = ctx
@@ -182,9 +184,14 @@ func (b *actor) attachBudget() {
 	}
 }
 
-// Init runs the class's init hook, if any.
+// Init runs the class's init hook, if any. When it fails the actor never
+// runs, so the state is closed here.
 func (b *actor) Init(*host.Actor) error {
-	return b.callHook("init")
+	err := b.callHook("init")
+	if err != nil {
+		b.L.Close()
+	}
+	return err
 }
 
 // Stop runs the class's stop hook, if any, and closes the state.
@@ -200,7 +207,6 @@ func (b *actor) callHook(name string) error {
 	if !ok {
 		return nil
 	}
-	b.attachBudget()
 	b.L.Push(fn)
 	b.L.Push(b.self)
 	if err := b.L.PCall(1, 0, nil); err != nil {
@@ -217,7 +223,6 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		return b.builtin(m)
 	}
 	L := b.L
-	b.attachBudget()
 	L.Push(fn)
 	L.Push(b.self)
 	L.Push(b.toLua(m.Body))

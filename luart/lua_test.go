@@ -87,6 +87,16 @@ Params = "params"
 Asker = "asker"
 Ticker = "ticker"
 Missing = "missing_module"
+Gen = "gen"
+`),
+	"gen.lua": file(`
+local Gen = {}
+function Gen:init()
+  self.gen = coroutine.wrap(function() local i = 0 while true do i = i + 1 coroutine.yield(i) end end)
+end
+function Gen:next() return "next", self.gen() end
+function Gen:spin() while true do end end
+return Gen
 `),
 	"echo.lua": file(`
 local pp = require "peacepie"
@@ -100,6 +110,7 @@ function Echo:boom()
   inner()
 end
 function Echo:spin() while true do end end
+function Echo:spin_co() coroutine.wrap(function() while true do end end)() end
 function Echo:spin_pcall() while true do pcall(function() while true do end end) end end
 function Echo:nap(body) pp.sleep(body) return "napped" end
 function Echo:fn() return "x", function() end end
@@ -390,7 +401,7 @@ func TestHandlerErrorIsReportedWithTraceback(t *testing.T) {
 func TestTimeBudget(t *testing.T) {
 	h := startLua(t, host.Config{Budget: 200 * time.Millisecond})
 	h.mustCreate("e", "Echo", "")
-	for _, cmd := range []string{"spin", "spin_pcall", "spin"} {
+	for _, cmd := range []string{"spin", "spin_pcall", "spin_co", "spin"} {
 		t.Run(cmd, func(t *testing.T) {
 			h.t = t
 			start := time.Now()
@@ -412,6 +423,20 @@ func TestTimeBudget(t *testing.T) {
 		h.t = t
 		h.expect("e", "nap", `0.5`, "napped", `null`)
 	})
+}
+
+// TestCoroutineSurvivesBudgetInterrupt: after a handler is interrupted for
+// its time budget the actor keeps running, so a coroutine it keeps in its
+// state (made by an earlier handler or init) must keep working too.
+func TestCoroutineSurvivesBudgetInterrupt(t *testing.T) {
+	h := startLua(t, host.Config{Budget: 200 * time.Millisecond})
+	h.mustCreate("gen", "Gen", "")
+	h.expect("gen", "next", "", "next", "1")
+	h.expect("gen", "next", "", "next", "2")
+	if r := h.ask("gen", "spin", ""); r.Command != "error" {
+		t.Fatalf("spin: %s", r.Command)
+	}
+	h.expect("gen", "next", "", "next", "3")
 }
 
 func TestStopHookRunsOnRemove(t *testing.T) {
@@ -506,6 +531,8 @@ func TestConversionRoundTrip(t *testing.T) {
 		{"large integer", `1000000000000000`, ""},
 		{"2^53", `9007199254740992`, ""},
 		{"float", `2.5`, ""},
+		{"huge float", `1e300`, `1e+300`},
+		{"small float", `1.5e-7`, `1.5e-07`},
 		{"negative float", `-0.125`, ""},
 		{"string", `"hello"`, ""},
 		{"unicode string", `"héllo ✓ 世界"`, ""},

@@ -50,7 +50,11 @@ func (b *actor) checkAddress(L *lua.LState, n int) host.Address {
 	var hv any
 	switch x := v.(type) {
 	case lua.LString:
-		hv = string(x)
+		a, err := host.ParseAddress(string(x))
+		if err != nil {
+			L.ArgError(n, err.Error())
+		}
+		return a
 	case *lua.LTable:
 		var err error
 		if hv, err = b.fromLua(x); err != nil {
@@ -106,7 +110,6 @@ func (b *actor) luaAsk(L *lua.LState) int {
 	body := b.checkBody(L, 3)
 	timeout := checkSeconds(L, 4, defaultAskTimeout)
 	r, err := b.host.Ask(to, cmd, body, timeout)
-	b.attachBudget()
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(askErrorText(err, r)))
@@ -158,7 +161,6 @@ func (b *actor) luaAskAll(L *lua.LState) int {
 		reqs[i-1] = host.Message{Command: string(cmd), Body: body, Recipient: to}
 	}
 	results := b.host.AskAll(reqs, timeout)
-	b.attachBudget()
 	out := L.CreateTable(n, 0)
 	failures := 0
 	for i, r := range results {
@@ -184,7 +186,6 @@ func (b *actor) luaAskAll(L *lua.LState) int {
 func (b *actor) luaSleep(L *lua.LState) int {
 	d := checkSeconds(L, 1, 0)
 	err := b.host.Sleep(d)
-	b.attachBudget()
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}

@@ -1,6 +1,8 @@
 package luart
 
 import (
+	"sync"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -15,17 +17,39 @@ var stateOptions = lua.Options{
 	MinimizeStackMemory: true,
 }
 
-// removedBase are base functions an actor may not use: they read files,
-// reach the host's garbage collector or bypass the package's own require.
-var removedBase = []string{"dofile", "loadfile", "collectgarbage", "_printregs", "module", "require", "print"}
+// safeBase are the base functions an actor gets. Left out: dofile,
+// loadfile, load, loadstring (no code from outside the package),
+// getfenv/setfenv (they would reach shared functions' environments),
+// collectgarbage, module; require and print are the actor's own.
+var safeBase = []string{
+	"assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal",
+	"rawget", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall",
+	"_VERSION",
+}
 
-// safeOS are the only os functions an actor gets.
-var safeOS = []string{"time", "clock", "date", "difftime"}
+// safeLibs are the libraries an actor gets, with the functions of each
+// (nil: all of them).
+var safeLibs = map[string][]string{
+	lua.TabLibName:       nil,
+	lua.StringLibName:    nil,
+	lua.MathLibName:      nil,
+	lua.CoroutineLibName: nil,
+	lua.OsLibName:        {"time", "clock", "date", "difftime"},
+}
 
-// newSandbox returns a Lua state with only safe libraries: base (without
-// file access), table, string, math, coroutine and a clock-only os.
-func newSandbox() *lua.LState {
-	L := lua.NewState(stateOptions)
+// library holds what every sandbox shares: the safe functions, opened once
+// in a template state. Actors reach them only through tables of their own
+// whose metatables are protected (__metatable), so no actor can change what
+// another sees. Go maps may be read concurrently; nothing writes to these
+// tables after init.
+var library struct {
+	once     sync.Once
+	globalMT *lua.LTable            // {__index = base functions}
+	libMTs   map[string]*lua.LTable // {__index = the library}
+}
+
+func initLibrary() {
+	T := lua.NewState(lua.Options{SkipOpenLibs: true})
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -37,22 +61,100 @@ func newSandbox() *lua.LState {
 		{lua.CoroutineLibName, lua.OpenCoroutine},
 		{lua.OsLibName, lua.OpenOs},
 	} {
-		L.Push(L.NewFunction(lib.fn))
-		L.Push(lua.LString(lib.name))
-		L.Call(1, 0)
+		T.Push(T.NewFunction(lib.fn))
+		T.Push(lua.LString(lib.name))
+		T.Call(1, 0)
 	}
-	g := L.G.Global
-	for _, name := range removedBase {
-		g.RawSetString(name, lua.LNil)
+	g := T.G.Global
+	base := T.CreateTable(0, len(safeBase))
+	for _, name := range safeBase {
+		base.RawSetString(name, g.RawGetString(name))
 	}
-	if full, ok := g.RawGetString(lua.OsLibName).(*lua.LTable); ok {
-		os := L.CreateTable(0, len(safeOS))
-		for _, name := range safeOS {
-			os.RawSetString(name, full.RawGetString(name))
+	library.globalMT = protectedIndex(T, base)
+	library.libMTs = make(map[string]*lua.LTable, len(safeLibs))
+	for name, fns := range safeLibs {
+		full := g.RawGetString(name).(*lua.LTable)
+		lib := full
+		if fns != nil {
+			lib = T.CreateTable(0, len(fns))
+			for _, fn := range fns {
+				lib.RawSetString(fn, full.RawGetString(fn))
+			}
 		}
-		g.RawSetString(lua.OsLibName, os)
+		if name == lua.CoroutineLibName {
+			lib = T.CreateTable(0, 8)
+			full.ForEach(func(k, v lua.LValue) { lib.RawSet(k, v) })
+			origCreate = full.RawGetString("create").(*lua.LFunction)
+			origWrap = full.RawGetString("wrap").(*lua.LFunction)
+			lib.RawSetString("create", T.NewFunction(coCreate))
+			lib.RawSetString("wrap", T.NewFunction(coWrap))
+		}
+		library.libMTs[name] = protectedIndex(T, lib)
 	}
-	// OpenBase also registers package.loaded; nothing else may reach it.
-	g.RawSetString("package", lua.LNil)
+}
+
+// gopher-lua gives a new coroutine a child of its creator's context, which
+// stays cancelled after one budget interruption. These wrappers create it
+// without a context and then attach the actor's own re-armable budget
+// context, so coroutines are interrupted like the handler and work again
+// afterwards.
+var origCreate, origWrap *lua.LFunction
+
+func coCreate(L *lua.LState) int {
+	L.CheckFunction(1)
+	ctx := L.RemoveContext()
+	L.Push(origCreate)
+	L.Push(L.Get(1))
+	L.Call(1, 1)
+	if ctx != nil {
+		L.SetContext(ctx)
+		L.ToThread(-1).SetContext(ctx)
+	}
+	return 1
+}
+
+func coWrap(L *lua.LState) int {
+	L.CheckFunction(1)
+	ctx := L.RemoveContext()
+	L.Push(origWrap)
+	L.Push(L.Get(1))
+	L.Call(1, 1)
+	if ctx != nil {
+		L.SetContext(ctx)
+		// The wrapper's only upvalue is its coroutine.
+		if fn, ok := L.Get(-1).(*lua.LFunction); ok && len(fn.Upvalues) == 1 {
+			if co, ok := fn.Upvalues[0].Value().(*lua.LState); ok {
+				co.SetContext(ctx)
+			}
+		}
+	}
+	return 1
+}
+
+func protectedIndex(L *lua.LState, t *lua.LTable) *lua.LTable {
+	mt := L.CreateTable(0, 2)
+	mt.RawSetString("__index", t)
+	mt.RawSetString("__metatable", lua.LString("locked"))
+	return mt
+}
+
+// newSandbox returns a Lua state with only the safe libraries.
+func newSandbox() *lua.LState {
+	library.once.Do(initLibrary)
+	L := lua.NewState(stateOptions)
+	g := L.G.Global
+	g.Metatable = library.globalMT
+	g.RawSetString("_G", g)
+	for name, mt := range library.libMTs {
+		proxy := L.CreateTable(0, 0)
+		proxy.Metatable = mt
+		g.RawSetString(name, proxy)
+		if name == lua.StringLibName {
+			// ("x"):upper() and friends look up the string library here.
+			smt := L.CreateTable(0, 1)
+			smt.RawSetString("__index", proxy)
+			L.SetMetatable(lua.LString(""), smt)
+		}
+	}
 	return L
 }

@@ -34,7 +34,7 @@ func ParseVersion(s string) (Version, error) {
 	var n [3]int
 	for i, p := range parts {
 		x, err := strconv.Atoi(p)
-		if err != nil || x < 0 {
+		if err != nil || x < 0 || strings.TrimLeft(p, "0123456789") != "" || len(p) > 9 {
 			return Version{}, fmt.Errorf("version %q is not of the form X.Y.Z", s)
 		}
 		n[i] = x
