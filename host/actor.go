@@ -299,7 +299,7 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	defer a.budget.resume(a.proc)
 	a.proc.sched.block()
 	defer a.proc.sched.unblock()
-	return a.proc.Ask(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
+	return a.proc.askFromActor(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
 }
 
 // BudgetContext returns the context a behaviour attaches to code that must

@@ -3,9 +3,13 @@ package host
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
+
+// askSpinRounds is how often an actor's ask yields before it parks.
+const askSpinRounds = 50
 
 // askTable holds the asks of a process that wait for their reply. A reply
 // addressed to "_N" completes waiter N; a reply for a waiter that has gone
@@ -73,7 +77,21 @@ func (t *askTable) failAll() {
 	t.mu.Unlock()
 }
 
-func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, req *Message) (Message, error) {
+func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, req *Message, spin bool) (Message, error) {
+	if spin {
+		// An actor asking another usually gets its reply within
+		// microseconds; yielding for a while avoids parking this goroutine
+		// and waking an OS thread for the reply.
+		for range askSpinRounds {
+			select {
+			case r := <-w.ch:
+				waiterPool.Put(w)
+				return r, nil
+			default:
+				runtime.Gosched()
+			}
+		}
+	}
 	if w.timer == nil {
 		w.timer = time.NewTimer(timeout)
 	} else {

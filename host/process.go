@@ -380,6 +380,16 @@ func (p *Process) Ask(ctx context.Context, m Message, timeout time.Duration) (Me
 	return pa.Wait(ctx, timeout)
 }
 
+// askFromActor is Ask for an actor's handler: it spins briefly for the
+// reply before parking.
+func (p *Process) askFromActor(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
+	pa, nf, err := p.StartAsk(m, timeout)
+	if err != nil {
+		return nf, err
+	}
+	return p.asks.wait(pa.w, ctx, timeout, &pa.req, true)
+}
+
 // PendingAsk is an ask that has been sent and waits for its reply.
 type PendingAsk struct {
 	p   *Process
@@ -413,7 +423,7 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 
 // Wait waits up to timeout for the reply. It must be called exactly once.
 func (pa *PendingAsk) Wait(ctx context.Context, timeout time.Duration) (Message, error) {
-	return pa.p.asks.wait(pa.w, ctx, timeout, &pa.req)
+	return pa.p.asks.wait(pa.w, ctx, timeout, &pa.req, false)
 }
 
 // PrintLine writes a line to w through the process's output lock, so it
