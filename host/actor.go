@@ -18,7 +18,7 @@ type Actor struct {
 	proc  *Process
 	class ClassInfo
 	beh   Behaviour
-	log   *slog.Logger
+	log   atomic.Pointer[slog.Logger] // made on first use
 
 	ctx    context.Context // cancelled when the actor starts stopping
 	cancel context.CancelFunc
@@ -65,7 +65,13 @@ func (a *Actor) Class() ClassInfo { return a.class }
 func (a *Actor) Process() *Process { return a.proc }
 
 // Logger returns the actor's logger (with the actor's name attached).
-func (a *Actor) Logger() *slog.Logger { return a.log }
+func (a *Actor) Logger() *slog.Logger {
+	if l := a.log.Load(); l != nil {
+		return l
+	}
+	a.log.CompareAndSwap(nil, a.proc.log.With("actor", a.name))
+	return a.log.Load()
+}
 
 // Context is cancelled when the actor starts stopping; blocking calls made
 // on the actor's behalf use it.
@@ -173,7 +179,7 @@ func (a *Actor) handle(m *Message) {
 func (a *Actor) replyError(m *Message, err error) {
 	mid := m.ID.String()
 	if errors.Is(err, ErrNotHandled) {
-		a.log.Debug("message is not handled", "command", m.Command, "mid", mid)
+		a.Logger().Debug("message is not handled", "command", m.Command, "mid", mid)
 		if !m.Sender.IsZero() {
 			a.proc.reply(m, "is_not_handled", Object{{Key: "mid", Value: mid}, {Key: "command", Value: m.Command}})
 		}
@@ -181,11 +187,11 @@ func (a *Actor) replyError(m *Message, err error) {
 	}
 	var traced interface{ Traceback() string }
 	if errors.Is(err, ErrStopping) {
-		a.log.Info("handler interrupted by a stop", "command", m.Command, "mid", mid, "error", err.Error())
+		a.Logger().Info("handler interrupted by a stop", "command", m.Command, "mid", mid, "error", err.Error())
 	} else if errors.As(err, &traced) {
-		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error(), "traceback", traced.Traceback())
+		a.Logger().Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error(), "traceback", traced.Traceback())
 	} else {
-		a.log.Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error())
+		a.Logger().Error("handler failed", "command", m.Command, "mid", mid, "error", err.Error())
 	}
 	if !m.Sender.IsZero() {
 		a.proc.reply(m, "error", Object{{Key: "mid", Value: mid}, {Key: "message", Value: err.Error()}})

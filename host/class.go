@@ -79,6 +79,8 @@ type Reply struct {
 // from the actor's goroutine only.
 type Behaviour interface {
 	// Init runs once before any message; an error aborts the creation.
+	// A behaviour may also have a method HasInit() bool: when it reports
+	// false, Init is not called and the actor is ready at once.
 	Init(a *Actor) error
 	// Receive handles one message; m is valid only until Receive returns
 	// (copy it to reply later). It returns the reply for the sender,

@@ -130,7 +130,6 @@ func (p *Process) Print(line string) {
 func (p *Process) newActor(name string, class ClassInfo) *Actor {
 	a := &Actor{name: name, proc: p, class: class, done: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.log = p.log.With("actor", name)
 	a.budget.init()
 	return a
 }
@@ -240,9 +239,15 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 		return nil, err
 	}
 	a.beh = beh
-	a.initReply = make(chan error, 1)
-	a.system = append(a.system, sysTask{kind: sysInit})
-	a.running = true
+	withInit := true
+	if ic, ok := beh.(interface{ HasInit() bool }); ok {
+		withInit = ic.HasInit()
+	}
+	if withInit {
+		a.initReply = make(chan error, 1)
+		a.system = append(a.system, sysTask{kind: sysInit})
+		a.running = true
+	}
 	p.mu.Lock()
 	if p.stopping {
 		p.mu.Unlock()
@@ -256,6 +261,9 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	}
 	p.actors[name] = a
 	p.mu.Unlock()
+	if !withInit {
+		return a, nil
+	}
 	p.sched.enqueue(a)
 	if err := <-a.initReply; err != nil {
 		<-a.done

@@ -48,25 +48,25 @@ type actor struct {
 	class   *lua.LTable // the class table returned by the module
 	self    *lua.LTable // the instance: declared params live here
 	params  []string    // declared params, in a stable order
-	arrayMT *lua.LTable // marks tables that are JSON arrays
-	null    *lua.LUserData
+	arrayMT *lua.LTable     // marks tables that are JSON arrays (shared)
+	null    *lua.LUserData  // peacepie.null (shared)
+	module  *lua.LTable     // what require "peacepie" returns
 	ctx     context.Context // the budget context attached to L
 	cls     *class
-	loaded  map[string]lua.LValue // modules required so far
+	loaded  map[string]lua.LValue // modules of the package required so far
 }
 
 func newActor(c *class, a *host.Actor, params host.Object) (*actor, error) {
-	b := &actor{L: newSandbox(), host: a, cls: c}
+	b := &actor{L: newSandbox(), host: a, cls: c, arrayMT: library.arrayMT, null: library.null}
 	L := b.L
-	b.arrayMT = L.CreateTable(0, 1)
-	b.arrayMT.RawSetString("__name", lua.LString("array"))
-	b.null = L.NewUserData()
-	nullMT := L.CreateTable(0, 2)
-	nullMT.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LString("null")); return 1 }))
-	b.null.Metatable = nullMT
-	b.loaded = map[string]lua.LValue{"peacepie": b.module()}
-	L.SetGlobal("require", L.NewFunction(b.require))
-	L.SetGlobal("print", L.NewFunction(b.print))
+	self := L.NewUserData()
+	self.Value = b
+	L.G.Registry.RawSetString(actorKey, self)
+	b.module = L.CreateTable(0, 1)
+	b.module.Metatable = library.moduleMT
+	log := L.CreateTable(0, 0)
+	log.Metatable = library.logMT
+	b.module.RawSetString("log", log)
 
 	b.attachBudget()
 	cv, err := b.load(c.module)
@@ -323,8 +323,14 @@ func (b *actor) msgTable(m *host.Message) *lua.LTable {
 
 // load runs a module of the actor's package (once) and returns its value.
 func (b *actor) load(module string) (lua.LValue, error) {
+	if module == "peacepie" {
+		return b.module, nil
+	}
 	if v, ok := b.loaded[module]; ok {
 		return v, nil
+	}
+	if b.loaded == nil {
+		b.loaded = make(map[string]lua.LValue, 2)
 	}
 	proto, err := b.cls.pkg.proto(module)
 	if err != nil {
@@ -344,6 +350,14 @@ func (b *actor) load(module string) (lua.LValue, error) {
 	}
 	b.loaded[module] = v
 	return v, nil
+}
+
+// actorKey is where a state's registry keeps its actor, so the functions
+// every state shares find the actor they run for.
+const actorKey = "peacepie.actor"
+
+func actorOf(L *lua.LState) *actor {
+	return L.G.Registry.RawGetString(actorKey).(*lua.LUserData).Value.(*actor)
 }
 
 // require finds modules of the actor's own package, and "peacepie".
@@ -371,4 +385,10 @@ func (b *actor) print(L *lua.LState) int {
 	sb.WriteByte('\n')
 	b.host.Process().Print(sb.String())
 	return 0
+}
+
+// HasInit reports whether the class has an init hook (see host.Behaviour).
+func (b *actor) HasInit() bool {
+	_, ok := b.class.RawGetString("init").(*lua.LFunction)
+	return ok
 }

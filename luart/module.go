@@ -15,33 +15,43 @@ import (
 // defaultAskTimeout is the timeout of pp.ask and pp.ask_all when none is given.
 const defaultAskTimeout = 10 * time.Second
 
-// module builds the table returned by require "peacepie" for this actor.
-func (b *actor) module() *lua.LTable {
-	L := b.L
-	m := L.CreateTable(0, 16)
-	for name, fn := range map[string]lua.LGFunction{
-		"send":    b.luaSend,
-		"ask":     b.luaAsk,
-		"ask_all": b.luaAskAll,
-		"sleep":   b.luaSleep,
-		"every":   b.luaEvery,
-		"after":   b.luaAfter,
-		"cancel":  b.luaCancel,
-		"name":    func(L *lua.LState) int { L.Push(lua.LString(b.host.Name())); return 1 },
-		"node":    func(L *lua.LState) int { L.Push(lua.LString(b.host.Node())); return 1 },
-		"array":   b.luaArray,
-	} {
-		m.RawSetString(name, L.NewFunction(fn))
+// moduleFunctions are the functions of the module "peacepie". They are
+// shared by all states and find their actor with actorOf.
+var moduleFunctions = map[string]func(*actor, *lua.LState) int{
+	"send":    (*actor).luaSend,
+	"ask":     (*actor).luaAsk,
+	"ask_all": (*actor).luaAskAll,
+	"sleep":   (*actor).luaSleep,
+	"every":   (*actor).luaEvery,
+	"after":   (*actor).luaAfter,
+	"cancel":  (*actor).luaCancel,
+	"name":    func(b *actor, L *lua.LState) int { L.Push(lua.LString(b.host.Name())); return 1 },
+	"node":    func(b *actor, L *lua.LState) int { L.Push(lua.LString(b.host.Node())); return 1 },
+	"array":   (*actor).luaArray,
+}
+
+// shared turns a method into a function any actor's state can call.
+func shared(f func(*actor, *lua.LState) int) lua.LGFunction {
+	return func(L *lua.LState) int { return f(actorOf(L), L) }
+}
+
+// buildModule makes the shared table behind require "peacepie", in the
+// template state T, and the metatable of each actor's peacepie.log.
+// Actors see both only through tables of their own (rawset on a shared
+// table would change it for everybody).
+func buildModule(T *lua.LState, null *lua.LUserData) (module, logMT *lua.LTable) {
+	m := T.CreateTable(0, len(moduleFunctions)+2)
+	for name, fn := range moduleFunctions {
+		m.RawSetString(name, T.NewFunction(shared(fn)))
 	}
-	m.RawSetString("null", b.null)
-	log := L.CreateTable(0, 4)
+	m.RawSetString("null", null)
+	log := T.CreateTable(0, 4)
 	for name, level := range map[string]slog.Level{
 		"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
 	} {
-		log.RawSetString(name, L.NewFunction(b.luaLog(level)))
+		log.RawSetString(name, T.NewFunction(shared(luaLog(level))))
 	}
-	m.RawSetString("log", log)
-	return m
+	return m, protectedIndex(T, log)
 }
 
 // checkAddress reads argument n as a recipient: a name or {node, entity}.
@@ -232,8 +242,8 @@ func (b *actor) luaArray(L *lua.LState) int {
 	return 1
 }
 
-func (b *actor) luaLog(level slog.Level) lua.LGFunction {
-	return func(L *lua.LState) int {
+func luaLog(level slog.Level) func(*actor, *lua.LState) int {
+	return func(b *actor, L *lua.LState) int {
 		n := L.GetTop()
 		parts := make([]string, n)
 		for i := 1; i <= n; i++ {

@@ -46,6 +46,10 @@ var library struct {
 	once     sync.Once
 	globalMT *lua.LTable            // {__index = base functions}
 	libMTs   map[string]*lua.LTable // {__index = the library}
+	moduleMT *lua.LTable            // {__index = the module peacepie}
+	logMT    *lua.LTable            // {__index = peacepie.log}
+	arrayMT  *lua.LTable            // the metatable that marks arrays
+	null     *lua.LUserData         // peacepie.null
 }
 
 func initLibrary() {
@@ -66,11 +70,24 @@ func initLibrary() {
 		T.Call(1, 0)
 	}
 	g := T.G.Global
-	base := T.CreateTable(0, len(safeBase))
+	base := T.CreateTable(0, len(safeBase)+2)
 	for _, name := range safeBase {
 		base.RawSetString(name, g.RawGetString(name))
 	}
+	base.RawSetString("require", T.NewFunction(shared((*actor).require)))
+	base.RawSetString("print", T.NewFunction(shared((*actor).print)))
 	library.globalMT = protectedIndex(T, base)
+
+	library.arrayMT = T.CreateTable(0, 2)
+	library.arrayMT.RawSetString("__name", lua.LString("array"))
+	library.arrayMT.RawSetString("__metatable", lua.LString("array"))
+	library.null = T.NewUserData()
+	nullMT := T.CreateTable(0, 2)
+	nullMT.RawSetString("__tostring", T.NewFunction(func(L *lua.LState) int { L.Push(lua.LString("null")); return 1 }))
+	nullMT.RawSetString("__metatable", lua.LString("null"))
+	library.null.Metatable = nullMT
+	module, logMT := buildModule(T, library.null)
+	library.moduleMT, library.logMT = protectedIndex(T, module), logMT
 	library.libMTs = make(map[string]*lua.LTable, len(safeLibs))
 	for name, fns := range safeLibs {
 		full := g.RawGetString(name).(*lua.LTable)
@@ -142,7 +159,11 @@ func protectedIndex(L *lua.LState, t *lua.LTable) *lua.LTable {
 func newSandbox() *lua.LState {
 	library.once.Do(initLibrary)
 	L := lua.NewState(stateOptions)
-	g := L.G.Global
+	// gopher-lua presizes the globals and the registry for full libraries;
+	// an actor's own globals are a handful (the rest is shared).
+	g := L.CreateTable(0, 8)
+	L.G.Global, L.Env = g, g
+	L.G.Registry = L.CreateTable(0, 1)
 	g.Metatable = library.globalMT
 	g.RawSetString("_G", g)
 	for name, mt := range library.libMTs {
