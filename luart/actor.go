@@ -45,9 +45,9 @@ func luaError(err error) error {
 type actor struct {
 	L       *lua.LState
 	host    *host.Actor
-	class   *lua.LTable // the class table returned by the module
-	self    *lua.LTable // the instance: declared params live here
-	params  []string    // declared params, in a stable order
+	class   *lua.LTable     // the class table returned by the module
+	self    *lua.LTable     // the instance: declared params live here
+	params  []string        // declared params, in a stable order
 	arrayMT *lua.LTable     // marks tables that are JSON arrays (shared)
 	null    *lua.LUserData  // peacepie.null (shared)
 	module  *lua.LTable     // what require "peacepie" returns
