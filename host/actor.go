@@ -11,8 +11,8 @@ import (
 )
 
 // Actor is one running actor: a name, a mailbox and a behaviour. Messages are
-// handled one at a time by a goroutine that exists only while the mailbox is
-// not empty, so an idle actor costs no goroutine.
+// handled one at a time by a worker of the process's scheduler, so an idle
+// actor costs no goroutine.
 type Actor struct {
 	name  string
 	proc  *Process
@@ -170,7 +170,7 @@ func (a *Actor) handle(m *Message) {
 	if overrun {
 		err = fmt.Errorf("%w (%s); %q was interrupted: %v", ErrBudget, a.proc.cfg.Budget, m.Command, err)
 	} else if a.ctx.Err() != nil && !errors.Is(err, ErrNotHandled) {
-		err = fmt.Errorf("%w: %q was interrupted because %q is being removed: %v", ErrStopping, m.Command, a.name, err)
+		err = fmt.Errorf("%w: %q was interrupted because %q is stopping: %v", ErrStopping, m.Command, a.name, err)
 	}
 	a.replyError(m, err)
 }
@@ -313,7 +313,13 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 // running handler is interrupted, for exceeding its budget or because the
 // actor stops, and is re-armed before the next handler: it is the same
 // value for the actor's whole life.
-func (a *Actor) BudgetContext() context.Context { return a.budget.ctx }
+// It is nil when the process has no budget (Config.Budget < 0).
+func (a *Actor) BudgetContext() context.Context {
+	if a.proc.cfg.Budget < 0 {
+		return nil
+	}
+	return a.budget.ctx
+}
 
 // AskResult is one answer of AskAll.
 type AskResult struct {
@@ -328,6 +334,9 @@ func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
 	defer a.budget.resume(a.proc)
 	a.proc.sched.block()
 	defer a.proc.sched.unblock()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
 	out := make([]AskResult, len(reqs))
 	pending := make([]*PendingAsk, len(reqs))
 	for i, m := range reqs {

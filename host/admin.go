@@ -57,12 +57,6 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			{Key: "head", Value: true},
 			{Key: "processes", Value: Array{p.adminName}},
 		}}}}}, nil
-	case "exit", "quit":
-		p.log.Info("exit requested", "mid", m.ID.String())
-		if !m.Sender.IsZero() {
-			p.reply(m, "is_exiting", Object{{Key: "mid", Value: m.ID.String()}})
-		}
-		p.Shutdown()
 	default:
 		return Reply{}, fmt.Errorf("%w: %q", ErrNotHandled, m.Command)
 	}
@@ -283,4 +277,14 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 		{Key: "entity", Value: name},
 		{Key: "class_desc", Value: act.class.Desc().Value()},
 	}}, nil
+}
+
+// exit shuts the system down; Send calls it for exit and quit, whatever the
+// recipient, so it never waits in a mailbox.
+func (p *Process) exit(m *Message) {
+	p.log.Info("exit requested", "mid", m.ID.String())
+	if !m.Sender.IsZero() {
+		p.reply(m, "is_exiting", Object{{Key: "mid", Value: m.ID.String()}})
+	}
+	p.Shutdown()
 }

@@ -82,11 +82,14 @@ func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, r
 		// An actor asking another usually gets its reply within
 		// microseconds; yielding for a while avoids parking this goroutine
 		// and waking an OS thread for the reply.
+	spin:
 		for range askSpinRounds {
 			select {
 			case r := <-w.ch:
 				waiterPool.Put(w)
 				return r, nil
+			case <-ctx.Done():
+				break spin
 			default:
 				runtime.Gosched()
 			}

@@ -109,6 +109,9 @@ func (p *Process) watchdog(stop <-chan struct{}) {
 	// Scan the actors for budget overruns about 20 times per budget.
 	scanEvery := max(int64(p.cfg.Budget/20/watchdogPeriod), 1)
 	limit := int64(p.cfg.Budget / watchdogPeriod)
+	if p.cfg.Budget < 0 {
+		scanEvery = -1 // no budget: never scan
+	}
 	var dequeued uint64
 	for n := int64(1); ; n++ {
 		select {
@@ -118,7 +121,7 @@ func (p *Process) watchdog(stop <-chan struct{}) {
 		}
 		now := p.tick.Add(1)
 		dequeued = p.sched.unstick(dequeued)
-		if n%scanEvery != 0 {
+		if scanEvery < 0 || n%scanEvery != 0 {
 			continue
 		}
 		p.mu.RLock()

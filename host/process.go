@@ -18,7 +18,7 @@ import (
 type Config struct {
 	Host     string        // host name; "first"
 	Process  string        // process name; "main"
-	Budget   time.Duration // running time allowed to one handler; 5s
+	Budget   time.Duration // running time allowed to one handler; 5s; < 0: unlimited
 	Resolver Resolver      // finds actor classes; required to create actors
 	Logger   *slog.Logger  // slog.Default()
 	Output   io.Writer     // where actors print; os.Stdout
@@ -36,7 +36,7 @@ func (c *Config) setDefaults() {
 	if c.Process == "" {
 		c.Process = "main"
 	}
-	if c.Budget <= 0 {
+	if c.Budget == 0 {
 		c.Budget = 5 * time.Second
 	}
 	if c.Logger == nil {
@@ -145,7 +145,9 @@ func (p *Process) Send(m Message) error {
 		m.ID = p.NewMID()
 	}
 	if m.Command == "exit" || m.Command == "quit" {
-		m.Recipient = Address{Node: p.HeadAdmin()}
+		// Never queued behind a backlog: the head admin acts on it at once.
+		p.exit(&m)
+		return nil
 	}
 	return p.deliver(m)
 }

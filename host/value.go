@@ -169,16 +169,26 @@ func UnmarshalValue(data []byte) (any, error) {
 	return v, nil
 }
 
+// MaxDepth is the deepest nesting of arrays and objects a body may have.
+const MaxDepth = 64
+
 // DecodeValue reads the next JSON value from dec, which must have UseNumber set.
 func DecodeValue(dec *json.Decoder) (any, error) {
+	return decodeValue(dec, 0)
+}
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, jsonError(err)
 	}
-	return decodeToken(dec, tok)
+	return decodeToken(dec, tok, depth)
 }
 
-func decodeToken(dec *json.Decoder, tok json.Token) (any, error) {
+func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
+	if d, ok := tok.(json.Delim); ok && (d == '[' || d == '{') && depth >= MaxDepth {
+		return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+	}
 	switch t := tok.(type) {
 	case nil, bool, string:
 		return t, nil
@@ -189,7 +199,7 @@ func decodeToken(dec *json.Decoder, tok json.Token) (any, error) {
 		case '[':
 			arr := Array{}
 			for dec.More() {
-				v, err := DecodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -207,7 +217,7 @@ func decodeToken(dec *json.Decoder, tok json.Token) (any, error) {
 					return nil, jsonError(err)
 				}
 				key, _ := kt.(string)
-				v, err := DecodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}

@@ -162,7 +162,7 @@ func (b *actor) setParams(params host.Object) error {
 	return nil
 }
 
-// paramsValue returns the params as [{"name", "value"}], in declared order.
+// paramsValue returns the params as [{"name", "value"}], sorted by name.
 func (b *actor) paramsValue() (host.Array, error) {
 	out := make(host.Array, 0, len(b.params))
 	for _, name := range b.params {
@@ -178,7 +178,7 @@ func (b *actor) paramsValue() (host.Array, error) {
 // attachBudget attaches the actor's budget context, which makes every Lua
 // instruction check it (coroutines get it too, see sandbox.go).
 func (b *actor) attachBudget() {
-	if ctx := b.host.BudgetContext(); ctx != b.ctx {
+	if ctx := b.host.BudgetContext(); ctx != nil && ctx != b.ctx {
 		b.ctx = ctx
 		b.L.SetContext(ctx)
 	}
@@ -203,7 +203,7 @@ func (b *actor) Stop(*host.Actor) {
 }
 
 func (b *actor) callHook(name string) error {
-	fn, ok := b.class.RawGetString(name).(*lua.LFunction)
+	fn, ok := b.method(name).(*lua.LFunction)
 	if !ok {
 		return nil
 	}
@@ -218,7 +218,7 @@ func (b *actor) callHook(name string) error {
 // Receive calls the handler of m's command with (self, body[, msg]) and turns
 // what it returns into the reply.
 func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
-	fn, ok := b.class.RawGetString(m.Command).(*lua.LFunction)
+	fn, ok := b.method(m.Command).(*lua.LFunction)
 	if !ok || !isCommand(m.Command) {
 		return b.builtin(m)
 	}
@@ -389,6 +389,25 @@ func (b *actor) print(L *lua.LState) int {
 
 // HasInit reports whether the class has an init hook (see host.Behaviour).
 func (b *actor) HasInit() bool {
-	_, ok := b.class.RawGetString("init").(*lua.LFunction)
+	_, ok := b.method("init").(*lua.LFunction)
 	return ok
+}
+
+// method looks name up in the class and, for inheritance, in the tables
+// its metatables name as __index (tables only: no Lua code runs here).
+func (b *actor) method(name string) lua.LValue {
+	t := b.class
+	for range 16 {
+		if v := t.RawGetString(name); v != lua.LNil {
+			return v
+		}
+		mt, ok := t.Metatable.(*lua.LTable)
+		if !ok {
+			return lua.LNil
+		}
+		if t, ok = mt.RawGetString("__index").(*lua.LTable); !ok {
+			return lua.LNil
+		}
+	}
+	return lua.LNil
 }

@@ -134,8 +134,12 @@ type bench struct {
 }
 
 func newBench(b *testing.B) *bench {
+	return newBenchBudget(b, time.Hour)
+}
+
+func newBenchBudget(b *testing.B, budget time.Duration) *bench {
 	b.Helper()
-	p := testhost.Start(b, host.Config{Budget: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, benchPackage)
+	p := testhost.Start(b, host.Config{Budget: budget, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, benchPackage)
 	pr := &probe{done: make(chan struct{}, 16)}
 	if _, err := p.Spawn("probe", pr, nil); err != nil {
 		b.Fatal(err)
@@ -191,9 +195,14 @@ func BenchmarkLuaSend(b *testing.B) {
 }
 
 // BenchmarkLuaPingPong: two actors pass one message back and forth; each
-// hop is one iteration.
+// hop is one iteration. The sub-benchmark without a budget shows what the
+// per-instruction budget check costs.
 func BenchmarkLuaPingPong(b *testing.B) {
-	bn := newBench(b)
+	b.Run("budget", func(b *testing.B) { pingPong(b, newBench(b)) })
+	b.Run("nobudget", func(b *testing.B) { pingPong(b, newBenchBudget(b, -1)) })
+}
+
+func pingPong(b *testing.B, bn *bench) {
 	bn.spawn(b, "Pinger", "pinger", host.Object{{Key: "peer", Value: "server"}})
 	bn.spawn(b, "Server", "server", nil)
 	n := max(b.N, 2)

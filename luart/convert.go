@@ -10,8 +10,9 @@ import (
 	"github.com/peacepie/peacepie/host"
 )
 
-// maxDepth bounds nesting in both directions (and catches cycles).
-const maxDepth = 64
+// maxDepth bounds the nesting of tables sent from Lua (and catches cycles);
+// bodies coming in are bounded by host.MaxDepth when decoded.
+const maxDepth = host.MaxDepth
 
 // errConvert reports a Lua value that has no JSON form.
 var errConvert = errors.New("value cannot be sent")

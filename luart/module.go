@@ -207,7 +207,11 @@ func (b *actor) timerArgs(L *lua.LState) (time.Duration, string, any) {
 	if d < time.Millisecond {
 		L.ArgError(1, "the period must be at least 0.001 seconds")
 	}
-	return d, L.CheckString(2), b.checkBody(L, 3)
+	cmd := L.CheckString(2)
+	if cmd == "" {
+		L.ArgError(2, "the command must not be empty")
+	}
+	return d, cmd, b.checkBody(L, 3)
 }
 
 // pp.every(seconds, command, body) → timer

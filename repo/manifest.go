@@ -52,8 +52,10 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if !namePattern.MatchString(m.Name) {
 		return nil, fmt.Errorf("%w: name %q must start with a letter and hold only letters, digits, _ and -", ErrBadManifest, m.Name)
 	}
-	if _, err := ParseVersion(m.Version); err != nil {
+	if v, err := ParseVersion(m.Version); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadManifest, err)
+	} else if v.String() != m.Version {
+		return nil, fmt.Errorf("%w: version %q must be written X.Y.Z (as %q)", ErrBadManifest, m.Version, v.String())
 	}
 	if len(m.Actors) == 0 {
 		return nil, fmt.Errorf("%w: [actors] names no class", ErrBadManifest)

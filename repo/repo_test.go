@@ -40,8 +40,8 @@ other = ">=1.0.0"
 		},
 		{
 			name: "v prefix and dashes",
-			text: "name = \"my-pkg_2\"\nversion = \"v10.20.30\"\n[actors]\nA = \"_private.mod_1\"\n",
-			want: repo.Manifest{Name: "my-pkg_2", Version: "v10.20.30", Actors: map[string]string{"A": "_private.mod_1"}},
+			text: "name = \"my-pkg_2\"\nversion = \"10.20.30\"\n[actors]\nA = \"_private.mod_1\"\n",
+			want: repo.Manifest{Name: "my-pkg_2", Version: "10.20.30", Actors: map[string]string{"A": "_private.mod_1"}},
 		},
 	}
 	for _, tt := range good {
@@ -73,6 +73,8 @@ other = ">=1.0.0"
 		{"word version", `name = "p"` + "\n" + `version = "latest"` + actors, "latest"},
 		{"negative version", `name = "p"` + "\n" + `version = "1.-1.0"` + actors, "1.-1.0"},
 		{"pre-release version", `name = "p"` + "\n" + `version = "1.0.0-beta"` + actors, "1.0.0-beta"},
+		{"version with a v", `name = "p"` + "\n" + `version = "v1.0.0"` + actors, "X.Y.Z"},
+		{"version with leading zeros", `name = "p"` + "\n" + `version = "01.0.0"` + actors, "X.Y.Z"},
 		{"numeric version", `name = "p"` + "\n" + `version = 1` + actors, "version"},
 		{"no actors section", `name = "p"` + "\n" + `version = "1.0.0"`, "actors"},
 		{"empty actors", `name = "p"` + "\n" + `version = "1.0.0"` + "\n[actors]\n", "actors"},
@@ -267,7 +269,7 @@ func TestEmbeddedFind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Add(pkgTree("alpha", "v0.5.0")); err != nil {
+	if err := e.Add(pkgTree("alpha", "0.5.0")); err != nil {
 		t.Fatal(err)
 	}
 	find := func(s string) (*repo.Package, error) {
@@ -284,7 +286,7 @@ func TestEmbeddedFind(t *testing.T) {
 		{"alpha", "1.10.0"}, // the highest, compared as numbers
 		{"alpha==1.2.0", "1.2.0"},
 		{"alpha==1.9.3", "1.9.3"},
-		{"alpha==0.5.0", "v0.5.0"},
+		{"alpha==0.5.0", "0.5.0"},
 		{"alpha==v1.10.0", "1.10.0"},
 		{"beta", "0.1.0"},
 	}

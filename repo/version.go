@@ -62,6 +62,9 @@ var ErrBadRequirement = errors.New("bad requirement")
 // ParseRequirement reads "name" or "name==X.Y.Z".
 func ParseRequirement(s string) (Requirement, error) {
 	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "<>!~,"); i >= 0 || strings.Count(s, "=") > 2 || (strings.Contains(s, "=") && !strings.Contains(s, "==")) {
+		return Requirement{}, fmt.Errorf("%w: %q: only \"package\" and \"package==X.Y.Z\" are supported in this version", ErrBadRequirement, s)
+	}
 	name, ver, exact := strings.Cut(s, "==")
 	name = strings.TrimSpace(name)
 	if !namePattern.MatchString(name) {

@@ -44,9 +44,9 @@ type Server struct {
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
 
-	mu     sync.Mutex // guards conns, closed
-	conns  map[*websocket.Conn]struct{}
-	closed bool
+	mu       sync.Mutex // guards sessions, closed
+	sessions map[*session]struct{}
+	closed   bool
 }
 
 // TokenCookie is the cookie the page may keep the token in.
@@ -72,7 +72,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxTimeout <= 0 {
 		cfg.MaxTimeout = time.Hour
 	}
-	s := &Server{cfg: cfg, conns: make(map[*websocket.Conn]struct{}), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, sessions: make(map[*session]struct{}), mux: http.NewServeMux()}
 	sub, _ := fs.Sub(static, "static")
 	s.mux.Handle("GET /", http.FileServerFS(sub))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
@@ -119,44 +119,59 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	if !s.track(conn) {
+	ss := &session{srv: s, conn: conn, slots: make(chan struct{}, s.cfg.MaxInFlight)}
+	if !s.track(ss) {
 		conn.Close()
 		return
 	}
-	defer s.untrack(conn)
-	(&session{srv: s, conn: conn, slots: make(chan struct{}, s.cfg.MaxInFlight)}).run()
+	defer s.untrack(ss)
+	ss.run()
 }
 
-func (s *Server) track(c *websocket.Conn) bool {
+func (s *Server) track(ss *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	s.conns[c] = struct{}{}
+	s.sessions[ss] = struct{}{}
 	return true
 }
 
-func (s *Server) untrack(c *websocket.Conn) {
+func (s *Server) untrack(ss *session) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	delete(s.sessions, ss)
 	s.mu.Unlock()
-	c.Close()
+	ss.conn.Close()
 }
 
 // Close closes every WebSocket connection, telling clients the system is
-// going away, and refuses new ones.
+// going away, and refuses new ones. Answers being written (such as the
+// reply to exit) go out first, for up to half a second.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
-	conns := make([]*websocket.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
+	list := make([]*session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		list = append(list, ss)
 	}
 	s.mu.Unlock()
+	drained := make(chan struct{})
+	go func() {
+		for _, ss := range list {
+			ss.wg.Wait()
+		}
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(500 * time.Millisecond):
+	}
 	msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "the system is shutting down")
-	for _, c := range conns {
-		_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-		c.Close()
+	for _, ss := range list {
+		ss.wmu.Lock()
+		_ = ss.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		ss.wmu.Unlock()
+		ss.conn.Close()
 	}
 }

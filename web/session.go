@@ -102,7 +102,7 @@ func (s *session) parse(data []byte) (request, error) {
 	if tv, ok := o.Get("timeout"); ok && tv != nil {
 		f, ok := host.ToFloat(tv)
 		if !ok || f <= 0 || f > s.srv.cfg.MaxTimeout.Seconds() {
-			return req, fmt.Errorf(`"timeout" must be a number of seconds between 0 and %g, not %s`, s.srv.cfg.MaxTimeout.Seconds(), describe(tv))
+			return req, fmt.Errorf(`"timeout" must be a number of seconds above 0 and at most %g, not %s`, s.srv.cfg.MaxTimeout.Seconds(), describe(tv))
 		}
 		req.timeout = time.Duration(f * float64(time.Second))
 	}
@@ -114,6 +114,9 @@ func (s *session) parse(data []byte) (request, error) {
 func describe(v any) string {
 	if s, ok := v.(string); ok {
 		return fmt.Sprintf("%q", s)
+	}
+	if f, ok := host.ToFloat(v); ok {
+		return fmt.Sprint(f)
 	}
 	if v == nil {
 		return "missing"

@@ -113,7 +113,7 @@ func request(c *cli.Context, kind string) error {
 		}
 	}
 	if wsURL == "" || token == "" {
-		cfg, err := config.Load(c.String("config"))
+		cfg, err := config.Read(c.String("config"))
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
 		}

@@ -6,13 +6,15 @@ local IteratingHelloWorld = {
   params = { period = 1, limit = pp.null, index = 0, is_ticking = false },
 }
 
--- _arm starts the ticker; the first line comes at once, as in the original.
+-- _arm (re)starts the ticker; the first line comes at once, as in the original.
 function IteratingHelloWorld:_arm()
+  pp.cancel(self._timer)
   pp.send(pp.name(), "tick")
   self._timer = pp.every(self.period, "tick")
 end
 
--- start is also delivered after every move: resume ticking there.
+-- start resumes ticking when is_ticking is set (a moved actor is sent start
+-- in its new place, once actors can move).
 function IteratingHelloWorld:start()
   if self.is_ticking then
     self:_arm()

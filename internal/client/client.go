@@ -117,7 +117,8 @@ func answerID(data []byte) (int64, bool) {
 }
 
 // IsFailure reports whether an answer's command means the request failed:
-// error, timeout, or any "…is_not_…" reply.
+// error, timeout, any "…_not_…" reply (is_not_handled,
+// actors_are_not_created, …) and actor_is_absent.
 func IsFailure(command string) bool {
-	return command == "error" || command == "timeout" || strings.Contains(command, "is_not_")
+	return command == "error" || command == "timeout" || command == "actor_is_absent" || strings.Contains(command, "_not_")
 }

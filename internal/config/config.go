@@ -154,8 +154,14 @@ func newToken() string {
 }
 
 // Load reads a config file over the defaults, resolves its paths and reads
-// the token, creating the token file if it is missing.
-func Load(path string) (Config, error) {
+// the token, creating the token file if it is missing (for peacepie run).
+func Load(path string) (Config, error) { return load(path, true) }
+
+// Read is Load for clients: a missing token file is an error, not a new
+// token that the running system would not know.
+func Read(path string) (Config, error) { return load(path, false) }
+
+func load(path string, createToken bool) (Config, error) {
 	c := Defaults()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -172,8 +178,10 @@ func Load(path string) (Config, error) {
 	dir := filepath.Dir(path)
 	c.TokenFile = resolve(dir, c.TokenFile)
 	c.Repos = resolve(dir, c.Repos)
-	if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
-		return c, err
+	if createToken {
+		if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
+			return c, err
+		}
 	}
 	tok, err := os.ReadFile(c.TokenFile)
 	if err != nil {
