@@ -115,17 +115,26 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		}
 		return arr, nil
 	}
+	// ForEach reads the hash part without building the iteration index
+	// that Next needs (see third_party/gopher-lua/PATCHED.md).
 	obj := make(host.Object, 0, 4)
-	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+	var err error
+	t.ForEach(func(k, v lua.LValue) {
+		if err != nil {
+			return
+		}
 		ks, ok := k.(lua.LString)
 		if !ok {
-			return nil, fmt.Errorf("%w: a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", errConvert, k.String(), k.Type())
+			err = fmt.Errorf("%w: a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", errConvert, k.String(), k.Type())
+			return
 		}
-		e, err := b.fromLuaDepth(v, depth)
-		if err != nil {
-			return nil, err
+		var e any
+		if e, err = b.fromLuaDepth(v, depth); err == nil {
+			obj = append(obj, host.Field{Key: string(ks), Value: e})
 		}
-		obj = append(obj, host.Field{Key: string(ks), Value: e})
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Keys in a stable order: tables have none of their own.
 	for i := 1; i < len(obj); i++ {
