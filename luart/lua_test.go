@@ -320,7 +320,8 @@ func TestCreateFailures(t *testing.T) {
 	}{
 		{"unknown package", "no_such_pkg", "Echo", []string{"no_such_pkg"}},
 		{"unknown version", "tpkg==9.9.9", "Echo", []string{"9.9.9", "1.0.0"}},
-		{"bad requirement", "tpkg>=1.0.0", "Echo", []string{"tpkg>=1.0.0"}},
+		{"bad requirement", "tpkg>>1.0.0", "Echo", []string{"tpkg>>1.0.0"}},
+		{"no version satisfies", "tpkg>=2.0.0", "Echo", []string{"tpkg>=2.0.0", "1.0.0"}},
 		{"unknown class", "tpkg", "Nope", []string{"Nope", "Echo", "Ticker", "Sandbox"}},
 		{"class of another package", "tpkg", "Secret", []string{"Secret"}},
 		{"syntax error", "tpkg", "Broken", []string{"broken.lua"}},

@@ -204,18 +204,20 @@ func TestVersionCompare(t *testing.T) {
 
 func TestParseRequirement(t *testing.T) {
 	good := []struct {
-		in      string
-		name    string
-		version string // "" for none
-		str     string
+		in       string
+		name     string
+		allows   []string
+		disallow []string
 	}{
-		{"pkg", "pkg", "", "pkg"},
-		{"peacepie_example", "peacepie_example", "", "peacepie_example"},
-		{"my-pkg", "my-pkg", "", "my-pkg"},
-		{"pkg==1.2.3", "pkg", "1.2.3", "pkg==1.2.3"},
-		{"pkg==v1.2.3", "pkg", "1.2.3", "pkg==1.2.3"},
-		{"  pkg == 1.2.3  ", "pkg", "1.2.3", "pkg==1.2.3"},
-		{"pkg==0.0.0", "pkg", "0.0.0", "pkg==0.0.0"},
+		{"pkg", "pkg", []string{"0.0.1", "9.9.9"}, nil},
+		{"my-pkg", "my-pkg", []string{"1.0.0"}, nil},
+		{"pkg==1.2.3", "pkg", []string{"1.2.3"}, []string{"1.2.4", "1.2.2"}},
+		{"  pkg == 1.2.3  ", "pkg", []string{"1.2.3"}, []string{"1.3.0"}},
+		{"pkg>=1.0,<2.0", "pkg", []string{"1.0.0", "1.9.9"}, []string{"0.9.9", "2.0.0"}},
+		{"pkg>1.0.0, <=1.5.0", "pkg", []string{"1.0.1", "1.5.0"}, []string{"1.0.0", "1.5.1"}},
+		{"pkg~=1.4", "pkg", []string{"1.4.0", "1.9.0"}, []string{"1.3.9", "2.0.0"}},
+		{"pkg~=1.4.2", "pkg", []string{"1.4.2", "1.4.9"}, []string{"1.4.1", "1.5.0"}},
+		{"pkg!=1.3.0", "pkg", []string{"1.2.0", "1.4.0"}, []string{"1.3.0"}},
 	}
 	for _, tt := range good {
 		t.Run(tt.in, func(t *testing.T) {
@@ -226,19 +228,26 @@ func TestParseRequirement(t *testing.T) {
 			if r.Name != tt.name {
 				t.Fatalf("name %q, want %q", r.Name, tt.name)
 			}
-			switch {
-			case tt.version == "" && r.Version != nil:
-				t.Fatalf("version %v, want none", r.Version)
-			case tt.version != "" && (r.Version == nil || r.Version.String() != tt.version):
-				t.Fatalf("version %v, want %s", r.Version, tt.version)
+			for _, v := range tt.allows {
+				if !r.Allows(mustVersion(t, v)) {
+					t.Errorf("%s does not allow %s", tt.in, v)
+				}
 			}
-			if r.String() != tt.str {
-				t.Fatalf("String() = %q, want %q", r.String(), tt.str)
+			for _, v := range tt.disallow {
+				if r.Allows(mustVersion(t, v)) {
+					t.Errorf("%s allows %s", tt.in, v)
+				}
 			}
 		})
 	}
-	bad := []string{"", "   ", "pkg>=1.0", "pkg>=1.0.0", "pkg<2.0.0", "pkg~=1.0.0", "pkg!=1.0.0", "pkg=1.0.0", "==1.0.0",
-		"pkg==", "pkg==1.0", "pkg==latest", "pkg==1.0.0==2.0.0", "pkg==1.0.0,<2", "1pkg", "a.b", "pkg 1.0.0", "pkg[extra]"}
+	if v, ok := mustRequirement(t, "pkg==1.2.3").Exact(); !ok || v.String() != "1.2.3" {
+		t.Errorf("Exact of pkg==1.2.3 = %v %v", v, ok)
+	}
+	if _, ok := mustRequirement(t, "pkg>=1.2.3").Exact(); ok {
+		t.Errorf("pkg>=1.2.3 is exact")
+	}
+	bad := []string{"", "   ", "pkg=1.0.0", "==1.0.0", "pkg==", "pkg==latest", "pkg==1.0.0==2.0.0", "1pkg",
+		"a.b", "pkg 1.0.0", "pkg[extra]", "pkg~=1", "pkg>=1.0.0.0", "pkg>=,<2"}
 	for _, in := range bad {
 		t.Run("bad "+in, func(t *testing.T) {
 			r, err := repo.ParseRequirement(in)
@@ -250,6 +259,24 @@ func TestParseRequirement(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustVersion(t *testing.T, s string) repo.Version {
+	t.Helper()
+	v, err := repo.ParseVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func mustRequirement(t *testing.T, s string) repo.Requirement {
+	t.Helper()
+	r, err := repo.ParseRequirement(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func pkgTree(name, version string) fstest.MapFS {

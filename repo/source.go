@@ -72,10 +72,7 @@ func (e *Embedded) Find(_ context.Context, req Requirement) (*Package, error) {
 	for _, p := range list {
 		v, _ := ParseVersion(p.Manifest.Version)
 		versions = append(versions, v.String())
-		if req.Version != nil {
-			if v == *req.Version {
-				return p, nil
-			}
+		if !req.Allows(v) {
 			continue
 		}
 		if best == nil || v.Compare(bestV) > 0 {
@@ -83,7 +80,7 @@ func (e *Embedded) Find(_ context.Context, req Requirement) (*Package, error) {
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("%w: %s (available versions: %s)", ErrNoPackage, req, strings.Join(versions, ", "))
+		return nil, fmt.Errorf("%w: no version satisfies %s (available: %s)", ErrNoPackage, req, strings.Join(versions, ", "))
 	}
 	return best, nil
 }
