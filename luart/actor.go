@@ -332,7 +332,7 @@ func (b *actor) load(module string) (lua.LValue, error) {
 	if b.loaded == nil {
 		b.loaded = make(map[string]lua.LValue, 2)
 	}
-	proto, err := b.cls.pkg.proto(module)
+	proto, err := b.cls.proto(module)
 	if err != nil {
 		return nil, err
 	}

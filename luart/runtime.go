@@ -58,10 +58,14 @@ func (rt *Runtime) Resolve(ctx context.Context, desc host.ClassDesc) (host.Class
 	if !ok {
 		return nil, fmt.Errorf("%w: package %s has no class %q (it has: %s)", ErrNoClass, pkg.ID(), desc.Class, classNames(pkg.Manifest))
 	}
+	c := &class{rt: rt, pkg: cp, name: desc.Class, module: module}
+	for _, d := range pkg.Deps {
+		c.deps = append(c.deps, rt.compiled(d))
+	}
 	if _, err := cp.proto(module); err != nil {
 		return nil, err
 	}
-	return &class{rt: rt, pkg: cp, name: desc.Class, module: module}, nil
+	return c, nil
 }
 
 func classNames(m *repo.Manifest) string {
@@ -115,12 +119,31 @@ func (cp *compiledPackage) proto(module string) (*lua.FunctionProto, error) {
 
 var errNoModule = errors.New("module is not found")
 
-// class is one actor class of a compiled package.
+// class is one actor class of a compiled package, with the packages its
+// package requires (resolved when the class was).
 type class struct {
 	rt     *Runtime
 	pkg    *compiledPackage
+	deps   []*compiledPackage
 	name   string
 	module string
+}
+
+// proto finds a module for require: in the class's own package first, then
+// in its dependencies, in resolution order. Nothing else is visible.
+func (c *class) proto(module string) (*lua.FunctionProto, error) {
+	p, err := c.pkg.proto(module)
+	if err == nil || !errors.Is(err, errNoModule) || len(c.deps) == 0 {
+		return p, err
+	}
+	for _, d := range c.deps {
+		if p, derr := d.proto(module); derr == nil {
+			return p, nil
+		} else if !errors.Is(derr, errNoModule) {
+			return nil, derr
+		}
+	}
+	return nil, fmt.Errorf("%w: module %q is neither in package %s nor in its dependencies", errNoModule, module, c.pkg.pkg.ID())
 }
 
 func (c *class) Info() host.ClassInfo {

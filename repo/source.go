@@ -8,13 +8,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // Package is one version of a package, ready to be compiled.
 type Package struct {
 	Manifest *Manifest
-	Files    fs.FS  // the package's files, the manifest at the root
-	Commit   string // the Git commit, empty for built-in packages
+	Files    fs.FS      // the package's files, the manifest at the root
+	Commit   string     // the Git commit, empty for built-in packages
+	Deps     []*Package // its resolved [requires], transitively, as Find returned them
 }
 
 // ID returns "name@version".
@@ -94,4 +97,23 @@ func (e *Embedded) names() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// versions lists the built-in versions of a package, highest first.
+func (e *Embedded) versions(name string) []Version {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var vs []Version
+	for _, p := range e.packages[name] {
+		v, _ := ParseVersion(p.Manifest.Version)
+		vs = append(vs, v)
+	}
+	sortVersionsDesc(vs)
+	return vs
+}
+
+// exactCheck makes the constraint "=v".
+func exactCheck(v Version) *semver.Constraints {
+	c, _ := semver.NewConstraint("=" + v.String())
+	return c
 }

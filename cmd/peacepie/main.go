@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,7 +22,9 @@ import (
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/client"
 	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/internal/repocmd"
 	"github.com/peacepie/peacepie/internal/runner"
+	"github.com/peacepie/peacepie/repo"
 )
 
 func main() {
@@ -58,6 +61,7 @@ func app() *cli.App {
 				ArgsUsage: "[CONFIG]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "console", Usage: "console address, overriding the config (e.g. 127.0.0.1:9191)"},
+					&cli.StringFlag{Name: "repos", Usage: "repo list, overriding the config"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() > 1 {
@@ -66,11 +70,13 @@ func app() *cli.App {
 					return runner.Run(c.Context, runner.Options{
 						ConfigPath: c.Args().First(),
 						Console:    c.String("console"),
+						Repos:      c.String("repos"),
 						Stdout:     os.Stdout,
 						Stderr:     os.Stderr,
 					})
 				},
 			},
+			repoCommand(),
 			{
 				Name:      "ask",
 				Usage:     "ask an actor and print its reply",
@@ -207,4 +213,72 @@ func flagsFirst(args []string) []string {
 	}
 	out := append([]string{args[0], args[1]}, flags...)
 	return append(out, rest...)
+}
+
+// repoCommand is `peacepie repo …`: the packages of the repo list.
+func repoCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "config", Usage: "config file (its repo list, lock file and cache)", Value: filepath.Join(config.DefaultDir, config.DefaultFile)},
+		&cli.StringFlag{Name: "repos", Usage: "repo list, overriding the config"},
+	}
+	open := func(c *cli.Context) (*repo.Store, error) {
+		cfg, err := config.Read(c.String("config"))
+		if err != nil {
+			return nil, cli.Exit(fmt.Sprintf("%v (run `peacepie run` once to make ./config)", err), 2)
+		}
+		if r := c.String("repos"); r != "" {
+			cfg.Repos = r
+		}
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return runner.OpenStore(cfg, log)
+	}
+	return &cli.Command{
+		Name:  "repo",
+		Usage: "list, fetch, verify and update the packages of the repo list",
+		Subcommands: []*cli.Command{
+			{
+				Name: "list", Usage: "packages, pinned tags, cached versions and locked commits", Flags: flags,
+				Action: func(c *cli.Context) error {
+					s, err := open(c)
+					if err != nil {
+						return err
+					}
+					return repocmd.List(os.Stdout, s)
+				},
+			},
+			{
+				Name: "fetch", Usage: "fill the cache and the lock ahead of time", ArgsUsage: "[NAME[==VERSION]]", Flags: flags,
+				Action: func(c *cli.Context) error {
+					s, err := open(c)
+					if err != nil {
+						return err
+					}
+					return repocmd.Fetch(c.Context, os.Stderr, s, c.Args().First())
+				},
+			},
+			{
+				Name: "verify", Usage: "check that the cache and the lock agree", Flags: flags,
+				Action: func(c *cli.Context) error {
+					s, err := open(c)
+					if err != nil {
+						return err
+					}
+					return repocmd.Verify(os.Stdout, s)
+				},
+			},
+			{
+				Name: "update", Usage: "accept the commits the pinned tags of a package point to now", ArgsUsage: "NAME", Flags: flags,
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return cli.Exit("usage: peacepie repo update NAME", 2)
+					}
+					s, err := open(c)
+					if err != nil {
+						return err
+					}
+					return repocmd.Update(c.Context, os.Stdout, s, c.Args().First())
+				},
+			},
+		},
+	}
 }

@@ -30,6 +30,9 @@ type Config struct {
 	Console         string   `toml:"console"`
 	TokenFile       string   `toml:"token_file"`
 	Repos           string   `toml:"repos"`
+	Lock            string   `toml:"lock"`
+	Packages        string   `toml:"packages"`
+	FetchTimeout    Duration `toml:"fetch_timeout"`
 	HandlerBudget   Duration `toml:"handler_budget"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
 	LogLevel        string   `toml:"log_level"`
@@ -67,8 +70,15 @@ console = "127.0.0.1:9090"
 # File with the console token (made on first run, readable by its owner only).
 token_file = "token"
 
-# Repo list: the Git repositories actor packages come from (see the file).
+# Repo list: the Git repositories actor packages come from (see the file),
+# the lock file with the commit of every tag used, and the cache of fetched
+# packages (shared by every process of this host).
 repos = "repos.toml"
+lock = "repos.lock"
+packages = "../packages"
+
+# Time one package fetch may take.
+fetch_timeout = "60s"
 
 # Running time one Lua handler may use before it is interrupted. Time spent
 # waiting in pp.ask or pp.sleep does not count.
@@ -81,16 +91,33 @@ max_request_bytes = 1048576
 log_level = "info"
 `
 
-const defaultRepos = `# Repo list: where actor packages come from.
+const defaultRepos = `# Repo list: the Git repositories actor packages come from.
 #
-# The package "peacepie_example" is built into peacepie and needs no entry.
-# Fetching packages from Git repositories at pinned tags is not available
-# in this version yet; entries will look like this:
+# Each package is a Git repository with peacepie.toml at its root, tagged
+# vX.Y.Z. Only the tags listed here may be used; "counter" in a
+# requires_dist picks the highest, "counter==1.0.0" that one, and
+# constraints such as "counter>=1.0,<2" choose among them. The commit of
+# every tag used is recorded in repos.lock.
+#
+# The package "peacepie_example" is built into peacepie and needs no entry
+# (an entry of that name replaces it).
 #
 # [[package]]
 # name = "counter"
-# url  = "https://git.example.org/team/counter.git"
+# url  = "https://git.example.org/team/counter.git"  # https, ssh, file:// or a local path
 # tags = ["v1.0.0", "v2.0.0"]
+#
+# A private repository takes credentials (never logged); paths are relative
+# to this file:
+#
+# [[package]]
+# name = "secret"
+# url  = "https://git.example.org/team/secret.git"
+# tags = ["v0.3.0"]
+# [package.auth]
+# username = "me"
+# password_file = "secrets/secret.token"   # or token_file = ... for a bearer token
+# # ssh_key = "/home/me/.ssh/id_ed25519"   # for ssh:// and git@host:path URLs
 `
 
 // Defaults returns the built-in configuration.
@@ -178,6 +205,8 @@ func load(path string, createToken bool) (Config, error) {
 	dir := filepath.Dir(path)
 	c.TokenFile = resolve(dir, c.TokenFile)
 	c.Repos = resolve(dir, c.Repos)
+	c.Lock = resolve(dir, c.Lock)
+	c.Packages = resolve(dir, c.Packages)
 	if createToken {
 		if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
 			return c, err

@@ -6,17 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
 
 	"github.com/peacepie/peacepie/actors"
 	"github.com/peacepie/peacepie/examples"
@@ -31,6 +27,7 @@ import (
 type Options struct {
 	ConfigPath string    // empty: ./config/peacepie.toml, made on first run
 	Console    string    // overrides the config's console address
+	Repos      string    // overrides the config's repo list
 	Stdout     io.Writer // the URL line and what actors print
 	Stderr     io.Writer // the log
 }
@@ -56,15 +53,16 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.Console != "" {
 		cfg.Console = opt.Console
 	}
+	if opt.Repos != "" {
+		cfg.Repos = opt.Repos
+	}
 	log, err := newLogger(opt.Stderr, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	warnAboutRepos(log, cfg.Repos)
-
-	src, err := repo.NewEmbedded(examples.PeacepieExample(), actors.Std())
+	src, err := OpenStore(cfg, log)
 	if err != nil {
-		return fmt.Errorf("built-in packages: %w", err)
+		return err
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host:     cfg.Host,
@@ -120,30 +118,17 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// warnAboutRepos says so when the repo list names Git packages, which this
-// version cannot fetch yet.
-func warnAboutRepos(log *slog.Logger, path string) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) || path == "" {
-		return
-	}
-	var list struct {
-		Package []struct {
-			Name string `toml:"name"`
-		} `toml:"package"`
-	}
-	if err == nil {
-		_, err = toml.Decode(string(data), &list)
-	}
+// OpenStore opens the package store of a config: the built-in packages,
+// the repo list, the lock file and the cache.
+func OpenStore(cfg config.Config, log *slog.Logger) (*repo.Store, error) {
+	builtin, err := repo.NewEmbedded(examples.PeacepieExample(), actors.Std())
 	if err != nil {
-		log.Warn("repo list is not readable", "file", path, "error", err.Error())
-		return
+		return nil, fmt.Errorf("built-in packages: %w", err)
 	}
-	if len(list.Package) > 0 {
-		names := make([]string, len(list.Package))
-		for i, p := range list.Package {
-			names[i] = p.Name
-		}
-		log.Warn("Git packages are not supported in this version; only built-in packages can be used", "ignored", strings.Join(names, ", "))
+	store, err := repo.OpenStore(cfg.Repos, cfg.Lock, cfg.Packages, builtin, log)
+	if err != nil {
+		return nil, err
 	}
+	store.FetchTimeout = cfg.FetchTimeout.Duration
+	return store, nil
 }

@@ -1,0 +1,275 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// ErrFetch reports a package that could not be fetched.
+var ErrFetch = errors.New("fetch failed")
+
+// fetchCall is one fetch in progress; concurrent requests for the same tag
+// wait for it instead of fetching again.
+type fetchCall struct {
+	done   chan struct{}
+	dir    string
+	commit string
+	err    error
+}
+
+// cacheDir returns where version v of a package at commit lives.
+func (s *Store) cacheDir(name string, v Version, commit string) string {
+	return filepath.Join(s.CacheDir, name, v.String()+"-"+shortCommit(commit))
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+// fetch clones tag of entry e (once, even when asked concurrently), checks
+// it against the lock and moves it into the cache. With accept, a commit
+// that differs from the lock replaces it (repo update).
+func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (dir, commit string, err error) {
+	key := e.Name + "@" + v.String()
+	s.mu.Lock()
+	if c := s.inflight[key]; c != nil {
+		s.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.dir, c.commit, c.err
+		case <-ctx.Done():
+			return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, key, ctx.Err())
+		}
+	}
+	c := &fetchCall{done: make(chan struct{})}
+	s.inflight[key] = c
+	s.mu.Unlock()
+	c.dir, c.commit, c.err = s.clone(ctx, e, v, accept)
+	s.mu.Lock()
+	delete(s.inflight, key)
+	s.mu.Unlock()
+	close(c.done)
+	return c.dir, c.commit, c.err
+}
+
+func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (string, string, error) {
+	tag, _ := e.Tag(v)
+	where := fmt.Sprintf("%s %s from %s", e.Name, tag, RedactURL(e.URL))
+	if s.Fetches != nil {
+		s.Fetches.Add(1)
+	}
+	auth, err := authMethod(e)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	if err := os.MkdirAll(filepath.Join(s.CacheDir, e.Name), 0o755); err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(s.CacheDir, e.Name), ".fetch-")
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp) // nothing half-fetched stays in the cache
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout())
+	defer cancel()
+	progress := &lastLine{}
+	stopReport := s.reportSlow(where, progress)
+	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{
+		URL:           e.URL,
+		Auth:          auth,
+		ReferenceName: plumbing.NewTagReferenceName(tag),
+		SingleBranch:  true,
+		Depth:         1,
+		Tags:          git.NoTags,
+		Progress:      progress,
+	})
+	stopReport()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "", "", fmt.Errorf("%w: %s: no answer within %s", ErrFetch, where, s.fetchTimeout())
+		}
+		if errors.Is(err, plumbing.ErrReferenceNotFound) || strings.Contains(err.Error(), "reference not found") {
+			return "", "", fmt.Errorf("%w: %s: the repository has no tag %q", ErrFetch, where, tag)
+		}
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	commit := head.Hash().String()
+	if locked, ok := s.Lock.Get(e.Name, v.String()); ok && locked.Commit != commit && !accept {
+		return "", "", fmt.Errorf("%w: tag %s of %s now points to commit %s, but repos.lock says %s; if that is expected, accept it with `peacepie repo update %s`",
+			ErrTagMoved, tag, e.Name, shortCommit(commit), shortCommit(locked.Commit), e.Name)
+	}
+	if err := os.RemoveAll(filepath.Join(tmp, ".git")); err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	if err := checkTree(os.DirFS(tmp), e.Name, v); err != nil {
+		return "", "", fmt.Errorf("%s: %w", where, err)
+	}
+	dir := s.cacheDir(e.Name, v, commit)
+	if _, err := os.Stat(dir); err == nil {
+		os.RemoveAll(tmp) // already cached (another process got there first)
+	} else if err := os.Rename(tmp, dir); err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	}
+	ok = true
+	if err := s.Lock.Set(LockEntry{Name: e.Name, Version: v.String(), Tag: tag, Commit: commit}); err != nil {
+		return "", "", err
+	}
+	s.log().Info("package fetched", "package", e.Name, "tag", tag, "commit", shortCommit(commit))
+	return dir, commit, nil
+}
+
+// checkTree checks a fetched package before it enters the cache: its
+// manifest, its name and version, and the modules of its classes.
+func checkTree(fsys fs.FS, name string, v Version) error {
+	m, err := LoadManifest(fsys)
+	if err != nil {
+		return err
+	}
+	if m.Name != name {
+		return fmt.Errorf("%w: the manifest names the package %q, the repo list %q", ErrBadManifest, m.Name, name)
+	}
+	if m.Version != v.String() {
+		return fmt.Errorf("%w: the manifest says version %s, the tag %s", ErrBadManifest, m.Version, v)
+	}
+	for class, module := range m.Actors {
+		if _, err := fs.Stat(fsys, ModulePath(module)); err != nil {
+			return fmt.Errorf("%w: class %s: module %q (file %s) is not in the package", ErrBadManifest, class, module, ModulePath(module))
+		}
+	}
+	return nil
+}
+
+func (s *Store) fetchTimeout() time.Duration {
+	if s.FetchTimeout > 0 {
+		return s.FetchTimeout
+	}
+	return time.Minute
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// reportSlow logs a fetch that takes more than two seconds, every five.
+func (s *Store) reportSlow(where string, progress *lastLine) (stop func()) {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTimer(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				s.log().Info("still fetching", "what", where, "elapsed", time.Since(start).Round(time.Second).String(), "progress", progress.String())
+				t.Reset(5 * time.Second)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// lastLine keeps the last line of go-git's progress output.
+type lastLine struct {
+	mu   sync.Mutex
+	line []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p2 := bytes.TrimRight(p, "\r\n")
+	if i := bytes.LastIndexAny(p2, "\r\n"); i >= 0 {
+		p2 = p2[i+1:]
+	}
+	if len(p2) > 0 {
+		l.line = append(l.line[:0], p2...)
+	}
+	return len(p), nil
+}
+
+func (l *lastLine) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.line)
+}
+
+// authMethod builds go-git credentials from an entry's auth.
+func authMethod(e *Entry) (transport.AuthMethod, error) {
+	a := e.Auth
+	if a == nil {
+		return nil, nil
+	}
+	secret := func(inline, file string) (string, error) {
+		if file == "" {
+			return inline, nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read credentials: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if a.SSHKey != "" {
+		pass, err := secret("", a.SSHKeyPassphraseFile)
+		if err != nil {
+			return nil, err
+		}
+		user := a.Username
+		if user == "" {
+			user = "git"
+		}
+		k, err := gitssh.NewPublicKeysFromFile(user, a.SSHKey, pass)
+		if err != nil {
+			return nil, fmt.Errorf("ssh key %s: %w", a.SSHKey, err)
+		}
+		return k, nil
+	}
+	if tok, err := secret(a.Token, a.TokenFile); err != nil {
+		return nil, err
+	} else if tok != "" {
+		if a.Username != "" {
+			return &githttp.BasicAuth{Username: a.Username, Password: tok}, nil
+		}
+		return &githttp.TokenAuth{Token: tok}, nil
+	}
+	pw, err := secret(a.Password, a.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	if a.Username != "" || pw != "" {
+		return &githttp.BasicAuth{Username: a.Username, Password: pw}, nil
+	}
+	return nil, nil
+}

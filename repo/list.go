@@ -1,0 +1,191 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// List is a repo list (config/repos.toml): the Git repositories packages
+// come from and the tags that may be used.
+//
+//	[[package]]
+//	name = "counter"
+//	url  = "https://git.example.org/team/counter.git"
+//	tags = ["v1.0.0", "v2.0.0"]
+//	[package.auth]                  # optional, for private repositories
+//	username = "me"
+//	password_file = "secrets/counter.token"
+type List struct {
+	Packages []Entry `toml:"package"`
+	path     string
+}
+
+// Entry is one package of a repo list.
+type Entry struct {
+	Name string   `toml:"name"`
+	URL  string   `toml:"url"`
+	Tags []string `toml:"tags"`
+	Auth *Auth    `toml:"auth"`
+
+	versions map[Version]string // version → tag
+}
+
+// Auth holds the credentials of a private repository. Secrets are read
+// from files (or given inline); they are never logged.
+type Auth struct {
+	Username             string `toml:"username"`
+	Password             string `toml:"password"`
+	PasswordFile         string `toml:"password_file"`
+	Token                string `toml:"token"`
+	TokenFile            string `toml:"token_file"`
+	SSHKey               string `toml:"ssh_key"`
+	SSHKeyPassphraseFile string `toml:"ssh_key_passphrase_file"`
+}
+
+// ErrBadList reports a repo list that cannot be used.
+var ErrBadList = errors.New("bad repo list")
+
+// LoadList reads a repo list. A missing file is an empty list. Relative
+// local paths (in url and auth) are relative to the file's directory.
+func LoadList(path string) (*List, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &List{path: path}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read repo list: %w", err)
+	}
+	return ParseList(data, path)
+}
+
+// ParseList reads a repo list from data; path is used in errors and to
+// resolve relative paths.
+func ParseList(data []byte, path string) (*List, error) {
+	l := &List{path: path}
+	md, err := toml.Decode(string(data), l)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadList, path, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		key := undec[0].String()
+		return nil, fmt.Errorf("%w: %s: line %d: unknown key %q", ErrBadList, path, lineOf(data, lastPart(key)), key)
+	}
+	dir := filepath.Dir(path)
+	seen := map[string]bool{}
+	for i := range l.Packages {
+		e := &l.Packages[i]
+		where := func() string {
+			if e.Name != "" {
+				return fmt.Sprintf("%s: line %d: package %q", path, lineOf(data, `"`+e.Name+`"`), e.Name)
+			}
+			return fmt.Sprintf("%s: package #%d", path, i+1)
+		}
+		switch {
+		case !namePattern.MatchString(e.Name):
+			return nil, fmt.Errorf("%w: %s: name must start with a letter and hold only letters, digits, _ and -", ErrBadList, where())
+		case seen[e.Name]:
+			return nil, fmt.Errorf("%w: %s is listed twice", ErrBadList, where())
+		case e.URL == "":
+			return nil, fmt.Errorf("%w: %s has no url", ErrBadList, where())
+		case len(e.Tags) == 0:
+			return nil, fmt.Errorf("%w: %s pins no tags (tags = [\"v1.0.0\"])", ErrBadList, where())
+		}
+		seen[e.Name] = true
+		e.versions = make(map[Version]string, len(e.Tags))
+		for _, tag := range e.Tags {
+			v, err := ParseVersion(tag)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: line %d: tag %q is not a version tag vX.Y.Z", ErrBadList, path, lineOf(data, `"`+tag+`"`), tag)
+			}
+			if other, dup := e.versions[v]; dup {
+				return nil, fmt.Errorf("%w: %s: tags %q and %q are the same version", ErrBadList, where(), other, tag)
+			}
+			e.versions[v] = tag
+		}
+		e.URL = localURL(dir, e.URL)
+		if a := e.Auth; a != nil {
+			for _, p := range []*string{&a.PasswordFile, &a.TokenFile, &a.SSHKey, &a.SSHKeyPassphraseFile} {
+				if *p != "" && !filepath.IsAbs(*p) {
+					*p = filepath.Join(dir, *p)
+				}
+			}
+		}
+	}
+	return l, nil
+}
+
+// localURL makes a relative local path absolute; URLs are kept.
+func localURL(dir, u string) string {
+	if strings.Contains(u, "://") || filepath.IsAbs(u) || strings.Contains(u, "@") {
+		return u
+	}
+	return filepath.Join(dir, u)
+}
+
+func lastPart(key string) string {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		return key[i+1:]
+	}
+	return key
+}
+
+// lineOf returns the first line holding s, or 0.
+func lineOf(data []byte, s string) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, s) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Entry returns the entry of a package, or nil.
+func (l *List) Entry(name string) *Entry {
+	for i := range l.Packages {
+		if l.Packages[i].Name == name {
+			return &l.Packages[i]
+		}
+	}
+	return nil
+}
+
+// Versions returns the pinned versions of the entry, highest first.
+func (e *Entry) Versions() []Version {
+	vs := make([]Version, 0, len(e.versions))
+	for v := range e.versions {
+		vs = append(vs, v)
+	}
+	sortVersionsDesc(vs)
+	return vs
+}
+
+// Tag returns the tag pinned for version v.
+func (e *Entry) Tag(v Version) (string, bool) {
+	t, ok := e.versions[v]
+	return t, ok
+}
+
+func sortVersionsDesc(vs []Version) {
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && vs[j].Compare(vs[j-1]) > 0; j-- {
+			vs[j], vs[j-1] = vs[j-1], vs[j]
+		}
+	}
+}
+
+// RedactURL removes credentials written into a URL, for logs and errors.
+func RedactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	if at := strings.LastIndexByte(strings.SplitN(rest, "/", 2)[0], '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return scheme + "://" + rest
+}

@@ -1,0 +1,350 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store finds packages: in the repo list (Git repositories at pinned tags,
+// fetched once into the cache and checked against the lock), else among
+// the packages built into the binary. A repo list entry overrides a
+// built-in package of the same name. Find also resolves a package's
+// [requires]. It is safe for concurrent use.
+type Store struct {
+	Embedded     *Embedded     // built-in packages; may be nil
+	List         *List         // the repo list; may be empty
+	Lock         *Lock         // the lock file
+	CacheDir     string        // where fetched packages live (./packages)
+	FetchTimeout time.Duration // per fetch; 1 minute
+	Log          *slog.Logger
+	Fetches      *atomic.Int64 // counts clones, for tests and benchmarks; may be nil
+
+	mu       sync.Mutex // guards loaded, inflight
+	loaded   map[string]*Package
+	inflight map[string]*fetchCall
+}
+
+// OpenStore makes a store from the repo list at listPath, the lock file at
+// lockPath and the cache directory.
+func OpenStore(listPath, lockPath, cacheDir string, embedded *Embedded, log *slog.Logger) (*Store, error) {
+	list, err := LoadList(listPath)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := LoadLock(lockPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Embedded: embedded, List: list, Lock: lock, CacheDir: cacheDir, Log: log}, nil
+}
+
+func (s *Store) init() {
+	s.mu.Lock()
+	if s.loaded == nil {
+		s.loaded = make(map[string]*Package)
+		s.inflight = make(map[string]*fetchCall)
+	}
+	if s.List == nil {
+		s.List = &List{}
+	}
+	if s.Lock == nil {
+		s.Lock = &Lock{entries: map[string]LockEntry{}}
+	}
+	s.mu.Unlock()
+}
+
+// Find returns the highest version of req's package that req allows, with
+// its dependencies resolved (Package.Deps).
+func (s *Store) Find(ctx context.Context, req Requirement) (*Package, error) {
+	s.init()
+	root, err := s.resolve(ctx, req.Name, []constraint{{req, "the request"}})
+	if err != nil {
+		return nil, err
+	}
+	if len(root.Manifest.Requires) == 0 {
+		return root, nil
+	}
+	deps, err := s.resolveDeps(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("dependencies of %s: %w", root.ID(), err)
+	}
+	withDeps := *root
+	withDeps.Deps = deps
+	return &withDeps, nil
+}
+
+// constraint is a requirement and who made it, for error messages.
+type constraint struct {
+	req Requirement
+	by  string
+}
+
+// ErrConflict reports requirements that no version satisfies together.
+var ErrConflict = errors.New("conflicting version constraints")
+
+// ErrCycle reports packages that require each other.
+var ErrCycle = errors.New("dependency cycle")
+
+// resolve picks the highest version of name allowed by every constraint.
+func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Package, error) {
+	allows := func(v Version) bool {
+		for _, c := range cs {
+			if !c.req.Allows(v) {
+				return false
+			}
+		}
+		return true
+	}
+	describe := func() string {
+		parts := make([]string, len(cs))
+		for i, c := range cs {
+			parts[i] = c.req.String() + " (" + c.by + ")"
+		}
+		return strings.Join(parts, ", ")
+	}
+	e := s.List.Entry(name)
+	if e == nil {
+		if s.Embedded == nil {
+			return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)
+		}
+		if len(cs) == 1 {
+			return s.Embedded.Find(ctx, cs[0].req)
+		}
+		for _, v := range s.Embedded.versions(name) {
+			if allows(v) {
+				return s.Embedded.Find(ctx, Requirement{Name: name, Constraint: "==" + v.String(), check: exactCheck(v)})
+			}
+		}
+		return nil, fmt.Errorf("%w: no built-in version of %s satisfies %s", ErrConflict, name, describe())
+	}
+	for _, v := range e.Versions() {
+		if allows(v) {
+			return s.gitPackage(ctx, e, v)
+		}
+	}
+	pinned := strings.Join(e.Tags, ", ")
+	if len(cs) > 1 {
+		return nil, fmt.Errorf("%w: no pinned tag of %s (%s) satisfies %s", ErrConflict, name, pinned, describe())
+	}
+	if v, ok := cs[0].req.Exact(); ok {
+		return nil, fmt.Errorf("%w: %s: version %s is not pinned in the repo list (pinned tags: %s)", ErrNoPackage, cs[0].req, v, pinned)
+	}
+	return nil, fmt.Errorf("%w: no pinned tag of %s satisfies %s (pinned tags: %s)", ErrNoPackage, name, cs[0].req, pinned)
+}
+
+// gitPackage returns version v of a listed package: from memory, from the
+// cache when the lock names its commit (no network), or fetched.
+func (s *Store) gitPackage(ctx context.Context, e *Entry, v Version) (*Package, error) {
+	key := e.Name + "@" + v.String()
+	s.mu.Lock()
+	p := s.loaded[key]
+	s.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	var dir, commit string
+	if locked, ok := s.Lock.Get(e.Name, v.String()); ok {
+		if d := s.cacheDir(e.Name, v, locked.Commit); isDir(d) {
+			dir, commit = d, locked.Commit
+		}
+	}
+	if dir == "" {
+		var err error
+		if dir, commit, err = s.fetch(ctx, e, v, false); err != nil {
+			return nil, err
+		}
+	}
+	m, err := LoadManifest(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	p = &Package{Manifest: m, Files: os.DirFS(dir), Commit: commit}
+	s.mu.Lock()
+	if q := s.loaded[key]; q != nil {
+		p = q
+	} else {
+		s.loaded[key] = p
+	}
+	s.mu.Unlock()
+	return p, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// resolveDeps resolves the [requires] of root and of its dependencies,
+// depth first. Every package gets one version: the highest that satisfies
+// every constraint met so far; a later constraint it does not satisfy is a
+// conflict (no backtracking). A package that requires itself through
+// others is a cycle.
+func (s *Store) resolveDeps(ctx context.Context, root *Package) ([]*Package, error) {
+	chosen := map[string]*Package{root.Manifest.Name: root}
+	seen := map[string][]constraint{}
+	var order []*Package
+	var visit func(p *Package, path []string) error
+	visit = func(p *Package, path []string) error {
+		names := make([]string, 0, len(p.Manifest.Requires))
+		for n := range p.Manifest.Requires {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			req, err := NewRequirement(name, p.Manifest.Requires[name])
+			if err != nil {
+				return fmt.Errorf("%s: [requires]: %w", p.ID(), err)
+			}
+			for i, on := range path {
+				if on == name {
+					return fmt.Errorf("%w: %s", ErrCycle, strings.Join(append(path[i:], name), " → "))
+				}
+			}
+			seen[name] = append(seen[name], constraint{req, p.ID()})
+			if c := chosen[name]; c != nil {
+				v, _ := ParseVersion(c.Manifest.Version)
+				if !req.Allows(v) {
+					parts := make([]string, len(seen[name]))
+					for i, c := range seen[name] {
+						parts[i] = c.req.String() + " (" + c.by + ")"
+					}
+					return fmt.Errorf("%w: %s %s was chosen, but the packages require %s", ErrConflict, name, v, strings.Join(parts, ", "))
+				}
+				continue
+			}
+			dep, err := s.resolve(ctx, name, seen[name])
+			if err != nil {
+				return fmt.Errorf("%s requires %s: %w", p.ID(), req, err)
+			}
+			chosen[name] = dep
+			order = append(order, dep)
+			if err := visit(dep, append(path, name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := visit(root, []string{root.Manifest.Name}); err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+// Update fetches every pinned tag of a package again and accepts the
+// commits the tags point to now, replacing the locked ones.
+func (s *Store) Update(ctx context.Context, name string) ([]LockEntry, error) {
+	s.init()
+	e := s.List.Entry(name)
+	if e == nil {
+		return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)
+	}
+	var out []LockEntry
+	for _, v := range e.Versions() {
+		if _, _, err := s.fetch(ctx, e, v, true); err != nil {
+			return out, err
+		}
+		s.mu.Lock()
+		delete(s.loaded, e.Name+"@"+v.String())
+		s.mu.Unlock()
+		le, _ := s.Lock.Get(name, v.String())
+		out = append(out, le)
+	}
+	return out, nil
+}
+
+// Fetch makes sure the packages of the repo list (or the one req names)
+// are in the cache and the lock, with their dependencies. progress, if
+// not nil, is told about each package as it is done.
+func (s *Store) Fetch(ctx context.Context, req *Requirement, progress func(done, total int, p *Package, err error)) error {
+	s.init()
+	var reqs []Requirement
+	if req != nil {
+		reqs = append(reqs, *req)
+	} else {
+		for _, e := range s.List.Packages {
+			for _, v := range e.Versions() {
+				reqs = append(reqs, Requirement{Name: e.Name, Constraint: "==" + v.String(), check: exactCheck(v)})
+			}
+		}
+	}
+	var errs []error
+	for i, r := range reqs {
+		p, err := s.Find(ctx, r)
+		if progress != nil {
+			progress(i+1, len(reqs), p, err)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Problem is a disagreement between the cache and the lock.
+type Problem struct {
+	Name, Version, What string
+}
+
+// Verify checks that every locked tag is in the cache with a manifest of
+// the right name and version, and that every cached version is locked.
+func (s *Store) Verify() []Problem {
+	s.init()
+	var out []Problem
+	locked := map[string]bool{}
+	for _, le := range s.Lock.Entries() {
+		v, err := ParseVersion(le.Version)
+		if err != nil {
+			out = append(out, Problem{le.Name, le.Version, "the lock file has a bad version"})
+			continue
+		}
+		dir := s.cacheDir(le.Name, v, le.Commit)
+		locked[dir] = true
+		if !isDir(dir) {
+			out = append(out, Problem{le.Name, le.Version, "locked at " + shortCommit(le.Commit) + " but not in the cache (peacepie repo fetch)"})
+			continue
+		}
+		if err := checkTree(os.DirFS(dir), le.Name, v); err != nil {
+			out = append(out, Problem{le.Name, le.Version, "cache " + dir + ": " + err.Error()})
+		}
+	}
+	for _, c := range s.Cached() {
+		if !locked[c.Dir] {
+			out = append(out, Problem{c.Name, c.Version, "in the cache (" + c.Dir + ") but not in the lock file"})
+		}
+	}
+	return out
+}
+
+// CachedVersion is one package version in the cache.
+type CachedVersion struct {
+	Name, Version, Commit, Dir string
+}
+
+// Cached lists the package versions in the cache.
+func (s *Store) Cached() []CachedVersion {
+	var out []CachedVersion
+	names, _ := os.ReadDir(s.CacheDir)
+	for _, n := range names {
+		if !n.IsDir() {
+			continue
+		}
+		vers, _ := os.ReadDir(filepath.Join(s.CacheDir, n.Name()))
+		for _, d := range vers {
+			ver, commit, ok := strings.Cut(d.Name(), "-")
+			if !d.IsDir() || !ok || strings.HasPrefix(d.Name(), ".") {
+				continue
+			}
+			out = append(out, CachedVersion{n.Name(), ver, commit, filepath.Join(s.CacheDir, n.Name(), d.Name())})
+		}
+	}
+	return out
+}
