@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-
 	"github.com/peacepie/peacepie/actors"
 	"github.com/peacepie/peacepie/examples"
 	"github.com/peacepie/peacepie/host"
