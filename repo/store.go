@@ -21,16 +21,18 @@ import (
 // [requires]. It is safe for concurrent use.
 type Store struct {
 	Embedded     *Embedded     // built-in packages; may be nil
-	List         *List         // the repo list; may be empty
+	List         *List         // the repo list; may be empty; replaced when its file changes
 	Lock         *Lock         // the lock file
 	CacheDir     string        // where fetched packages live (./packages)
 	FetchTimeout time.Duration // per fetch; 1 minute
 	Log          *slog.Logger
 	Fetches      *atomic.Int64 // counts clones, for tests and benchmarks; may be nil
 
-	mu       sync.Mutex // guards loaded, inflight
-	loaded   map[string]*Package
-	inflight map[string]*fetchCall
+	mu        sync.Mutex // guards loaded, inflight, List, listStamp
+	loaded    map[string]*Package
+	inflight  map[string]*fetchCall
+	listPath  string // re-read when it changes, so new entries need no restart
+	listStamp string
 }
 
 // OpenStore makes a store from the repo list at listPath, the lock file at
@@ -44,7 +46,48 @@ func OpenStore(listPath, lockPath, cacheDir string, embedded *Embedded, log *slo
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Embedded: embedded, List: list, Lock: lock, CacheDir: cacheDir, Log: log}, nil
+	return &Store{Embedded: embedded, List: list, Lock: lock, CacheDir: cacheDir, Log: log,
+		listPath: listPath, listStamp: stamp(listPath)}, nil
+}
+
+// stamp identifies a version of a file by its size and modification time.
+func stamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+}
+
+// refreshList re-reads the repo list when its file has changed since it
+// was read. A list that no longer parses is an error for the caller; the
+// old list stays in use until the file is fixed.
+func (s *Store) refreshList() error {
+	if s.listPath == "" {
+		return nil
+	}
+	st := stamp(s.listPath)
+	s.mu.Lock()
+	same := st == s.listStamp
+	s.mu.Unlock()
+	if same {
+		return nil
+	}
+	list, err := LoadList(s.listPath)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.List, s.listStamp = list, st
+	s.mu.Unlock()
+	s.log().Info("repo list read again", "file", s.listPath, "packages", len(list.Packages))
+	return nil
+}
+
+func (s *Store) list() *List {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.List
 }
 
 func (s *Store) init() {
@@ -66,6 +109,9 @@ func (s *Store) init() {
 // its dependencies resolved (Package.Deps).
 func (s *Store) Find(ctx context.Context, req Requirement) (*Package, error) {
 	s.init()
+	if err := s.refreshList(); err != nil {
+		return nil, err
+	}
 	root, err := s.resolve(ctx, req.Name, []constraint{{req, "the request"}})
 	if err != nil {
 		return nil, err
@@ -111,7 +157,7 @@ func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Pac
 		}
 		return strings.Join(parts, ", ")
 	}
-	e := s.List.Entry(name)
+	e := s.list().Entry(name)
 	if e == nil {
 		if s.Embedded == nil {
 			return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)
@@ -243,7 +289,7 @@ func (s *Store) resolveDeps(ctx context.Context, root *Package) ([]*Package, err
 // commits the tags point to now, replacing the locked ones.
 func (s *Store) Update(ctx context.Context, name string) ([]LockEntry, error) {
 	s.init()
-	e := s.List.Entry(name)
+	e := s.list().Entry(name)
 	if e == nil {
 		return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)
 	}
@@ -270,7 +316,7 @@ func (s *Store) Fetch(ctx context.Context, req *Requirement, progress func(done,
 	if req != nil {
 		reqs = append(reqs, *req)
 	} else {
-		for _, e := range s.List.Packages {
+		for _, e := range s.list().Packages {
 			for _, v := range e.Versions() {
 				reqs = append(reqs, Requirement{Name: e.Name, Constraint: "==" + v.String(), check: exactCheck(v)})
 			}
