@@ -276,6 +276,9 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 		{Key: "node", Value: act.Node()},
 		{Key: "entity", Value: name},
 		{Key: "class_desc", Value: act.class.Desc().Value()},
+		{Key: "package", Value: act.class.Package},
+		{Key: "version", Value: act.class.Version},
+		{Key: "commit", Value: act.class.Commit},
 	}}, nil
 }
 
