@@ -132,10 +132,11 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 		return "", "", fmt.Errorf("%s: %w", where, err)
 	}
 	dir := s.cacheDir(e.Name, v, commit)
-	if _, err := os.Stat(dir); err == nil {
-		os.RemoveAll(tmp) // already cached (another process got there first)
-	} else if err := os.Rename(tmp, dir); err != nil {
-		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+	if err := os.Rename(tmp, dir); err != nil {
+		if !isDir(dir) {
+			return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
+		}
+		os.RemoveAll(tmp) // another process of this host cached it first
 	}
 	ok = true
 	if err := s.Lock.Set(LockEntry{Name: e.Name, Version: v.String(), Tag: tag, Commit: commit}); err != nil {

@@ -82,8 +82,18 @@ func (l *Lock) Entries() []LockEntry {
 	return out
 }
 
-// Set records e and writes the file.
+// Set records e and writes the file. Entries that other processes of the
+// host wrote to the file meanwhile are kept.
 func (l *Lock) Set(e LockEntry) error {
+	if l.path != "" {
+		if onDisk, err := LoadLock(l.path); err == nil {
+			l.mu.Lock()
+			for k, v := range onDisk.entries {
+				l.entries[k] = v
+			}
+			l.mu.Unlock()
+		}
+	}
 	l.mu.Lock()
 	l.entries[lockKey(e.Name, e.Version)] = e
 	l.mu.Unlock()
