@@ -63,6 +63,10 @@ func Fetch(ctx context.Context, w io.Writer, s *repo.Store, req string) error {
 		}
 		r = &parsed
 	}
+	if r == nil && len(s.List.Packages) == 0 {
+		fmt.Fprintln(w, "the repo list names no package: nothing to fetch")
+		return nil
+	}
 	tty := isTerminal(w)
 	return s.Fetch(ctx, r, func(done, total int, p *repo.Package, err error) {
 		what := "?"
