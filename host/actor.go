@@ -46,10 +46,22 @@ type sysKind uint8
 const (
 	sysInit sysKind = iota
 	sysStop
+	sysEval
 )
 
 type sysTask struct {
 	kind sysKind
+	eval *evalTask
+}
+
+type evalTask struct {
+	code string
+	done chan evalResult // capacity 1
+}
+
+type evalResult struct {
+	value any
+	err   error
 }
 
 // Name returns the actor's system-wide unique name.
@@ -219,6 +231,22 @@ func (a *Actor) runSystem(t sysTask) bool {
 	case sysStop:
 		a.finish(true)
 		return true
+	case sysEval:
+		ev, ok := a.beh.(Evaluator)
+		if !ok {
+			t.eval.done <- evalResult{err: fmt.Errorf("%w: %q cannot evaluate code", ErrBadRequest, a.name)}
+			return false
+		}
+		a.budget.begin(a.proc)
+		v, err := ev.Eval(a, t.eval.code)
+		a.budget.end()
+		if a.budget.fired.Load() {
+			if err != nil {
+				err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
+			}
+			a.budget.rearm()
+		}
+		t.eval.done <- evalResult{v, err}
 	}
 	return false
 }

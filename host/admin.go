@@ -51,6 +51,10 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			{Key: "host", Value: p.cfg.Host},
 			{Key: "processes", Value: Array{p.processValue()}},
 		}}, nil
+	case "eval":
+		ad.eval(m)
+	case "get_commands":
+		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":
 		return Reply{"hosts", Object{{Key: "hosts", Value: Array{Object{
 			{Key: "name", Value: p.cfg.Host},
@@ -286,8 +290,46 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 // recipient, so it never waits in a mailbox.
 func (p *Process) exit(m *Message) {
 	p.log.Info("exit requested", "mid", m.ID.String())
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "exiting", Node: p.adminName})
+	}
 	if !m.Sender.IsZero() {
 		p.reply(m, "is_exiting", Object{{Key: "mid", Value: m.ID.String()}})
 	}
 	p.Shutdown()
+}
+
+// adminCommands are the commands every admin understands.
+var adminCommands = Array{"create_actor", "create_actors", "eval", "exit", "get_actor", "get_actors",
+	"get_commands", "get_hosts", "get_processes", "quit", "remove_actor", "seek_actor"}
+
+// eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
+// evaluated {"result"}.
+func (ad *admin) eval(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	name, err := nameField(m.Body, "name")
+	var code string
+	if err == nil {
+		code, err = nameField(m.Body, "code")
+	}
+	if err != nil {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.Budget+ad.budget(m))
+		defer cancel()
+		v, err := p.Eval(ctx, name, code)
+		if err != nil {
+			if errors.Is(err, ErrNoActor) {
+				p.Reply(m, "actor_is_not_found", notFoundBody(m, name))
+				return
+			}
+			p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+			return
+		}
+		p.Reply(m, "evaluated", Object{{Key: "result", Value: v}})
+	}()
 }

@@ -75,6 +75,13 @@ type Reply struct {
 	Body    any
 }
 
+// Evaluator is implemented by behaviours that can run a piece of code
+// inside the actor, for the REPL's lua command. Eval is called from the
+// actor's goroutine between two messages, under the handler budget.
+type Evaluator interface {
+	Eval(a *Actor, code string) (any, error)
+}
+
 // Behaviour is the code of one actor. Its methods are called one at a time,
 // from the actor's goroutine only.
 type Behaviour interface {

@@ -27,6 +27,9 @@ type Config struct {
 	// CreateTimeout is the budget of create_actor when the request has no
 	// timeout; 30s.
 	CreateTimeout time.Duration
+	// AllowEval lets the admin's eval command run code inside actors (the
+	// REPL's lua command). Off by default.
+	AllowEval bool
 }
 
 func (c *Config) setDefaults() {
@@ -63,9 +66,10 @@ type Process struct {
 	seq       atomic.Uint64
 	tick      atomic.Int64 // advanced by the watchdog; see budgetState
 
-	admin *Actor
-	asks  askTable
-	sched scheduler
+	admin  *Actor
+	asks   askTable
+	sched  scheduler
+	events eventHub
 
 	mu       sync.RWMutex // guards actors, stopping
 	actors   map[string]*Actor
@@ -125,6 +129,15 @@ func (p *Process) Print(line string) {
 	p.outMu.Lock()
 	io.WriteString(p.cfg.Output, line)
 	p.outMu.Unlock()
+}
+
+// Print writes a line the actor printed (ending in a newline) to the
+// process output, and to watchers.
+func (a *Actor) Print(line string) {
+	a.proc.Print(line)
+	if a.proc.events.watched() {
+		a.proc.events.publish(Event{Kind: "printed", Node: a.proc.adminName, Actor: a.name, Line: strings.TrimSuffix(line, "\n")})
+	}
 }
 
 func (p *Process) newActor(name string, class ClassInfo) *Actor {
@@ -263,23 +276,29 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	}
 	p.actors[name] = a
 	p.mu.Unlock()
-	if !withInit {
-		return a, nil
+	if withInit {
+		p.sched.enqueue(a)
+		if err := <-a.initReply; err != nil {
+			<-a.done
+			return nil, fmt.Errorf("init of %q: %w", name, err)
+		}
 	}
-	p.sched.enqueue(a)
-	if err := <-a.initReply; err != nil {
-		<-a.done
-		return nil, fmt.Errorf("init of %q: %w", name, err)
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "created", Node: p.adminName, Actor: name, Class: a.class})
 	}
 	return a, nil
 }
 
 func (p *Process) unregister(a *Actor) {
 	p.mu.Lock()
-	if p.actors[a.name] == a {
+	removed := p.actors[a.name] == a
+	if removed {
 		delete(p.actors, a.name)
 	}
 	p.mu.Unlock()
+	if removed && p.events.watched() {
+		p.events.publish(Event{Kind: "removed", Node: p.adminName, Actor: a.name})
+	}
 }
 
 // Remove stops the named actor (its stop hook runs) and frees the name. It
@@ -446,3 +465,39 @@ func PrintLine(w io.Writer, p *Process, line string) {
 
 // Resolver returns the class resolver of the process.
 func (p *Process) Resolver() Resolver { return p.cfg.Resolver }
+
+// ErrEvalDisabled: the config does not allow eval.
+var ErrEvalDisabled = errors.New("evaluating code in actors is disabled (set repl_lua = true in the config)")
+
+// Eval runs code inside the named actor between two of its messages, under
+// its handler budget, and returns the value of the code. It is refused
+// unless Config.AllowEval is set.
+func (p *Process) Eval(ctx context.Context, name, code string) (any, error) {
+	if !p.cfg.AllowEval {
+		return nil, ErrEvalDisabled
+	}
+	a := p.Lookup(name)
+	if a == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoActor, name)
+	}
+	p.log.Warn("evaluating code in an actor", "actor", name, "code", code)
+	t := &evalTask{code: code, done: make(chan evalResult, 1)}
+	a.mu.Lock()
+	if a.stopping {
+		a.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q is stopping", ErrNoActor, name)
+	}
+	a.system = append(a.system, sysTask{kind: sysEval, eval: t})
+	start := !a.running
+	a.running = true
+	a.mu.Unlock()
+	if start {
+		p.sched.enqueue(a)
+	}
+	select {
+	case r := <-t.done:
+		return r.value, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("eval in %q: %w", name, ctx.Err())
+	}
+}

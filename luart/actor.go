@@ -271,6 +271,8 @@ func (b *actor) builtin(m *host.Message) (host.Reply, error) {
 			return host.Reply{}, err
 		}
 		return host.Reply{Command: "params", Body: host.Object{{Key: "params", Value: params}}}, nil
+	case "get_commands":
+		return host.Reply{Command: "commands", Body: host.Object{{Key: "commands", Value: b.commands()}}}, nil
 	}
 	return host.Reply{}, fmt.Errorf("%w: %s has no handler for %q", host.ErrNotHandled, b.cls.name, m.Command)
 }
@@ -383,7 +385,7 @@ func (b *actor) print(L *lua.LState) int {
 		sb.WriteString(L.ToStringMeta(L.Get(i)).String())
 	}
 	sb.WriteByte('\n')
-	b.host.Process().Print(sb.String())
+	b.host.Print(sb.String())
 	return 0
 }
 
@@ -410,4 +412,68 @@ func (b *actor) method(name string) lua.LValue {
 		}
 	}
 	return lua.LNil
+}
+
+// commands lists the commands the actor understands: its class's handlers
+// (inherited ones too) and the built-ins, sorted.
+func (b *actor) commands() host.Array {
+	seen := map[string]bool{"set_params": true, "get_params": true, "get_commands": true}
+	t := b.class
+	for range 16 {
+		t.ForEach(func(k, v lua.LValue) {
+			if name, ok := k.(lua.LString); ok && isCommand(string(name)) {
+				if _, fn := v.(*lua.LFunction); fn {
+					seen[string(name)] = true
+				}
+			}
+		})
+		mt, ok := t.Metatable.(*lua.LTable)
+		if !ok {
+			break
+		}
+		if t, ok = mt.RawGetString("__index").(*lua.LTable); !ok {
+			break
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	out := make(host.Array, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out
+}
+
+// Eval runs code in the actor's state with self in scope: as an expression
+// if it is one ("self.index"), otherwise as statements ("return self.index").
+// The value is converted like a reply body; what has no JSON form (a
+// function, say) comes back as its tostring.
+func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
+	L := b.L
+	fn, err := L.LoadString("return " + code)
+	if err != nil {
+		if fn, err = L.LoadString(code); err != nil {
+			return nil, fmt.Errorf("%w: %v", host.ErrBadRequest, err)
+		}
+	}
+	env := L.CreateTable(0, 1)
+	env.RawSetString("self", b.self)
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.G.Global)
+	env.Metatable = mt
+	fn.Env = env
+	L.Push(fn)
+	if err := L.PCall(0, 1, nil); err != nil {
+		return nil, luaError(err)
+	}
+	v := L.Get(-1)
+	L.Pop(1)
+	out, err := b.fromLua(v)
+	if err != nil {
+		return L.ToStringMeta(v).String(), nil
+	}
+	return out, nil
 }

@@ -25,6 +25,7 @@ type Gateway interface {
 	Ask(ctx context.Context, m host.Message, timeout time.Duration) (host.Message, error)
 	Send(m host.Message) error
 	NewMID() host.MID
+	Watch() *host.Watch
 }
 
 // Config configures a Server.

@@ -20,6 +20,8 @@ type session struct {
 	wmu   sync.Mutex // serialises writes
 	slots chan struct{}
 	wg    sync.WaitGroup
+
+	watches map[string]*host.Watch // by request id; only the read loop touches it
 }
 
 // request is {"type": "ask"|"send", "command", "body", "timeout", "recipient", "id"}.
@@ -34,6 +36,11 @@ type request struct {
 
 func (s *session) run() {
 	defer s.wg.Wait()
+	defer func() {
+		for _, w := range s.watches {
+			w.Close()
+		}
+	}()
 	s.conn.SetReadLimit(s.srv.cfg.MaxRequestBytes)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -47,6 +54,9 @@ func (s *session) run() {
 		}
 		if kind != websocket.TextMessage {
 			s.answerError(nil, false, "requests are JSON text messages")
+			continue
+		}
+		if handled := s.watchRequest(data); handled {
 			continue
 		}
 		req, err := s.parse(data)
@@ -178,4 +188,57 @@ func (s *session) answer(id any, hasID bool, m host.Message) {
 	defer s.wmu.Unlock()
 	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_ = s.conn.WriteMessage(websocket.TextMessage, buf)
+}
+
+// watchRequest handles {"type": "watch", "id", "filter"?} and
+// {"type": "unwatch", "id"}; it reports false for other requests. A watch
+// streams {"id", "command": "event", "body": {kind, node, actor, ...}} for
+// the events of the process (all, or those of the actor or node named by
+// filter) until unwatch or the end of the connection.
+func (s *session) watchRequest(data []byte) bool {
+	v, err := host.UnmarshalValue(data)
+	if err != nil {
+		return false
+	}
+	o, _ := v.(host.Object)
+	kind := o.String("type")
+	if kind != "watch" && kind != "unwatch" {
+		return false
+	}
+	id, hasID := o.Get("id")
+	key, err := host.MarshalValue(id)
+	if !hasID || err != nil {
+		s.answerError(id, hasID, `a watch needs an "id", which its events carry`)
+		return true
+	}
+	if s.watches == nil {
+		s.watches = make(map[string]*host.Watch)
+	}
+	if kind == "unwatch" {
+		if w := s.watches[string(key)]; w != nil {
+			w.Close()
+			delete(s.watches, string(key))
+		}
+		s.answer(id, true, host.Message{Command: "unwatched"})
+		return true
+	}
+	filter := o.String("filter")
+	if s.watches[string(key)] != nil {
+		s.answerError(id, true, "a watch with this id is already running")
+		return true
+	}
+	w := s.srv.cfg.Gateway.Watch()
+	s.watches[string(key)] = w
+	s.answer(id, true, host.Message{Command: "watching", Body: host.Object{{Key: "filter", Value: filter}}})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for e := range w.C {
+			if filter != "" && e.Actor != filter && e.Node != filter {
+				continue
+			}
+			s.answer(id, true, host.Message{Command: "event", Body: e.Value()})
+		}
+	}()
+	return true
 }

@@ -36,6 +36,7 @@ type Config struct {
 	HandlerBudget   Duration `toml:"handler_budget"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
 	LogLevel        string   `toml:"log_level"`
+	ReplLua         bool     `toml:"repl_lua"`
 
 	Path  string `toml:"-"` // the file it was read from
 	Token string `toml:"-"` // the contents of TokenFile
@@ -89,6 +90,10 @@ max_request_bytes = 1048576
 
 # debug, info, warn or error.
 log_level = "info"
+
+# Let "peacepie attach" run Lua code inside actors (its lua command): only
+# with the token, each use logged with the code, bounded by handler_budget.
+repl_lua = false
 `
 
 const defaultRepos = `# Repo list: the Git repositories actor packages come from.

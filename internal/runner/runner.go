@@ -68,8 +68,9 @@ func Run(ctx context.Context, opt Options) error {
 		Process:  cfg.Process,
 		Budget:   cfg.HandlerBudget.Duration,
 		Resolver: luart.NewRuntime(src),
-		Logger:   log,
-		Output:   opt.Stdout,
+		Logger:    log,
+		Output:    opt.Stdout,
+		AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
 		return err
