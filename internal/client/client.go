@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,10 +17,18 @@ import (
 	"github.com/peacepie/peacepie/host"
 )
 
-// Conn is a connection to a console. It is not safe for concurrent use.
+// Conn is a connection to a console. Requests and watches may run
+// concurrently.
 type Conn struct {
-	ws   *websocket.Conn
-	next int64
+	ws  *websocket.Conn
+	wmu sync.Mutex // serialises writes
+
+	mu      sync.Mutex // guards next, pending, watches, err
+	next    int64
+	pending map[int64]chan host.Message // answers awaited, by id
+	watches map[int64]chan host.Message // running watches, by id
+	err     error
+	done    chan struct{} // closed when the connection ends
 }
 
 // WSURL turns what a user may type into the WebSocket URL and a token: the
@@ -57,52 +66,160 @@ func Dial(ctx context.Context, wsURL, token string) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("connect to %s: %w", wsURL, err)
 	}
-	return &Conn{ws: ws}, nil
+	c := &Conn{ws: ws, pending: map[int64]chan host.Message{}, watches: map[int64]chan host.Message{}, done: make(chan struct{})}
+	go c.readLoop()
+	return c, nil
 }
 
 // Close closes the connection.
 func (c *Conn) Close() error { return c.ws.Close() }
 
+// Done is closed when the connection has ended; Err says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *Conn) readLoop() {
+	var err error
+	for {
+		var data []byte
+		if _, data, err = c.ws.ReadMessage(); err != nil {
+			break
+		}
+		var m host.Message
+		if m.UnmarshalJSON(data) != nil {
+			continue
+		}
+		id, ok := answerID(data)
+		if !ok {
+			continue
+		}
+		c.mu.Lock()
+		if ch := c.pending[id]; ch != nil {
+			delete(c.pending, id)
+			ch <- m
+		} else if ch := c.watches[id]; ch != nil {
+			select {
+			case ch <- m:
+			default: // a reader that does not keep up loses events
+			}
+		}
+		c.mu.Unlock()
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		err = fmt.Errorf("the system closed the connection: %s", ce.Text)
+	} else {
+		err = fmt.Errorf("the connection is lost: %w", err)
+	}
+	c.mu.Lock()
+	c.err = err
+	for id, ch := range c.watches {
+		close(ch)
+		delete(c.watches, id)
+	}
+	c.mu.Unlock()
+	close(c.done)
+}
+
+func (c *Conn) write(v host.Object) error {
+	data, err := host.MarshalValue(v)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		return fmt.Errorf("send request: %w", err)
+	}
+	return nil
+}
+
 // Request sends one request and returns the answer, a message in the shape
 // of docs/protocol.md. kind is "ask" or "send".
 func (c *Conn) Request(ctx context.Context, kind string, recipient any, command string, body any, timeout time.Duration) (host.Message, error) {
+	ch := make(chan host.Message, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return host.Message{}, err
+	}
 	c.next++
-	req := host.Object{
-		{Key: "id", Value: c.next},
+	id := c.next
+	c.pending[id] = ch
+	c.mu.Unlock()
+	err := c.write(host.Object{
+		{Key: "id", Value: id},
 		{Key: "type", Value: kind},
 		{Key: "recipient", Value: recipient},
 		{Key: "command", Value: command},
 		{Key: "body", Value: body},
 		{Key: "timeout", Value: timeout.Seconds()},
+	})
+	if err == nil {
+		select {
+		case m := <-ch:
+			return m, nil
+		case <-c.done:
+			err = c.Err()
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
-	data, err := host.MarshalValue(req)
-	if err != nil {
-		return host.Message{}, err
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+	return host.Message{}, err
+}
+
+// Watch streams the system's events (all, or those of one actor or node)
+// until ctx ends or the connection does; the channel is then closed.
+func (c *Conn) Watch(ctx context.Context, filter string) (<-chan host.Message, error) {
+	ch := make(chan host.Message, 256)
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.ws.SetReadDeadline(dl)
+	c.next++
+	id := c.next
+	c.watches[id] = ch
+	c.mu.Unlock()
+	if err := c.write(host.Object{{Key: "id", Value: id}, {Key: "type", Value: "watch"}, {Key: "filter", Value: filter}}); err != nil {
+		return nil, err
 	}
-	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
-		return host.Message{}, fmt.Errorf("send request: %w", err)
-	}
-	for {
-		_, data, err := c.ws.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				return host.Message{}, fmt.Errorf("the system closed the connection: %s", ce.Text)
+	out := make(chan host.Message, 256)
+	go func() {
+		defer close(out)
+		defer func() {
+			c.mu.Lock()
+			delete(c.watches, id)
+			c.mu.Unlock()
+			_ = c.write(host.Object{{Key: "id", Value: id}, {Key: "type", Value: "unwatch"}})
+		}()
+		for {
+			select {
+			case m, ok := <-ch:
+				if !ok {
+					return
+				}
+				if m.Command == "event" {
+					out <- m
+				}
+			case <-ctx.Done():
+				return
 			}
-			return host.Message{}, fmt.Errorf("read answer: %w", err)
 		}
-		var m host.Message
-		if err := m.UnmarshalJSON(data); err != nil {
-			return host.Message{}, fmt.Errorf("bad answer: %w", err)
-		}
-		if id, ok := answerID(data); ok && id != c.next {
-			continue // an answer to an earlier request
-		}
-		return m, nil
-	}
+	}()
+	return out, nil
 }
 
 func answerID(data []byte) (int64, bool) {
