@@ -26,6 +26,7 @@ type Gateway interface {
 	Send(m host.Message) error
 	NewMID() host.MID
 	Watch() *host.Watch
+	HeadAdmin() string
 }
 
 // Config configures a Server.

@@ -202,6 +202,12 @@ func (s *session) watchRequest(data []byte) bool {
 	}
 	o, _ := v.(host.Object)
 	kind := o.String("type")
+	if kind == "hello" {
+		// {"type": "hello"} → {"command": "hello", "body": {"node": head admin}}
+		id, hasID := o.Get("id")
+		s.answer(id, hasID, host.Message{Command: "hello", Body: host.Object{{Key: "node", Value: s.srv.cfg.Gateway.HeadAdmin()}}})
+		return true
+	}
 	if kind != "watch" && kind != "unwatch" {
 		return false
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/client"
 	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/internal/repl"
 	"github.com/peacepie/peacepie/internal/repocmd"
 	"github.com/peacepie/peacepie/internal/runner"
 	"github.com/peacepie/peacepie/repo"
@@ -78,6 +79,38 @@ func app() *cli.App {
 			},
 			repoCommand(),
 			{
+				Name:      "attach",
+				Usage:     "an interactive shell into a running system",
+				ArgsUsage: "[URL]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "token", Usage: "console token (default: $PEACEPIE_TOKEN, the URL, or the config)", EnvVars: []string{"PEACEPIE_TOKEN"}},
+					&cli.StringFlag{Name: "config", Usage: "config file giving the address and token", Value: filepath.Join(config.DefaultDir, config.DefaultFile)},
+					&cli.Float64Flag{Name: "timeout", Usage: "seconds to wait for each reply", Value: 10},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 1 {
+						return cli.Exit("usage: peacepie attach [URL] [--token T]", 2)
+					}
+					wsURL, token, err := consoleAddress(c, c.Args().First())
+					if err != nil {
+						return err
+					}
+					history := ""
+					if home, err := os.UserHomeDir(); err == nil {
+						history = filepath.Join(home, ".peacepie_history")
+					}
+					// Ctrl-C belongs to the REPL (it ends a watch), not to main's context.
+					err = repl.Run(context.WithoutCancel(c.Context), repl.Options{
+						WSURL: wsURL, Token: token, Out: os.Stdout, Err: os.Stderr, HistoryFile: history,
+						Timeout: time.Duration(c.Float64("timeout") * float64(time.Second)),
+					})
+					if err != nil {
+						return cli.Exit(err.Error(), 1)
+					}
+					return nil
+				},
+			},
+			{
 				Name:      "ask",
 				Usage:     "ask an actor and print its reply",
 				ArgsUsage: "[URL] RECIPIENT COMMAND [BODY]",
@@ -106,33 +139,10 @@ func request(c *cli.Context, kind string) error {
 	if len(args) < 2 || len(args) > 3 {
 		return cli.Exit(fmt.Sprintf("usage: peacepie %s [URL] RECIPIENT COMMAND [BODY]", kind), 2)
 	}
-	token := c.String("token")
-	var wsURL string
-	if rawURL != "" {
-		var urlToken string
-		var err error
-		if wsURL, urlToken, err = client.WSURL(rawURL); err != nil {
-			return cli.Exit(err.Error(), 2)
-		}
-		if token == "" {
-			token = urlToken // the URL printed by peacepie run carries it
-		}
+	wsURL, token, err := consoleAddress(c, rawURL)
+	if err != nil {
+		return err
 	}
-	if wsURL == "" || token == "" {
-		cfg, err := config.Read(c.String("config"))
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
-		}
-		if wsURL == "" {
-			if wsURL, _, err = client.WSURL(cfg.Console); err != nil {
-				return cli.Exit(err.Error(), 2)
-			}
-		}
-		if token == "" {
-			token = cfg.Token
-		}
-	}
-	var err error
 	recipient := any(args[0])
 	if strings.HasPrefix(args[0], "{") {
 		if recipient, err = host.UnmarshalValue([]byte(args[0])); err != nil {
@@ -167,6 +177,39 @@ func request(c *cli.Context, kind string) error {
 		return cli.Exit("", 1)
 	}
 	return nil
+}
+
+// consoleAddress finds the console's WebSocket URL and the token: from the
+// URL given (the printed one carries the token), --token or
+// $PEACEPIE_TOKEN, else the config.
+func consoleAddress(c *cli.Context, rawURL string) (string, string, error) {
+	token := c.String("token")
+	var wsURL string
+	if rawURL != "" {
+		var urlToken string
+		var err error
+		if wsURL, urlToken, err = client.WSURL(rawURL); err != nil {
+			return "", "", cli.Exit(err.Error(), 2)
+		}
+		if token == "" {
+			token = urlToken // the URL printed by peacepie run carries it
+		}
+	}
+	if wsURL == "" || token == "" {
+		cfg, err := config.Read(c.String("config"))
+		if err != nil {
+			return "", "", cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
+		}
+		if wsURL == "" {
+			if wsURL, _, err = client.WSURL(cfg.Console); err != nil {
+				return "", "", cli.Exit(err.Error(), 2)
+			}
+		}
+		if token == "" {
+			token = cfg.Token
+		}
+	}
+	return wsURL, token, nil
 }
 
 func printAnswer(w io.Writer, m host.Message, compact bool) error {

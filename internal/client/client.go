@@ -179,6 +179,28 @@ func (c *Conn) Request(ctx context.Context, kind string, recipient any, command 
 	return host.Message{}, err
 }
 
+// Hello returns the name of the head admin of the system.
+func (c *Conn) Hello(ctx context.Context) (string, error) {
+	ch := make(chan host.Message, 1)
+	c.mu.Lock()
+	c.next++
+	id := c.next
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := c.write(host.Object{{Key: "id", Value: id}, {Key: "type", Value: "hello"}}); err != nil {
+		return "", err
+	}
+	select {
+	case m := <-ch:
+		o, _ := m.Body.(host.Object)
+		return o.String("node"), nil
+	case <-c.done:
+		return "", c.Err()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
 // Watch streams the system's events (all, or those of one actor or node)
 // until ctx ends or the connection does; the channel is then closed.
 func (c *Conn) Watch(ctx context.Context, filter string) (<-chan host.Message, error) {
