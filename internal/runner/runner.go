@@ -64,10 +64,10 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	proc, err := host.NewProcess(host.Config{
-		Host:     cfg.Host,
-		Process:  cfg.Process,
-		Budget:   cfg.HandlerBudget.Duration,
-		Resolver: luart.NewRuntime(src),
+		Host:      cfg.Host,
+		Process:   cfg.Process,
+		Budget:    cfg.HandlerBudget.Duration,
+		Resolver:  luart.NewRuntime(src),
 		Logger:    log,
 		Output:    opt.Stdout,
 		AllowEval: cfg.ReplLua,
