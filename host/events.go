@@ -9,11 +9,11 @@ import (
 // see: a line an actor printed, an actor created or removed, the system
 // exiting.
 type Event struct {
-	Kind  string // "printed", "created", "removed", "exiting"
+	Kind  string // "printed", "log", "created", "removed", "exiting"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"
-	Line  string    // for "printed", without the newline
+	Line  string    // for "printed" and "log", without the newline
 }
 
 // Value returns the event as a body value.
@@ -25,7 +25,7 @@ func (e Event) Value() Object {
 	if e.Kind == "created" {
 		o = append(o, Field{Key: "class", Value: e.Class.Class}, Field{Key: "package", Value: e.Class.Package}, Field{Key: "version", Value: e.Class.Version})
 	}
-	if e.Kind == "printed" {
+	if e.Kind == "printed" || e.Kind == "log" {
 		o = append(o, Field{Key: "line", Value: e.Line})
 	}
 	return o
@@ -86,4 +86,44 @@ func (h *eventHub) publish(e Event) {
 		}
 	}
 	h.mu.Unlock()
+}
+
+// Stats returns counters for a live view: for a node, the process's totals
+// and, when it has at most 500 actors, each actor's; for an actor, its own.
+// They are cheap to make but not free: watchers ask for them once a second.
+func (p *Process) Stats(filter string) Object {
+	if filter != "" && filter != p.adminName {
+		a := p.Lookup(filter)
+		if a == nil {
+			return Object{{Key: "kind", Value: "stats"}, {Key: "actor", Value: filter}, {Key: "gone", Value: true}}
+		}
+		return Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName}, {Key: "actor", Value: filter},
+			{Key: "handled", Value: int64(a.Handled())}, {Key: "mailbox", Value: int64(a.MailboxLen())}}
+	}
+	p.mu.RLock()
+	list := make([]*Actor, 0, len(p.actors))
+	for _, a := range p.actors {
+		list = append(list, a)
+	}
+	p.mu.RUnlock()
+	var handled, mailbox int64
+	var each Array
+	if len(list) <= 500 {
+		each = make(Array, 0, len(list))
+	}
+	for _, a := range list {
+		h, m := int64(a.Handled()), int64(a.MailboxLen())
+		handled += h
+		mailbox += m
+		if each != nil {
+			each = append(each, Object{{Key: "name", Value: a.name}, {Key: "handled", Value: h}, {Key: "mailbox", Value: m}})
+		}
+	}
+	handled += int64(p.admin.Handled())
+	o := Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName},
+		{Key: "actors", Value: int64(len(list))}, {Key: "handled", Value: handled}, {Key: "mailbox", Value: mailbox}}
+	if each != nil {
+		o = append(o, Field{Key: "each", Value: each})
+	}
+	return o
 }

@@ -27,6 +27,7 @@ type Gateway interface {
 	NewMID() host.MID
 	Watch() *host.Watch
 	HeadAdmin() string
+	Stats(filter string) host.Object
 }
 
 // Config configures a Server.
@@ -78,6 +79,7 @@ func NewServer(cfg Config) (*Server, error) {
 	sub, _ := fs.Sub(static, "static")
 	s.mux.Handle("GET /", http.FileServerFS(sub))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("GET /api/hello", s.serveHello)
 	return s, nil
 }
 
@@ -109,6 +111,19 @@ func requestToken(r *http.Request) string {
 func (s *Server) authorized(r *http.Request) bool {
 	t := requestToken(r)
 	return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.Token)) == 1
+}
+
+// serveHello answers {"node": head admin} with the token, 401 without: the
+// page checks its token with it before opening the WebSocket.
+func (s *Server) serveHello(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.authorized(r) {
+		http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	data, _ := host.MarshalValue(host.Object{{Key: "node", Value: s.cfg.Gateway.HeadAdmin()}})
+	w.Write(data)
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {

@@ -229,6 +229,7 @@ func (s *session) watchRequest(data []byte) bool {
 		return true
 	}
 	filter := o.String("filter")
+	stats, _ := o.Get("stats")
 	if s.watches[string(key)] != nil {
 		s.answerError(id, true, "a watch with this id is already running")
 		return true
@@ -239,11 +240,26 @@ func (s *session) watchRequest(data []byte) bool {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		for e := range w.C {
-			if filter != "" && e.Actor != filter && e.Node != filter {
-				continue
+		var tick <-chan time.Time
+		if stats == true {
+			// {"stats": true}: a "stats" event every second, for live charts.
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			tick = t.C
+		}
+		for {
+			select {
+			case e, ok := <-w.C:
+				if !ok {
+					return
+				}
+				if filter != "" && e.Actor != filter && e.Node != filter {
+					continue
+				}
+				s.answer(id, true, host.Message{Command: "event", Body: e.Value()})
+			case <-tick:
+				s.answer(id, true, host.Message{Command: "event", Body: s.srv.cfg.Gateway.Stats(filter)})
 			}
-			s.answer(id, true, host.Message{Command: "event", Body: e.Value()})
 		}
 	}()
 	return true

@@ -55,10 +55,12 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.Repos != "" {
 		cfg.Repos = opt.Repos
 	}
-	log, err := newLogger(opt.Stderr, cfg.LogLevel)
+	base, err := newLogger(opt.Stderr, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
+	tee := host.NewLogTee(base.Handler()) // the console's live log view
+	log := slog.New(tee)
 	src, err := OpenStore(cfg, log)
 	if err != nil {
 		return err
@@ -75,6 +77,7 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
+	tee.Attach(proc)
 	console, err := web.NewServer(web.Config{
 		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
 	})

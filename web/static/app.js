@@ -1,0 +1,336 @@
+// peacepie console: levels system → host → process → actor, an ASK/SEND form,
+// live lists, charts and printed lines over one WebSocket (docs/console.md).
+"use strict";
+
+const $ = (sel, root) => (root || document).querySelector(sel);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const isAdmin = (name) => /^[^.]+\.[^.]+\.admin$/.test(name);
+const failed = (cmd) => cmd === "error" || cmd === "timeout" || cmd === "actor_is_absent" || /_not_/.test(cmd);
+
+// ---- token ---------------------------------------------------------------
+
+const params = new URLSearchParams(location.search);
+if (params.get("token")) {
+  sessionStorage.setItem("peacepie_token", params.get("token"));
+  history.replaceState(null, "", location.pathname + (location.hash || "#/"));
+}
+const token = sessionStorage.getItem("peacepie_token");
+
+function tokenPage(reason) {
+  $("#breadcrumb").textContent = "";
+  $("#main").innerHTML = `<div class="card" id="token-page"><h1>Token needed</h1>
+    <p>${esc(reason)}</p>
+    <p class="muted">Open the URL printed by <code>peacepie run</code>, or paste the token from <code>config/token</code>.</p>
+    <label for="token-input">Token</label><input id="token-input" autocomplete="off">
+    <button class="primary" id="token-open">Open</button></div>`;
+  $("#token-open").onclick = () => {
+    sessionStorage.setItem("peacepie_token", $("#token-input").value.trim());
+    location.reload();
+  };
+}
+
+// ---- connection ----------------------------------------------------------
+
+let ws = null, head = "", nextID = 1;
+const pending = new Map();   // id → resolve
+const watchers = new Map();  // id → onEvent
+
+function setConn(up, text) {
+  const c = $("#conn");
+  c.textContent = text;
+  c.className = "conn " + (up ? "up" : "down");
+}
+
+function connect() {
+  ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?token=" + encodeURIComponent(token));
+  ws.onopen = () => { setConn(true, "connected"); route(); };
+  ws.onclose = () => {
+    setConn(false, "reconnecting…");
+    for (const [, resolve] of pending) resolve({ command: "error", body: { message: "the connection was lost" } });
+    pending.clear();
+    watchers.clear();
+    setTimeout(connect, 1000);
+  };
+  ws.onmessage = (e) => {
+    const a = JSON.parse(e.data);
+    if (pending.has(a.id)) { pending.get(a.id)(a); pending.delete(a.id); return; }
+    if (watchers.has(a.id) && a.command === "event") watchers.get(a.id)(a.body);
+  };
+}
+
+function call(obj) {
+  return new Promise((resolve) => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) { resolve({ command: "error", body: { message: "not connected" } }); return; }
+    const id = nextID++;
+    pending.set(id, resolve);
+    ws.send(JSON.stringify(Object.assign({ id }, obj)));
+  });
+}
+
+const ask = (recipient, command, body, timeout) => call({ type: "ask", recipient, command, body: body === undefined ? null : body, timeout: timeout || 10 });
+
+let viewWatch = null;
+function watch(filter, onEvent) {
+  unwatch();
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  const id = "view-" + nextID++;
+  watchers.set(id, onEvent);
+  ws.send(JSON.stringify({ id, type: "watch", filter, stats: true }));
+  viewWatch = id;
+}
+function unwatch() {
+  if (viewWatch && ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id: viewWatch, type: "unwatch" }));
+  if (viewWatch) watchers.delete(viewWatch);
+  viewWatch = null;
+}
+
+// ---- small widgets -------------------------------------------------------
+
+function crumbs(parts) {
+  $("#breadcrumb").innerHTML = parts.map(([text, href]) => href ? `<a href="${href}">${esc(text)}</a>` : `<span>${esc(text)}</span>`).join('<span class="sep">›</span>');
+}
+
+// A chart of a rate (per second) from a growing counter.
+function rateChart(canvas) {
+  const points = [];
+  let last = null;
+  return (counter) => {
+    if (last !== null) points.push(Math.max(0, counter - last));
+    last = counter;
+    if (points.length > 60) points.shift();
+    const w = canvas.width = canvas.clientWidth * devicePixelRatio, h = canvas.height = canvas.clientHeight * devicePixelRatio;
+    const g = canvas.getContext("2d");
+    g.clearRect(0, 0, w, h);
+    const max = Math.max(1, ...points);
+    g.strokeStyle = "#2f6fdb"; g.lineWidth = 2 * devicePixelRatio; g.beginPath();
+    points.forEach((p, i) => { const x = w - (points.length - 1 - i) * (w / 59), y = h - 4 - (p / max) * (h - 24); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+    g.stroke();
+    g.fillStyle = "#6b7280"; g.font = `${11 * devicePixelRatio}px system-ui`;
+    g.fillText(`${points.length ? points[points.length - 1] : 0} msgs/s (max ${max})`, 6 * devicePixelRatio, 14 * devicePixelRatio);
+  };
+}
+
+function linesPanel(el) {
+  return (text) => {
+    const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
+    el.textContent += text + "\n";
+    const all = el.textContent.split("\n");
+    if (all.length > 300) el.textContent = all.slice(-300).join("\n");
+    if (atEnd) el.scrollTop = el.scrollHeight;
+  };
+}
+
+function showFailure(el, a) {
+  el.innerHTML = `<pre class="bad">${esc(JSON.stringify(a, null, 2))}</pre>`;
+}
+
+// ---- views ---------------------------------------------------------------
+
+let renderSeq = 0;
+
+async function systemView() {
+  crumbs([["system", null]]);
+  const seq = renderSeq;
+  const a = await ask(head, "get_hosts");
+  if (seq !== renderSeq) return;
+  const main = $("#main");
+  if (a.command !== "hosts") { showFailure(main, a); return; }
+  main.innerHTML = `<h1>System</h1>
+    <div class="card"><table id="hosts"><thead><tr><th>host</th><th>processes</th><th></th></tr></thead><tbody>
+    ${a.body.hosts.map((h) => `<tr data-name="${esc(h.name)}"><td><a href="#/host/${encodeURIComponent(h.name)}">${esc(h.name)}</a></td>
+      <td class="num">${h.processes.length}</td><td>${h.head ? '<span class="badge">head</span>' : ""}</td></tr>`).join("")}
+    </tbody></table></div>
+    <h2>Head admin</h2><div class="card"><a id="head-admin" href="#/actor/${encodeURIComponent(head)}">${esc(head)}</a>
+    <span class="muted">— create actors and processes, stop the system</span></div>
+    <h2>Messages per second</h2><canvas id="chart"></canvas>`;
+  const chart = rateChart($("#chart"));
+  watch("", (e) => { if (e.kind === "stats" && e.node === head) chart(e.handled); });
+}
+
+async function hostView(hostName) {
+  crumbs([["system", "#/"], ["host " + hostName, null]]);
+  const seq = renderSeq;
+  const a = await ask(head, "get_hosts");
+  if (seq !== renderSeq) return;
+  const main = $("#main");
+  if (a.command !== "hosts") { showFailure(main, a); return; }
+  const h = a.body.hosts.find((x) => x.name === hostName);
+  if (!h) { main.innerHTML = `<div class="card error">There is no host ${esc(hostName)}. <a href="#/">..</a></div>`; return; }
+  main.innerHTML = `<h1>Host ${esc(hostName)}</h1><p><a href="#/">..</a></p>
+    <div class="card"><table id="processes"><thead><tr><th>process admin</th><th></th></tr></thead><tbody>
+    ${h.processes.map((n) => `<tr data-name="${esc(n)}"><td><a href="#/process/${encodeURIComponent(n)}">${esc(n)}</a></td>
+      <td>${n === head ? '<span class="badge">head</span>' : ""}</td></tr>`).join("")}</tbody></table></div>`;
+}
+
+const PAGE = 50;
+async function processView(node) {
+  const hostName = node.split(".")[0];
+  crumbs([["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)], [node, null]]);
+  const main = $("#main");
+  main.innerHTML = `<h1>Process ${esc(node)}</h1><p><a href="#/host/${encodeURIComponent(hostName)}">..</a></p>
+    <div class="card"><div class="toolbar"><input id="filter" placeholder="filter by name or class">
+      <button id="prev">‹</button><span id="page" class="muted"></span><button id="next">›</button></div>
+    <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th></tr></thead><tbody></tbody></table></div>
+    <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
+    <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
+  let actors = [], page = 0;
+  const draw = () => {
+    const f = $("#filter").value.trim().toLowerCase();
+    const shown = actors.filter((x) => !f || x.name.toLowerCase().includes(f) || x.class.toLowerCase().includes(f));
+    page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
+    const rows = shown.slice(page * PAGE, page * PAGE + PAGE);
+    $("#page").textContent = `${shown.length ? page * PAGE + 1 : 0}–${page * PAGE + rows.length} of ${shown.length}`;
+    $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td></tr>` +
+      rows.map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
+        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td></tr>`).join("");
+  };
+  const load = async () => {
+    const a = await ask(node, "get_actors");
+    if (a.command !== "actors") { showFailure($("#actors tbody"), a); return; }
+    actors = a.body.actors;
+    draw();
+  };
+  $("#filter").oninput = () => { page = 0; draw(); };
+  $("#prev").onclick = () => { page = Math.max(0, page - 1); draw(); };
+  $("#next").onclick = () => { page++; draw(); };
+  await load();
+  const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
+  let reload = null;
+  watch(node, (e) => {
+    if (e.kind === "created" || e.kind === "removed") { clearTimeout(reload); reload = setTimeout(load, 150); }
+    if (e.kind === "printed" || e.kind === "log") lines((e.actor ? e.actor + ": " : "") + e.line);
+    if (e.kind === "exiting") lines("— the system is exiting —");
+    if (e.kind === "stats") {
+      chart(e.handled);
+      for (const s of e.each || []) {
+        const x = actors.find((y) => y.name === s.name);
+        if (x) { x.mailbox = s.mailbox; x.handled = s.handled; }
+      }
+      if (e.each) draw();
+    }
+  });
+}
+
+async function actorView(name) {
+  const admin = isAdmin(name);
+  let node = admin ? name : "";
+  const main = $("#main");
+  main.innerHTML = `<h1>${admin ? "Admin" : "Actor"} ${esc(name)}</h1><p><a id="up" href="#/">..</a></p>
+    <div class="row"><div class="card" id="details">…</div><div class="card"><h2 style="margin-top:0">Params</h2><div id="params" class="muted">…</div>
+      <button id="reload-params">reload</button></div></div>
+    <div class="card"><form id="form" onsubmit="return false">
+      <label for="command">Command</label><input id="command" autocomplete="off">
+      <label for="body">Body (JSON)</label><textarea id="body" placeholder="empty for no body"></textarea>
+      <label for="recipient">Recipient</label><input id="recipient" value="${esc(name)}">
+      <label for="timeout">Timeout (seconds)</label><input id="timeout" value="10">
+      <button class="primary" id="ask" type="button">ASK</button><button id="send" type="button">SEND</button>
+      <div class="error" id="form-error"></div></form>
+      <h2>Reply</h2><div id="reply" class="muted">nothing sent yet</div>
+      <h2>History</h2><ol class="history" id="history"></ol></div>
+    <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
+      <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
+  if (admin) {
+    $("#details").innerHTML = `<dl><dt>role</dt><dd>admin of ${esc(name.split(".").slice(0, 2).join("."))}</dd></dl>`;
+    $("#params").textContent = "an admin has no params";
+    $("#reload-params").remove();
+  } else {
+    const a = await ask(head, "get_actor", { name });
+    if (a.command === "actor") {
+      const d = a.body;
+      node = d.node;
+      $("#details").innerHTML = `<dl><dt>class</dt><dd>${esc(d.class)}</dd><dt>package</dt><dd>${esc(d.package)}@${esc(d.version)}${d.commit ? "@" + esc(d.commit.slice(0, 12)) : ""}</dd>
+        <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd></dl>`;
+    } else {
+      $("#details").innerHTML = `<span class="error">${esc(a.command)}: this actor does not exist (any more)</span>`;
+    }
+    const loadParams = async () => {
+      const p = await ask(name, "get_params");
+      $("#params").innerHTML = p.command === "params"
+        ? (p.body.params.length ? `<dl>${p.body.params.map((x) => `<dt>${esc(x.name)}</dt><dd>${esc(JSON.stringify(x.value))}</dd>`).join("")}</dl>` : "no params")
+        : `<span class="error">${esc(p.command)}</span>`;
+    };
+    $("#reload-params").onclick = loadParams;
+    loadParams();
+  }
+  const hostName = (node || head).split(".")[0];
+  crumbs([["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)],
+    [node || "?", node ? "#/process/" + encodeURIComponent(node) : null], [name, null]]);
+  $("#up").href = node ? "#/process/" + encodeURIComponent(node) : "#/";
+
+  const key = "peacepie_history_" + name;
+  const past = JSON.parse(sessionStorage.getItem(key) || "[]");
+  const drawHistory = () => {
+    $("#history").innerHTML = past.map((r, i) => `<li><code>${esc(r.type.toUpperCase())} ${esc(r.command)} ${esc(r.body || "")} → ${esc(r.recipient)}</code>
+      <button data-i="${i}" class="resend">re-send</button></li>`).join("");
+    for (const b of document.querySelectorAll(".resend")) b.onclick = () => { const r = past[b.dataset.i]; fill(r); submit(r.type); };
+  };
+  const fill = (r) => { $("#command").value = r.command; $("#body").value = r.body || ""; $("#recipient").value = r.recipient; $("#timeout").value = r.timeout; };
+  const submit = async (type) => {
+    const err = $("#form-error");
+    err.textContent = "";
+    const command = $("#command").value.trim();
+    if (!command) { err.textContent = "The command is empty: type one, for example tick."; return; }
+    const bodyText = $("#body").value.trim();
+    let body = null;
+    if (bodyText) {
+      try { body = JSON.parse(bodyText); } catch (e) { err.textContent = "The body is not valid JSON: " + e.message; return; }
+    }
+    let recipient = $("#recipient").value.trim();
+    if (!recipient) { err.textContent = "The recipient is empty."; return; }
+    if (recipient.startsWith("{")) {
+      try { recipient = JSON.parse(recipient); } catch (e) { err.textContent = "The recipient is not valid JSON: " + e.message; return; }
+    }
+    const timeout = Number($("#timeout").value);
+    if (!(timeout > 0 && timeout <= 3600)) { err.textContent = "The timeout must be a number of seconds above 0 and at most 3600."; return; }
+    const entry = { type, command, body: bodyText, recipient: $("#recipient").value.trim(), timeout: $("#timeout").value };
+    past.unshift(entry);
+    past.splice(20);
+    sessionStorage.setItem(key, JSON.stringify(past));
+    drawHistory();
+    const started = performance.now();
+    $("#reply").innerHTML = '<span class="muted">waiting…</span>';
+    const a = await call({ type, command, body, recipient, timeout });
+    const ms = Math.round(performance.now() - started);
+    $("#reply").innerHTML = `<pre class="${failed(a.command) ? "bad" : ""}" id="reply-json">${esc(JSON.stringify(a, null, 2))}</pre><span class="muted" id="reply-time">${ms} ms</span>`;
+  };
+  $("#ask").onclick = () => submit("ask");
+  $("#send").onclick = () => submit("send");
+  drawHistory();
+
+  const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
+  watch(name, (e) => {
+    if (e.kind === "stats" && e.handled !== undefined) {
+      chart(e.handled);
+      if ($("#d-handled")) { $("#d-handled").textContent = e.handled; $("#d-mailbox").textContent = e.mailbox; }
+    }
+    if (e.kind === "printed" || e.kind === "log") lines(e.line);
+    if (e.kind === "removed" && e.actor === name) lines("— this actor was removed —");
+  });
+}
+
+// ---- routing -------------------------------------------------------------
+
+function route() {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  renderSeq++;
+  unwatch();
+  const parts = (location.hash.replace(/^#\/?/, "") || "").split("/").map(decodeURIComponent);
+  switch (parts[0]) {
+    case "host": return hostView(parts[1]);
+    case "process": return processView(parts[1]);
+    case "actor": return actorView(parts[1]);
+    default: return systemView();
+  }
+}
+
+window.addEventListener("hashchange", route);
+
+(async function start() {
+  if (!token) { tokenPage("This console needs the system's token."); setConn(false, "no token"); return; }
+  const r = await fetch("/api/hello", { headers: { Authorization: "Bearer " + token } }).catch(() => null);
+  if (!r) { setConn(false, "unreachable"); $("#main").innerHTML = '<div class="card error">The system does not answer.</div>'; return; }
+  if (r.status === 401) { sessionStorage.removeItem("peacepie_token"); tokenPage("The token was refused."); setConn(false, "no token"); return; }
+  head = (await r.json()).node;
+  if (!location.hash) history.replaceState(null, "", "#/");
+  connect();
+})();
