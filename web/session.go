@@ -65,7 +65,9 @@ func (s *session) run() {
 			continue
 		}
 		if req.kind == "send" {
+			s.wg.Add(1) // so that Close lets the answer out first (a send of exit)
 			s.send(req)
+			s.wg.Done()
 			continue
 		}
 		select {
