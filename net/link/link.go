@@ -1,0 +1,389 @@
+// Package link is an authenticated connection between two peacepie
+// processes over TCP (usually loopback): a handshake proves that both ends
+// know the system's secret, then message frames flow both ways. Writes are
+// batched (many small messages share a syscall), a keep-alive runs when the
+// link is idle, and a peer that stops answering is declared dead.
+//
+// link knows frames and bytes, not actors: the process that owns a Conn
+// encodes its messages and routes what arrives.
+package link
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/peacepie/peacepie/net/wire"
+)
+
+// Config configures both ends of a link.
+type Config struct {
+	Node      string        // this end's name, "<host>.<process>.admin"
+	Secret    []byte        // the system's secret; required
+	MaxFrame  int           // the largest message; wire.DefaultMaxFrame
+	Heartbeat time.Duration // a ping when idle this long; 1s
+	DeadAfter time.Duration // no frame for this long: the peer is dead; 3s
+	Logger    *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = wire.DefaultMaxFrame
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = time.Second
+	}
+	if c.DeadAfter <= 0 {
+		c.DeadAfter = 3 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// ErrClosed: the link is closed.
+var ErrClosed = errors.New("link: closed")
+
+// Conn is an open, authenticated link. Send may be called concurrently.
+type Conn struct {
+	cfg  Config
+	peer string
+	c    net.Conn
+	r    *wire.Reader
+
+	mu     sync.Mutex // guards queue, closed, err
+	queue  [][]byte   // encoded frames waiting for the writer
+	closed bool
+	err    error
+	wake   chan struct{} // capacity 1: the writer has work
+	done   chan struct{}
+	wrap   func(net.Conn) net.Conn
+}
+
+// SetWriteHook wraps the connection the writer writes to (tests count
+// writes with it). Call it before Run.
+func (c *Conn) SetWriteHook(wrap func(net.Conn) net.Conn) { c.wrap = wrap }
+
+// Peer returns the node name the peer proved.
+func (c *Conn) Peer() string { return c.peer }
+
+// Done is closed when the link has ended; Err says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the link ended (nil while it is open).
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func newConn(cfg Config, nc net.Conn, r *wire.Reader, peer string) *Conn {
+	return &Conn{cfg: cfg, peer: peer, c: nc, r: r, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Send queues one message for the peer. It fails at once for a message
+// over the frame limit (wire.ErrTooLarge) or a closed link.
+func (c *Conn) Send(payload []byte) error {
+	f, err := wire.AppendFrame(nil, wire.KindMessage, payload, c.cfg.MaxFrame)
+	if err != nil {
+		return fmt.Errorf("link to %s: %w", c.peer, err)
+	}
+	return c.enqueue(f)
+}
+
+func (c *Conn) enqueue(f []byte) error {
+	c.mu.Lock()
+	if c.closed {
+		err := c.err
+		c.mu.Unlock()
+		if err == nil {
+			err = ErrClosed
+		}
+		return fmt.Errorf("link to %s: %w", c.peer, err)
+	}
+	c.queue = append(c.queue, f)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run serves the link until it ends: it delivers each message to handle,
+// in order, from this goroutine; it writes queued frames in batches; it
+// keeps the link alive and declares a silent peer dead. It returns why the
+// link ended.
+func (c *Conn) Run(handle func(payload []byte)) error {
+	go c.writeLoop()
+	err := c.readLoop(handle)
+	c.shutdown(err)
+	return c.Err()
+}
+
+func (c *Conn) readLoop(handle func([]byte)) error {
+	for {
+		_ = c.c.SetReadDeadline(time.Now().Add(c.cfg.DeadAfter))
+		f, err := c.r.ReadFrame()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Errorf("link to %s: the peer sent nothing for %s: it is dead", c.peer, c.cfg.DeadAfter)
+			}
+			return fmt.Errorf("link to %s: %w", c.peer, err)
+		}
+		switch f.Kind {
+		case wire.KindMessage:
+			handle(f.Payload)
+		case wire.KindPing:
+			pong, _ := wire.AppendFrame(nil, wire.KindPong, nil, c.cfg.MaxFrame)
+			c.enqueue(pong)
+		case wire.KindPong:
+		case wire.KindBye:
+			return fmt.Errorf("link to %s: %w: the peer closed it: %s", c.peer, ErrClosed, f.Payload)
+		default:
+			return fmt.Errorf("link to %s: unexpected %s frame", c.peer, f.Kind)
+		}
+	}
+}
+
+// writeLoop writes everything queued with one flush per batch, and a ping
+// when the link has been idle for a heartbeat.
+func (c *Conn) writeLoop() {
+	var out net.Conn = c.c
+	if c.wrap != nil {
+		out = c.wrap(out)
+	}
+	w := bufio.NewWriterSize(out, 64<<10)
+	ping, _ := wire.AppendFrame(nil, wire.KindPing, nil, c.cfg.MaxFrame)
+	idle := time.NewTimer(c.cfg.Heartbeat)
+	defer idle.Stop()
+	var batch [][]byte
+	for {
+		select {
+		case <-c.wake:
+		case <-idle.C:
+			c.mu.Lock()
+			c.queue = append(c.queue, ping)
+			c.mu.Unlock()
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		closed := c.closed
+		c.mu.Unlock()
+		_ = c.c.SetWriteDeadline(time.Now().Add(c.cfg.DeadAfter))
+		for _, f := range batch {
+			if _, err := w.Write(f); err != nil {
+				c.shutdown(fmt.Errorf("link to %s: write: %w", c.peer, err))
+				return
+			}
+		}
+		clear(batch)
+		if err := w.Flush(); err != nil {
+			c.shutdown(fmt.Errorf("link to %s: write: %w", c.peer, err))
+			return
+		}
+		if closed {
+			return
+		}
+		idle.Reset(c.cfg.Heartbeat)
+	}
+}
+
+func (c *Conn) shutdown(err error) {
+	c.mu.Lock()
+	if c.closed && c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	c.c.Close()
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+}
+
+// Close ends the link, telling the peer why; queued messages are written
+// first (for up to a second).
+func (c *Conn) Close(reason string) {
+	bye, _ := wire.AppendFrame(nil, wire.KindBye, []byte(reason), c.cfg.MaxFrame)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, bye)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	time.AfterFunc(time.Second, func() { c.shutdown(ErrClosed) })
+}
+
+// Dial opens a link to the listener at addr and authenticates both ends.
+func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
+	cfg.defaults()
+	if len(cfg.Secret) == 0 {
+		return nil, errors.New("link: no secret")
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("link: dial %s: %w", addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	} else {
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	r := wire.NewReader(nc, cfg.MaxFrame)
+	peer, err := dialHandshake(nc, r, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("link: %s: %w", addr, err)
+	}
+	nc.SetDeadline(time.Time{})
+	return newConn(cfg, nc, r, peer), nil
+}
+
+func writeFrame(nc net.Conn, k wire.Kind, p []byte) error {
+	f, err := wire.AppendFrame(nil, k, p, wire.DefaultMaxFrame)
+	if err != nil {
+		return err
+	}
+	_, err = nc.Write(f)
+	return err
+}
+
+func expect(r *wire.Reader, k wire.Kind) ([]byte, error) {
+	f, err := r.ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind == wire.KindBye {
+		return nil, fmt.Errorf("%w: %s", wire.ErrAuth, f.Payload)
+	}
+	if f.Kind != k {
+		return nil, fmt.Errorf("handshake: got a %s frame, want %s", f.Kind, k)
+	}
+	return f.Payload, nil
+}
+
+func dialHandshake(nc net.Conn, r *wire.Reader, cfg Config) (string, error) {
+	myNonce := wire.NewNonce()
+	if err := writeFrame(nc, wire.KindHello, wire.Hello(myNonce, cfg.Node)); err != nil {
+		return "", err
+	}
+	p, err := expect(r, wire.KindChallenge)
+	if err != nil {
+		return "", err
+	}
+	theirNonce, proof, peer, err := wire.ParseChallenge(p)
+	if err != nil {
+		return "", err
+	}
+	if !wire.CheckProof(cfg.Secret, "listener", myNonce, theirNonce, peer, proof) {
+		return "", wire.ErrAuth
+	}
+	if err := writeFrame(nc, wire.KindAuth, wire.Proof(cfg.Secret, "dialer", theirNonce, myNonce, cfg.Node)); err != nil {
+		return "", err
+	}
+	if _, err := expect(r, wire.KindReady); err != nil {
+		return "", err
+	}
+	return peer, nil
+}
+
+// Listener accepts links.
+type Listener struct {
+	ln  net.Listener
+	cfg Config
+}
+
+// Listen listens on addr ("127.0.0.1:0" for a free port); Serve accepts.
+func Listen(addr string, cfg Config) (*Listener, error) {
+	cfg.defaults()
+	if len(cfg.Secret) == 0 {
+		return nil, errors.New("link: no secret")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("link: listen %s: %w", addr, err)
+	}
+	return &Listener{ln: ln, cfg: cfg}, nil
+}
+
+// Addr returns the address the listener is on.
+func (l *Listener) Addr() string { return l.ln.Addr().String() }
+
+// Close stops accepting.
+func (l *Listener) Close() error { return l.ln.Close() }
+
+// Serve accepts connections until the listener is closed, authenticates
+// each (a peer that fails is logged and dropped; nothing else happens) and
+// hands the open links to onLink, each on its own goroutine.
+func (l *Listener) Serve(onLink func(*Conn)) error {
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("link: accept: %w", err)
+		}
+		go func() {
+			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			r := wire.NewReader(nc, l.cfg.MaxFrame)
+			peer, err := listenHandshake(nc, r, l.cfg)
+			if err != nil {
+				l.cfg.Logger.Warn("link refused", "remote", nc.RemoteAddr().String(), "error", err.Error())
+				nc.Close()
+				return
+			}
+			nc.SetDeadline(time.Time{})
+			onLink(newConn(l.cfg, nc, r, peer))
+		}()
+	}
+}
+
+func listenHandshake(nc net.Conn, r *wire.Reader, cfg Config) (string, error) {
+	p, err := expect(r, wire.KindHello)
+	if err != nil {
+		return "", err
+	}
+	theirNonce, peer, err := wire.ParseHello(p)
+	if err != nil {
+		return "", err
+	}
+	myNonce := wire.NewNonce()
+	proof := wire.Proof(cfg.Secret, "listener", theirNonce, myNonce, cfg.Node)
+	if err := writeFrame(nc, wire.KindChallenge, wire.Challenge(myNonce, proof, cfg.Node)); err != nil {
+		return "", err
+	}
+	p, err = expect(r, wire.KindAuth)
+	if err != nil {
+		return "", err
+	}
+	if !wire.CheckProof(cfg.Secret, "dialer", myNonce, theirNonce, peer, p) {
+		writeFrame(nc, wire.KindBye, []byte("wrong secret"))
+		return "", fmt.Errorf("%w (it claims to be %q)", wire.ErrAuth, peer)
+	}
+	if err := writeFrame(nc, wire.KindReady, nil); err != nil {
+		return "", err
+	}
+	return peer, nil
+}

@@ -1,0 +1,147 @@
+// Package wire is the framing of peacepie's links between processes and
+// hosts: every frame is a 6-byte header (a version byte, a kind byte and a
+// big-endian uint32 payload length) followed by the payload. docs/protocol.md
+// describes it; golden files in testdata pin it down.
+//
+// wire depends on nothing else in peacepie: payloads are bytes (a message
+// is its JSON, see host.Message).
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the version byte of every frame this package writes.
+const Version = 1
+
+// HeaderSize is the size of a frame header.
+const HeaderSize = 6
+
+// DefaultMaxFrame is the largest payload accepted unless configured.
+const DefaultMaxFrame = 16 << 20
+
+// Kind says what a frame carries.
+type Kind byte
+
+// The frame kinds. The handshake frames (Hello, Challenge, Auth, Ready) come
+// first, in that order; then Message, Ping, Pong and Bye.
+const (
+	KindHello     Kind = 1 // dialer → listener: nonce, node name
+	KindChallenge Kind = 2 // listener → dialer: nonce, node name, proof
+	KindAuth      Kind = 3 // dialer → listener: proof
+	KindReady     Kind = 4 // listener → dialer: the link is open
+	KindMessage   Kind = 5 // a message (JSON)
+	KindPing      Kind = 6 // keep-alive
+	KindPong      Kind = 7
+	KindBye       Kind = 8 // an orderly close, with a reason
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindHello:
+		return "hello"
+	case KindChallenge:
+		return "challenge"
+	case KindAuth:
+		return "auth"
+	case KindReady:
+		return "ready"
+	case KindMessage:
+		return "message"
+	case KindPing:
+		return "ping"
+	case KindPong:
+		return "pong"
+	case KindBye:
+		return "bye"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// Frame is one frame. Payload belongs to the caller of ReadFrame.
+type Frame struct {
+	Kind    Kind
+	Payload []byte
+}
+
+var (
+	// ErrVersion: the frame's version byte is not Version (garbage, or a
+	// peer of another version).
+	ErrVersion = errors.New("wire: unknown frame version")
+	// ErrKind: the frame's kind is unknown.
+	ErrKind = errors.New("wire: unknown frame kind")
+	// ErrTooLarge: the payload is larger than the limit.
+	ErrTooLarge = errors.New("wire: frame too large")
+)
+
+// TooLargeError says how large a refused payload was.
+type TooLargeError struct{ Size, Max int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("wire: a frame of %d bytes is larger than the limit of %d bytes", e.Size, e.Max)
+}
+
+func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
+
+// AppendFrame appends a frame to dst. It fails when the payload is larger
+// than max.
+func AppendFrame(dst []byte, k Kind, payload []byte, max int) ([]byte, error) {
+	if len(payload) > max {
+		return dst, &TooLargeError{Size: len(payload), Max: max}
+	}
+	var h [HeaderSize]byte
+	h[0] = Version
+	h[1] = byte(k)
+	binary.BigEndian.PutUint32(h[2:], uint32(len(payload)))
+	dst = append(dst, h[:]...)
+	return append(dst, payload...), nil
+}
+
+// Reader reads frames from a buffered stream.
+type Reader struct {
+	r   *bufio.Reader
+	max int
+}
+
+// NewReader reads frames of at most max payload bytes from r.
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxFrame
+	}
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// ReadFrame reads the next frame. A frame with a bad version, an unknown
+// kind or a payload over the limit is an error, and the stream cannot be
+// trusted after it: the caller closes the connection. A stream that ends
+// inside a frame gives io.ErrUnexpectedEOF; one that ends between frames,
+// io.EOF.
+func (r *Reader) ReadFrame() (Frame, error) {
+	var h [HeaderSize]byte
+	if _, err := io.ReadFull(r.r, h[:]); err != nil {
+		return Frame{}, err
+	}
+	if h[0] != Version {
+		return Frame{}, fmt.Errorf("%w %d (want %d)", ErrVersion, h[0], Version)
+	}
+	k := Kind(h[1])
+	if k < KindHello || k > KindBye {
+		return Frame{}, fmt.Errorf("%w %d", ErrKind, h[1])
+	}
+	n := binary.BigEndian.Uint32(h[2:])
+	if uint64(n) > uint64(r.max) {
+		return Frame{}, &TooLargeError{Size: int(n), Max: r.max}
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r.r, payload); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, fmt.Errorf("wire: truncated %s frame: %w", k, err)
+	}
+	return Frame{Kind: k, Payload: payload}, nil
+}
