@@ -4,6 +4,7 @@
 package repl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -44,22 +45,12 @@ func Run(ctx context.Context, opt Options) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
-	defer r.conn.Close()
-	r.line = liner.NewLiner()
-	defer r.line.Close()
-	r.line.SetCtrlCAborts(true)
-	r.line.SetWordCompleter(r.complete)
-	r.line.SetTabCompletionStyle(liner.TabPrints)
-	if opt.HistoryFile != "" {
-		if f, err := os.Open(opt.HistoryFile); err == nil {
-			r.line.ReadHistory(f)
-			f.Close()
-		}
-		defer r.saveHistory()
-	}
+	defer func() { r.conn.Close() }() // the last connection: a reconnect replaces it
+	in := r.lineReader()
+	defer in.Close()
 	fmt.Fprintf(opt.Err, "attached to %s (head %s); type help, or exit to detach\n", opt.WSURL, r.head)
 	for {
-		text, err := r.line.Prompt(r.prompt())
+		text, err := in.Prompt(r.prompt())
 		switch {
 		case errors.Is(err, liner.ErrPromptAborted):
 			continue // Ctrl-C clears the line
@@ -73,7 +64,7 @@ func Run(ctx context.Context, opt Options) error {
 		if text == "" {
 			continue
 		}
-		r.line.AppendHistory(text)
+		in.AppendHistory(text)
 		if done := r.exec(ctx, text); done {
 			fmt.Fprintln(opt.Err, "detached; the system keeps running")
 			return nil
@@ -91,8 +82,7 @@ type repl struct {
 	conn    *client.Conn
 	head    string // the head admin
 	current string // the actor `use` chose
-	line    *liner.State
-	lost    error // the connection is gone and could not be made again
+	lost    error  // the connection is gone and could not be made again
 
 	mu       sync.Mutex // guards the completion caches
 	names    []string
@@ -123,12 +113,65 @@ func (r *repl) prompt() string {
 	return "peacepie> "
 }
 
-func (r *repl) saveHistory() {
-	if f, err := os.OpenFile(r.opt.HistoryFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
-		r.line.WriteHistory(f)
-		f.Close()
-	}
+// lineReader reads the commands: from the line editor (with completion and
+// the history file) when stdin is a terminal, else plain lines without a
+// prompt, so that `echo "ask x tick" | peacepie attach` prints only replies.
+type lineReader interface {
+	Prompt(prompt string) (string, error)
+	AppendHistory(line string)
+	Close() error
 }
+
+func (r *repl) lineReader() lineReader {
+	if _, err := liner.TerminalMode(); err != nil { // stdin is not a terminal
+		return &plainReader{sc: bufio.NewScanner(os.Stdin)}
+	}
+	line := liner.NewLiner()
+	line.SetCtrlCAborts(true)
+	line.SetWordCompleter(r.complete)
+	line.SetTabCompletionStyle(liner.TabPrints)
+	e := &editor{State: line, history: r.opt.HistoryFile}
+	if e.history != "" {
+		if f, err := os.Open(e.history); err == nil {
+			line.ReadHistory(f)
+			f.Close()
+		}
+	}
+	return e
+}
+
+// editor is the line editor; Close saves the history and restores the
+// terminal.
+type editor struct {
+	*liner.State
+	history string
+}
+
+func (e *editor) Close() error {
+	if e.history != "" {
+		if f, err := os.OpenFile(e.history, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+			e.WriteHistory(f)
+			f.Close()
+		}
+	}
+	return e.State.Close()
+}
+
+// plainReader reads lines from a pipe or a file.
+type plainReader struct{ sc *bufio.Scanner }
+
+func (p *plainReader) Prompt(string) (string, error) {
+	if p.sc.Scan() {
+		return p.sc.Text(), nil
+	}
+	if err := p.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+func (p *plainReader) AppendHistory(string) {}
+func (p *plainReader) Close() error         { return nil }
 
 // replCommands are the words the REPL understands, for help and completion.
 var replCommands = []string{"ask", "exit", "help", "info", "ls", "lua", "send", "tree", "use", "watch"}
@@ -206,37 +249,64 @@ func (r *repl) errorf(format string, args ...any) {
 	fmt.Fprintln(r.opt.Err, msg)
 }
 
-// ask sends one request, reconnecting once if the connection was lost.
+// ask sends one request, connecting again first if the connection was
+// lost. A request whose connection breaks before the answer is not sent
+// again: it may have been handled already.
 func (r *repl) ask(ctx context.Context, kind string, recipient any, command string, body any) (host.Message, error) {
-	m, err := r.conn.Request(ctx, kind, recipient, command, body, r.opt.Timeout)
-	if err == nil {
-		return m, nil
+	if err := r.alive(ctx); err != nil {
+		return host.Message{}, err
 	}
+	m, err := r.conn.Request(ctx, kind, recipient, command, body, r.opt.Timeout)
+	if err == nil || !r.isLost() {
+		return m, err
+	}
+	if aerr := r.alive(ctx); aerr != nil {
+		return m, aerr
+	}
+	return m, fmt.Errorf("%v: the answer is lost, and the request may or may not have been handled", err)
+}
+
+func (r *repl) isLost() bool {
 	select {
 	case <-r.conn.Done():
+		return true
 	default:
-		return m, err
+		return false
+	}
+}
+
+// reconnectDelays are the pauses between the attempts to connect again
+// after the connection was lost: four attempts over about 3 s.
+var reconnectDelays = []time.Duration{0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}
+
+// alive makes sure there is a connection: if it was lost, it connects again
+// or sets r.lost, which ends the REPL.
+func (r *repl) alive(ctx context.Context) error {
+	if !r.isLost() {
+		return nil
 	}
 	r.errorf("connection lost (%v); reconnecting…", r.conn.Err())
 	r.conn.Close()
-	for i := 0; i < 3; i++ {
-		if cerr := r.connect(ctx); cerr == nil {
+	for _, d := range reconnectDelays {
+		time.Sleep(d)
+		if err := r.connect(ctx); err == nil {
 			fmt.Fprintln(r.opt.Err, "reconnected")
-			return r.conn.Request(ctx, kind, recipient, command, body, r.opt.Timeout)
+			return nil
 		}
-		time.Sleep(time.Duration(i+1) * 500 * time.Millisecond)
 	}
 	r.lost = fmt.Errorf("the connection to %s is lost and cannot be made again", r.opt.WSURL)
-	return m, r.lost
+	return r.lost
 }
 
 // request is ask/send: "NAME COMMAND [BODY]", or "COMMAND [BODY]" to the
-// current actor.
+// current actor. After use, "ask x y" is the command x with the body y when
+// y looks like JSON or x is not a name, and otherwise the command y of the
+// actor x (so that "ask nobody tick" says that there is no actor nobody).
 func (r *repl) request(ctx context.Context, kind, rest string) {
 	target, after := nextWord(rest)
 	command, body := nextWord(after)
 	isJSON := func(s string) bool { return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") }
-	if r.current != "" && (command == "" || isJSON(command) || !r.isName(ctx, target)) {
+	if r.current != "" && (command == "" || looksLikeJSON(after) || (!r.isName(ctx, target) && !isCommand(after))) {
 		target, command, body = r.current, target, after
 	}
 	if target == "" || command == "" || isJSON(command) {
@@ -258,6 +328,34 @@ func (r *repl) request(ctx context.Context, kind, rest string) {
 		return
 	}
 	r.printMessage(m)
+}
+
+// looksLikeJSON reports whether s starts like a JSON value.
+func looksLikeJSON(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false
+	}
+	if strings.IndexByte("{[\"-0123456789", s[0]) >= 0 {
+		return true
+	}
+	w, _ := nextWord(s)
+	return w == "true" || w == "false" || w == "null"
+}
+
+// isCommand reports whether s, the rest of an ask after its first word, is
+// "COMMAND [BODY]": a word such as tick or get_params, then JSON or nothing.
+func isCommand(s string) bool {
+	w, body := nextWord(s)
+	if w == "" || looksLikeJSON(w) {
+		return false
+	}
+	for _, c := range w {
+		if !(c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return body == "" || looksLikeJSON(body)
 }
 
 // parseBody reads a JSON body; an error shows where the problem is.
@@ -430,6 +528,10 @@ func (r *repl) lua(ctx context.Context, name, code string) {
 func (r *repl) watch(ctx context.Context, filter string) {
 	wctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGINT)
 	defer stop()
+	if err := r.alive(ctx); err != nil {
+		r.errorf("%v", err)
+		return
+	}
 	events, err := r.conn.Watch(wctx, filter)
 	if err != nil {
 		r.errorf("%v", err)
@@ -553,7 +655,9 @@ func colorJSON(s string) string {
 // complete is the word completer: REPL commands first, then names, then
 // the commands of the named (or current) actor.
 func (r *repl) complete(line string, pos int) (head string, completions []string, tail string) {
-	before, tail := line[:pos], line[pos:]
+	runes := []rune(line) // liner counts pos in runes
+	pos = max(0, min(pos, len(runes)))
+	before, tail := string(runes[:pos]), string(runes[pos:])
 	start := strings.LastIndexAny(before, " \t") + 1
 	head, word := before[:start], before[start:]
 	words := strings.Fields(before[:start])
@@ -573,13 +677,15 @@ func (r *repl) complete(line string, pos int) (head string, completions []string
 	case len(words) == 2 && (words[0] == "ask" || words[0] == "send"):
 		candidates = r.actorCommands(ctx, words[1])
 	}
+	seen := map[string]bool{}
 	for _, c := range candidates {
-		if strings.HasPrefix(c, word) {
-			completions = append(completions, head+c)
+		if strings.HasPrefix(c, word) && !seen[c] {
+			seen[c] = true
+			completions = append(completions, c)
 		}
 	}
 	sort.Strings(completions)
-	return "", completions, tail
+	return head, completions, tail // liner lists the candidates alone
 }
 
 // actorNames returns the actor names of the head's process, cached for a

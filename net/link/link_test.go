@@ -146,7 +146,7 @@ func TestGarbageOnThePortIsRefused(t *testing.T) {
 		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
 		msg, // a message without a handshake
 		{wire.Version, byte(wire.KindHello), 0, 0, 0, 3, 'a', 'b', 'c'}, // a short hello
-		{wire.Version, byte(wire.KindHello), 255, 255, 255, 255},     // a huge length
+		{wire.Version, byte(wire.KindHello), 255, 255, 255, 255},        // a huge length
 	}
 	for i, b := range bad {
 		nc, err := net.Dial("tcp", addr)
