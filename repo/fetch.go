@@ -62,12 +62,21 @@ func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (di
 	c := &fetchCall{done: make(chan struct{})}
 	s.inflight[key] = c
 	s.mu.Unlock()
-	c.dir, c.commit, c.err = s.clone(ctx, e, v, accept)
-	s.mu.Lock()
-	delete(s.inflight, key)
-	s.mu.Unlock()
-	close(c.done)
-	return c.dir, c.commit, c.err
+	// The clone runs under its own time limit, not the first caller's: a
+	// caller that gives up must not fail the others waiting for this tag.
+	go func() {
+		c.dir, c.commit, c.err = s.clone(context.Background(), e, v, accept)
+		s.mu.Lock()
+		delete(s.inflight, key)
+		s.mu.Unlock()
+		close(c.done)
+	}()
+	select {
+	case <-c.done:
+		return c.dir, c.commit, c.err
+	case <-ctx.Done():
+		return "", "", fmt.Errorf("%w: %s: gave up waiting after the request's own timeout: %v", ErrFetch, key, ctx.Err())
+	}
 }
 
 func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (string, string, error) {
@@ -95,6 +104,7 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 	}()
 	ctx, cancel := context.WithTimeout(ctx, s.fetchTimeout())
 	defer cancel()
+	started := time.Now()
 	progress := &lastLine{}
 	stopReport := s.reportSlow(where, progress)
 	repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{
@@ -109,9 +119,9 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 	stopReport()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return "", "", fmt.Errorf("%w: %s: no answer within %s", ErrFetch, where, s.fetchTimeout())
+			return "", "", fmt.Errorf("%w: %s: no answer within %s", ErrFetch, where, time.Since(started).Round(time.Second))
 		}
-		if errors.Is(err, plumbing.ErrReferenceNotFound) || strings.Contains(err.Error(), "reference not found") {
+		if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.As(err, new(git.NoMatchingRefSpecError)) {
 			return "", "", fmt.Errorf("%w: %s: the repository has no tag %q", ErrFetch, where, tag)
 		}
 		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
@@ -164,7 +174,26 @@ func checkTree(fsys fs.FS, name string, v Version) error {
 			return fmt.Errorf("%w: class %s: module %q (file %s) is not in the package", ErrBadManifest, class, module, ModulePath(module))
 		}
 	}
-	return nil
+	// A symbolic link could point outside the package: refuse them all.
+	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%w: %s is a symbolic link; packages may not hold links", ErrBadManifest, path)
+		}
+		return nil
+	})
+}
+
+// packageFS serves a cached package's files so that nothing outside its
+// directory can be reached, links included.
+func packageFS(dir string) (fs.FS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return root.FS(), nil
 }
 
 func (s *Store) fetchTimeout() time.Duration {

@@ -89,7 +89,7 @@ func ParseList(data []byte, path string) (*List, error) {
 		case !namePattern.MatchString(e.Name):
 			return nil, fmt.Errorf("%w: %s: name must start with a letter and hold only letters, digits, _ and -", ErrBadList, where())
 		case seen[e.Name]:
-			return nil, fmt.Errorf("%w: %s is listed twice", ErrBadList, where())
+			return nil, fmt.Errorf("%w: %s: line %d: package %q is listed twice", ErrBadList, path, nthLineOf(data, `"`+e.Name+`"`, 2), e.Name)
 		case e.URL == "":
 			return nil, fmt.Errorf("%w: %s has no url", ErrBadList, where())
 		case len(e.Tags) == 0:
@@ -135,10 +135,15 @@ func lastPart(key string) string {
 }
 
 // lineOf returns the first line holding s, or 0.
-func lineOf(data []byte, s string) int {
+func lineOf(data []byte, s string) int { return nthLineOf(data, s, 1) }
+
+// nthLineOf returns the n-th line holding s, or 0.
+func nthLineOf(data []byte, s string, n int) int {
 	for i, line := range strings.Split(string(data), "\n") {
 		if strings.Contains(line, s) {
-			return i + 1
+			if n--; n == 0 {
+				return i + 1
+			}
 		}
 	}
 	return 0

@@ -209,11 +209,15 @@ func (s *Store) gitPackage(ctx context.Context, e *Entry, v Version) (*Package, 
 			return nil, err
 		}
 	}
-	m, err := LoadManifest(os.DirFS(dir))
+	files, err := packageFS(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	p = &Package{Manifest: m, Files: os.DirFS(dir), Commit: commit}
+	m, err := LoadManifest(files)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	p = &Package{Manifest: m, Files: files, Commit: commit}
 	s.mu.Lock()
 	if q := s.loaded[key]; q != nil {
 		p = q
@@ -231,13 +235,31 @@ func isDir(path string) bool {
 
 // resolveDeps resolves the [requires] of root and of its dependencies,
 // depth first. Every package gets one version: the highest that satisfies
-// every constraint met so far; a later constraint it does not satisfy is a
-// conflict (no backtracking). A package that requires itself through
-// others is a cycle.
+// every constraint known when it is chosen. When a later constraint rules
+// the choice out, the resolution starts again with that constraint known
+// from the start (a few rounds at most); if no version satisfies them all,
+// that is a conflict. A package that requires itself through others is a
+// cycle.
 func (s *Store) resolveDeps(ctx context.Context, root *Package) ([]*Package, error) {
+	known := map[string][]constraint{} // learnt from earlier rounds
+	for round := 0; ; round++ {
+		deps, retry, err := s.resolveRound(ctx, root, known)
+		if err == nil || retry == "" || round >= 8 {
+			return deps, err
+		}
+	}
+}
+
+// resolveRound is one round of resolveDeps. On a conflict with an earlier
+// choice it returns the name to retry, having added the constraint to known.
+func (s *Store) resolveRound(ctx context.Context, root *Package, known map[string][]constraint) ([]*Package, string, error) {
 	chosen := map[string]*Package{root.Manifest.Name: root}
 	seen := map[string][]constraint{}
+	for name, cs := range known {
+		seen[name] = append(seen[name], cs...)
+	}
 	var order []*Package
+	var retry string
 	var visit func(p *Package, path []string) error
 	visit = func(p *Package, path []string) error {
 		names := make([]string, 0, len(p.Manifest.Requires))
@@ -255,10 +277,15 @@ func (s *Store) resolveDeps(ctx context.Context, root *Package) ([]*Package, err
 					return fmt.Errorf("%w: %s", ErrCycle, strings.Join(append(path[i:], name), " → "))
 				}
 			}
-			seen[name] = append(seen[name], constraint{req, p.ID()})
-			if c := chosen[name]; c != nil {
-				v, _ := ParseVersion(c.Manifest.Version)
+			c := constraint{req, p.ID()}
+			seen[name] = append(seen[name], c)
+			if prev := chosen[name]; prev != nil {
+				v, _ := ParseVersion(prev.Manifest.Version)
 				if !req.Allows(v) {
+					if prev != root && !hasConstraint(known[name], c) {
+						known[name] = append(known[name], c)
+						retry = name
+					}
 					parts := make([]string, len(seen[name]))
 					for i, c := range seen[name] {
 						parts[i] = c.req.String() + " (" + c.by + ")"
@@ -280,9 +307,18 @@ func (s *Store) resolveDeps(ctx context.Context, root *Package) ([]*Package, err
 		return nil
 	}
 	if err := visit(root, []string{root.Manifest.Name}); err != nil {
-		return nil, err
+		return nil, retry, err
 	}
-	return order, nil
+	return order, "", nil
+}
+
+func hasConstraint(cs []constraint, c constraint) bool {
+	for _, x := range cs {
+		if x.by == c.by && x.req.String() == c.req.String() {
+			return true
+		}
+	}
+	return false
 }
 
 // Update fetches every pinned tag of a package again and accepts the

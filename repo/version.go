@@ -132,7 +132,8 @@ func NewRequirement(name, spec string) (Requirement, error) {
 			if len(parts) == 3 {
 				clauses = append(clauses, "~"+ver)
 			} else {
-				clauses = append(clauses, ">="+ver, "^"+ver)
+				major, _ := strconv.Atoi(parts[0])
+				clauses = append(clauses, ">="+ver, fmt.Sprintf("<%d.0.0", major+1))
 			}
 		default:
 			return Requirement{}, fmt.Errorf("%w: %s%s: clause %q has no operator: %s", ErrBadRequirement, name, spec, c, requirementHelp)
