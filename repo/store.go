@@ -60,8 +60,8 @@ func stamp(path string) string {
 }
 
 // refreshList re-reads the repo list when its file has changed since it
-// was read. A list that no longer parses is an error for the caller; the
-// old list stays in use until the file is fixed.
+// was read. A list that no longer parses is logged (once per change) and
+// the old list stays in use until the file is fixed.
 func (s *Store) refreshList() error {
 	if s.listPath == "" {
 		return nil
@@ -75,7 +75,11 @@ func (s *Store) refreshList() error {
 	}
 	list, err := LoadList(s.listPath)
 	if err != nil {
-		return err
+		s.mu.Lock()
+		s.listStamp = st // report this version of the file once
+		s.mu.Unlock()
+		s.log().Error("the repo list does not parse; the previous one stays in use until it is fixed", "error", err.Error())
+		return nil
 	}
 	s.mu.Lock()
 	s.List, s.listStamp = list, st

@@ -1203,8 +1203,10 @@ func TestStoreReadsListAgain(t *testing.T) {
 	checkPackage(t, mustFind(t, s, "bbb"), "bbb", "1.0.0", b.CommitOf("v1.0.0"))
 
 	write("[[package]]\nname = \"aaa\"\nurl = \"x\"\ntags = [\"v1\"]\n")
-	if _, err := findPkg(t, s, "aaa"); !errors.Is(err, repo.ErrBadList) || !strings.Contains(err.Error(), "line 4") {
-		t.Errorf("after a broken edit: %v, want ErrBadList naming line 4", err)
+	// A broken edit is logged, naming the line, and the previous list stays in use.
+	checkPackage(t, mustFind(t, s, "bbb"), "bbb", "1.0.0", b.CommitOf("v1.0.0"))
+	if log := e.log.String(); !strings.Contains(log, "line 4") || !strings.Contains(log, "does not parse") {
+		t.Errorf("after a broken edit the log says %q, want the error naming line 4", log)
 	}
 	write(listTOML(listEntry{"bbb", b.URL(), []string{"v1.0.0"}}))
 	checkPackage(t, mustFind(t, s, "bbb"), "bbb", "1.0.0", b.CommitOf("v1.0.0"))

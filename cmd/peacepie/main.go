@@ -265,7 +265,7 @@ func repoCommand() *cli.Command {
 		&cli.StringFlag{Name: "repos", Usage: "repo list, overriding the config"},
 	}
 	open := func(c *cli.Context) (*repo.Store, error) {
-		cfg, err := config.Read(c.String("config"))
+		cfg, err := config.ReadSettings(c.String("config"))
 		if err != nil {
 			return nil, cli.Exit(fmt.Sprintf("%v (run `peacepie run` once to make ./config)", err), 2)
 		}

@@ -193,6 +193,17 @@ func Load(path string) (Config, error) { return load(path, true) }
 // token that the running system would not know.
 func Read(path string) (Config, error) { return load(path, false) }
 
+// ReadSettings is Read for commands that need no token (peacepie repo).
+func ReadSettings(path string) (Config, error) {
+	c, err := load(path, false)
+	if errors.Is(err, errToken) {
+		err = nil
+	}
+	return c, err
+}
+
+var errToken = errors.New("token")
+
 func load(path string, createToken bool) (Config, error) {
 	c := Defaults()
 	data, err := os.ReadFile(path)
@@ -219,7 +230,7 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	tok, err := os.ReadFile(c.TokenFile)
 	if err != nil {
-		return c, fmt.Errorf("read token: %w", err)
+		return c, fmt.Errorf("read %w: %w", errToken, err)
 	}
 	c.Token = strings.TrimSpace(string(tok))
 	if len(c.Token) < 16 {
