@@ -59,6 +59,13 @@ func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (di
 			return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, key, ctx.Err())
 		}
 	}
+	if !accept {
+		// Another fetch may have finished since the caller looked.
+		if locked, ok := s.Lock.Get(e.Name, v.String()); ok && isDir(s.cacheDir(e.Name, v, locked.Commit)) {
+			s.mu.Unlock()
+			return s.cacheDir(e.Name, v, locked.Commit), locked.Commit, nil
+		}
+	}
 	c := &fetchCall{done: make(chan struct{})}
 	s.inflight[key] = c
 	s.mu.Unlock()

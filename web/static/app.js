@@ -27,6 +27,8 @@ function tokenPage(reason) {
     sessionStorage.setItem("peacepie_token", $("#token-input").value.trim());
     location.reload();
   };
+  $("#token-input").onkeydown = (e) => { if (e.key === "Enter") $("#token-open").click(); };
+  $("#token-input").focus();
 }
 
 // ---- connection ----------------------------------------------------------
@@ -42,14 +44,21 @@ function setConn(up, text) {
 }
 
 function connect() {
+  let opened = false;
   ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?token=" + encodeURIComponent(token));
-  ws.onopen = () => { setConn(true, "connected"); route(); };
+  ws.onopen = () => { opened = true; setConn(true, "connected"); route(); };
   ws.onclose = () => {
     setConn(false, "reconnecting…");
     for (const [, resolve] of pending) resolve({ command: "error", body: { message: "the connection was lost" } });
     pending.clear();
     watchers.clear();
-    setTimeout(connect, 1000);
+    if (opened) { setTimeout(connect, 1000); return; }
+    // Refused or unreachable: a system restarted with another token
+    // refuses this one, so ask for a token rather than retry forever.
+    hello().then((r) => {
+      if (r && r.status === 401) { refused(); return; }
+      setTimeout(connect, 1000);
+    });
   };
   ws.onmessage = (e) => {
     const a = JSON.parse(e.data);
@@ -126,7 +135,11 @@ function showFailure(el, a) {
 
 // ---- views ---------------------------------------------------------------
 
+// renderSeq counts the views rendered; a view checks it after each await
+// (and in its timers) so that a view the user has left does not write into
+// the page, or take over its watch, when its answer comes late.
 let renderSeq = 0;
+const staleCheck = () => { const seq = renderSeq; return () => seq !== renderSeq; };
 
 async function systemView() {
   crumbs([["system", null]]);
@@ -164,6 +177,7 @@ async function hostView(hostName) {
 
 const PAGE = 50;
 async function processView(node) {
+  const stale = staleCheck();
   const hostName = node.split(".")[0];
   crumbs([["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)], [node, null]]);
   const main = $("#main");
@@ -186,6 +200,7 @@ async function processView(node) {
   };
   const load = async () => {
     const a = await ask(node, "get_actors");
+    if (stale()) return;
     if (a.command !== "actors") { showFailure($("#actors tbody"), a); return; }
     actors = a.body.actors;
     draw();
@@ -194,6 +209,7 @@ async function processView(node) {
   $("#prev").onclick = () => { page = Math.max(0, page - 1); draw(); };
   $("#next").onclick = () => { page++; draw(); };
   await load();
+  if (stale()) return;
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
   let reload = null;
   watch(node, (e) => {
@@ -212,6 +228,7 @@ async function processView(node) {
 }
 
 async function actorView(name) {
+  const stale = staleCheck();
   const admin = isAdmin(name);
   let node = admin ? name : "";
   const main = $("#main");
@@ -235,6 +252,7 @@ async function actorView(name) {
     $("#reload-params").remove();
   } else {
     const a = await ask(head, "get_actor", { name });
+    if (stale()) return;
     if (a.command === "actor") {
       const d = a.body;
       node = d.node;
@@ -245,6 +263,7 @@ async function actorView(name) {
     }
     const loadParams = async () => {
       const p = await ask(name, "get_params");
+      if (stale()) return;
       $("#params").innerHTML = p.command === "params"
         ? (p.body.params.length ? `<dl>${p.body.params.map((x) => `<dt>${esc(x.name)}</dt><dd>${esc(JSON.stringify(x.value))}</dd>`).join("")}</dl>` : "no params")
         : `<span class="error">${esc(p.command)}</span>`;
@@ -290,6 +309,7 @@ async function actorView(name) {
     const started = performance.now();
     $("#reply").innerHTML = '<span class="muted">waiting…</span>';
     const a = await call({ type, command, body, recipient, timeout });
+    if (stale()) return;
     const ms = Math.round(performance.now() - started);
     $("#reply").innerHTML = `<pre class="${failed(a.command) ? "bad" : ""}" id="reply-json">${esc(JSON.stringify(a, null, 2))}</pre><span class="muted" id="reply-time">${ms} ms</span>`;
   };
@@ -325,11 +345,24 @@ function route() {
 
 window.addEventListener("hashchange", route);
 
+// hello checks the token with GET /api/hello: the response, or null when
+// the system does not answer.
+const hello = () => fetch("/api/hello", { headers: { Authorization: "Bearer " + token }, cache: "no-store" }).catch(() => null);
+
+function refused() {
+  sessionStorage.removeItem("peacepie_token");
+  renderSeq++;
+  unwatch();
+  tokenPage("The token was refused.");
+  setConn(false, "no token");
+}
+
 (async function start() {
   if (!token) { tokenPage("This console needs the system's token."); setConn(false, "no token"); return; }
-  const r = await fetch("/api/hello", { headers: { Authorization: "Bearer " + token } }).catch(() => null);
+  const r = await hello();
   if (!r) { setConn(false, "unreachable"); $("#main").innerHTML = '<div class="card error">The system does not answer.</div>'; return; }
-  if (r.status === 401) { sessionStorage.removeItem("peacepie_token"); tokenPage("The token was refused."); setConn(false, "no token"); return; }
+  if (r.status === 401) { refused(); return; }
+  if (!r.ok) { setConn(false, "error"); $("#main").innerHTML = `<div class="card error">The system answered HTTP ${r.status}.</div>`; return; }
   head = (await r.json()).node;
   if (!location.hash) history.replaceState(null, "", "#/");
   connect();
