@@ -231,7 +231,7 @@ func printAnswer(w io.Writer, m host.Message, compact bool) error {
 // arguments in front of them, so "peacepie ask NAME CMD --json" works as
 // people type it (urfave/cli stops reading flags at the first argument).
 func flagsFirst(args []string) []string {
-	if len(args) < 2 || (args[1] != "ask" && args[1] != "send") {
+	if len(args) < 2 || (args[1] != "ask" && args[1] != "send" && args[1] != "attach") {
 		return args
 	}
 	withValue := map[string]bool{"--url": true, "--token": true, "--config": true, "--timeout": true}

@@ -188,6 +188,7 @@ const helpText = `commands:
   help                      this text
   exit                      detach (Ctrl-D too); the system keeps running.
                             To stop the system: ask <head admin> exit
+Ctrl-C clears the line, ends a watch, or stops waiting for a reply.
 `
 
 // exec runs one line; it reports true when the user detaches.
@@ -251,12 +252,17 @@ func (r *repl) errorf(format string, args ...any) {
 
 // ask sends one request, connecting again first if the connection was
 // lost. A request whose connection breaks before the answer is not sent
-// again: it may have been handled already.
+// again: it may have been handled already. Ctrl-C stops the wait.
 func (r *repl) ask(ctx context.Context, kind string, recipient any, command string, body any) (host.Message, error) {
 	if err := r.alive(ctx); err != nil {
 		return host.Message{}, err
 	}
-	m, err := r.conn.Request(ctx, kind, recipient, command, body, r.opt.Timeout)
+	ictx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	m, err := r.conn.Request(ictx, kind, recipient, command, body, r.opt.Timeout)
+	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
+		return m, errors.New("interrupted: the request stays sent, and a reply that comes later is dropped")
+	}
 	if err == nil || !r.isLost() {
 		return m, err
 	}
@@ -553,6 +559,8 @@ func (r *repl) watch(ctx context.Context, filter string) {
 			fmt.Fprintf(r.out, "- %s from %s\n", o.String("actor"), o.String("node"))
 		case "exiting":
 			fmt.Fprintf(r.out, "! the system is exiting\n")
+		case "log":
+			fmt.Fprintf(r.out, "log %s\n", o.String("line"))
 		default:
 			r.printMessage(m)
 		}
