@@ -176,7 +176,7 @@ func (s *Server) Close() {
 	drained := make(chan struct{})
 	go func() {
 		for _, ss := range list {
-			ss.wg.Wait()
+			ss.inflight.Wait() // not the live views: they end with the connection
 		}
 		close(drained)
 	}()

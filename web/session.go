@@ -19,7 +19,9 @@ type session struct {
 	conn  *websocket.Conn
 	wmu   sync.Mutex // serialises writes
 	slots chan struct{}
-	wg    sync.WaitGroup
+	wg    sync.WaitGroup // every goroutine of the session
+	// inflight counts asks and sends being answered: Close lets them finish.
+	inflight sync.WaitGroup
 
 	watches map[string]*host.Watch // by request id; only the read loop touches it
 }
@@ -65,9 +67,9 @@ func (s *session) run() {
 			continue
 		}
 		if req.kind == "send" {
-			s.wg.Add(1) // so that Close lets the answer out first (a send of exit)
+			s.inflight.Add(1) // so that Close lets the answer out first (a send of exit)
 			s.send(req)
-			s.wg.Done()
+			s.inflight.Done()
 			continue
 		}
 		select {
@@ -77,8 +79,10 @@ func (s *session) run() {
 			continue
 		}
 		s.wg.Add(1)
+		s.inflight.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.inflight.Done()
 			defer func() { <-s.slots }()
 			s.ask(ctx, req)
 		}()
