@@ -218,6 +218,8 @@ type Server struct {
 	srv      *httptest.Server
 	requests atomic.Int64
 	stopOnce sync.Once
+
+	user, password, token string // set before the first request (RequireAuth)
 }
 
 // Serve serves the repositories under root (each a directory such as
@@ -245,6 +247,15 @@ func Serve(t testing.TB, root string) *Server {
 	h := &cgi.Handler{Path: backend, Root: "/", Env: env, InheritEnv: []string{"PATH"}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.requests.Add(1)
+		if s.user != "" || s.token != "" {
+			u, p, basic := req.BasicAuth()
+			bearer := req.Header.Get("Authorization") == "Bearer "+s.token
+			if !(basic && s.user != "" && u == s.user && p == s.password) && !(s.token != "" && bearer) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				return
+			}
+		}
 		h.ServeHTTP(w, req)
 	}))
 	s.URL = s.srv.URL
@@ -253,6 +264,12 @@ func Serve(t testing.TB, root string) *Server {
 }
 
 // RepoURL returns the URL of the repository at root/name.
+// RequireAuth makes the server refuse requests without the basic
+// credentials user:password or the bearer token (either may be empty).
+func (s *Server) RequireAuth(user, password, token string) {
+	s.user, s.password, s.token = user, password, token
+}
+
 func (s *Server) RepoURL(name string) string { return s.URL + "/" + name }
 
 // Requests returns the number of HTTP requests served so far.
