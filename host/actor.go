@@ -31,7 +31,7 @@ type Actor struct {
 	done     chan struct{}
 
 	handled atomic.Uint64
-	current Message // the message being handled (kept here so it does not escape)
+	halt    atomic.Bool // a stop is pending: leave the rest of the batch
 
 	budget budgetState
 
@@ -136,10 +136,13 @@ func (a *Actor) MailboxLen() int {
 // Handled returns the number of messages handled so far.
 func (a *Actor) Handled() uint64 { return a.handled.Load() }
 
-// run handles up to batchSize messages. It reports whether messages remain
-// (the actor must be queued again); otherwise the actor is idle or gone.
-func (a *Actor) run() bool {
-	for range batchSize {
+// run handles up to batchSize messages, taken from the mailbox in batches
+// (one lock per batch) into buf, the worker's buffer. It reports whether
+// messages remain (the actor must be queued again); otherwise the actor is
+// idle or gone.
+func (a *Actor) run(buf []Message) bool {
+	handled := 0
+	for handled < batchSize {
 		a.mu.Lock()
 		if len(a.system) > 0 {
 			t := a.system[0]
@@ -150,16 +153,26 @@ func (a *Actor) run() bool {
 			}
 			continue
 		}
-		var ok bool
-		a.current, ok = a.queue.pop()
-		if !ok {
+		batch := a.queue.popInto(buf[:0], batchSize-handled)
+		if len(batch) == 0 {
 			a.running = false
 			a.mu.Unlock()
 			return false
 		}
 		a.mu.Unlock()
-		a.handle(&a.current)
-		a.current = Message{}
+		for i := range batch {
+			if a.halt.Load() {
+				// A stop is waiting: the rest goes back, for finish to answer.
+				a.mu.Lock()
+				a.queue.pushFront(batch[i:])
+				a.mu.Unlock()
+				clear(batch)
+				break
+			}
+			a.handle(&batch[i])
+			batch[i] = Message{}
+		}
+		handled += len(batch)
 	}
 	return true
 }
@@ -293,6 +306,7 @@ func (a *Actor) stop() <-chan struct{} {
 	a.stopping = true
 	a.mu.Unlock()
 	if !already {
+		a.halt.Store(true)
 		a.cancel()
 		a.budget.interrupt(false) // a running handler stops at its next instruction
 		a.pushSystem(sysTask{kind: sysStop})

@@ -66,12 +66,13 @@ func (s *scheduler) wakeLocked() {
 }
 
 func (s *scheduler) work() {
+	buf := make([]Message, 0, batchSize)
 	for {
 		a := s.next()
 		if a == nil {
 			return
 		}
-		if a.run() {
+		if a.run(buf) {
 			s.enqueue(a) // more messages: back of the queue, others get a turn
 		}
 		s.mu.Lock()
