@@ -41,30 +41,65 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		if err != nil {
 			return Reply{}, err
 		}
+		if ad.forwardTo(m, name) {
+			return Reply{}, nil
+		}
 		act := p.Lookup(name)
 		if act == nil {
 			return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
 		}
 		return Reply{"actor", act.Info().Value()}, nil
 	case "get_processes":
+		procs := Array{p.processValue()}
+		if p.remote != nil && p.HeadAdmin() == p.adminName {
+			for _, n := range p.remote.Nodes()[1:] {
+				procs = append(procs, n)
+			}
+		}
 		return Reply{"processes", Object{
 			{Key: "host", Value: p.cfg.Host},
-			{Key: "processes", Value: Array{p.processValue()}},
+			{Key: "processes", Value: procs},
 		}}, nil
 	case "eval":
 		ad.eval(m)
 	case "get_commands":
 		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":
+		nodes := Array{p.adminName}
+		if p.remote != nil {
+			nodes = nodes[:0]
+			for _, n := range p.remote.Nodes() {
+				nodes = append(nodes, n.String("node"))
+			}
+		}
 		return Reply{"hosts", Object{{Key: "hosts", Value: Array{Object{
 			{Key: "name", Value: p.cfg.Host},
 			{Key: "head", Value: true},
-			{Key: "processes", Value: Array{p.adminName}},
+			{Key: "processes", Value: nodes},
 		}}}}}, nil
 	default:
+		if p.remote != nil && p.remote.Admin(p, m) {
+			return Reply{}, nil
+		}
 		return Reply{}, fmt.Errorf("%w: %q", ErrNotHandled, m.Command)
 	}
 	return Reply{}, nil
+}
+
+// forwardTo sends an admin request about an actor of another process to
+// that process's admin, with its sender, and reports whether it did.
+func (ad *admin) forwardTo(m *Message, name string) bool {
+	p := ad.p
+	if p.remote == nil || p.Lookup(name) != nil {
+		return false
+	}
+	node := p.remote.Locate(name)
+	if node == "" || node == p.adminName {
+		return false
+	}
+	fwd := *m
+	fwd.Recipient = Address{Node: node}
+	return p.forward(node, fwd) == nil
 }
 
 func (p *Process) processValue() Object {
@@ -247,6 +282,9 @@ func (ad *admin) removeActor(req *Message) {
 		return
 	}
 	if p.Lookup(name) == nil {
+		if ad.forwardTo(m, name) {
+			return
+		}
 		p.Reply(m, "actor_is_absent", notFoundBody(m, name))
 		return
 	}
@@ -273,6 +311,9 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 	}
 	act := ad.p.Lookup(name)
 	if act == nil {
+		if ad.forwardTo(m, name) {
+			return Reply{}, nil
+		}
 		return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
 	}
 	return Reply{"actor_is_found", Object{
@@ -289,6 +330,14 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 // exit shuts the system down; Send calls it for exit and quit, whatever the
 // recipient, so it never waits in a mailbox.
 func (p *Process) exit(m *Message) {
+	if head := p.HeadAdmin(); head != p.adminName {
+		// Only the head stops the system: pass it on.
+		fwd := *m
+		fwd.Recipient = Address{Node: head}
+		if err := p.forward(head, fwd); err == nil {
+			return
+		}
+	}
 	p.log.Info("exit requested", "mid", m.ID.String())
 	if p.events.watched() {
 		p.events.publish(Event{Kind: "exiting", Node: p.adminName})

@@ -166,6 +166,7 @@ type Message struct {
 	Sender    Address // where a reply goes; zero for a plain send
 	Recipient Address
 	Timeout   float64 // seconds the asker waits; 0 when unknown
+	Hops      uint8   // times forwarded between processes (a loop guard)
 }
 
 // MarshalJSON encodes the message in the shape of DESIGN.md.
@@ -199,6 +200,10 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	if m.Timeout > 0 && !math.IsInf(m.Timeout, 0) {
 		buf = append(buf, `,"timeout":`...)
 		buf = strconv.AppendFloat(buf, m.Timeout, 'g', -1, 64)
+	}
+	if m.Hops > 0 {
+		buf = append(buf, `,"hops":`...)
+		buf = strconv.AppendUint(buf, uint64(m.Hops), 10)
 	}
 	return append(buf, '}'), nil
 }
@@ -238,6 +243,10 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 			}
 		case "timeout":
 			m.Timeout, _ = ToFloat(f.Value)
+		case "hops":
+			if h, ok := f.Value.(int64); ok && h > 0 && h < 256 {
+				m.Hops = uint8(h)
+			}
 		}
 	}
 	return nil

@@ -67,6 +67,7 @@ type Process struct {
 	tick      atomic.Int64 // advanced by the watchdog; see budgetState
 
 	admin  *Actor
+	remote Remote // nil: the process is the whole system
 	asks   askTable
 	sched  scheduler
 	events eventHub
@@ -112,8 +113,13 @@ func NewProcess(cfg Config) (*Process, error) {
 // AdminName returns "<host>.<process>.admin".
 func (p *Process) AdminName() string { return p.adminName }
 
-// HeadAdmin returns the name of the admin that shuts the system down.
-func (p *Process) HeadAdmin() string { return p.adminName }
+// HeadAdmin returns the name of the admin that heads the system.
+func (p *Process) HeadAdmin() string {
+	if p.remote != nil {
+		return p.remote.Head()
+	}
+	return p.adminName
+}
 
 // Done is closed when the process has shut down.
 func (p *Process) Done() <-chan struct{} { return p.done }
@@ -170,6 +176,9 @@ func (p *Process) deliver(m Message) error {
 	switch {
 	case r.Reply != 0:
 		if r.Node != "" && r.Node != p.adminName {
+			if p.remote != nil {
+				return p.forward(r.Node, m)
+			}
 			return fmt.Errorf("%w: %s", ErrNoProcess, r.Node)
 		}
 		p.asks.complete(p, r.Reply, m)
@@ -179,12 +188,20 @@ func (p *Process) deliver(m Message) error {
 		a := p.actors[r.Entity]
 		p.mu.RUnlock()
 		if a == nil {
+			if p.remote != nil {
+				if node := p.remote.Locate(r.Entity); node != "" && node != p.adminName {
+					return p.forward(node, m)
+				}
+			}
 			return fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
 		}
 		return a.push(m)
 	case r.Node == p.adminName:
 		return p.admin.push(m)
 	case r.Node != "":
+		if p.remote != nil {
+			return p.forward(r.Node, m)
+		}
 		return fmt.Errorf("%w: %q", ErrNoProcess, r.Node)
 	}
 	return fmt.Errorf("%w: message %q has no recipient", ErrBadAddress, m.Command)
@@ -247,10 +264,16 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 		return nil, fmt.Errorf("create %q: %w: the system is shutting down", name, ErrStopping)
 	default:
 	}
+	if p.remote != nil {
+		if err := p.remote.Reserve(name); err != nil {
+			return nil, err
+		}
+	}
 	a := p.newActor(name, class.Info())
 	beh, err := class.New(a, params)
 	if err != nil {
 		a.cancel()
+		p.release(name)
 		return nil, err
 	}
 	a.beh = beh
@@ -267,6 +290,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	if p.stopping {
 		p.mu.Unlock()
 		a.cancel()
+		p.release(name)
 		return nil, fmt.Errorf("create %q: %w: the system is shutting down", name, ErrStopping)
 	}
 	if p.actors[name] != nil {
@@ -296,8 +320,17 @@ func (p *Process) unregister(a *Actor) {
 		delete(p.actors, a.name)
 	}
 	p.mu.Unlock()
+	if removed {
+		p.release(a.name)
+	}
 	if removed && p.events.watched() {
 		p.events.publish(Event{Kind: "removed", Node: p.adminName, Actor: a.name})
+	}
+}
+
+func (p *Process) release(name string) {
+	if p.remote != nil {
+		p.remote.Release(name)
 	}
 }
 
@@ -368,6 +401,9 @@ func (p *Process) Shutdown() {
 
 func (p *Process) shutdown() {
 	p.log.Info("shutting down")
+	if p.remote != nil {
+		p.remote.Shutdown() // the head stops the other processes first
+	}
 	p.mu.Lock()
 	p.stopping = true
 	list := make([]*Actor, 0, len(p.actors))

@@ -172,6 +172,7 @@ func (s *session) answerError(id any, hasID bool, text string) {
 
 // answer writes m as JSON, with "id" first when the request had one.
 func (s *session) answer(id any, hasID bool, m host.Message) {
+	m.Hops = 0 // how it travelled between processes is not the client's business
 	buf := make([]byte, 0, 256)
 	if hasID {
 		buf = append(buf, `{"id":`...)

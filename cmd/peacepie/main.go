@@ -79,6 +79,22 @@ func app() *cli.App {
 			},
 			repoCommand(),
 			{
+				Name:   "child",
+				Usage:  "a child process of a system (started by peacepie run)",
+				Hidden: true,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "config", Required: true},
+					&cli.StringFlag{Name: "process", Required: true},
+					&cli.StringFlag{Name: "parent", Required: true},
+				},
+				Action: func(c *cli.Context) error {
+					return runner.RunChild(c.Context, runner.ChildOptions{
+						ConfigPath: c.String("config"), Process: c.String("process"), Parent: c.String("parent"),
+						Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+					})
+				},
+			},
+			{
 				Name:      "attach",
 				Usage:     "an interactive shell into a running system",
 				ArgsUsage: "[URL]",

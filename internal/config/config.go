@@ -29,6 +29,8 @@ type Config struct {
 	Process         string   `toml:"process"`
 	Console         string   `toml:"console"`
 	TokenFile       string   `toml:"token_file"`
+	SecretFile      string   `toml:"secret_file"`
+	Links           string   `toml:"links"`
 	Repos           string   `toml:"repos"`
 	Lock            string   `toml:"lock"`
 	Packages        string   `toml:"packages"`
@@ -38,8 +40,9 @@ type Config struct {
 	LogLevel        string   `toml:"log_level"`
 	ReplLua         bool     `toml:"repl_lua"`
 
-	Path  string `toml:"-"` // the file it was read from
-	Token string `toml:"-"` // the contents of TokenFile
+	Path   string `toml:"-"` // the file it was read from
+	Token  string `toml:"-"` // the contents of TokenFile
+	Secret string `toml:"-"` // the contents of SecretFile
 }
 
 // Duration is a time.Duration written as "5s" in TOML.
@@ -70,6 +73,12 @@ console = "127.0.0.1:9090"
 
 # File with the console token (made on first run, readable by its owner only).
 token_file = "token"
+
+# File with the system's secret, which the processes of the system prove to
+# each other on every link (made on first run, readable by its owner only),
+# and the address the links listen on.
+secret_file = "secret"
+links = "127.0.0.1:0"
 
 # Repo list: the Git repositories actor packages come from (see the file),
 # the lock file with the commit of every tag used, and the cache of fetched
@@ -148,6 +157,7 @@ func Init(dir string) ([]string, error) {
 		{DefaultFile, defaultConfig, 0o600},
 		{"repos.toml", defaultRepos, 0o600},
 		{"token", newToken() + "\n", 0o600},
+		{"secret", newToken() + newToken() + "\n", 0o600},
 	} {
 		path := filepath.Join(dir, f.name)
 		ok, err := writeNew(path, f.text, f.mode)
@@ -220,6 +230,7 @@ func load(path string, createToken bool) (Config, error) {
 	c.Path = path
 	dir := filepath.Dir(path)
 	c.TokenFile = resolve(dir, c.TokenFile)
+	c.SecretFile = resolve(dir, c.SecretFile)
 	c.Repos = resolve(dir, c.Repos)
 	c.Lock = resolve(dir, c.Lock)
 	c.Packages = resolve(dir, c.Packages)
@@ -227,6 +238,14 @@ func load(path string, createToken bool) (Config, error) {
 		if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
 			return c, err
 		}
+		if _, err := writeNew(c.SecretFile, newToken()+newToken()+"\n", 0o600); err != nil {
+			return c, err
+		}
+		sec, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return c, fmt.Errorf("read secret: %w", err)
+		}
+		c.Secret = strings.TrimSpace(string(sec))
 	}
 	tok, err := os.ReadFile(c.TokenFile)
 	if err != nil {

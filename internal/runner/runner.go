@@ -2,6 +2,7 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,14 +11,17 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/peacepie/peacepie/actors"
 	"github.com/peacepie/peacepie/examples"
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/cluster"
 	"github.com/peacepie/peacepie/internal/config"
 	"github.com/peacepie/peacepie/luart"
+	"github.com/peacepie/peacepie/net/link"
 	"github.com/peacepie/peacepie/repo"
 	"github.com/peacepie/peacepie/web"
 )
@@ -78,6 +82,17 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	tee.Attach(proc)
+	abs, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return err
+	}
+	head, err := cluster.NewHead(proc, cluster.HeadConfig{Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log})
+	if err != nil {
+		proc.Shutdown()
+		<-proc.Done()
+		return err
+	}
+	proc.SetRemote(head)
 	console, err := web.NewServer(web.Config{
 		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
 	})
@@ -134,4 +149,66 @@ func OpenStore(cfg config.Config, log *slog.Logger) (*repo.Store, error) {
 	}
 	store.FetchTimeout = cfg.FetchTimeout.Duration
 	return store, nil
+}
+
+// ChildOptions are the arguments of the hidden `peacepie child`.
+type ChildOptions struct {
+	ConfigPath string
+	Process    string // "process_N"
+	Parent     string // the head's link address
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// RunChild runs a child process: the secret comes on stdin, and when stdin
+// ends (the parent is gone, even killed) the child stops.
+func RunChild(ctx context.Context, opt ChildOptions) error {
+	in := bufio.NewReader(opt.Stdin)
+	secret, err := in.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("child: read the secret: %w", err)
+	}
+	secret = strings.TrimSpace(secret)
+	cfg, err := config.ReadSettings(opt.ConfigPath)
+	if err != nil {
+		return err
+	}
+	base, err := newLogger(opt.Stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	store, err := OpenStore(cfg, base)
+	if err != nil {
+		return err
+	}
+	proc, err := host.NewProcess(host.Config{
+		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
+		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
+	})
+	if err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := link.Dial(dctx, opt.Parent, link.Config{Node: proc.AdminName(), Secret: []byte(secret), Logger: base})
+	cancel()
+	if err != nil {
+		proc.Shutdown()
+		<-proc.Done()
+		return err
+	}
+	c := cluster.NewChild(proc, conn, proc.Logger())
+	proc.SetRemote(c)
+	go c.Run()
+	go func() {
+		io.Copy(io.Discard, in) // returns when the parent is gone
+		proc.Shutdown()
+	}()
+	select {
+	case <-proc.Done():
+	case <-ctx.Done():
+		proc.Shutdown()
+		<-proc.Done()
+	}
+	return nil
 }

@@ -1,0 +1,57 @@
+package host
+
+import (
+	"fmt"
+)
+
+// Remote reaches the other processes of a system. A process without one is
+// a whole system by itself. internal/cluster implements it: the head (the
+// main process of the first host) keeps the directory of names and links
+// to every child; a child reaches everything through the head.
+type Remote interface {
+	// Forward sends m to the process whose admin is node.
+	Forward(node string, m Message) error
+	// Locate returns the node of an actor that is not in this process, or
+	// "" when there is none.
+	Locate(name string) string
+	// Reserve claims a name system-wide before an actor of that name is
+	// made in this process; Release gives it back.
+	Reserve(name string) error
+	Release(name string)
+	// Head returns the head admin's name.
+	Head() string
+	// Nodes lists the admins of all processes, the head first.
+	Nodes() []Object
+	// Admin handles the admin commands about processes (create_process,
+	// remove_process, …); it reports false for other commands.
+	Admin(p *Process, m *Message) bool
+	// Shutdown stops the other processes when this one (the head) exits.
+	Shutdown()
+}
+
+// SetRemote connects the process to the rest of its system. Call it before
+// the process handles messages.
+func (p *Process) SetRemote(r Remote) { p.remote = r }
+
+// maxHops bounds how often a message is forwarded between processes.
+const maxHops = 4
+
+func (p *Process) forward(node string, m Message) error {
+	if m.Hops >= maxHops {
+		return fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
+	}
+	m.Hops++
+	return p.remote.Forward(node, m)
+}
+
+// DeliverFromLink delivers a message that came from another process. When
+// its recipient does not exist, an ask is answered actor_is_not_found.
+func (p *Process) DeliverFromLink(m Message) {
+	if m.Command == "exit" || m.Command == "quit" {
+		p.exit(&m)
+		return
+	}
+	if err := p.deliver(m); err != nil && !m.Sender.IsZero() {
+		p.replyNotFound(&m, m.Recipient.String())
+	}
+}

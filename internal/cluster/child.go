@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// Child is host.Remote for a child process: everything that is not local
+// goes to the head, which routes it.
+type Child struct {
+	proc *host.Process
+	conn *link.Conn
+	head string
+	log  *slog.Logger
+}
+
+// NewChild links a child process to its head over conn.
+func NewChild(proc *host.Process, conn *link.Conn, log *slog.Logger) *Child {
+	return &Child{proc: proc, conn: conn, head: conn.Peer(), log: log}
+}
+
+// Run delivers what the head sends until the link ends (the head is gone
+// or stopped this process); then the process shuts down.
+func (c *Child) Run() {
+	err := c.conn.Run(func(p []byte) {
+		m, err := decode(p)
+		if err != nil {
+			c.log.Warn("bad message from the head", "error", err.Error())
+			return
+		}
+		if m.Command == "exit_process" && m.Recipient.Node == c.proc.AdminName() {
+			c.proc.Shutdown()
+			return
+		}
+		c.proc.DeliverFromLink(m)
+	})
+	c.log.Info("the link to the head ended", "reason", fmt.Sprint(err))
+	c.proc.Shutdown()
+}
+
+// Forward implements host.Remote: everything goes through the head.
+func (c *Child) Forward(node string, m host.Message) error {
+	p, err := encode(m)
+	if err != nil {
+		return err
+	}
+	return c.conn.Send(p)
+}
+
+// Locate implements host.Remote: the head knows.
+func (c *Child) Locate(string) string { return c.head }
+
+// Reserve implements host.Remote: the head keeps names unique.
+func (c *Child) Reserve(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.proc.Ask(ctx, host.Message{Command: "reserve_name", Recipient: host.Address{Node: c.head},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}}}, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("reserve %q with the head: %w", name, err)
+	}
+	if r.Command != "name_is_reserved" {
+		o, _ := r.Body.(host.Object)
+		return fmt.Errorf("%w: %s", host.ErrNameTaken, strings.TrimPrefix(o.String("error"), host.ErrNameTaken.Error()+": "))
+	}
+	return nil
+}
+
+// Release implements host.Remote.
+func (c *Child) Release(name string) {
+	c.proc.Send(host.Message{Command: "release_name", Recipient: host.Address{Node: c.head},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}}})
+}
+
+// Head implements host.Remote.
+func (c *Child) Head() string { return c.head }
+
+// Nodes implements host.Remote (a child knows only itself and the head).
+func (c *Child) Nodes() []host.Object {
+	return []host.Object{{{Key: "node", Value: c.head}}, {{Key: "node", Value: c.proc.AdminName()}}}
+}
+
+// Admin implements host.Remote: process commands go to the head.
+func (c *Child) Admin(p *host.Process, m *host.Message) bool {
+	switch m.Command {
+	case "create_process", "remove_process":
+		fwd := *m
+		fwd.Recipient = host.Address{Node: c.head}
+		if err := c.Forward(c.head, fwd); err != nil {
+			p.Reply(m, "error", host.Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		}
+		return true
+	}
+	return false
+}
+
+// Shutdown implements host.Remote: a child stops only itself.
+func (c *Child) Shutdown() {
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the last replies out
+		c.conn.Close("exit")
+	}()
+}

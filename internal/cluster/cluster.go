@@ -1,0 +1,354 @@
+// Package cluster connects the processes of a system: the head (the main
+// process) starts child processes running the same binary, links to each
+// over net/link, keeps the directory of actor names and routes between
+// children; a child reaches everything through the head. It implements
+// host.Remote for both.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// encode and decode carry a message over a link as its JSON.
+func encode(m host.Message) ([]byte, error) { return m.MarshalJSON() }
+
+func decode(p []byte) (host.Message, error) {
+	var m host.Message
+	err := m.UnmarshalJSON(p)
+	return m, err
+}
+
+// HeadConfig configures the head.
+type HeadConfig struct {
+	Host       string   // host name
+	ConfigPath string   // passed to children
+	Secret     []byte   // the system's secret
+	Listen     string   // link address; "127.0.0.1:0"
+	Executable string   // the binary children run; os.Executable()
+	ChildArgs  []string // extra arguments for children (tests)
+	Logger     *slog.Logger
+}
+
+// Head is host.Remote for the main process.
+type Head struct {
+	cfg  HeadConfig
+	proc *host.Process
+	ln   *link.Listener
+	log  *slog.Logger
+
+	mu       sync.Mutex // guards children, dir, next, waiting
+	children map[string]*child
+	dir      map[string]string // actor name → node, for actors of children
+	next     int
+	waiting  map[string]chan *link.Conn
+}
+
+type child struct {
+	node string
+	cmd  *exec.Cmd
+	conn *link.Conn
+	in   *os.File // the child's stdin: it exits when this closes
+}
+
+// NewHead starts the link listener of the head process.
+func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		cfg.Executable = exe
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{}, waiting: map[string]chan *link.Conn{}}
+	go ln.Serve(h.onLink)
+	return h, nil
+}
+
+// Addr returns the link address children connect to.
+func (h *Head) Addr() string { return h.ln.Addr() }
+
+func (h *Head) onLink(c *link.Conn) {
+	h.mu.Lock()
+	ch := h.waiting[c.Peer()]
+	delete(h.waiting, c.Peer())
+	h.mu.Unlock()
+	if ch == nil {
+		h.log.Warn("link from a process that was not started here", "node", c.Peer())
+		c.Close("unknown process")
+		return
+	}
+	ch <- c
+	err := c.Run(func(p []byte) {
+		m, err := decode(p)
+		if err != nil {
+			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
+			return
+		}
+		h.proc.DeliverFromLink(m)
+	})
+	h.childGone(c.Peer(), err)
+}
+
+// childGone forgets a child whose link ended, and its actors.
+func (h *Head) childGone(node string, err error) {
+	h.mu.Lock()
+	ch := h.children[node]
+	delete(h.children, node)
+	var names []string
+	for name, n := range h.dir {
+		if n == node {
+			names = append(names, name)
+			delete(h.dir, name)
+		}
+	}
+	h.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", fmt.Sprint(err))
+	ch.in.Close()
+	go ch.cmd.Wait()
+}
+
+// CreateProcess starts a child process and returns its admin's name once
+// the child is linked and ready for actors.
+func (h *Head) CreateProcess(ctx context.Context) (string, error) {
+	h.mu.Lock()
+	name := "process_" + strconv.Itoa(h.next)
+	h.next++
+	node := h.cfg.Host + "." + name + ".admin"
+	ready := make(chan *link.Conn, 1)
+	h.waiting[node] = ready
+	h.mu.Unlock()
+	fail := func(err error) (string, error) {
+		h.mu.Lock()
+		delete(h.waiting, node)
+		h.mu.Unlock()
+		return "", fmt.Errorf("create process %s: %w", name, err)
+	}
+	args := append([]string{"child", "--config", h.cfg.ConfigPath, "--process", name, "--parent", h.Addr()}, h.cfg.ChildArgs...)
+	cmd := exec.Command(h.cfg.Executable, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with its parent
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	cmd.Stdin = r
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return fail(err)
+	}
+	r.Close()
+	if _, err := fmt.Fprintf(w, "%s\n", h.cfg.Secret); err != nil {
+		w.Close()
+		cmd.Process.Kill()
+		return fail(err)
+	}
+	select {
+	case c := <-ready:
+		h.mu.Lock()
+		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w}
+		h.mu.Unlock()
+		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
+		return node, nil
+	case <-ctx.Done():
+		w.Close()
+		cmd.Process.Kill()
+		go cmd.Wait()
+		return fail(fmt.Errorf("it did not link in time: %w", ctx.Err()))
+	}
+}
+
+// RemoveProcess stops a child: its actors' stop hooks run, then it exits.
+func (h *Head) RemoveProcess(ctx context.Context, node string) error {
+	h.mu.Lock()
+	ch := h.children[node]
+	h.mu.Unlock()
+	if ch == nil {
+		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+	}
+	h.stopChild(ctx, ch)
+	return nil
+}
+
+func (h *Head) stopChild(ctx context.Context, ch *child) {
+	m := host.Message{ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
+	if p, err := encode(m); err == nil {
+		ch.conn.Send(p)
+	}
+	done := make(chan struct{})
+	go func() { ch.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		ch.cmd.Process.Kill()
+		<-done
+	}
+	h.childGone(ch.node, errors.New("removed"))
+}
+
+// Forward implements host.Remote.
+func (h *Head) Forward(node string, m host.Message) error {
+	h.mu.Lock()
+	ch := h.children[node]
+	h.mu.Unlock()
+	if ch == nil {
+		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+	}
+	p, err := encode(m)
+	if err != nil {
+		return err
+	}
+	return ch.conn.Send(p)
+}
+
+// Locate implements host.Remote.
+func (h *Head) Locate(name string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dir[name]
+}
+
+// Reserve implements host.Remote for actors of the head itself.
+func (h *Head) Reserve(name string) error { return h.reserve(name, h.proc.AdminName()) }
+
+func (h *Head) reserve(name, node string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n, taken := h.dir[name]; taken && n != node {
+		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, n)
+	}
+	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
+		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
+	}
+	if node != h.proc.AdminName() {
+		h.dir[name] = node
+	}
+	return nil
+}
+
+// Release implements host.Remote.
+func (h *Head) Release(name string) {}
+
+func (h *Head) release(name, node string) {
+	h.mu.Lock()
+	if h.dir[name] == node {
+		delete(h.dir, name)
+	}
+	h.mu.Unlock()
+}
+
+// Head implements host.Remote.
+func (h *Head) Head() string { return h.proc.AdminName() }
+
+// Nodes implements host.Remote.
+func (h *Head) Nodes() []host.Object {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := []host.Object{{{Key: "node", Value: h.proc.AdminName()}, {Key: "pid", Value: int64(os.Getpid())}}}
+	nodes := make([]string, 0, len(h.children))
+	for n := range h.children {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		count := 0
+		for _, at := range h.dir {
+			if at == n {
+				count++
+			}
+		}
+		out = append(out, host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}, {Key: "actors", Value: int64(count)}})
+	}
+	return out
+}
+
+// Admin implements host.Remote: create_process, remove_process, and the
+// directory requests of children.
+func (h *Head) Admin(p *host.Process, m *host.Message) bool {
+	req := *m
+	body, _ := m.Body.(host.Object)
+	switch m.Command {
+	case "create_process":
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			node, err := h.CreateProcess(ctx)
+			if err != nil {
+				p.Reply(&req, "process_is_not_created", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: err.Error()}})
+				return
+			}
+			p.Reply(&req, "process_is_created", host.Object{{Key: "node", Value: node}})
+		}()
+	case "remove_process":
+		node := body.String("node")
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := h.RemoveProcess(ctx, node); err != nil {
+				p.Reply(&req, "process_is_not_removed", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: err.Error()}})
+				return
+			}
+			p.Reply(&req, "process_is_removed", host.Object{{Key: "node", Value: node}})
+		}()
+	case "reserve_name":
+		if err := h.reserve(body.String("name"), body.String("node")); err != nil {
+			p.Reply(&req, "name_is_taken", host.Object{{Key: "error", Value: err.Error()}})
+		} else {
+			p.Reply(&req, "name_is_reserved", nil)
+		}
+	case "release_name":
+		h.release(body.String("name"), body.String("node"))
+	default:
+		return false
+	}
+	return true
+}
+
+// Shutdown implements host.Remote: every child stops (2 s at most), then
+// the listener.
+func (h *Head) Shutdown() {
+	h.mu.Lock()
+	list := make([]*child, 0, len(h.children))
+	for _, ch := range h.children {
+		list = append(list, ch)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ch := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			h.stopChild(ctx, ch)
+		}()
+	}
+	wg.Wait()
+	h.ln.Close()
+}
