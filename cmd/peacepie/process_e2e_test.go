@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// childPIDs returns the pids of the processes of a system other than the
+// head, from get_processes.
+func childPIDs(t *testing.T, ws *wsConn) []int {
+	t.Helper()
+	a := ws.expect(admin, "get_processes", nil, "processes")
+	body, _ := a["body"].(map[string]any)
+	list, _ := body["processes"].([]any)
+	var pids []int
+	for _, p := range list[1:] {
+		po, _ := p.(map[string]any)
+		pid, _ := po["pid"].(float64)
+		pids = append(pids, int(pid))
+	}
+	return pids
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// TestProcessesWalkthrough drives the second half of the seed README's
+// walk-through with real child processes: create_process, actors there
+// reached by plain names, admin requests forwarded, a CircleStarter ring
+// over three processes, a dancer spliced in from a fourth, and exit
+// leaving no process behind.
+func TestProcessesWalkthrough(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+
+	a := ws.expect(admin, "create_process", nil, "process_is_created")
+	if node := a.bodyString("node"); node != "first.process_0.admin" {
+		t.Fatalf("create_process made %q, want first.process_0.admin", node)
+	}
+	// An actor in the child, created through its admin, reached by its name.
+	ws.expect("first.process_0.admin", "create_actor", createBody("HelloWorld", "hello_world"), "actor_is_created")
+	pos := len(in.stdout.String()) - 1
+	ws.expect("hello_world", "tick", nil, "hello_world")
+	pos = in.waitStdout(t, 10*time.Second, "Hello, World!", pos) - 1
+	// Names are unique in the whole system.
+	ws.expect(admin, "create_actor", createBody("HelloWorld", "hello_world"), "actor_is_not_created")
+	// seek_actor and remove_actor sent to the head are forwarded.
+	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "hello_world"}`), "actor_is_found"); f.bodyString("node") != "first.process_0.admin" {
+		t.Errorf("seek_actor: %s", f)
+	}
+	ws.expect(admin, "remove_actor", raw(`{"name": "hello_world"}`), "actor_is_removed")
+	ws.expect("hello_world", "tick", nil, "actor_is_not_found")
+
+	// CircleStarter: 3 processes × 2 dancers, and the token visits every
+	// dancer in order.
+	ws.expect(admin, "create_actor", createBody("CircleStarter", "circle_starter"), "actor_is_created")
+	ws.expect("circle_starter", "set_params", raw(`{"params": [{"name": "process_count", "value": 3}, `+
+		`{"name": "dancers_per_process", "value": 2}, {"name": "period", "value": 0.2}]}`), "params_are_set")
+	ws.expect("circle_starter", "begin", nil, "begun")
+	nodes := []string{"first.main.admin", "first.main.admin", "first.process_1.admin", "first.process_1.admin", "first.process_2.admin", "first.process_2.admin"}
+	dancer := func(i int) string { return fmt.Sprintf(`CircleDancer "dancer_%02d" from "%s"`, i, nodes[i]) }
+	for i := 0; i < 6; i++ {
+		pos = in.waitStdout(t, 10*time.Second, dancer(i), pos) - 1
+	}
+	// A fourth process with dancer_x, spliced in after dancer_05.
+	a = ws.expect(admin, "create_process", nil, "process_is_created")
+	x := a.bodyString("node")
+	ws.expect(x, "create_actor", createBody("CircleDancer", "dancer_x"), "actor_is_created")
+	ws.expect("dancer_x", "set_params", raw(`{"params": [{"name": "consumer", "value": "dancer_00"}, {"name": "period", "value": 0.2}]}`), "params_are_set")
+	ws.expect("dancer_05", "set_params", raw(`{"params": [{"name": "consumer", "value": "dancer_x"}]}`), "params_are_set")
+	in.waitStdout(t, 15*time.Second, fmt.Sprintf(`CircleDancer "dancer_x" from "%s"`, x), pos)
+
+	pids := childPIDs(t, ws)
+	if len(pids) != 4 {
+		t.Fatalf("get_processes lists %d children, want 4 (process_0 … process_3)", len(pids))
+	}
+	ws.request("send", "dancer_03", "exit", nil, 0) // exit sent to an actor in a child stops everything
+	if code, _ := in.waitExit(t, 10*time.Second); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	eventually(t, 10*time.Second, "every child process to exit", func() bool {
+		for _, pid := range pids {
+			if alive(pid) && !zombie(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// zombie reports whether pid has exited but not been reaped (its parent,
+// the head, has exited too, so init reaps it soon).
+func zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data))
+	return len(f) > 2 && f[2] == "Z"
+}
+
+// TestChildrenDieWithTheParent: kill -9 of the head leaves no child behind.
+func TestChildrenDieWithTheParent(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	ws.expect(admin, "create_process", nil, "process_is_created")
+	ws.expect(admin, "create_process", nil, "process_is_created")
+	pids := childPIDs(t, ws)
+	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	in.waitExit(t, 5*time.Second)
+	eventually(t, 10*time.Second, "the children to exit after kill -9 of the parent", func() bool {
+		for _, pid := range pids {
+			if alive(pid) && !zombie(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestRemoveProcess: remove_process stops a child; its names are free again.
+func TestRemoveProcess(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", createBody("HelloWorld", "hw"), "actor_is_created")
+	pids := childPIDs(t, ws)
+	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, node)), "process_is_removed")
+	eventually(t, 10*time.Second, "the child to exit", func() bool { return !alive(pids[0]) || zombie(pids[0]) })
+	ws.expect("hw", "tick", nil, "actor_is_not_found")
+	ws.expect(admin, "create_actor", createBody("HelloWorld", "hw"), "actor_is_created") // the name is free
+	ws.expect(admin, "remove_process", raw(`{"node": "first.process_9.admin"}`), "process_is_not_removed")
+}
