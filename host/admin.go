@@ -55,6 +55,11 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			for _, n := range p.remote.Nodes()[1:] {
 				procs = append(procs, n)
 			}
+			if g, ok := p.remote.(interface{ Gone() []Object }); ok {
+				for _, n := range g.Gone() {
+					procs = append(procs, n)
+				}
+			}
 		}
 		return Reply{"processes", Object{
 			{Key: "host", Value: p.cfg.Host},

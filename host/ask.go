@@ -24,12 +24,14 @@ type waiter struct {
 	id    uint64
 	ch    chan Message // capacity 1: the reply is sent under askTable.mu
 	timer *time.Timer
+	node  string // the process asked, when it is another one (set under askTable.mu)
 }
 
 var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan Message, 1)} }}
 
 func (t *askTable) open() *waiter {
 	w := waiterPool.Get().(*waiter)
+	w.node = ""
 	t.mu.Lock()
 	t.next++
 	w.id = t.next
@@ -65,6 +67,28 @@ func (t *askTable) complete(p *Process, id uint64, m Message) {
 	if !ok {
 		p.lateReplies.Add(1)
 	}
+}
+
+// failNode ends the asks waiting for a reply from node (a process that
+// died) with an error that names it.
+func (t *askTable) failNode(node, reason string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for id, w := range t.waiting {
+		if w.node == node {
+			delete(t.waiting, id)
+			w.ch <- Message{Command: "error", Body: Object{{Key: "message", Value: "process " + node + " died: " + reason}}}
+			n++
+		}
+	}
+	return n
+}
+
+func (t *askTable) setNode(w *waiter, node string) {
+	t.mu.Lock()
+	w.node = node
+	t.mu.Unlock()
 }
 
 // failAll ends every waiting ask with a shutdown notice.

@@ -474,6 +474,11 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 	}
 	m.Sender = Address{Node: p.adminName, Reply: w.id}
 	m.Timeout = timeout.Seconds()
+	if p.remote != nil {
+		if node := p.remoteNode(m.Recipient); node != "" {
+			p.asks.setNode(w, node)
+		}
+	}
 	if err := p.Send(m); err != nil {
 		p.asks.abandon(w)
 		if errors.Is(err, ErrNoActor) || errors.Is(err, ErrNoProcess) {

@@ -33,6 +33,31 @@ type Remote interface {
 // the process handles messages.
 func (p *Process) SetRemote(r Remote) { p.remote = r }
 
+// remoteNode returns the process an address leads to when it is another
+// one, or "".
+func (p *Process) remoteNode(a Address) string {
+	switch {
+	case a.Entity != "":
+		if p.Lookup(a.Entity) != nil {
+			return ""
+		}
+		return p.remote.Locate(a.Entity)
+	case a.Node != "" && a.Node != p.adminName:
+		return a.Node
+	}
+	return ""
+}
+
+// ProcessGone tells the process that node died: asks waiting for a reply
+// from it fail at once, and watchers see a "process_gone" event.
+func (p *Process) ProcessGone(node, reason string) {
+	n := p.asks.failNode(node, reason)
+	p.log.Warn("process is gone", "gone", node, "reason", reason, "asks_failed", n)
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "process_gone", Node: node, Line: reason})
+	}
+}
+
 // maxHops bounds how often a message is forwarded between processes.
 const maxHops = 4
 

@@ -20,8 +20,9 @@ func childPIDs(t *testing.T, ws *wsConn) []int {
 	var pids []int
 	for _, p := range list[1:] {
 		po, _ := p.(map[string]any)
-		pid, _ := po["pid"].(float64)
-		pids = append(pids, int(pid))
+		if pid, err := strconv.Atoi(fmt.Sprint(po["pid"])); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
 	}
 	return pids
 }
@@ -139,4 +140,59 @@ func TestRemoveProcess(t *testing.T) {
 	ws.expect("hw", "tick", nil, "actor_is_not_found")
 	ws.expect(admin, "create_actor", createBody("HelloWorld", "hw"), "actor_is_created") // the name is free
 	ws.expect(admin, "remove_process", raw(`{"node": "first.process_9.admin"}`), "process_is_not_removed")
+}
+
+// TestChildKilled: kill -9 of a child during an ask: the ask fails at once
+// naming the dead process, the listing shows it gone, its names are free,
+// and the rest of the system keeps working.
+func TestChildKilled(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "CircleDancer"}, "name": "sleepy", "params": {"consumer": "nobody", "period": 30}}`), "actor_is_created")
+	ws.request("send", "sleepy", "tick", nil, 0) // sleepy now sleeps 30 s holding its mailbox
+	pids := childPIDs(t, ws)
+
+	// An ask that can only end by the child's death: its mailbox is held.
+	type result struct {
+		a  answer
+		at time.Time
+	}
+	done := make(chan result, 1)
+	ws2 := dial(t, in)
+	go func() {
+		a := ws2.request("ask", "sleepy", "get_params", nil, 20)
+		done <- result{a, time.Now()}
+	}()
+	eventually(t, 10*time.Second, "the ask to wait in sleepy's mailbox", func() bool {
+		a := ws.ask(admin, "get_actor", raw(`{"name": "sleepy"}`))
+		return strings.Contains(a.String(), `"mailbox":1`)
+	})
+	killed := time.Now()
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.a.command() != "error" || !strings.Contains(r.a.String(), node) {
+			t.Errorf("the ask ended with %s, want an error naming %s", r.a, node)
+		}
+		t.Logf("the ask failed %s after kill -9", r.at.Sub(killed).Round(time.Millisecond))
+		if r.at.Sub(killed) > 5*time.Second {
+			t.Errorf("the ask took %s to fail", r.at.Sub(killed))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the ask to an actor of a killed process did not fail")
+	}
+	a := ws.expect(admin, "get_processes", nil, "processes")
+	if !strings.Contains(a.String(), `"state":"gone"`) || !strings.Contains(a.String(), node) {
+		t.Errorf("get_processes does not show %s gone: %s", node, a)
+	}
+	ws.expect("sleepy", "get_params", nil, "actor_is_not_found")
+	ws.expect(admin, "create_actor", createBody("HelloWorld", "sleepy"), "actor_is_created") // the name is free
+	n2 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	if n2 == node {
+		t.Errorf("process name %s reused", n2)
+	}
 }

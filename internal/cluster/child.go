@@ -38,6 +38,11 @@ func (c *Child) Run() {
 			c.proc.Shutdown()
 			return
 		}
+		if m.Command == "process_gone" && m.Recipient.Node == c.proc.AdminName() {
+			o, _ := m.Body.(host.Object)
+			c.proc.ProcessGone(o.String("node"), o.String("reason"))
+			return
+		}
 		c.proc.DeliverFromLink(m)
 	})
 	c.log.Info("the link to the head ended", "reason", fmt.Sprint(err))

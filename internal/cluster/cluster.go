@@ -54,6 +54,7 @@ type Head struct {
 	dir      map[string]string // actor name → node, for actors of children
 	next     int
 	waiting  map[string]chan *link.Conn
+	gone     []host.Object // the last processes that ended, for get_processes
 }
 
 type child struct {
@@ -128,9 +129,29 @@ func (h *Head) childGone(node string, err error) {
 	if ch == nil {
 		return
 	}
-	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", fmt.Sprint(err))
+	reason := fmt.Sprint(err)
+	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", reason)
 	ch.in.Close()
 	go ch.cmd.Wait()
+	h.proc.ProcessGone(node, reason)
+	// The other children fail their own asks to it too.
+	h.mu.Lock()
+	h.gone = append(h.gone, host.Object{{Key: "node", Value: node}, {Key: "state", Value: "gone"}, {Key: "reason", Value: reason}})
+	if len(h.gone) > 20 {
+		h.gone = h.gone[len(h.gone)-20:]
+	}
+	others := make([]*child, 0, len(h.children))
+	for _, c := range h.children {
+		others = append(others, c)
+	}
+	h.mu.Unlock()
+	for _, c := range others {
+		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.node},
+			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
+		if p, err := encode(m); err == nil {
+			c.conn.Send(p)
+		}
+	}
 }
 
 // CreateProcess starts a child process and returns its admin's name once
@@ -286,6 +307,13 @@ func (h *Head) Nodes() []host.Object {
 		out = append(out, host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}, {Key: "actors", Value: int64(count)}})
 	}
 	return out
+}
+
+// Gone lists the processes that ended lately (get_processes shows them).
+func (h *Head) Gone() []host.Object {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]host.Object(nil), h.gone...)
 }
 
 // Admin implements host.Remote: create_process, remove_process, and the
