@@ -265,7 +265,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	default:
 	}
 	if p.remote != nil {
-		if err := p.remote.Reserve(name); err != nil {
+		if err := p.remote.Reserve(name, class.Info().Desc(), params); err != nil {
 			return nil, err
 		}
 	}

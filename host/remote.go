@@ -14,10 +14,13 @@ type Remote interface {
 	// Locate returns the node of an actor that is not in this process, or
 	// "" when there is none.
 	Locate(name string) string
-	// Reserve claims a name system-wide before an actor of that name is
-	// made in this process; Release gives it back.
-	Reserve(name string) error
+	// Reserve claims a name system-wide before an actor of that name and
+	// class, with those params, is made in this process; Release gives it
+	// back. NoteParams records an actor's params as they change (a
+	// restarted process re-creates its actors with the last known ones).
+	Reserve(name string, class ClassDesc, params Object) error
 	Release(name string)
+	NoteParams(name string, params Object)
 	// Head returns the head admin's name.
 	Head() string
 	// Nodes lists the admins of all processes, the head first.
@@ -55,6 +58,15 @@ func (p *Process) ProcessGone(node, reason string) {
 	p.log.Warn("process is gone", "gone", node, "reason", reason, "asks_failed", n)
 	if p.events.watched() {
 		p.events.publish(Event{Kind: "process_gone", Node: node, Line: reason})
+	}
+}
+
+// NoteParams records the actor's current params with the head, so that a
+// restarted process re-creates the actor with them. Behaviours call it
+// after their params change.
+func (a *Actor) NoteParams(params Object) {
+	if a.proc.remote != nil {
+		a.proc.remote.NoteParams(a.name, params)
 	}
 }
 

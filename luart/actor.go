@@ -264,6 +264,7 @@ func (b *actor) builtin(m *host.Message) (host.Reply, error) {
 		if err := b.setParams(params); err != nil {
 			return host.Reply{}, err
 		}
+		b.noteParams()
 		return host.Reply{Command: "params_are_set"}, nil
 	case "get_params":
 		params, err := b.paramsValue()
@@ -476,4 +477,19 @@ func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
 		return L.ToStringMeta(v).String(), nil
 	}
 	return out, nil
+}
+
+// noteParams tells the head the actor's params (see host.Actor.NoteParams).
+func (b *actor) noteParams() {
+	list, err := b.paramsValue()
+	if err != nil {
+		return
+	}
+	params := make(host.Object, 0, len(list))
+	for _, p := range list {
+		o := p.(host.Object)
+		v, _ := o.Get("value")
+		params = append(params, host.Field{Key: o.String("name"), Value: v})
+	}
+	b.host.NoteParams(params)
 }

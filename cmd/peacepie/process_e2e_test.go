@@ -196,3 +196,41 @@ func TestChildKilled(t *testing.T) {
 		t.Errorf("process name %s reused", n2)
 	}
 }
+
+// TestRestartPolicy: with restart = "always", a child killed with kill -9
+// comes back under its name, and its actors are made again with their last
+// known params.
+func TestRestartPolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/config", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "restart = \"always\"\nrestart_backoff = \"200ms\"\nconsole = \"127.0.0.1:0\"\n"
+	if err := os.WriteFile(dir+"/config/peacepie.toml", []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, dir, "run", "config/peacepie.toml")
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", createBody("IteratingHelloWorld", "it"), "actor_is_created")
+	ws.expect("it", "set_params", raw(`{"params": [{"name": "period", "value": 0.5}, {"name": "limit", "value": 7}]}`), "params_are_set")
+	old := childPIDs(t, ws)
+	if err := syscall.Kill(old[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the process to come back with its actor", func() bool {
+		pids := childPIDs(t, ws)
+		return len(pids) == 1 && pids[0] != old[0] && ws.ask("it", "get_params", nil).command() == "params"
+	})
+	p := ws.expect("it", "get_params", nil, "params")
+	if s := p.String(); !strings.Contains(s, `"name":"period","value":0.5`) || !strings.Contains(s, `"name":"limit","value":7`) {
+		t.Errorf("after the restart the params are %s, want period 0.5 and limit 7", s)
+	}
+	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "it"}`), "actor_is_found"); f.bodyString("node") != node {
+		t.Errorf("the actor came back in %s, want %s", f.bodyString("node"), node)
+	}
+	// remove_process is on purpose: no restart.
+	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, node)), "process_is_removed")
+	ws.expect("it", "get_params", nil, "actor_is_not_found")
+}

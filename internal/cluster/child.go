@@ -62,11 +62,15 @@ func (c *Child) Forward(node string, m host.Message) error {
 func (c *Child) Locate(string) string { return c.head }
 
 // Reserve implements host.Remote: the head keeps names unique.
-func (c *Child) Reserve(name string) error {
+func (c *Child) Reserve(name string, class host.ClassDesc, params host.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if params == nil {
+		params = host.Object{}
+	}
 	r, err := c.proc.Ask(ctx, host.Message{Command: "reserve_name", Recipient: host.Address{Node: c.head},
-		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}}}, 10*time.Second)
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()},
+			{Key: "class_desc", Value: class.Value()}, {Key: "params", Value: params}}}, 10*time.Second)
 	if err != nil {
 		return fmt.Errorf("reserve %q with the head: %w", name, err)
 	}
@@ -81,6 +85,12 @@ func (c *Child) Reserve(name string) error {
 func (c *Child) Release(name string) {
 	c.proc.Send(host.Message{Command: "release_name", Recipient: host.Address{Node: c.head},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}}})
+}
+
+// NoteParams implements host.Remote.
+func (c *Child) NoteParams(name string, params host.Object) {
+	c.proc.Send(host.Message{Command: "params_known", Recipient: host.Address{Node: c.head},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}, {Key: "params", Value: params}}})
 }
 
 // Head implements host.Remote.

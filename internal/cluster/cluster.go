@@ -40,6 +40,11 @@ type HeadConfig struct {
 	Executable string   // the binary children run; os.Executable()
 	ChildArgs  []string // extra arguments for children (tests)
 	Logger     *slog.Logger
+	// Restart brings a child that died back under its name, with its
+	// actors re-created from their class and last known params, after
+	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
+	Restart bool
+	Backoff time.Duration
 }
 
 // Head is host.Remote for the main process.
@@ -55,13 +60,29 @@ type Head struct {
 	next     int
 	waiting  map[string]chan *link.Conn
 	gone     []host.Object // the last processes that ended, for get_processes
+	hosted   map[string]map[string]*record // node → actor name → what re-creates it
+	stopping bool                          // the head is shutting down: no restarts
+	restarts map[string]restartState
+}
+
+// record is what the head knows of an actor of a child: enough to make it
+// again after a restart.
+type record struct {
+	class  host.ClassDesc
+	params host.Object
+}
+
+type restartState struct {
+	backoff time.Duration
+	last    time.Time
 }
 
 type child struct {
-	node string
-	cmd  *exec.Cmd
-	conn *link.Conn
-	in   *os.File // the child's stdin: it exits when this closes
+	node     string
+	cmd      *exec.Cmd
+	conn     *link.Conn
+	in       *os.File // the child's stdin: it exits when this closes
+	removing bool     // stopped on purpose: no restart (guarded by Head.mu)
 }
 
 // NewHead starts the link listener of the head process.
@@ -83,7 +104,11 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{}, waiting: map[string]chan *link.Conn{}}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = time.Second
+	}
+	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
+		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}}
 	go ln.Serve(h.onLink)
 	return h, nil
 }
@@ -118,6 +143,9 @@ func (h *Head) childGone(node string, err error) {
 	h.mu.Lock()
 	ch := h.children[node]
 	delete(h.children, node)
+	hosted := h.hosted[node]
+	delete(h.hosted, node)
+	restart := ch != nil && !ch.removing && !h.stopping && h.cfg.Restart
 	var names []string
 	for name, n := range h.dir {
 		if n == node {
@@ -152,6 +180,53 @@ func (h *Head) childGone(node string, err error) {
 			c.conn.Send(p)
 		}
 	}
+	if restart {
+		go h.restart(node, hosted)
+	}
+}
+
+// restart brings node back after the back-off and re-creates its actors.
+func (h *Head) restart(node string, hosted map[string]*record) {
+	h.mu.Lock()
+	st := h.restarts[node]
+	if st.backoff == 0 || time.Since(st.last) > time.Minute {
+		st.backoff = h.cfg.Backoff
+	} else {
+		st.backoff = min(2*st.backoff, 30*time.Second)
+	}
+	st.last = time.Now()
+	h.restarts[node] = st
+	h.mu.Unlock()
+	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String(), "actors", len(hosted))
+	time.Sleep(st.backoff)
+	h.mu.Lock()
+	stopping := h.stopping
+	h.mu.Unlock()
+	if stopping {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := node[len(h.cfg.Host)+1 : len(node)-len(".admin")]
+	if _, err := h.createNamed(ctx, name); err != nil {
+		h.log.Error("the process could not be restarted", "node", node, "error", err.Error())
+		return
+	}
+	names := make([]string, 0, len(hosted))
+	for n := range hosted {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := hosted[n]
+		body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: n}, {Key: "params", Value: r.params}}
+		reply, err := h.proc.Ask(ctx, host.Message{Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
+		if err != nil || reply.Command != "actor_is_created" {
+			h.log.Error("an actor could not be re-created", "node", node, "actor", n, "reply", reply.Command, "error", fmt.Sprint(err))
+			continue
+		}
+	}
+	h.log.Info("process restarted", "node", node, "actors", len(names))
 }
 
 // CreateProcess starts a child process and returns its admin's name once
@@ -160,6 +235,13 @@ func (h *Head) CreateProcess(ctx context.Context) (string, error) {
 	h.mu.Lock()
 	name := "process_" + strconv.Itoa(h.next)
 	h.next++
+	h.mu.Unlock()
+	return h.createNamed(ctx, name)
+}
+
+// createNamed starts the child process "name" (a new one, or a restart).
+func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
+	h.mu.Lock()
 	node := h.cfg.Host + "." + name + ".admin"
 	ready := make(chan *link.Conn, 1)
 	h.waiting[node] = ready
@@ -218,6 +300,9 @@ func (h *Head) RemoveProcess(ctx context.Context, node string) error {
 }
 
 func (h *Head) stopChild(ctx context.Context, ch *child) {
+	h.mu.Lock()
+	ch.removing = true
+	h.mu.Unlock()
 	m := host.Message{ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
 	if p, err := encode(m); err == nil {
 		ch.conn.Send(p)
@@ -256,9 +341,15 @@ func (h *Head) Locate(name string) string {
 }
 
 // Reserve implements host.Remote for actors of the head itself.
-func (h *Head) Reserve(name string) error { return h.reserve(name, h.proc.AdminName()) }
+func (h *Head) Reserve(name string, _ host.ClassDesc, _ host.Object) error {
+	return h.reserve(name, h.proc.AdminName(), nil)
+}
 
-func (h *Head) reserve(name, node string) error {
+// NoteParams implements host.Remote (the head's own actors are not
+// restarted: the head's death is the system's).
+func (h *Head) NoteParams(string, host.Object) {}
+
+func (h *Head) reserve(name, node string, rec *record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if n, taken := h.dir[name]; taken && n != node {
@@ -269,6 +360,12 @@ func (h *Head) reserve(name, node string) error {
 	}
 	if node != h.proc.AdminName() {
 		h.dir[name] = node
+		if rec != nil {
+			if h.hosted[node] == nil {
+				h.hosted[node] = map[string]*record{}
+			}
+			h.hosted[node][name] = rec
+		}
 	}
 	return nil
 }
@@ -281,6 +378,7 @@ func (h *Head) release(name, node string) {
 	if h.dir[name] == node {
 		delete(h.dir, name)
 	}
+	delete(h.hosted[node], name)
 	h.mu.Unlock()
 }
 
@@ -345,13 +443,25 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 			p.Reply(&req, "process_is_removed", host.Object{{Key: "node", Value: node}})
 		}()
 	case "reserve_name":
-		if err := h.reserve(body.String("name"), body.String("node")); err != nil {
+		var rec *record
+		if cd, err := host.ClassDescFromValue(mustGet(body, "class_desc")); err == nil {
+			params, _ := mustGet(body, "params").(host.Object)
+			rec = &record{class: cd, params: params}
+		}
+		if err := h.reserve(body.String("name"), body.String("node"), rec); err != nil {
 			p.Reply(&req, "name_is_taken", host.Object{{Key: "error", Value: err.Error()}})
 		} else {
 			p.Reply(&req, "name_is_reserved", nil)
 		}
 	case "release_name":
 		h.release(body.String("name"), body.String("node"))
+	case "params_known":
+		params, _ := mustGet(body, "params").(host.Object)
+		h.mu.Lock()
+		if r := h.hosted[body.String("node")][body.String("name")]; r != nil && params != nil {
+			r.params = params
+		}
+		h.mu.Unlock()
 	default:
 		return false
 	}
@@ -362,6 +472,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 // the listener.
 func (h *Head) Shutdown() {
 	h.mu.Lock()
+	h.stopping = true
 	list := make([]*child, 0, len(h.children))
 	for _, ch := range h.children {
 		list = append(list, ch)
@@ -379,4 +490,9 @@ func (h *Head) Shutdown() {
 	}
 	wg.Wait()
 	h.ln.Close()
+}
+
+func mustGet(o host.Object, key string) any {
+	v, _ := o.Get(key)
+	return v
 }

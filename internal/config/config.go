@@ -31,6 +31,8 @@ type Config struct {
 	TokenFile       string   `toml:"token_file"`
 	SecretFile      string   `toml:"secret_file"`
 	Links           string   `toml:"links"`
+	Restart         string   `toml:"restart"`
+	RestartBackoff  Duration `toml:"restart_backoff"`
 	Repos           string   `toml:"repos"`
 	Lock            string   `toml:"lock"`
 	Packages        string   `toml:"packages"`
@@ -79,6 +81,13 @@ token_file = "token"
 # and the address the links listen on.
 secret_file = "secret"
 links = "127.0.0.1:0"
+
+# What happens to a child process that dies unexpectedly: "never" (its
+# actors are gone) or "always" (it comes back under its name, with its
+# actors re-created from their class and last known params, after
+# restart_backoff, doubled while it keeps dying).
+restart = "never"
+restart_backoff = "1s"
 
 # Repo list: the Git repositories actor packages come from (see the file),
 # the lock file with the commit of every tag used, and the cache of fetched
@@ -226,6 +235,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
 		return c, fmt.Errorf("config %s: unknown key %q", path, undec[0].String())
+	}
+	if c.Restart != "never" && c.Restart != "always" {
+		return c, fmt.Errorf("config %s: restart must be \"never\" or \"always\", not %q", path, c.Restart)
 	}
 	c.Path = path
 	dir := filepath.Dir(path)

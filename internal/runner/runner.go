@@ -86,7 +86,8 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	head, err := cluster.NewHead(proc, cluster.HeadConfig{Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log})
+	head, err := cluster.NewHead(proc, cluster.HeadConfig{Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
+		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
