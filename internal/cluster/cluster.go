@@ -59,7 +59,7 @@ type Head struct {
 	dir      map[string]string // actor name → node, for actors of children
 	next     int
 	waiting  map[string]chan *link.Conn
-	gone     []host.Object // the last processes that ended, for get_processes
+	gone     []host.Object                 // the last processes that ended, for get_processes
 	hosted   map[string]map[string]*record // node → actor name → what re-creates it
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
