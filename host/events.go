@@ -9,7 +9,7 @@ import (
 // see: a line an actor printed, an actor created or removed, the system
 // exiting.
 type Event struct {
-	Kind  string // "printed", "log", "created", "removed", "exiting", "process_gone"
+	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"

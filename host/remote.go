@@ -51,6 +51,13 @@ func (p *Process) remoteNode(a Address) string {
 	return ""
 }
 
+// ProcessCreated tells watchers that a process joined the system.
+func (p *Process) ProcessCreated(node string) {
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "process_created", Node: node})
+	}
+}
+
 // ProcessGone tells the process that node died: asks waiting for a reply
 // from it fail at once, and watchers see a "process_gone" event.
 func (p *Process) ProcessGone(node, reason string) {

@@ -617,3 +617,25 @@ func TestConsoleBadInput(t *testing.T) {
 	}
 	b.noExceptions("bad input")
 }
+
+// TestConsoleProcesses: the host page lists processes as they come and go,
+// without a reload, and a child's page lists its actors.
+func TestConsoleProcesses(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	b := newBrowser(t)
+	ws := dial(t, in)
+	b.do("open the host page", 15*time.Second, chromedp.Navigate(in.url+"#/host/first"))
+	b.waitFor("the head on the host page", 10*time.Second, jsHas(row("#processes", admin)))
+	b.eval(`(() => { window.__noReload = "kept"; return ""; })()`)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	b.waitFor(node+" on the host page without a reload", 10*time.Second, jsHas(row("#processes", node))+` && window.__noReload === "kept"`)
+	ws.expect(node, "create_actor", createBody("HelloWorld", "hw"), "actor_is_created")
+	b.click(row("#processes", node) + " a")
+	b.waitFor("hw on the child's page", 10*time.Second, jsHas(row("#actors", "hw")))
+	b.do("back to the host page", 10*time.Second, chromedp.Navigate(in.url+"#/host/first"))
+	b.waitFor("the child on the host page", 10*time.Second, jsHas(row("#processes", node)))
+	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, node)), "process_is_removed")
+	b.waitFor(node+" gone from the host page", 10*time.Second, "!("+jsHas(row("#processes", node))+")")
+	b.noExceptions("processes")
+}

@@ -278,6 +278,7 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w}
 		h.mu.Unlock()
 		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
+		h.proc.ProcessCreated(node)
 		return node, nil
 	case <-ctx.Done():
 		w.Close()

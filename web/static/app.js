@@ -163,6 +163,8 @@ async function systemView() {
 async function hostView(hostName) {
   crumbs([["system", "#/"], ["host " + hostName, null]]);
   const seq = renderSeq;
+  // Processes come and go: draw the list again when they do.
+  watch("", (e) => { if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route(); });
   const a = await ask(head, "get_hosts");
   if (seq !== renderSeq) return;
   const main = $("#main");
