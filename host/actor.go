@@ -31,7 +31,8 @@ type Actor struct {
 	done     chan struct{}
 
 	handled atomic.Uint64
-	halt    atomic.Bool // a stop is pending: leave the rest of the batch
+	halt    atomic.Bool  // a stop is pending: leave the rest of the batch
+	batched atomic.Int32 // messages taken into the worker's batch, not handled yet
 
 	budget budgetState
 
@@ -126,11 +127,12 @@ func (a *Actor) pushSystem(t sysTask) {
 	}
 }
 
-// MailboxLen returns the number of messages waiting.
+// MailboxLen returns the number of messages waiting, those a worker has
+// taken for its current batch included.
 func (a *Actor) MailboxLen() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.queue.n
+	return a.queue.n + int(a.batched.Load())
 }
 
 // Handled returns the number of messages handled so far.
@@ -159,16 +161,19 @@ func (a *Actor) run(buf []Message) bool {
 			a.mu.Unlock()
 			return false
 		}
+		a.batched.Store(int32(len(batch)))
 		a.mu.Unlock()
 		for i := range batch {
 			if a.halt.Load() {
 				// A stop is waiting: the rest goes back, for finish to answer.
 				a.mu.Lock()
 				a.queue.pushFront(batch[i:])
+				a.batched.Store(0)
 				a.mu.Unlock()
 				clear(batch)
 				break
 			}
+			a.batched.Add(-1)
 			a.handle(&batch[i])
 			batch[i] = Message{}
 		}

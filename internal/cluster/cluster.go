@@ -140,12 +140,17 @@ func (h *Head) onLink(c *link.Conn) {
 
 // childGone forgets a child whose link ended, and its actors.
 func (h *Head) childGone(node string, err error) {
+	reason := fmt.Sprint(err)
 	h.mu.Lock()
 	ch := h.children[node]
+	if ch == nil {
+		h.mu.Unlock()
+		return
+	}
 	delete(h.children, node)
 	hosted := h.hosted[node]
 	delete(h.hosted, node)
-	restart := ch != nil && !ch.removing && !h.stopping && h.cfg.Restart
+	restart := !ch.removing && !h.stopping && h.cfg.Restart
 	var names []string
 	for name, n := range h.dir {
 		if n == node {
@@ -153,17 +158,7 @@ func (h *Head) childGone(node string, err error) {
 			delete(h.dir, name)
 		}
 	}
-	h.mu.Unlock()
-	if ch == nil {
-		return
-	}
-	reason := fmt.Sprint(err)
-	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", reason)
-	ch.in.Close()
-	go ch.cmd.Wait()
-	h.proc.ProcessGone(node, reason)
-	// The other children fail their own asks to it too.
-	h.mu.Lock()
+	// Listed as gone before anybody hears of it.
 	h.gone = append(h.gone, host.Object{{Key: "node", Value: node}, {Key: "state", Value: "gone"}, {Key: "reason", Value: reason}})
 	if len(h.gone) > 20 {
 		h.gone = h.gone[len(h.gone)-20:]
@@ -173,6 +168,11 @@ func (h *Head) childGone(node string, err error) {
 		others = append(others, c)
 	}
 	h.mu.Unlock()
+	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", reason)
+	ch.in.Close()
+	go ch.cmd.Wait()
+	h.proc.ProcessGone(node, reason)
+	// The other children fail their own asks to it too.
 	for _, c := range others {
 		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.node},
 			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
