@@ -32,6 +32,7 @@ type Actor struct {
 
 	handled atomic.Uint64
 	halt    atomic.Bool  // a stop is pending: leave the rest of the batch
+	onward  *Actor       // set when replaced: messages pushed here go there (guarded by mu)
 	batched atomic.Int32 // messages taken into the worker's batch, not handled yet
 
 	budget budgetState
@@ -48,11 +49,20 @@ const (
 	sysInit sysKind = iota
 	sysStop
 	sysEval
+	sysReplace
 )
 
 type sysTask struct {
-	kind sysKind
-	eval *evalTask
+	kind    sysKind
+	eval    *evalTask
+	replace *replaceTask
+}
+
+// replaceTask makes a new actor from the old one's params, between two of
+// its messages (Process.Recreate).
+type replaceTask struct {
+	make func(params Object) (*Actor, error)
+	done chan error // capacity 1
 }
 
 type evalTask struct {
@@ -101,6 +111,10 @@ func (a *Actor) Address() Address {
 // push appends m to the mailbox and makes sure a goroutine drains it.
 func (a *Actor) push(m Message) error {
 	a.mu.Lock()
+	if next := a.onward; next != nil {
+		a.mu.Unlock()
+		return next.push(m) // the actor was replaced: its successor takes it
+	}
 	if a.stopping {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
@@ -249,6 +263,8 @@ func (a *Actor) runSystem(t sysTask) bool {
 	case sysStop:
 		a.finish(true)
 		return true
+	case sysReplace:
+		return a.replace(t.replace)
 	case sysEval:
 		ev, ok := a.beh.(Evaluator)
 		if !ok {
@@ -403,4 +419,67 @@ func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
 		out[i] = AskResult{Reply: r, Err: err}
 	}
 	return out
+}
+
+// ParamsGetter is implemented by behaviours whose params can be carried to a
+// replacement (recreate_actor).
+type ParamsGetter interface {
+	Params() (Object, error)
+}
+
+// replace runs in the actor's goroutine between two messages: it makes the
+// successor from this actor's params, hands it the queued messages after a
+// start message, puts it in the registry in one step, and stops this one
+// (its stop hook runs). Messages pushed here later go to the successor. It
+// reports true when the actor is gone.
+func (a *Actor) replace(t *replaceTask) bool {
+	var params Object
+	if pg, ok := a.beh.(ParamsGetter); ok {
+		var err error
+		if params, err = pg.Params(); err != nil {
+			t.done <- fmt.Errorf("read the params of %q: %w", a.name, err)
+			a.halt.Store(false)
+			return false
+		}
+	}
+	next, err := t.make(params)
+	if err != nil {
+		t.done <- err
+		a.halt.Store(false)
+		return false
+	}
+	p := a.proc
+	start := Message{ID: p.NewMID(), Command: "start", Recipient: next.Address()}
+	a.mu.Lock()
+	next.mu.Lock()
+	next.queue.push(start)
+	for {
+		m, ok := a.queue.pop()
+		if !ok {
+			break
+		}
+		next.queue.push(m)
+	}
+	next.running = true // held until it is in the registry
+	next.mu.Unlock()
+	a.onward = next
+	a.stopping = true
+	a.mu.Unlock()
+	p.mu.Lock()
+	if p.actors[a.name] == a {
+		p.actors[a.name] = next
+	}
+	p.mu.Unlock()
+	// The old instance ends: timers, stop hook, state.
+	a.cancel()
+	a.cancelTimers()
+	a.budget.rearm()
+	a.budget.begin(p)
+	a.beh.Stop(a)
+	a.budget.end()
+	a.budget.interrupt(false)
+	close(a.done)
+	p.sched.enqueue(next)
+	t.done <- nil
+	return true
 }

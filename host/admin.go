@@ -67,6 +67,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		}}, nil
 	case "eval":
 		ad.eval(m)
+	case "recreate_actor":
+		ad.recreateActor(m)
 	case "get_commands":
 		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":
@@ -354,7 +356,7 @@ func (p *Process) exit(m *Message) {
 }
 
 // adminCommands are the commands every admin understands.
-var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
+var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors", "recreate_actor",
 	"get_commands", "get_hosts", "get_processes", "quit", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
@@ -385,5 +387,58 @@ func (ad *admin) eval(req *Message) {
 			return
 		}
 		p.Reply(m, "evaluated", Object{{Key: "result", Value: v}})
+	}()
+}
+
+// recreateActor is recreate_actor {"entity", "node"?, "class_desc"?}: the
+// actor is made again in its process (a restart, or with class_desc a hot
+// upgrade), keeping its params and queued messages (Process.Recreate).
+// Moving it to another process is not supported yet.
+func (ad *admin) recreateActor(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	fail := func(err error) {
+		p.Reply(m, "actor_is_not_recreated", Object{{Key: "mid", Value: m.ID.String()}, {Key: "error", Value: err.Error()}})
+	}
+	name, err := nameField(m.Body, "entity")
+	if err != nil {
+		fail(err)
+		return
+	}
+	o := m.Body.(Object)
+	act := p.Lookup(name)
+	if act == nil {
+		if ad.forwardTo(m, name) {
+			return
+		}
+		fail(fmt.Errorf("%w: %q", ErrNoActor, name))
+		return
+	}
+	if node := o.String("node"); node != "" && node != p.adminName {
+		fail(fmt.Errorf("%w: moving an actor to another process (%s) is not supported yet; recreate it in %s", ErrBadRequest, node, p.adminName))
+		return
+	}
+	desc := act.Class().Desc()
+	if cd, ok := o.Get("class_desc"); ok && cd != nil {
+		if desc, err = ClassDescFromValue(cd); err != nil {
+			fail(err)
+			return
+		}
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+		defer cancel()
+		class, err := ad.resolve(ctx, desc)
+		if err != nil {
+			fail(fmt.Errorf("recreate %q: %w", name, err))
+			return
+		}
+		if err := p.Recreate(ctx, name, class); err != nil {
+			fail(err)
+			return
+		}
+		p.log.Info("actor is recreated", "actor", name, "class", class.Info().Class, "package", class.Info().Package, "version", class.Info().Version)
+		p.Reply(m, "actor_is_recreated", Object{{Key: "mid", Value: m.ID.String()}, {Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
 	}()
 }

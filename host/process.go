@@ -542,3 +542,39 @@ func (p *Process) Eval(ctx context.Context, name, code string) (any, error) {
 		return nil, fmt.Errorf("eval in %q: %w", name, ctx.Err())
 	}
 }
+
+// Recreate replaces a local actor by a new one of class (the same class for
+// a restart, another version for a hot upgrade) under the same name: the
+// params and the queued messages carry over, the new instance gets start
+// first, and nothing sent to the name is lost or reordered. It waits for
+// the old actor to finish its current message.
+func (p *Process) Recreate(ctx context.Context, name string, class Class) error {
+	old := p.Lookup(name)
+	if old == nil {
+		return fmt.Errorf("%w: %q", ErrNoActor, name)
+	}
+	t := &replaceTask{done: make(chan error, 1), make: func(params Object) (*Actor, error) {
+		next := p.newActor(name, class.Info())
+		newBeh := class.New
+		if c, ok := class.(interface {
+			NewCarrying(a *Actor, params Object) (Behaviour, error)
+		}); ok {
+			newBeh = c.NewCarrying // the new version may declare other params
+		}
+		beh, err := newBeh(next, params)
+		if err != nil {
+			next.cancel()
+			return nil, fmt.Errorf("make the new %q: %w", name, err)
+		}
+		next.beh = beh
+		return next, nil
+	}}
+	old.halt.Store(true) // the rest of a batch waits in the queue
+	old.pushSystem(sysTask{kind: sysReplace, replace: t})
+	select {
+	case err := <-t.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("recreate %q: %w", name, ctx.Err())
+	}
+}

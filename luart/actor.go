@@ -56,7 +56,7 @@ type actor struct {
 	loaded  map[string]lua.LValue // modules of the package required so far
 }
 
-func newActor(c *class, a *host.Actor, params host.Object) (*actor, error) {
+func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {
 	b := &actor{L: newSandbox(), host: a, cls: c, arrayMT: library.arrayMT, null: library.null}
 	L := b.L
 	self := L.NewUserData()
@@ -87,6 +87,15 @@ func newActor(c *class, a *host.Actor, params host.Object) (*actor, error) {
 	if err := b.declareParams(); err != nil {
 		L.Close()
 		return nil, err
+	}
+	if lenient {
+		kept := params[:0:0]
+		for _, f := range params {
+			if b.isParam(f.Key) {
+				kept = append(kept, f)
+			}
+		}
+		params = kept
 	}
 	if len(params) > 0 {
 		if err := b.setParams(params); err != nil {
@@ -481,9 +490,17 @@ func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
 
 // noteParams tells the head the actor's params (see host.Actor.NoteParams).
 func (b *actor) noteParams() {
+	if params, err := b.Params(); err == nil {
+		b.host.NoteParams(params)
+	}
+}
+
+// Params returns the declared params as name: value (host.ParamsGetter),
+// for recreate_actor.
+func (b *actor) Params() (host.Object, error) {
 	list, err := b.paramsValue()
 	if err != nil {
-		return
+		return nil, err
 	}
 	params := make(host.Object, 0, len(list))
 	for _, p := range list {
@@ -491,5 +508,5 @@ func (b *actor) noteParams() {
 		v, _ := o.Get("value")
 		params = append(params, host.Field{Key: o.String("name"), Value: v})
 	}
-	b.host.NoteParams(params)
+	return params, nil
 }

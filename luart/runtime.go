@@ -152,7 +152,13 @@ func (c *class) Info() host.ClassInfo {
 }
 
 func (c *class) New(a *host.Actor, params host.Object) (host.Behaviour, error) {
-	return newActor(c, a, params)
+	return newActor(c, a, params, false)
+}
+
+// NewCarrying is New for recreate_actor: params the class does not declare
+// (an upgrade may drop some) are left out instead of refused.
+func (c *class) NewCarrying(a *host.Actor, params host.Object) (host.Behaviour, error) {
+	return newActor(c, a, params, true)
 }
 
 func sortStrings(s []string) {
