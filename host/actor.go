@@ -30,10 +30,11 @@ type Actor struct {
 	stopping bool       // no more messages are accepted
 	done     chan struct{}
 
-	handled atomic.Uint64
-	halt    atomic.Bool  // a stop is pending: leave the rest of the batch
-	onward  *Actor       // set when replaced: messages pushed here go there (guarded by mu)
-	batched atomic.Int32 // messages taken into the worker's batch, not handled yet
+	handled  atomic.Uint64
+	halt     atomic.Bool           // a stop is pending: leave the rest of the batch
+	onward   *Actor                // set when replaced: messages pushed here go there (guarded by mu)
+	onwardFn func(m Message) error // set when moved out: messages pushed here go through it (guarded by mu)
+	batched  atomic.Int32          // messages taken into the worker's batch, not handled yet
 
 	budget budgetState
 
@@ -61,8 +62,9 @@ type sysTask struct {
 // replaceTask makes a new actor from the old one's params, between two of
 // its messages (Process.Recreate).
 type replaceTask struct {
-	make func(params Object) (*Actor, error)
-	done chan error // capacity 1
+	make    func(params Object) (*Actor, error)
+	extract func() error // instead of make: a move out of the process
+	done    chan error   // capacity 1
 }
 
 type evalTask struct {
@@ -114,6 +116,10 @@ func (a *Actor) push(m Message) error {
 	if next := a.onward; next != nil {
 		a.mu.Unlock()
 		return next.push(m) // the actor was replaced: its successor takes it
+	}
+	if fn := a.onwardFn; fn != nil {
+		a.mu.Unlock()
+		return fn(m) // the actor moved to another process
 	}
 	if a.stopping {
 		a.mu.Unlock()
@@ -433,6 +439,16 @@ type ParamsGetter interface {
 // (its stop hook runs). Messages pushed here later go to the successor. It
 // reports true when the actor is gone.
 func (a *Actor) replace(t *replaceTask) bool {
+	if t.extract != nil {
+		if err := t.extract(); err != nil {
+			a.halt.Store(false)
+			t.done <- err
+			return false
+		}
+		a.endInstance()
+		t.done <- nil
+		return true
+	}
 	var params Object
 	if pg, ok := a.beh.(ParamsGetter); ok {
 		var err error
@@ -470,16 +486,21 @@ func (a *Actor) replace(t *replaceTask) bool {
 		p.actors[a.name] = next
 	}
 	p.mu.Unlock()
-	// The old instance ends: timers, stop hook, state.
+	a.endInstance()
+	p.sched.enqueue(next)
+	t.done <- nil
+	return true
+}
+
+// endInstance ends an instance that was replaced or moved: its timers, its
+// stop hook and its state; its name lives on elsewhere.
+func (a *Actor) endInstance() {
 	a.cancel()
 	a.cancelTimers()
 	a.budget.rearm()
-	a.budget.begin(p)
+	a.budget.begin(a.proc)
 	a.beh.Stop(a)
 	a.budget.end()
 	a.budget.interrupt(false)
 	close(a.done)
-	p.sched.enqueue(next)
-	t.done <- nil
-	return true
 }

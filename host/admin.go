@@ -69,6 +69,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.eval(m)
 	case "recreate_actor":
 		ad.recreateActor(m)
+	case "move_out", "adopt_actor", "activate":
+		ad.move(m)
 	case "get_commands":
 		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":
@@ -408,6 +410,21 @@ func (ad *admin) recreateActor(req *Message) {
 	}
 	o := m.Body.(Object)
 	act := p.Lookup(name)
+	if node := o.String("node"); node != "" && (act == nil || node != p.adminName) && p.remote != nil {
+		// A move between processes: the head runs it.
+		if head := p.HeadAdmin(); head != p.adminName {
+			fwd := *m
+			fwd.Recipient = Address{Node: head}
+			if err := p.forward(head, fwd); err != nil {
+				fail(err)
+			}
+			return
+		}
+		if !p.remote.Admin(p, m) {
+			fail(fmt.Errorf("%w: this system cannot move actors", ErrBadRequest))
+		}
+		return
+	}
 	if act == nil {
 		if ad.forwardTo(m, name) {
 			return
@@ -416,7 +433,7 @@ func (ad *admin) recreateActor(req *Message) {
 		return
 	}
 	if node := o.String("node"); node != "" && node != p.adminName {
-		fail(fmt.Errorf("%w: moving an actor to another process (%s) is not supported yet; recreate it in %s", ErrBadRequest, node, p.adminName))
+		fail(fmt.Errorf("%w: %s is not a process of this system", ErrBadRequest, node))
 		return
 	}
 	desc := act.Class().Desc()
@@ -441,4 +458,83 @@ func (ad *admin) recreateActor(req *Message) {
 		p.log.Info("actor is recreated", "actor", name, "class", class.Info().Class, "package", class.Info().Package, "version", class.Info().Version)
 		p.Reply(m, "actor_is_recreated", Object{{Key: "mid", Value: m.ID.String()}, {Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
 	}()
+}
+
+// move serves the steps of a move between processes, asked by the head:
+// move_out {"entity"} → moved_out {"class_desc", "params", "queue"} (the
+// actor leaves this process); adopt_actor {"entity", "class_desc",
+// "params", "queue"} → adopted (it arrives here, hidden); activate
+// {"entity"} (it runs).
+func (ad *admin) move(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	o, _ := m.Body.(Object)
+	name := o.String("entity")
+	fail := func(err error) {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+	}
+	switch m.Command {
+	case "activate":
+		if err := p.Activate(name); err != nil {
+			p.log.Error("activate after a move", "actor", name, "error", err.Error())
+		}
+	case "move_out":
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+			defer cancel()
+			class, params, queue, err := p.Extract(ctx, name)
+			if err != nil {
+				fail(err)
+				return
+			}
+			q := make(Array, 0, len(queue))
+			for _, qm := range queue {
+				v, err := MessageValue(qm)
+				if err != nil {
+					p.log.Error("a queued message cannot travel", "actor", name, "error", err.Error())
+					continue
+				}
+				q = append(q, v)
+			}
+			if params == nil {
+				params = Object{}
+			}
+			p.Reply(m, "moved_out", Object{{Key: "class_desc", Value: class.Desc().Value()}, {Key: "params", Value: params}, {Key: "queue", Value: q}})
+		}()
+	case "adopt_actor":
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+			defer cancel()
+			cd, _ := o.Get("class_desc")
+			desc, err := ClassDescFromValue(cd)
+			if err != nil {
+				fail(err)
+				return
+			}
+			class, err := ad.resolve(ctx, desc)
+			if err != nil {
+				fail(err)
+				return
+			}
+			pv, _ := o.Get("params")
+			params, _ := pv.(Object)
+			qv, _ := o.Get("queue")
+			qa, _ := qv.(Array)
+			queue := make([]Message, 0, len(qa))
+			for _, v := range qa {
+				qm, err := MessageFromValue(v)
+				if err != nil {
+					fail(err)
+					return
+				}
+				queue = append(queue, qm)
+			}
+			if err := p.Adopt(name, class, params, queue); err != nil {
+				fail(err)
+				return
+			}
+			p.Reply(m, "adopted", Object{{Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
+		}()
+	}
 }

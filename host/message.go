@@ -167,6 +167,7 @@ type Message struct {
 	Recipient Address
 	Timeout   float64 // seconds the asker waits; 0 when unknown
 	Hops      uint8   // times forwarded between processes (a loop guard)
+	Transit   bool    // sent on by the old place of an actor that is moving
 }
 
 // MarshalJSON encodes the message in the shape of DESIGN.md.
@@ -204,6 +205,9 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	if m.Hops > 0 {
 		buf = append(buf, `,"hops":`...)
 		buf = strconv.AppendUint(buf, uint64(m.Hops), 10)
+	}
+	if m.Transit {
+		buf = append(buf, `,"transit":true`...)
 	}
 	return append(buf, '}'), nil
 }
@@ -243,6 +247,8 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 			}
 		case "timeout":
 			m.Timeout, _ = ToFloat(f.Value)
+		case "transit":
+			m.Transit = f.Value == true
 		case "hops":
 			if h, ok := f.Value.(int64); ok && h > 0 && h < 256 {
 				m.Hops = uint8(h)
@@ -284,4 +290,24 @@ func TypeName(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// MessageValue returns m as a body value (to carry queued messages).
+func MessageValue(m Message) (any, error) {
+	data, err := m.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return UnmarshalValue(data)
+}
+
+// MessageFromValue reads a message written by MessageValue.
+func MessageFromValue(v any) (Message, error) {
+	data, err := MarshalValue(v)
+	if err != nil {
+		return Message{}, err
+	}
+	var m Message
+	err = m.UnmarshalJSON(data)
+	return m, err
 }

@@ -72,9 +72,10 @@ type Process struct {
 	sched  scheduler
 	events eventHub
 
-	mu       sync.RWMutex // guards actors, stopping
+	mu       sync.RWMutex // guards actors, hidden, stopping
 	actors   map[string]*Actor
-	stopping bool // shutdown has begun: no new actors
+	hidden   map[string]*Actor // adopted in a move, not yet activated
+	stopping bool              // shutdown has begun: no new actors
 
 	outMu sync.Mutex // serialises printed lines
 
@@ -189,6 +190,20 @@ func (p *Process) deliver(m Message) error {
 		p.mu.RUnlock()
 		if a == nil {
 			if p.remote != nil {
+				if m.Transit {
+					p.mu.RLock()
+					h := p.hidden[r.Entity]
+					p.mu.RUnlock()
+					if h != nil {
+						return h.push(m)
+					}
+				}
+				if p.remote.Intercept(m) {
+					return nil
+				}
+				if a := p.Lookup(r.Entity); a != nil {
+					return a.push(m) // it arrived here meanwhile
+				}
 				if node := p.remote.Locate(r.Entity); node != "" && node != p.adminName {
 					return p.forward(node, m)
 				}

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"fmt"
 )
 
@@ -30,6 +31,140 @@ type Remote interface {
 	Admin(p *Process, m *Message) bool
 	// Shutdown stops the other processes when this one (the head) exits.
 	Shutdown()
+	// Intercept takes a message for an actor that is moving between
+	// processes (the head holds them until the move is done); it reports
+	// false for other messages.
+	Intercept(m Message) bool
+}
+
+// transit sends on a message that reached an actor that has left this
+// process: through the head, which knows where it went.
+func (p *Process) transit(m Message) error {
+	m.Transit = true
+	if p.HeadAdmin() == p.adminName {
+		if p.remote.Intercept(m) {
+			return nil
+		}
+		return p.deliver(m)
+	}
+	return p.forward(p.HeadAdmin(), m)
+}
+
+// Extract takes a local actor out of this process for a move: between two
+// of its messages it reads its params, takes its queued messages, stops it
+// (its stop hook runs) and leaves the registry, without giving up the name;
+// what is still sent to it goes on through the head (transit).
+func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, []Message, error) {
+	old := p.Lookup(name)
+	if old == nil {
+		return ClassInfo{}, nil, nil, fmt.Errorf("%w: %q", ErrNoActor, name)
+	}
+	var params Object
+	var queue []Message
+	t := &replaceTask{done: make(chan error, 1), make: nil}
+	t.extract = func() error {
+		if pg, ok := old.beh.(ParamsGetter); ok {
+			var err error
+			if params, err = pg.Params(); err != nil {
+				return err
+			}
+		}
+		old.mu.Lock()
+		for {
+			m, ok := old.queue.pop()
+			if !ok {
+				break
+			}
+			queue = append(queue, m)
+		}
+		old.onwardFn = p.transit
+		old.stopping = true
+		old.mu.Unlock()
+		p.mu.Lock()
+		if p.actors[name] == old {
+			delete(p.actors, name)
+		}
+		p.mu.Unlock()
+		return nil
+	}
+	old.halt.Store(true)
+	old.pushSystem(sysTask{kind: sysReplace, replace: t})
+	select {
+	case err := <-t.done:
+		return old.class, params, queue, err
+	case <-ctx.Done():
+		return ClassInfo{}, nil, nil, fmt.Errorf("extract %q: %w", name, ctx.Err())
+	}
+}
+
+// Adopt makes an actor that has moved here, hidden until Activate: its
+// mailbox starts with start and the messages it had queued; transit
+// messages for it are taken meanwhile.
+func (p *Process) Adopt(name string, class Class, params Object, queue []Message) error {
+	a := p.newActor(name, class.Info())
+	newBeh := class.New
+	if c, ok := class.(interface {
+		NewCarrying(a *Actor, params Object) (Behaviour, error)
+	}); ok {
+		newBeh = c.NewCarrying
+	}
+	beh, err := newBeh(a, params)
+	if err != nil {
+		a.cancel()
+		return err
+	}
+	a.beh = beh
+	a.queue.push(Message{ID: p.NewMID(), Command: "start", Recipient: Address{Entity: name}})
+	for _, m := range queue {
+		a.queue.push(m)
+	}
+	a.running = true // held until Activate
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.actors[name] != nil || p.hidden[name] != nil {
+		a.cancel()
+		return fmt.Errorf("%w: %q is already here", ErrNameTaken, name)
+	}
+	if p.hidden == nil {
+		p.hidden = make(map[string]*Actor)
+	}
+	p.hidden[name] = a
+	return nil
+}
+
+// PushAdopted delivers m to the adopted (not yet activated) actor it names.
+func (p *Process) PushAdopted(m Message) error {
+	p.mu.RLock()
+	a := p.hidden[m.Recipient.Entity]
+	p.mu.RUnlock()
+	if a == nil {
+		return fmt.Errorf("%w: %q is not adopted here", ErrNoActor, m.Recipient.Entity)
+	}
+	return a.push(m)
+}
+
+// PushLocal delivers m to the local actor it names.
+func (p *Process) PushLocal(m Message) error {
+	a := p.Lookup(m.Recipient.Entity)
+	if a == nil {
+		return fmt.Errorf("%w: %q", ErrNoActor, m.Recipient.Entity)
+	}
+	return a.push(m)
+}
+
+// Activate puts an adopted actor in the registry and lets it run.
+func (p *Process) Activate(name string) error {
+	p.mu.Lock()
+	a := p.hidden[name]
+	if a == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: no actor %q is waiting to be activated", ErrNoActor, name)
+	}
+	delete(p.hidden, name)
+	p.actors[name] = a
+	p.mu.Unlock()
+	p.sched.enqueue(a)
+	return nil
 }
 
 // SetRemote connects the process to the rest of its system. Call it before

@@ -94,7 +94,7 @@ func TestRecreateKeepsTicking(t *testing.T) {
 	// Bad input.
 	for _, tt := range []struct{ body, want string }{
 		{`{"entity": "nobody"}`, "not found"},
-		{`{"entity": "it", "node": "first.process_7.admin"}`, "not supported"},
+		{`{"entity": "it", "node": "first.process_7.admin"}`, "not a process"},
 		{`{"entity": "it", "class_desc": {"requires_dist": "nopkg", "class": "X"}}`, "nopkg"},
 		{`{}`, "entity"},
 	} {

@@ -234,3 +234,77 @@ func TestRestartPolicy(t *testing.T) {
 	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, node)), "process_is_removed")
 	ws.expect("it", "get_params", nil, "actor_is_not_found")
 }
+
+// TestMoveBetweenProcesses: recreate_actor moves actors between processes.
+// A ticking actor's numbering goes on without a gap or a repeat while its
+// lines name the new node; and a Sequence actor fed a stream of numbered
+// messages while it moves head → child → child → head sees every one, once,
+// in order.
+func TestMoveBetweenProcesses(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	p0 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	p1 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+
+	// The README's move: a ticking iterating_hello_world into process_0.
+	ws.expect(admin, "create_actor", createBody("IteratingHelloWorld", "iterating_hello_world"), "actor_is_created")
+	ws.expect("iterating_hello_world", "set_params", raw(`{"params": [{"name": "period", "value": 0.2}, {"name": "limit", "value": null}]}`), "params_are_set")
+	ws.expect("iterating_hello_world", "tick_start", nil, "tick_started")
+	line := func(node string, i int) string {
+		return fmt.Sprintf(`IteratingHelloWorld "iterating_hello_world" from "%s" says "Hello, World! (%d)"`, node, i)
+	}
+	in.waitStdout(t, 10*time.Second, line(admin, 2), 0)
+	moved := ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "iterating_hello_world", "node": %q}`, p0)), "actor_is_recreated")
+	if moved.bodyString("node") != p0 {
+		t.Errorf("recreate_actor: %s", moved)
+	}
+	eventually(t, 10*time.Second, "lines from "+p0, func() bool { return strings.Contains(in.stdout.String(), `from "`+p0+`"`) })
+	first := -1
+	for i := 0; i < 100 && first < 0; i++ {
+		if strings.Contains(in.stdout.String(), line(p0, i)+"\n") {
+			first = i
+		}
+	}
+	in.waitStdout(t, 10*time.Second, line(p0, first+2), 0)
+	ws.expect("iterating_hello_world", "tick_stop", nil, "tick_stopped")
+	for i := 0; i < first+3; i++ {
+		n := strings.Count(in.stdout.String(), fmt.Sprintf(`says "Hello, World! (%d)"`+"\n", i))
+		if n != 1 {
+			t.Fatalf("line %d printed %d times: a gap or a repeat across the move:\n%s", i, n, in.stdout.String())
+		}
+	}
+	ws.expect(p0, "remove_actor", raw(`{"name": "iterating_hello_world"}`), "actor_is_removed")
+
+	// Messages in flight during moves: none lost, repeated or reordered.
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
+	feeder := dial(t, in)
+	const n = 3000
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for i := 1; i <= n; i++ {
+			feeder.request("send", "seq", "next", map[string]any{"n": i}, 0)
+		}
+	}()
+	for _, node := range []string{p0, p1, admin, p1} {
+		ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq", "node": %q}`, node)), "actor_is_recreated")
+	}
+	<-fed
+	eventually(t, 20*time.Second, "every numbered message to arrive", func() bool {
+		return strings.Contains(ws.ask("seq", "state", nil).String(), fmt.Sprintf(`"last":%d`, n))
+	})
+	if s := ws.ask("seq", "state", nil).String(); !strings.Contains(s, `"errors":0`) {
+		t.Fatalf("after four moves under a stream of %d messages: %s, want no sequence error", n, s)
+	}
+	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "seq"}`), "actor_is_found"); f.bodyString("node") != p1 {
+		t.Errorf("seq is in %s, want %s", f.bodyString("node"), p1)
+	}
+	// Bad input.
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "seq", "node": "first.process_9.admin"}`), "actor_is_not_recreated")
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "nobody", "node": "first.main.admin"}`), "actor_is_not_recreated")
+	ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq", "node": %q, "class_desc": {"requires_dist": "nopkg", "class": "X"}}`, admin)), "actor_is_not_recreated")
+	if s := ws.ask("seq", "state", nil).String(); !strings.Contains(s, fmt.Sprintf(`"last":%d`, n)) {
+		t.Fatalf("after a refused move the actor is %s", s)
+	}
+}

@@ -38,6 +38,14 @@ func (c *Child) Run() {
 			c.proc.Shutdown()
 			return
 		}
+		if m.Command == "activate" && m.Recipient.Node == c.proc.AdminName() {
+			// In link order: what the head sends after it must find the actor.
+			o, _ := m.Body.(host.Object)
+			if err := c.proc.Activate(o.String("entity")); err != nil {
+				c.log.Error("activate after a move", "error", err.Error())
+			}
+			return
+		}
 		if m.Command == "process_gone" && m.Recipient.Node == c.proc.AdminName() {
 			o, _ := m.Body.(host.Object)
 			c.proc.ProcessGone(o.String("node"), o.String("reason"))
@@ -95,6 +103,9 @@ func (c *Child) NoteParams(name string, params host.Object) {
 
 // Head implements host.Remote.
 func (c *Child) Head() string { return c.head }
+
+// Intercept implements host.Remote: moves are held at the head.
+func (c *Child) Intercept(host.Message) bool { return false }
 
 // Nodes implements host.Remote (a child knows only itself and the head).
 func (c *Child) Nodes() []host.Object {

@@ -61,6 +61,7 @@ type Head struct {
 	waiting  map[string]chan *link.Conn
 	gone     []host.Object                 // the last processes that ended, for get_processes
 	hosted   map[string]map[string]*record // node → actor name → what re-creates it
+	moving   map[string]*move              // actors on their way between processes
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
 }
@@ -108,7 +109,8 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		cfg.Backoff = time.Second
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
-		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}}
+		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
+		moving: map[string]*move{}}
 	go ln.Serve(h.onLink)
 	return h, nil
 }
@@ -454,6 +456,8 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		} else {
 			p.Reply(&req, "name_is_reserved", nil)
 		}
+	case "recreate_actor":
+		go h.moveActor(p, req)
 	case "release_name":
 		h.release(body.String("name"), body.String("node"))
 	case "params_known":

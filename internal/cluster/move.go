@@ -1,0 +1,212 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+// move is an actor on its way between processes. While it moves, the head
+// holds every message for it: transits (sent on by its old place, older)
+// and the others, and delivers them, in that order, once it has arrived.
+type move struct {
+	from, to string
+	transits []host.Message
+	held     []host.Message
+}
+
+// Intercept implements host.Remote.
+func (h *Head) Intercept(m host.Message) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	mv := h.moving[m.Recipient.Entity]
+	if mv == nil {
+		return false
+	}
+	if m.Transit {
+		mv.transits = append(mv.transits, m)
+	} else {
+		mv.held = append(mv.held, m)
+	}
+	return true
+}
+
+// owner returns the node an actor lives in, or "".
+func (h *Head) owner(name string) string {
+	if h.proc.Lookup(name) != nil {
+		return h.proc.AdminName()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dir[name]
+}
+
+func (h *Head) isNode(node string) bool {
+	if node == h.proc.AdminName() {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.children[node] != nil
+}
+
+// moveActor runs recreate_actor {"entity", "node", "class_desc"?} between
+// two processes:
+//  1. the head starts holding the actor's messages;
+//  2. the old process takes the actor out (params, queue) and sends on, as
+//     transits, what still reaches it;
+//  3. the new process adopts it, hidden, with start and the queue;
+//  4. under the head's lock: the directory points to the new place, the
+//     held messages go there (transits first), then activate. Every
+//     message to the actor is routed by the head after that, so none
+//     overtakes them.
+func (h *Head) moveActor(p *host.Process, req host.Message) {
+	fail := func(err error) {
+		p.Reply(&req, "actor_is_not_recreated", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: err.Error()}})
+	}
+	body, _ := req.Body.(host.Object)
+	name, to := body.String("entity"), body.String("node")
+	from := h.owner(name)
+	switch {
+	case from == "":
+		fail(fmt.Errorf("%w: %q", host.ErrNoActor, name))
+		return
+	case !h.isNode(to):
+		fail(fmt.Errorf("%w: %s is not a process of this system", host.ErrNoProcess, to))
+		return
+	}
+	timeout := 30 * time.Second
+	if req.Timeout > 0 {
+		timeout = time.Duration(req.Timeout * float64(time.Second))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if from == to {
+		// In place: the owner does it (a restart or a hot upgrade).
+		r, err := p.Ask(ctx, host.Message{Command: "recreate_actor", Recipient: host.Address{Node: from},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "class_desc", Value: mustGet(body, "class_desc")}}}, timeout)
+		if err != nil {
+			fail(err)
+			return
+		}
+		p.Reply(&req, r.Command, r.Body)
+		return
+	}
+	h.mu.Lock()
+	if h.moving[name] != nil {
+		h.mu.Unlock()
+		fail(fmt.Errorf("%w: %q is already moving", host.ErrBadRequest, name))
+		return
+	}
+	mv := &move{from: from, to: to}
+	h.moving[name] = mv
+	h.mu.Unlock()
+	out, err := p.Ask(ctx, host.Message{Command: "move_out", Recipient: host.Address{Node: from},
+		Body: host.Object{{Key: "entity", Value: name}}}, timeout)
+	if err == nil && out.Command != "moved_out" {
+		err = fmt.Errorf("%s: %s", out.Command, describe(out.Body))
+	}
+	if err != nil {
+		h.finish(name, mv, from, false) // it never left: deliver what was held there
+		fail(fmt.Errorf("take %q out of %s: %w", name, from, err))
+		return
+	}
+	ob, _ := out.Body.(host.Object)
+	desc := mustGet(ob, "class_desc")
+	if cd := mustGet(body, "class_desc"); cd != nil {
+		desc = cd // a hot upgrade on the way
+	}
+	adopt := host.Object{{Key: "entity", Value: name}, {Key: "class_desc", Value: desc},
+		{Key: "params", Value: mustGet(ob, "params")}, {Key: "queue", Value: mustGet(ob, "queue")}}
+	in, err := p.Ask(ctx, host.Message{Command: "adopt_actor", Recipient: host.Address{Node: to}, Body: adopt}, timeout)
+	if err == nil && in.Command != "adopted" {
+		err = fmt.Errorf("%s: %s", in.Command, describe(in.Body))
+	}
+	if err != nil {
+		// It cannot live there: it goes back where it was, as it was.
+		adopt[1].Value = mustGet(ob, "class_desc")
+		back, berr := p.Ask(ctx, host.Message{Command: "adopt_actor", Recipient: host.Address{Node: from}, Body: adopt}, timeout)
+		if berr != nil || back.Command != "adopted" {
+			h.log.Error("an actor that could not move could not go back either", "actor", name, "error", fmt.Sprint(berr))
+		}
+		h.finish(name, mv, from, true)
+		fail(fmt.Errorf("%s cannot take %q (it stays in %s): %w", to, name, from, err))
+		return
+	}
+	h.finish(name, mv, to, true)
+	h.log.Info("actor is moved", "actor", name, "from", from, "to", to)
+	p.Reply(&req, "actor_is_recreated", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "node", Value: to}, {Key: "entity", Value: name}})
+}
+
+// finish ends a move: the held messages go to node (transits first), then,
+// if the actor was adopted there, it is activated; the directory points
+// there. All under the head's lock, which every routing of the actor takes
+// (Intercept), so nothing overtakes them.
+func (h *Head) finish(name string, mv *move, node string, activate bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	local := node == h.proc.AdminName()
+	send := func(m host.Message) {
+		m.Transit = true
+		var err error
+		if local {
+			err = h.proc.PushAdopted(m)
+			if err != nil && !activate {
+				err = h.proc.PushLocal(m) // it never left the head
+			}
+		} else {
+			err = h.forwardLocked(node, m)
+		}
+		if err != nil {
+			h.log.Warn("a held message is not delivered", "actor", name, "error", err.Error())
+		}
+	}
+	for _, m := range mv.transits {
+		send(m)
+	}
+	for _, m := range mv.held {
+		send(m)
+	}
+	if local {
+		delete(h.dir, name)
+	} else {
+		h.dir[name] = node
+	}
+	if activate {
+		if local {
+			if err := h.proc.Activate(name); err != nil {
+				h.log.Error("activate after a move", "actor", name, "error", err.Error())
+			}
+		} else {
+			act := host.Message{ID: h.proc.NewMID(), Command: "activate", Recipient: host.Address{Node: node},
+				Body: host.Object{{Key: "entity", Value: name}}}
+			if err := h.forwardLocked(node, act); err != nil {
+				h.log.Error("activate after a move", "actor", name, "error", err.Error())
+			}
+		}
+	}
+	delete(h.moving, name)
+}
+
+// forwardLocked is Forward with h.mu held.
+func (h *Head) forwardLocked(node string, m host.Message) error {
+	ch := h.children[node]
+	if ch == nil {
+		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+	}
+	p, err := encode(m)
+	if err != nil {
+		return err
+	}
+	return ch.conn.Send(p)
+}
+
+func describe(v any) string {
+	data, err := host.MarshalValue(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(data)
+}
