@@ -18,7 +18,7 @@ test:
 
 # Benchmarks of the real message path: Lua actor to Lua actor.
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./luart/ ./host/ ./net/link/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./luart/ ./host/ ./net/link/ ./cmd/peacepie/
 
 clean:
 	rm -rf bin

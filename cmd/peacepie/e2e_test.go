@@ -68,7 +68,7 @@ func (b *syncBuffer) String() string {
 
 // eventually polls cond every 10ms until it holds, failing the test after
 // timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -108,7 +108,7 @@ type instance struct {
 var runningLine = regexp.MustCompile(`^peacepie is running: console (http://(127\.0\.0\.1:\d+)/\?token=([0-9a-f]+))$`)
 
 // start runs the binary with args in dir and waits for its URL line.
-func start(t *testing.T, dir string, args ...string) *instance {
+func start(t testing.TB, dir string, args ...string) *instance {
 	t.Helper()
 	in := &instance{dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	in.cmd = exec.Command(binPath, args...)
@@ -150,7 +150,7 @@ func start(t *testing.T, dir string, args ...string) *instance {
 }
 
 // startFresh runs `peacepie run --console 127.0.0.1:0` in a new directory.
-func startFresh(t *testing.T) *instance {
+func startFresh(t testing.TB) *instance {
 	t.Helper()
 	return start(t, t.TempDir(), "run", "--console", "127.0.0.1:0")
 }
@@ -166,7 +166,7 @@ func (in *instance) hasExited() bool {
 
 // waitExit waits up to timeout for the process to end and returns its exit
 // code and when it ended.
-func (in *instance) waitExit(t *testing.T, timeout time.Duration) (int, time.Time) {
+func (in *instance) waitExit(t testing.TB, timeout time.Duration) (int, time.Time) {
 	t.Helper()
 	select {
 	case <-in.done:
@@ -179,7 +179,7 @@ func (in *instance) waitExit(t *testing.T, timeout time.Duration) (int, time.Tim
 
 // waitStdout waits for the whole line on stdout at or after byte offset
 // from, and returns the offset just after it.
-func (in *instance) waitStdout(t *testing.T, timeout time.Duration, line string, from int) int {
+func (in *instance) waitStdout(t testing.TB, timeout time.Duration, line string, from int) int {
 	t.Helper()
 	var end int
 	eventually(t, timeout, fmt.Sprintf("stdout line %q (after offset %d)", line, from), func() bool {
@@ -207,13 +207,13 @@ func (in *instance) countLines(line string) int {
 
 // wsConn is a console WebSocket connection of a test.
 type wsConn struct {
-	t    *testing.T
+	t    testing.TB
 	c    *websocket.Conn
 	next int
 }
 
 // dial opens the console WebSocket with ?token=.
-func dial(t *testing.T, in *instance) *wsConn {
+func dial(t testing.TB, in *instance) *wsConn {
 	t.Helper()
 	c, resp, err := websocket.DefaultDialer.Dial("ws://"+in.addr+"/ws?token="+in.token, nil)
 	if err != nil {

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Cross-process benchmarks between Lua actors in two OS processes: a Pump
+// in the head and a Sequence (or an Echo) in a child. One b.N iteration is
+// one message (send), or one ask.
+
+func benchSystem(b *testing.B) (*wsConn, string) {
+	b.Helper()
+	in := start(b, b.TempDir(), "run", "--console", "127.0.0.1:0")
+	ws := dial(b, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
+	return ws, node
+}
+
+// BenchmarkLinkSend: the head's Pump streams b.N messages to a Sequence in
+// the child.
+func BenchmarkLinkSend(b *testing.B) {
+	ws, node := benchSystem(b)
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
+	b.ResetTimer()
+	ws.request("ask", "pump", "send", map[string]any{"to": "seq", "command": "next", "n": b.N}, 600)
+	want := fmt.Sprintf(`"last":%d`, b.N)
+	deadline := time.Now().Add(10 * time.Minute)
+	for !strings.Contains(ws.ask("seq", "state", nil).String(), want) {
+		if time.Now().After(deadline) {
+			b.Fatal("the messages did not all arrive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	if s := ws.ask("seq", "state", nil).String(); !strings.Contains(s, `"errors":0`) {
+		b.Fatalf("sequence errors: %s", s)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkLinkAsk: the head's Pump asks an Echo in the child b.N times in
+// a row (one message in flight each way: also the ping-pong figure, at two
+// messages per ask).
+func BenchmarkLinkAsk(b *testing.B) {
+	ws, node := benchSystem(b)
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "echo"}`), "actor_is_created")
+	b.ResetTimer()
+	r := ws.request("ask", "pump", "ask", map[string]any{"to": "echo", "command": "echo", "n": b.N}, 600)
+	b.StopTimer()
+	if r.command() != "asked" {
+		b.Fatalf("pump ask: %s", r)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "asks/s")
+	b.ReportMetric(2*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkMoveIdleActor: recreate_actor of an idle actor between two
+// processes and back; one b.N iteration is one move.
+func BenchmarkMoveIdleActor(b *testing.B) {
+	ws, node := benchSystem(b)
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "idle"}`), "actor_is_created")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		to := node
+		if i%2 == 1 {
+			to = admin
+		}
+		ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "idle", "node": %q}`, to)), "actor_is_recreated")
+	}
+}
