@@ -300,6 +300,30 @@ func TestMoveBetweenProcesses(t *testing.T) {
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "seq"}`), "actor_is_found"); f.bodyString("node") != p1 {
 		t.Errorf("seq is in %s, want %s", f.bodyString("node"), p1)
 	}
+	// Asks in flight: a Pump in one child asks a Sequence 500 times in a row
+	// while the Sequence moves between all three processes.
+	ws.expect(p1, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
+	ws.expect(p0, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq2"}`), "actor_is_created")
+	const asks = 500
+	asked := make(chan answer, 1)
+	go func() {
+		asked <- feeder.request("ask", "pump", "ask", map[string]any{"to": "seq2", "command": "next", "n": asks}, 60)
+	}()
+	for _, node := range []string{admin, p1, p0, admin} {
+		ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq2", "node": %q}`, node)), "actor_is_recreated")
+	}
+	select {
+	case a := <-asked:
+		if a.command() != "asked" {
+			t.Fatalf("the pump's asks during the moves: %s", a)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the pump's asks did not finish")
+	}
+	if s := ws.ask("seq2", "state", nil).String(); !strings.Contains(s, fmt.Sprintf(`"last":%d`, asks)) || !strings.Contains(s, `"errors":0`) {
+		t.Fatalf("after four moves under %d asks: %s, want every ask once and in order", asks, s)
+	}
+
 	// Bad input.
 	ws.expect(admin, "recreate_actor", raw(`{"entity": "seq", "node": "first.process_9.admin"}`), "actor_is_not_recreated")
 	ws.expect(admin, "recreate_actor", raw(`{"entity": "nobody", "node": "first.main.admin"}`), "actor_is_not_recreated")
