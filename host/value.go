@@ -1,11 +1,8 @@
 package host
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -154,101 +151,5 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// UnmarshalValue decodes one JSON value. Numbers without a fraction or
-// exponent that fit in an int64 become int64; all others become float64.
-func UnmarshalValue(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := DecodeValue(dec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("invalid JSON: data after the value")
-	}
-	return v, nil
-}
-
 // MaxDepth is the deepest nesting of arrays and objects a body may have.
 const MaxDepth = 64
-
-// DecodeValue reads the next JSON value from dec, which must have UseNumber set.
-func DecodeValue(dec *json.Decoder) (any, error) {
-	return decodeValue(dec, 0)
-}
-
-func decodeValue(dec *json.Decoder, depth int) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, jsonError(err)
-	}
-	return decodeToken(dec, tok, depth)
-}
-
-func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
-	if d, ok := tok.(json.Delim); ok && (d == '[' || d == '{') && depth >= MaxDepth {
-		return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
-	}
-	switch t := tok.(type) {
-	case nil, bool, string:
-		return t, nil
-	case json.Number:
-		return numberValue(t)
-	case json.Delim:
-		switch t {
-		case '[':
-			arr := Array{}
-			for dec.More() {
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, jsonError(err)
-			}
-			return arr, nil
-		case '{':
-			obj := Object{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, jsonError(err)
-				}
-				key, _ := kt.(string)
-				v, err := decodeValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				obj = append(obj, Field{Key: key, Value: v})
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, jsonError(err)
-			}
-			return obj, nil
-		}
-	}
-	return nil, fmt.Errorf("invalid JSON: unexpected %v", tok)
-}
-
-func numberValue(n json.Number) (any, error) {
-	s := string(n)
-	if !bytes.ContainsAny([]byte(s), ".eE") {
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, nil
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JSON number %q: %w", s, err)
-	}
-	return f, nil
-}
-
-func jsonError(err error) error {
-	if err == io.EOF {
-		return errors.New("invalid JSON: unexpected end of input")
-	}
-	return fmt.Errorf("invalid JSON: %w", err)
-}

@@ -1,0 +1,332 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// UnmarshalValue decodes one JSON value. Numbers without a fraction or
+// exponent that fit in an int64 become int64; all others become float64.
+// Invalid UTF-8 in strings becomes U+FFFD, as encoding/json does. It is a
+// hand-written decoder: bodies cross links between processes, and the
+// token API of encoding/json was most of their cost.
+func UnmarshalValue(data []byte) (any, error) {
+	d := decoder{data: data}
+	d.skip()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skip()
+	if d.pos != len(d.data) {
+		return nil, errors.New("invalid JSON: data after the value")
+	}
+	return v, nil
+}
+
+type decoder struct {
+	data []byte
+	pos  int
+}
+
+func (d *decoder) skip() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", d.pos, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if d.pos >= len(d.data) {
+		return nil, errors.New("invalid JSON: unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		if depth >= MaxDepth {
+			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+		}
+		return d.object(depth + 1)
+	case c == '[':
+		if depth >= MaxDepth {
+			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+		}
+		return d.array(depth + 1)
+	case c == '"':
+		return d.string()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	default:
+		return nil, d.errorf("unexpected character %q", c)
+	}
+}
+
+func (d *decoder) literal(word string) error {
+	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
+		return d.errorf("expected %s", word)
+	}
+	d.pos += len(word)
+	return nil
+}
+
+func (d *decoder) object(depth int) (any, error) {
+	d.pos++ // {
+	obj := Object{}
+	d.skip()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return obj, nil
+	}
+	for {
+		d.skip()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			if d.pos >= len(d.data) {
+				return nil, errors.New("invalid JSON: unexpected end of input")
+			}
+			return nil, d.errorf("expected a string key")
+		}
+		k, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		d.skip()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("expected ':' after an object key")
+		}
+		d.pos++
+		d.skip()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		obj = append(obj, Field{Key: k.(string), Value: v})
+		d.skip()
+		if d.pos >= len(d.data) {
+			return nil, errors.New("invalid JSON: unexpected end of input")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return obj, nil
+		default:
+			return nil, d.errorf("expected ',' or '}' in an object")
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (any, error) {
+	d.pos++ // [
+	arr := Array{}
+	d.skip()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return arr, nil
+	}
+	for {
+		d.skip()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		d.skip()
+		if d.pos >= len(d.data) {
+			return nil, errors.New("invalid JSON: unexpected end of input")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return arr, nil
+		default:
+			return nil, d.errorf("expected ',' or ']' in an array")
+		}
+	}
+}
+
+func (d *decoder) number() (any, error) {
+	start := d.pos
+	isFloat := false
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	digits := func() int {
+		n := 0
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+			n++
+		}
+		return n
+	}
+	if d.pos < len(d.data) && d.data[d.pos] == '0' {
+		d.pos++
+	} else if digits() == 0 {
+		return nil, d.errorf("invalid number")
+	}
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		isFloat = true
+		d.pos++
+		if digits() == 0 {
+			return nil, d.errorf("invalid number: no digits after '.'")
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		isFloat = true
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if digits() == 0 {
+			return nil, d.errorf("invalid number: no digits in the exponent")
+		}
+	}
+	s := string(d.data[start:d.pos])
+	if !isFloat {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON number %q: %w", s, err)
+	}
+	return f, nil
+}
+
+func (d *decoder) string() (any, error) {
+	d.pos++ // "
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			seg := d.data[start:d.pos]
+			d.pos++
+			if utf8.Valid(seg) {
+				return string(seg), nil
+			}
+			return string(fixUTF8(seg, nil)), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		d.pos++
+	}
+	// Escapes: the slow path.
+	buf := fixUTF8(d.data[start:d.pos], nil)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return nil, d.errorf("a control character in a string")
+		case c == '\\':
+			if d.pos+1 >= len(d.data) {
+				return nil, errors.New("invalid JSON: unexpected end of input")
+			}
+			e := d.data[d.pos+1]
+			d.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					return nil, d.errorf("a bad \\u escape")
+				}
+				if utf16.IsSurrogate(r) {
+					// A pair gives one rune; a lone half is U+FFFD.
+					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+						save := d.pos
+						d.pos += 2
+						if r2, ok := d.hex4(); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								buf = utf8.AppendRune(buf, dec)
+								continue
+							}
+						}
+						d.pos = save
+					}
+					r = utf8.RuneError
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return nil, d.errorf("an unknown escape \\%c", e)
+			}
+		default:
+			// Copy a run of plain bytes.
+			s := d.pos
+			for d.pos < len(d.data) && d.data[d.pos] != '"' && d.data[d.pos] != '\\' && d.data[d.pos] >= 0x20 {
+				d.pos++
+			}
+			buf = fixUTF8(d.data[s:d.pos], buf)
+		}
+	}
+	return nil, errors.New("invalid JSON: unexpected end of input")
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	d.pos += 4
+	return r, true
+}
+
+// fixUTF8 appends s to buf with each invalid byte replaced by U+FFFD.
+func fixUTF8(s, buf []byte) []byte {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			buf = utf8.AppendRune(buf, utf8.RuneError)
+		} else {
+			buf = append(buf, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return buf
+}

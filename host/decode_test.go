@@ -1,0 +1,136 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"testing"
+)
+
+// The reference: the encoding/json token decoder this package used before
+// the hand-written one. The fuzz test checks that both agree.
+
+// refDecodeValue reads the next JSON value from dec, which must have UseNumber set.
+func refDecodeValue(dec *json.Decoder) (any, error) {
+	return decodeValue(dec, 0)
+}
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	return decodeToken(dec, tok, depth)
+}
+
+func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
+	if d, ok := tok.(json.Delim); ok && (d == '[' || d == '{') && depth >= MaxDepth {
+		return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+	}
+	switch t := tok.(type) {
+	case nil, bool, string:
+		return t, nil
+	case json.Number:
+		return numberValue(t)
+	case json.Delim:
+		switch t {
+		case '[':
+			arr := Array{}
+			for dec.More() {
+				v, err := decodeValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, jsonError(err)
+			}
+			return arr, nil
+		case '{':
+			obj := Object{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, jsonError(err)
+				}
+				key, _ := kt.(string)
+				v, err := decodeValue(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				obj = append(obj, Field{Key: key, Value: v})
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, jsonError(err)
+			}
+			return obj, nil
+		}
+	}
+	return nil, fmt.Errorf("invalid JSON: unexpected %v", tok)
+}
+
+func numberValue(n json.Number) (any, error) {
+	s := string(n)
+	if !bytes.ContainsAny([]byte(s), ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON number %q: %w", s, err)
+	}
+	return f, nil
+}
+
+func jsonError(err error) error {
+	if err == io.EOF {
+		return errors.New("invalid JSON: unexpected end of input")
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+func refUnmarshal(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := refDecodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the value")
+	}
+	return v, nil
+}
+
+// FuzzUnmarshalValue: the hand-written decoder accepts what encoding/json
+// accepts and gives the same value.
+func FuzzUnmarshalValue(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,"x",null,true,{"b":-0.0}]}`, `"\u00e9\ud83d\ude00\ud800"`, `[1e3, -12, 9223372036854775808]`, "\"\xff\"", `{"":""}`, `  7  `, `{"a" 1}`, `[1,]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err1 := UnmarshalValue(data)
+		want, err2 := refUnmarshal(data)
+		if (err1 == nil) != (err2 == nil) {
+			// encoding/json accepts nesting past MaxDepth only in the reference
+			if err1 != nil && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > MaxDepth {
+				return
+			}
+			t.Fatalf("%q: decoder error %v, reference error %v", data, err1, err2)
+		}
+		if err1 != nil {
+			return
+		}
+		a, _ := MarshalValue(got)
+		b, _ := MarshalValue(want)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%q: decoder %s, reference %s", data, a, b)
+		}
+	})
+}
+
