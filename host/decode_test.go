@@ -133,4 +133,3 @@ func FuzzUnmarshalValue(f *testing.F) {
 		}
 	})
 }
-
