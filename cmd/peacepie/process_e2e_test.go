@@ -332,3 +332,67 @@ func TestMoveBetweenProcesses(t *testing.T) {
 		t.Fatalf("after a refused move the actor is %s", s)
 	}
 }
+
+// TestNamesStayCoherent: random creates, removes, moves and lookups across
+// four processes; after every action every admin finds each name where it
+// is (or not at all), and a message sent by name reaches it.
+func TestNamesStayCoherent(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	nodes := []string{admin}
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"))
+	}
+	where := map[string]string{} // the model: name → node
+	names := []string{"a0", "a1", "a2", "a3", "a4"}
+	rnd := uint64(12345)
+	next := func(n int) int { rnd = rnd*6364136223846793005 + 1442695040888963407; return int((rnd >> 33) % uint64(n)) }
+	for step := 0; step < 60; step++ {
+		name := names[next(len(names))]
+		node := nodes[next(len(nodes))]
+		_, exists := where[name]
+		switch next(3) {
+		case 0: // create
+			want := "actor_is_created"
+			if exists {
+				want = "actor_is_not_created"
+			}
+			ws.expect(node, "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": %q}`, name)), want)
+			if !exists {
+				where[name] = node
+			}
+		case 1: // remove, sent to a random admin
+			want := "actor_is_removed"
+			if !exists {
+				want = "actor_is_absent"
+			}
+			ws.expect(node, "remove_actor", raw(fmt.Sprintf(`{"name": %q}`, name)), want)
+			delete(where, name)
+		case 2: // move
+			if !exists {
+				ws.expect(node, "recreate_actor", raw(fmt.Sprintf(`{"entity": %q, "node": %q}`, name, node)), "actor_is_not_recreated")
+				break
+			}
+			ws.expect(nodes[next(len(nodes))], "recreate_actor", raw(fmt.Sprintf(`{"entity": %q, "node": %q}`, name, node)), "actor_is_recreated")
+			where[name] = node
+		}
+		// Every admin's view, and delivery by name.
+		for _, n := range names {
+			for _, from := range nodes {
+				a := ws.ask(from, "seek_actor", raw(fmt.Sprintf(`{"entity": %q}`, n)))
+				want, ok := where[n]
+				switch {
+				case ok && (a.command() != "actor_is_found" || a.bodyString("node") != want):
+					t.Fatalf("step %d: %s seeks %s: %s, want it in %s", step, from, n, a, want)
+				case !ok && a.command() != "actor_is_not_found":
+					t.Fatalf("step %d: %s seeks %s: %s, want actor_is_not_found", step, from, n, a)
+				}
+			}
+			r := ws.ask(n, "echo", raw(`{"x": 1}`))
+			if _, ok := where[n]; ok != (r.command() == "echoed") {
+				t.Fatalf("step %d: echo to %s: %s (exists: %v)", step, n, r, ok)
+			}
+		}
+	}
+}
