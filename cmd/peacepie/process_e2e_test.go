@@ -347,7 +347,10 @@ func TestNamesStayCoherent(t *testing.T) {
 	where := map[string]string{} // the model: name → node
 	names := []string{"a0", "a1", "a2", "a3", "a4"}
 	rnd := uint64(12345)
-	next := func(n int) int { rnd = rnd*6364136223846793005 + 1442695040888963407; return int((rnd >> 33) % uint64(n)) }
+	next := func(n int) int {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return int((rnd >> 33) % uint64(n))
+	}
 	for step := 0; step < 60; step++ {
 		name := names[next(len(names))]
 		node := nodes[next(len(nodes))]
