@@ -399,3 +399,29 @@ func TestNamesStayCoherent(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeMessageToAnotherProcess: a 20 MiB message from an actor to an
+// actor in another process is refused at once with an error saying so; the
+// link and both actors keep working.
+func TestHugeMessageToAnotherProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/config", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/config/peacepie.toml", []byte("repl_lua = true\nconsole = \"127.0.0.1:0\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, dir, "run", "config/peacepie.toml")
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "far"}`), "actor_is_created")
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "near"}`), "actor_is_created")
+	code := `(function() local pp = require "peacepie"; local ok, err = pp.send("far", "echo", string.rep("x", 20 * 1024 * 1024)); return tostring(ok) .. " " .. tostring(err) end)()`
+	a := ws.expect(admin, "eval", map[string]any{"name": "near", "code": code}, "evaluated")
+	if s := a.String(); !strings.Contains(s, "nil") || !strings.Contains(s, "larger than the limit") {
+		t.Fatalf("a 20 MiB send to another process: %s, want nil and an error saying it is too large", s)
+	}
+	ws.expect("far", "echo", raw(`{"x": 1}`), "echoed")
+	ws.expect("near", "echo", raw(`{"x": 1}`), "echoed")
+}
