@@ -1,0 +1,211 @@
+package main
+
+// The original's migration-under-load test (reference §9,
+// simple_actor_recreate_testing), with the real binary: generators in
+// several processes ask a consumer with counters while the consumer and the
+// generators are moved between processes every few hundred milliseconds,
+// each move switching the package version (a code swap on the way).
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peacepie/peacepie/internal/gittest"
+)
+
+// migGenerator asks `to` "beat" {gen, n} with n = 1..limit, one ask per
+// tick. n and failures are params, so they travel with the actor; start
+// re-arms the ticker in the new place.
+const migGenerator = `local pp = require "peacepie"
+local Generator = { params = { to = "", limit = 0, period = 0.01, n = 0, failures = 0, running = false } }
+
+function Generator:_arm()
+  pp.cancel(self._timer)
+  self._timer = pp.every(self.period, "tick")
+end
+
+function Generator:start()
+  if self.running and self.n < self.limit then self:_arm() end
+  return "started"
+end
+
+function Generator:go()
+  self.running = true
+  self:_arm()
+  return "going"
+end
+
+function Generator:tick()
+  if self.n >= self.limit then
+    pp.cancel(self._timer)
+    self._timer = nil
+    return
+  end
+  local r, err = pp.ask(self.to, "beat", { gen = pp.name(), n = self.n + 1 }, 10)
+  if r then
+    self.n = self.n + 1
+  else
+    self.failures = self.failures + 1
+    print("beat failed: " .. tostring(err))
+  end
+end
+
+function Generator:state()
+  return "state", { n = self.n, failures = self.failures, version = VERSION }
+end
+
+return Generator
+`
+
+// migConsumer checks that each generator's counter grows by exactly one per
+// beat: a loss, a repeat or a reordering counts as an error.
+const migConsumer = `local pp = require "peacepie"
+local Consumer = { params = { last = pp.null, errors = 0, beats = 0 } }
+
+function Consumer:beat(body)
+  local last = self.last or {}
+  local want = (last[body.gen] or 0) + 1
+  if body.n ~= want then
+    self.errors = self.errors + 1
+    print(string.format("sequence error: %s sent %d, want %d", body.gen, body.n, want))
+  end
+  last[body.gen] = body.n
+  self.last = last
+  self.beats = self.beats + 1
+  return "beaten"
+end
+
+function Consumer:state()
+  return "state", { last = self.last or {}, errors = self.errors, beats = self.beats, version = VERSION }
+end
+
+return Consumer
+`
+
+// migRelease commits version of package "mig" and tags it; the two
+// versions differ only in the VERSION they report.
+func migRelease(r *gittest.Repo, version string) {
+	prefix := fmt.Sprintf("VERSION = %q\n", version)
+	r.Commit("mig "+version, map[string]string{
+		"peacepie.toml": fmt.Sprintf("name = \"mig\"\nversion = %q\n\n[actors]\nGenerator = \"generator\"\nConsumer = \"consumer\"\n", version),
+		"generator.lua": prefix + migGenerator,
+		"consumer.lua":  prefix + migConsumer,
+	})
+	r.Tag("v" + version)
+}
+
+func TestMigrationUnderLoad(t *testing.T) {
+	t.Parallel()
+	repos, dir := t.TempDir(), t.TempDir()
+	pkg := gittest.Init(t, filepath.Join(repos, "mig"))
+	migRelease(pkg, "1.0.0")
+	migRelease(pkg, "1.1.0")
+	list := filepath.Join(dir, "repos.toml")
+	writeFile(t, list, fmt.Sprintf("[[package]]\nname = \"mig\"\nurl = %q\ntags = [\"v1.0.0\", \"v1.1.0\"]\n", pkg.URL()))
+	writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), fmt.Sprintf("repos = %q\nlock = %q\npackages = %q\nfetch_timeout = \"20s\"\n",
+		list, filepath.Join(dir, "repos.lock"), filepath.Join(dir, "packages")))
+	in := start(t, dir, "run", "--console", "127.0.0.1:0")
+	ws := dial(t, in)
+	nodes := []string{admin}
+	for i := 0; i < 2; i++ {
+		nodes = append(nodes, ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"))
+	}
+
+	classDesc := func(class, version string) string {
+		return fmt.Sprintf(`{"requires_dist": "mig==%s", "class": %q}`, version, class)
+	}
+	ws.expect(nodes[1], "create_actor", raw(`{"class_desc": `+classDesc("Consumer", "1.0.0")+`, "name": "consumer"}`), "actor_is_created")
+	const gens, limit = 8, 250
+	class := map[string]string{"consumer": "Consumer"}
+	for i := 0; i < gens; i++ {
+		name := fmt.Sprintf("gen_%d", i)
+		class[name] = "Generator"
+		ws.expect(nodes[i%len(nodes)], "create_actor", raw(fmt.Sprintf(`{"class_desc": %s, "name": %q, "params": {"to": "consumer", "limit": %d, "period": 0.02}}`,
+			classDesc("Generator", "1.0.0"), name, limit)), "actor_is_created")
+	}
+	for i := 0; i < gens; i++ {
+		ws.expect(fmt.Sprintf("gen_%d", i), "go", nil, "going")
+	}
+
+	// Move the consumer or a generator every 150 ms to a random process
+	// (sometimes where it already is: a restart in place), switching the
+	// package version each time, until every generator is done.
+	rnd := uint64(2024)
+	next := func(n int) int {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return int((rnd >> 33) % uint64(n))
+	}
+	version := map[string]string{}
+	for name := range class {
+		version[name] = "1.0.0"
+	}
+	names := []string{"consumer"}
+	for i := 0; i < gens; i++ {
+		names = append(names, fmt.Sprintf("gen_%d", i))
+	}
+	done := func() bool {
+		var st struct {
+			Body struct {
+				Last   map[string]int `json:"last"`
+				Errors int            `json:"errors"`
+			} `json:"body"`
+		}
+		a := ws.ask("consumer", "state", nil)
+		data, _ := json.Marshal(map[string]any(a))
+		if err := json.Unmarshal(data, &st); err != nil || a.command() != "state" {
+			return false
+		}
+		for i := 0; i < gens; i++ {
+			if st.Body.Last[fmt.Sprintf("gen_%d", i)] != limit {
+				return false
+			}
+		}
+		return true
+	}
+	moves, movedOf := 0, map[string]int{}
+	deadline := time.Now().Add(60 * time.Second)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the generators did not finish within a minute; consumer: %s", ws.ask("consumer", "state", nil))
+		}
+		name := names[next(len(names))]
+		to := nodes[next(len(nodes))]
+		v := "1.1.0"
+		if version[name] == v {
+			v = "1.0.0"
+		}
+		a := ws.ask(nodes[next(len(nodes))], "recreate_actor", raw(fmt.Sprintf(`{"entity": %q, "node": %q, "class_desc": %s}`, name, to, classDesc(class[name], v))))
+		if a.command() != "actor_is_recreated" {
+			t.Fatalf("move %d: recreate_actor %s to %s with mig %s: %s", moves+1, name, to, v, a)
+		}
+		version[name] = v
+		moves++
+		movedOf[name]++
+		time.Sleep(150 * time.Millisecond)
+	}
+	if moves < 10 || movedOf["consumer"] < 2 {
+		t.Errorf("only %d moves (%d of the consumer) happened while the generators ran", moves, movedOf["consumer"])
+	}
+
+	if s := ws.expect("consumer", "state", nil, "state"); s.bodyString("version") != version["consumer"] {
+		t.Errorf("consumer runs mig %s after its moves, want %s", s.bodyString("version"), version["consumer"])
+	}
+	if s := ws.ask("consumer", "state", nil).String(); !strings.Contains(s, `"errors":0`) || !strings.Contains(s, fmt.Sprintf(`"beats":%d`, gens*limit)) {
+		t.Fatalf("consumer after %d moves: %s, want %d beats and no sequence error", moves, s, gens*limit)
+	}
+	for i := 0; i < gens; i++ {
+		name := fmt.Sprintf("gen_%d", i)
+		s := ws.expect(name, "state", nil, "state")
+		if s.bodyString("version") != version[name] {
+			t.Errorf("%s runs mig %s, want %s", name, s.bodyString("version"), version[name])
+		}
+		if str := s.String(); !strings.Contains(str, `"failures":0`) || !strings.Contains(str, fmt.Sprintf(`"n":%d`, limit)) {
+			t.Errorf("%s: %s, want n = %d and no failed ask", name, str, limit)
+		}
+	}
+	t.Logf("%d moves with a code swap each (%v); %d beats", moves, movedOf, gens*limit)
+}
