@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -28,19 +29,44 @@ import (
 	"github.com/peacepie/peacepie/repo"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs the command line and returns the exit code.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if prefix := os.Getenv("PEACEPIE_CPUPROFILE"); prefix != "" {
+		defer profileCPU(prefix)()
+	}
 	if err := app().RunContext(ctx, flagsFirst(os.Args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
 				fmt.Fprintln(os.Stderr, "peacepie:", msg)
 			}
-			os.Exit(ec.ExitCode())
+			return ec.ExitCode()
 		}
 		fmt.Fprintln(os.Stderr, "peacepie:", err)
-		os.Exit(1)
+		return 1
+	}
+	return 0
+}
+
+// profileCPU writes a CPU profile of this OS process to PREFIX.PID until the
+// returned function is called: a developer's tool to see where a process
+// of a running system spends its time (children inherit the variable).
+func profileCPU(prefix string) (stop func()) {
+	f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peacepie: PEACEPIE_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }
 
