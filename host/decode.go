@@ -63,7 +63,11 @@ func (d *decoder) value(depth int) (any, error) {
 		}
 		return d.array(depth + 1)
 	case c == '"':
-		return d.string()
+		s, err := d.string(nil)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	case c == 't':
@@ -86,8 +90,8 @@ func (d *decoder) literal(word string) error {
 }
 
 func (d *decoder) object(depth int) (any, error) {
-	d.pos++ // {
-	obj := Object{}
+	d.pos++                   // {
+	obj := make(Object, 0, 4) // most objects are small: one allocation
 	d.skip()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
@@ -101,7 +105,7 @@ func (d *decoder) object(depth int) (any, error) {
 			}
 			return nil, d.errorf("expected a string key")
 		}
-		k, err := d.string()
+		k, err := d.string(knownKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +119,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj = append(obj, Field{Key: k.(string), Value: v})
+		obj = append(obj, Field{Key: k, Value: v})
 		d.skip()
 		if d.pos >= len(d.data) {
 			return nil, errors.New("invalid JSON: unexpected end of input")
@@ -212,7 +216,9 @@ func (d *decoder) number() (any, error) {
 	return f, nil
 }
 
-func (d *decoder) string() (any, error) {
+// string decodes a string; known is consulted first for plain strings
+// (nil: none), so that common keys are not allocated again and again.
+func (d *decoder) string(known map[string]string) (string, error) {
 	d.pos++ // "
 	start := d.pos
 	for d.pos < len(d.data) {
@@ -220,6 +226,9 @@ func (d *decoder) string() (any, error) {
 		if c == '"' {
 			seg := d.data[start:d.pos]
 			d.pos++
+			if s, ok := known[string(seg)]; ok { // no allocation: see the Go spec on map index conversion
+				return s, nil
+			}
 			if utf8.Valid(seg) {
 				return string(seg), nil
 			}
@@ -239,10 +248,10 @@ func (d *decoder) string() (any, error) {
 			d.pos++
 			return string(buf), nil
 		case c < 0x20:
-			return nil, d.errorf("a control character in a string")
+			return "", d.errorf("a control character in a string")
 		case c == '\\':
 			if d.pos+1 >= len(d.data) {
-				return nil, errors.New("invalid JSON: unexpected end of input")
+				return "", errors.New("invalid JSON: unexpected end of input")
 			}
 			e := d.data[d.pos+1]
 			d.pos += 2
@@ -262,7 +271,7 @@ func (d *decoder) string() (any, error) {
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
-					return nil, d.errorf("a bad \\u escape")
+					return "", d.errorf("a bad \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
 					// A pair gives one rune; a lone half is U+FFFD.
@@ -281,7 +290,7 @@ func (d *decoder) string() (any, error) {
 				}
 				buf = utf8.AppendRune(buf, r)
 			default:
-				return nil, d.errorf("an unknown escape \\%c", e)
+				return "", d.errorf("an unknown escape \\%c", e)
 			}
 		default:
 			// Copy a run of plain bytes.
@@ -292,8 +301,18 @@ func (d *decoder) string() (any, error) {
 			buf = fixUTF8(d.data[s:d.pos], buf)
 		}
 	}
-	return nil, errors.New("invalid JSON: unexpected end of input")
+	return "", errors.New("invalid JSON: unexpected end of input")
 }
+
+// knownKeys are the keys of the message envelope and of addresses, which
+// every message carries: decoded without allocating. Read-only.
+var knownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"mid", "command", "body", "sender", "recipient", "timeout", "transit", "hops", "node", "entity", "n", "name", "value", "params"} {
+		m[k] = k
+	}
+	return m
+}()
 
 func (d *decoder) hex4() (rune, bool) {
 	if len(d.data)-d.pos < 4 {
@@ -329,4 +348,172 @@ func fixUTF8(s, buf []byte) []byte {
 		s = s[size:]
 	}
 	return buf
+}
+
+// decodeEnvelope is the fast path of Message.UnmarshalJSON for the messages
+// that links carry: it reads the envelope and the addresses straight into m
+// instead of building Objects first. It reports false, leaving m alone, for
+// anything unusual (an error, a field of an unexpected type); the generic
+// decoder then gives the same result or error as it always did.
+func (m *Message) decodeEnvelope(data []byte) bool {
+	d := decoder{data: data}
+	d.skip()
+	if !d.at('{') {
+		return false
+	}
+	d.pos++
+	var msg Message
+	d.skip()
+	if d.at('}') {
+		d.pos++
+		return d.end(m, msg)
+	}
+	for {
+		d.skip()
+		if !d.at('"') {
+			return false
+		}
+		k, err := d.string(knownKeys)
+		if err != nil {
+			return false
+		}
+		d.skip()
+		if !d.at(':') {
+			return false
+		}
+		d.pos++
+		d.skip()
+		switch k {
+		case "mid", "command":
+			if !d.at('"') {
+				return false
+			}
+			s, err := d.string(nil)
+			if err != nil {
+				return false
+			}
+			if k == "mid" {
+				msg.ID = ParseMID(s)
+			} else {
+				msg.Command = s
+			}
+		case "sender", "recipient":
+			if d.at('n') { // null: no address
+				if d.literal("null") != nil {
+					return false
+				}
+				break
+			}
+			a, ok := d.address()
+			if !ok {
+				return false
+			}
+			if k == "sender" {
+				msg.Sender = a
+			} else {
+				msg.Recipient = a
+			}
+		default:
+			v, err := d.value(1)
+			if err != nil {
+				return false
+			}
+			switch k {
+			case "body":
+				msg.Body = v
+			case "timeout":
+				msg.Timeout, _ = ToFloat(v)
+			case "transit":
+				msg.Transit = v == true
+			case "hops":
+				if h, ok := v.(int64); ok && h > 0 && h < 256 {
+					msg.Hops = uint8(h)
+				}
+			}
+		}
+		d.skip()
+		switch {
+		case d.at(','):
+			d.pos++
+		case d.at('}'):
+			d.pos++
+			return d.end(m, msg)
+		default:
+			return false
+		}
+	}
+}
+
+// end stores msg in m if nothing but white space follows.
+func (d *decoder) end(m *Message, msg Message) bool {
+	d.skip()
+	if d.pos != len(d.data) {
+		return false
+	}
+	*m = msg
+	return true
+}
+
+func (d *decoder) at(c byte) bool { return d.pos < len(d.data) && d.data[d.pos] == c }
+
+// address reads {"node": "...", "entity": "..."} (either may be missing)
+// into a valid Address; anything else reports false.
+func (d *decoder) address() (Address, bool) {
+	if !d.at('{') {
+		return Address{}, false
+	}
+	d.pos++
+	var node, entity string
+	d.skip()
+	if !d.at('}') {
+		for {
+			d.skip()
+			if !d.at('"') {
+				return Address{}, false
+			}
+			k, err := d.string(knownKeys)
+			if err != nil {
+				return Address{}, false
+			}
+			d.skip()
+			if !d.at(':') {
+				return Address{}, false
+			}
+			d.pos++
+			d.skip()
+			if !d.at('"') {
+				return Address{}, false
+			}
+			s, err := d.string(nil)
+			if err != nil {
+				return Address{}, false
+			}
+			switch k {
+			case "node":
+				node = s
+			case "entity":
+				entity = s
+			default:
+				return Address{}, false
+			}
+			d.skip()
+			if d.at(',') {
+				d.pos++
+				continue
+			}
+			if d.at('}') {
+				break
+			}
+			return Address{}, false
+		}
+	}
+	d.pos++ // }
+	if (node == "" && entity == "") || (node != "" && !IsAdminName(node)) {
+		return Address{}, false
+	}
+	if entity == "" {
+		return Address{Node: node}, true
+	}
+	a, err := entityAddress(node, entity)
+	return a, err == nil
 }

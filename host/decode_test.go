@@ -133,3 +133,65 @@ func FuzzUnmarshalValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMessageEnvelope: the fast envelope decoder, when it takes a message,
+// gives exactly what the generic path gives.
+func FuzzMessageEnvelope(f *testing.F) {
+	for _, s := range []string{
+		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"seq"}}`,
+		`{"command":"x","recipient":{"node":"first.main.admin","entity":"_12"},"sender":null,"hops":3,"transit":true,"timeout":2.5}`,
+		`{"recipient":{"node":"first.main.admin"},"hops":3,"hops":"x","command":"a","command":"b"}`,
+		`{"recipient":"name","mid":5}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast, generic Message
+		if !fast.decodeEnvelope(data) {
+			return
+		}
+		if err := generic.unmarshalGeneric(data); err != nil {
+			t.Fatalf("%q: the fast path took a message the generic path refuses: %v", data, err)
+		}
+		a, _ := fast.MarshalJSON()
+		b, _ := generic.MarshalJSON()
+		if !bytes.Equal(a, b) || fast.ID != generic.ID || fast.Sender != generic.Sender || fast.Recipient != generic.Recipient || fast.Hops != generic.Hops || fast.Transit != generic.Transit || fast.Timeout != generic.Timeout {
+			t.Fatalf("%q: fast %s %+v, generic %s %+v", data, a, fast, b, generic)
+		}
+	})
+}
+
+// TestEnvelopeFastPath: the messages links carry take the fast path.
+func TestEnvelopeFastPath(t *testing.T) {
+	var m Message
+	data := `{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"_3"},"timeout":10}`
+	if !m.decodeEnvelope([]byte(data)) {
+		t.Fatalf("%s: not decoded by the fast path", data)
+	}
+	if m.Command != "next" || m.Sender.Entity != "pump" || m.Recipient.Reply != 3 || m.Timeout != 10 {
+		t.Fatalf("%s: decoded as %+v", data, m)
+	}
+}
+
+// TestAppendAddress: an address is written exactly as its Value would be,
+// and reads back as the same address.
+func TestAppendAddress(t *testing.T) {
+	for _, a := range []Address{
+		{Entity: "x"}, {Node: "first.main.admin"}, {Node: "first.main.admin", Entity: "seq"},
+		{Node: "first.process_1.admin", Reply: 17}, {Reply: 3}, {Entity: "q\"uo\\te\n\u00e9"},
+	} {
+		want, err := appendValue(nil, a.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendAddress(nil, a); !bytes.Equal(got, want) {
+			t.Errorf("%+v: %s, want %s", a, got, want)
+		}
+		m := Message{Command: "c", Recipient: a, Sender: a}
+		data, _ := m.MarshalJSON()
+		var back Message
+		if err := back.UnmarshalJSON(data); err != nil || back.Recipient != a || back.Sender != a {
+			t.Errorf("%+v: read back as %+v, %v", a, back.Recipient, err)
+		}
+	}
+}

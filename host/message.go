@@ -157,6 +157,28 @@ func (a Address) Value() any {
 	return Object{{Key: "node", Value: a.Node}, {Key: "entity", Value: e}}
 }
 
+// appendAddress appends a non-zero address as Value's JSON, without
+// building the value.
+func appendAddress(buf []byte, a Address) []byte {
+	entity := func(buf []byte) []byte {
+		if a.Reply != 0 {
+			buf = append(buf, '"', '_')
+			return append(strconv.AppendUint(buf, a.Reply, 10), '"')
+		}
+		return appendString(buf, a.Entity)
+	}
+	switch {
+	case a.Reply == 0 && a.Entity == "":
+		return appendString(buf, a.Node)
+	case a.Node == "":
+		return entity(buf)
+	}
+	buf = append(buf, `{"node":`...)
+	buf = appendString(buf, a.Node)
+	buf = append(buf, `,"entity":`...)
+	return append(entity(buf), '}')
+}
+
 // Message is the unit of communication between actors. It is passed by value;
 // its Body is shared and must not be modified.
 type Message struct {
@@ -180,7 +202,12 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	buf = append(buf, '{')
 	if m.ID != (MID{}) {
 		buf = append(buf, `"mid":`...)
-		buf = appendString(buf, m.ID.String())
+		buf = appendString(buf, m.ID.Prefix)
+		if m.ID.Seq != 0 { // "prefix.seq" without building the string
+			buf = append(buf[:len(buf)-1], '.')
+			buf = strconv.AppendUint(buf, m.ID.Seq, 10)
+			buf = append(buf, '"')
+		}
 		buf = append(buf, ',')
 	}
 	buf = append(buf, `"command":`...)
@@ -192,11 +219,11 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	}
 	if !m.Sender.IsZero() {
 		buf = append(buf, `,"sender":`...)
-		buf, _ = appendValue(buf, m.Sender.Value())
+		buf = appendAddress(buf, m.Sender)
 	}
 	if !m.Recipient.IsZero() {
 		buf = append(buf, `,"recipient":`...)
-		buf, _ = appendValue(buf, m.Recipient.Value())
+		buf = appendAddress(buf, m.Recipient)
 	}
 	if m.Timeout > 0 && !math.IsInf(m.Timeout, 0) {
 		buf = append(buf, `,"timeout":`...)
@@ -214,6 +241,15 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 
 // UnmarshalJSON decodes a message written by MarshalJSON.
 func (m *Message) UnmarshalJSON(data []byte) error {
+	if m.decodeEnvelope(data) {
+		return nil
+	}
+	return m.unmarshalGeneric(data)
+}
+
+// unmarshalGeneric decodes a message through UnmarshalValue: the reference
+// that decodeEnvelope must agree with, and the source of its errors.
+func (m *Message) unmarshalGeneric(data []byte) error {
 	v, err := UnmarshalValue(data)
 	if err != nil {
 		return err

@@ -59,11 +59,7 @@ func (c *Child) Run() {
 
 // Forward implements host.Remote: everything goes through the head.
 func (c *Child) Forward(node string, m host.Message) error {
-	p, err := encode(m)
-	if err != nil {
-		return err
-	}
-	return c.conn.Send(p)
+	return c.conn.SendAppend(m.AppendJSON)
 }
 
 // Locate implements host.Remote: the head knows.

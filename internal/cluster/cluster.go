@@ -329,11 +329,7 @@ func (h *Head) Forward(node string, m host.Message) error {
 	if ch == nil {
 		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	}
-	p, err := encode(m)
-	if err != nil {
-		return err
-	}
-	return ch.conn.Send(p)
+	return ch.conn.SendAppend(m.AppendJSON)
 }
 
 // Locate implements host.Remote.

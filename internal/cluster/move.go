@@ -196,11 +196,7 @@ func (h *Head) forwardLocked(node string, m host.Message) error {
 	if ch == nil {
 		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	}
-	p, err := encode(m)
-	if err != nil {
-		return err
-	}
-	return ch.conn.Send(p)
+	return ch.conn.SendAppend(m.AppendJSON)
 }
 
 func describe(v any) string {

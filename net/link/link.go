@@ -104,6 +104,21 @@ func (c *Conn) Send(payload []byte) error {
 	return c.enqueue(f)
 }
 
+// SendAppend is Send for a payload that appendPayload appends to the frame
+// being built (a message encoding itself): one buffer per message. An error
+// of appendPayload is returned as it is.
+func (c *Conn) SendAppend(appendPayload func([]byte) ([]byte, error)) error {
+	f, start := wire.StartFrame(make([]byte, 0, 256), wire.KindMessage)
+	f, err := appendPayload(f)
+	if err != nil {
+		return err
+	}
+	if f, err = wire.FinishFrame(f, start, c.cfg.MaxFrame); err != nil {
+		return fmt.Errorf("link to %s: %w", c.peer, err)
+	}
+	return c.enqueue(f)
+}
+
 func (c *Conn) enqueue(f []byte) error {
 	c.mu.Lock()
 	if c.closed {

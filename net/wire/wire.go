@@ -101,6 +101,25 @@ func AppendFrame(dst []byte, k Kind, payload []byte, max int) ([]byte, error) {
 	return append(dst, payload...), nil
 }
 
+// StartFrame appends the header of a frame whose payload the caller then
+// appends to out; FinishFrame(out, start, max) sets the payload's length.
+// Together they build a frame in one buffer, without a separate payload.
+func StartFrame(dst []byte, k Kind) (out []byte, start int) {
+	start = len(dst)
+	return append(dst, Version, byte(k), 0, 0, 0, 0), start
+}
+
+// FinishFrame completes the frame begun at start by StartFrame. It fails
+// when the payload appended since is larger than max.
+func FinishFrame(f []byte, start, max int) ([]byte, error) {
+	size := len(f) - start - HeaderSize
+	if size > max {
+		return f[:start], &TooLargeError{Size: size, Max: max}
+	}
+	binary.BigEndian.PutUint32(f[start+2:], uint32(size))
+	return f, nil
+}
+
 // Reader reads frames from a buffered stream.
 type Reader struct {
 	r   *bufio.Reader

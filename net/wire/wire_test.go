@@ -151,3 +151,24 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestStartFinishFrame: a frame built in place equals AppendFrame's, after
+// other frames in the same buffer, and a payload over the limit is refused
+// with the buffer cut back to where the frame began.
+func TestStartFinishFrame(t *testing.T) {
+	payload := []byte(`{"command":"next","body":{"n":1}}`)
+	want, _ := wire.AppendFrame([]byte("prefix"), wire.KindMessage, payload, 100)
+	f, start := wire.StartFrame([]byte("prefix"), wire.KindMessage)
+	f = append(f, payload...)
+	got, err := wire.FinishFrame(f, start, 100)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("in place: %q, %v; want %q", got, err, want)
+	}
+	f, start = wire.StartFrame([]byte("prefix"), wire.KindMessage)
+	f = append(f, make([]byte, 101)...)
+	got, err = wire.FinishFrame(f, start, 100)
+	var tl *wire.TooLargeError
+	if !errors.As(err, &tl) || tl.Size != 101 || tl.Max != 100 || string(got) != "prefix" {
+		t.Fatalf("over the limit: %q, %v", got, err)
+	}
+}
