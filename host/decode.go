@@ -63,7 +63,7 @@ func (d *decoder) value(depth int) (any, error) {
 		}
 		return d.array(depth + 1)
 	case c == '"':
-		s, err := d.string(nil)
+		s, err := d.string(false)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func (d *decoder) object(depth int) (any, error) {
 			}
 			return nil, d.errorf("expected a string key")
 		}
-		k, err := d.string(knownKeys)
+		k, err := d.string(true)
 		if err != nil {
 			return nil, err
 		}
@@ -216,9 +216,9 @@ func (d *decoder) number() (any, error) {
 	return f, nil
 }
 
-// string decodes a string; known is consulted first for plain strings
-// (nil: none), so that common keys are not allocated again and again.
-func (d *decoder) string(known map[string]string) (string, error) {
+// string decodes a string; with isKey, the keys every message carries are
+// returned without allocating.
+func (d *decoder) string(isKey bool) (string, error) {
 	d.pos++ // "
 	start := d.pos
 	for d.pos < len(d.data) {
@@ -226,8 +226,10 @@ func (d *decoder) string(known map[string]string) (string, error) {
 		if c == '"' {
 			seg := d.data[start:d.pos]
 			d.pos++
-			if s, ok := known[string(seg)]; ok { // no allocation: see the Go spec on map index conversion
-				return s, nil
+			if isKey {
+				if k := knownKey(seg); k != "" {
+					return k, nil
+				}
 			}
 			if utf8.Valid(seg) {
 				return string(seg), nil
@@ -304,15 +306,41 @@ func (d *decoder) string(known map[string]string) (string, error) {
 	return "", errors.New("invalid JSON: unexpected end of input")
 }
 
-// knownKeys are the keys of the message envelope and of addresses, which
-// every message carries: decoded without allocating. Read-only.
-var knownKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"mid", "command", "body", "sender", "recipient", "timeout", "transit", "hops", "node", "entity", "n", "name", "value", "params"} {
-		m[k] = k
+// knownKey returns the keys of the message envelope and of addresses, and
+// a few common body keys, as constants ("" for any other key).
+func knownKey(b []byte) string {
+	switch string(b) { // compiled without converting b
+	case "mid":
+		return "mid"
+	case "command":
+		return "command"
+	case "body":
+		return "body"
+	case "sender":
+		return "sender"
+	case "recipient":
+		return "recipient"
+	case "timeout":
+		return "timeout"
+	case "transit":
+		return "transit"
+	case "hops":
+		return "hops"
+	case "node":
+		return "node"
+	case "entity":
+		return "entity"
+	case "n":
+		return "n"
+	case "name":
+		return "name"
+	case "value":
+		return "value"
+	case "params":
+		return "params"
 	}
-	return m
-}()
+	return ""
+}
 
 func (d *decoder) hex4() (rune, bool) {
 	if len(d.data)-d.pos < 4 {
@@ -373,7 +401,7 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 		if !d.at('"') {
 			return false
 		}
-		k, err := d.string(knownKeys)
+		k, err := d.string(true)
 		if err != nil {
 			return false
 		}
@@ -388,7 +416,7 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 			if !d.at('"') {
 				return false
 			}
-			s, err := d.string(nil)
+			s, err := d.string(false)
 			if err != nil {
 				return false
 			}
@@ -456,9 +484,18 @@ func (d *decoder) end(m *Message, msg Message) bool {
 
 func (d *decoder) at(c byte) bool { return d.pos < len(d.data) && d.data[d.pos] == c }
 
-// address reads {"node": "...", "entity": "..."} (either may be missing)
-// into a valid Address; anything else reports false.
+// address reads a name ("seq", "first.main.admin", "_3") or {"node": "...",
+// "entity": "..."} (either may be missing) into a valid Address; anything
+// else reports false.
 func (d *decoder) address() (Address, bool) {
+	if d.at('"') {
+		s, err := d.string(false)
+		if err != nil {
+			return Address{}, false
+		}
+		a, err := ParseAddress(s)
+		return a, err == nil
+	}
 	if !d.at('{') {
 		return Address{}, false
 	}
@@ -471,7 +508,7 @@ func (d *decoder) address() (Address, bool) {
 			if !d.at('"') {
 				return Address{}, false
 			}
-			k, err := d.string(knownKeys)
+			k, err := d.string(true)
 			if err != nil {
 				return Address{}, false
 			}
@@ -484,7 +521,7 @@ func (d *decoder) address() (Address, bool) {
 			if !d.at('"') {
 				return Address{}, false
 			}
-			s, err := d.string(nil)
+			s, err := d.string(false)
 			if err != nil {
 				return Address{}, false
 			}

@@ -163,13 +163,25 @@ func FuzzMessageEnvelope(f *testing.F) {
 
 // TestEnvelopeFastPath: the messages links carry take the fast path.
 func TestEnvelopeFastPath(t *testing.T) {
-	var m Message
-	data := `{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"_3"},"timeout":10}`
-	if !m.decodeEnvelope([]byte(data)) {
-		t.Fatalf("%s: not decoded by the fast path", data)
+	for _, data := range []string{
+		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"_3"},"timeout":10}`,
+		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":"pump","recipient":"seq"}`,
+	} {
+		var m Message
+		if !m.decodeEnvelope([]byte(data)) {
+			t.Fatalf("%s: not decoded by the fast path", data)
+		}
+		if m.Command != "next" || m.Sender.Entity != "pump" {
+			t.Fatalf("%s: decoded as %+v", data, m)
+		}
 	}
-	if m.Command != "next" || m.Sender.Entity != "pump" || m.Recipient.Reply != 3 || m.Timeout != 10 {
-		t.Fatalf("%s: decoded as %+v", data, m)
+	// Every address form a message is written with goes the fast way.
+	for _, a := range []Address{{Entity: "x"}, {Node: "first.main.admin"}, {Node: "first.main.admin", Entity: "seq"}, {Node: "first.main.admin", Reply: 4}, {Reply: 5}} {
+		data, _ := Message{Command: "c", Sender: a, Recipient: a}.MarshalJSON()
+		var m Message
+		if !m.decodeEnvelope(data) || m.Sender != a || m.Recipient != a {
+			t.Errorf("%s: fast path %+v", data, m)
+		}
 	}
 }
 
