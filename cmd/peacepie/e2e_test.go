@@ -448,8 +448,8 @@ func TestCLIAskSend(t *testing.T) {
 		t.Errorf("--json printed %d lines, want one:\n%s", len(lines), r.stdout)
 	} else if r.code == 0 {
 		var m map[string]any
-		if err := json.Unmarshal([]byte(lines[0]), &m); err != nil || m["command"] != "hello_world" {
-			t.Errorf("--json printed %q: want JSON with command \"hello_world\" (%v)", lines[0], err)
+		if err := json.Unmarshal([]byte(lines[0]), &m); err != nil || m["command"] != "hello_world" || m["recipient"] != nil {
+			t.Errorf("--json printed %q: want JSON with command \"hello_world\" and no recipient (%v)", lines[0], err)
 		}
 	}
 

@@ -255,6 +255,9 @@ func consoleAddress(c *cli.Context, rawURL string) (string, string, error) {
 }
 
 func printAnswer(w io.Writer, m host.Message, compact bool) error {
+	// The reply's recipient is this command's own temporary ask address
+	// ("_7"): nothing a user can use, so it is not shown.
+	m.Recipient = host.Address{}
 	data, err := m.MarshalJSON()
 	if err != nil {
 		return err
