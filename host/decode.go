@@ -98,23 +98,10 @@ func (d *decoder) object(depth int) (any, error) {
 		return obj, nil
 	}
 	for {
-		d.skip()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			if d.pos >= len(d.data) {
-				return nil, errors.New("invalid JSON: unexpected end of input")
-			}
-			return nil, d.errorf("expected a string key")
-		}
-		k, err := d.string(true)
+		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
-		d.skip()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return nil, d.errorf("expected ':' after an object key")
-		}
-		d.pos++
-		d.skip()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -134,6 +121,29 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, d.errorf("expected ',' or '}' in an object")
 		}
 	}
+}
+
+// key reads `"key":` of an object member, and the white space around it,
+// leaving d at the value.
+func (d *decoder) key() (string, error) {
+	d.skip()
+	if !d.at('"') {
+		if d.pos >= len(d.data) {
+			return "", errors.New("invalid JSON: unexpected end of input")
+		}
+		return "", d.errorf("expected a string key")
+	}
+	k, err := d.string(true)
+	if err != nil {
+		return "", err
+	}
+	d.skip()
+	if !d.at(':') {
+		return "", d.errorf("expected ':' after an object key")
+	}
+	d.pos++
+	d.skip()
+	return k, nil
 }
 
 func (d *decoder) array(depth int) (any, error) {
@@ -397,20 +407,10 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 		return d.end(m, msg)
 	}
 	for {
-		d.skip()
-		if !d.at('"') {
-			return false
-		}
-		k, err := d.string(true)
+		k, err := d.key()
 		if err != nil {
 			return false
 		}
-		d.skip()
-		if !d.at(':') {
-			return false
-		}
-		d.pos++
-		d.skip()
 		switch k {
 		case "mid", "command":
 			if !d.at('"') {
@@ -501,35 +501,23 @@ func (d *decoder) address() (Address, bool) {
 	}
 	d.pos++
 	var node, entity string
+	var seen [2]bool // a repeated key goes the generic way (which takes the first)
 	d.skip()
 	if !d.at('}') {
 		for {
-			d.skip()
-			if !d.at('"') {
-				return Address{}, false
-			}
-			k, err := d.string(true)
-			if err != nil {
-				return Address{}, false
-			}
-			d.skip()
-			if !d.at(':') {
-				return Address{}, false
-			}
-			d.pos++
-			d.skip()
-			if !d.at('"') {
+			k, err := d.key()
+			if err != nil || !d.at('"') {
 				return Address{}, false
 			}
 			s, err := d.string(false)
 			if err != nil {
 				return Address{}, false
 			}
-			switch k {
-			case "node":
-				node = s
-			case "entity":
-				entity = s
+			switch {
+			case k == "node" && !seen[0]:
+				node, seen[0] = s, true
+			case k == "entity" && !seen[1]:
+				entity, seen[1] = s, true
 			default:
 				return Address{}, false
 			}

@@ -141,7 +141,7 @@ func FuzzMessageEnvelope(f *testing.F) {
 		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"seq"}}`,
 		`{"command":"x","recipient":{"node":"first.main.admin","entity":"_12"},"sender":null,"hops":3,"transit":true,"timeout":2.5}`,
 		`{"recipient":{"node":"first.main.admin"},"hops":3,"hops":"x","command":"a","command":"b"}`,
-		`{"recipient":"name","mid":5}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
+		`{"recipient":"name","mid":5}`, `{"sender":{"entity":"","entity":"0"}}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
 	} {
 		f.Add([]byte(s))
 	}
