@@ -22,9 +22,8 @@ import (
 	"github.com/peacepie/peacepie/net/link"
 )
 
-// encode and decode carry a message over a link as its JSON.
-func encode(m host.Message) ([]byte, error) { return m.MarshalJSON() }
-
+// decode reads a message from a link's payload (senders use
+// link.Conn.SendAppend with Message.AppendJSON).
 func decode(p []byte) (host.Message, error) {
 	var m host.Message
 	err := m.UnmarshalJSON(p)
@@ -178,9 +177,7 @@ func (h *Head) childGone(node string, err error) {
 	for _, c := range others {
 		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.node},
 			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
-		if p, err := encode(m); err == nil {
-			c.conn.Send(p)
-		}
+		c.conn.SendAppend(m.AppendJSON)
 	}
 	if restart {
 		go h.restart(node, hosted)
@@ -307,9 +304,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	ch.removing = true
 	h.mu.Unlock()
 	m := host.Message{ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
-	if p, err := encode(m); err == nil {
-		ch.conn.Send(p)
-	}
+	ch.conn.SendAppend(m.AppendJSON)
 	done := make(chan struct{})
 	go func() { ch.cmd.Wait(); close(done) }()
 	select {
