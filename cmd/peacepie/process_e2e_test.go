@@ -328,6 +328,10 @@ func TestMoveBetweenProcesses(t *testing.T) {
 	ws.expect(admin, "recreate_actor", raw(`{"entity": "seq", "node": "first.process_9.admin"}`), "actor_is_not_recreated")
 	ws.expect(admin, "recreate_actor", raw(`{"entity": "nobody", "node": "first.main.admin"}`), "actor_is_not_recreated")
 	ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq", "node": %q, "class_desc": {"requires_dist": "nopkg", "class": "X"}}`, admin)), "actor_is_not_recreated")
+	bad := ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq", "node": %q, "class_desc": {"requires_dist": "peacepie_std", "class": 5}}`, admin)), "actor_is_not_recreated")
+	if e := bad.bodyString("error"); !strings.Contains(e, "class_desc.class must be a class name") || strings.Contains(e, `"mid"`) {
+		t.Errorf("a move with a bad class: error %q, want the target's reason alone", e)
+	}
 	if s := ws.ask("seq", "state", nil).String(); !strings.Contains(s, fmt.Sprintf(`"last":%d`, n)) {
 		t.Fatalf("after a refused move the actor is %s", s)
 	}

@@ -200,6 +200,13 @@ func (h *Head) forwardLocked(node string, m host.Message) error {
 }
 
 func describe(v any) string {
+	if o, ok := v.(host.Object); ok { // an error reply: its message, or a refusal: its error
+		for _, key := range []string{"message", "error"} {
+			if msg := o.String(key); msg != "" {
+				return msg
+			}
+		}
+	}
 	data, err := host.MarshalValue(v)
 	if err != nil {
 		return err.Error()
