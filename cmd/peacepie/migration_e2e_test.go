@@ -185,7 +185,7 @@ func TestMigrationUnderLoad(t *testing.T) {
 		version[name] = v
 		moves++
 		movedOf[name]++
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // the pace of the moves, not a wait for a condition
 	}
 	if moves < 10 || movedOf["consumer"] < 2 {
 		t.Errorf("only %d moves (%d of the consumer) happened while the generators ran", moves, movedOf["consumer"])
