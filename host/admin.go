@@ -51,14 +51,12 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		return Reply{"actor", act.Info().Value()}, nil
 	case "get_processes":
 		procs := Array{p.processValue()}
-		if p.remote != nil && p.HeadAdmin() == p.adminName {
+		if g, ok := p.remote.(interface{ Gone() []Object }); ok { // a head
 			for _, n := range p.remote.Nodes()[1:] {
 				procs = append(procs, n)
 			}
-			if g, ok := p.remote.(interface{ Gone() []Object }); ok {
-				for _, n := range g.Gone() {
-					procs = append(procs, n)
-				}
+			for _, n := range g.Gone() {
+				procs = append(procs, n)
 			}
 		}
 		return Reply{"processes", Object{
@@ -74,17 +72,14 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	case "get_commands":
 		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":
-		nodes := Array{p.adminName}
-		if p.remote != nil {
-			nodes = nodes[:0]
-			for _, n := range p.remote.Nodes() {
-				nodes = append(nodes, n.String("node"))
-			}
+		if p.remote != nil && p.remote.Admin(p, m) {
+			return Reply{}, nil
 		}
 		return Reply{"hosts", Object{{Key: "hosts", Value: Array{Object{
 			{Key: "name", Value: p.cfg.Host},
 			{Key: "head", Value: true},
-			{Key: "processes", Value: nodes},
+			{Key: "state", Value: "up"},
+			{Key: "processes", Value: Array{p.adminName}},
 		}}}}}, nil
 	default:
 		if p.remote != nil && p.remote.Admin(p, m) {

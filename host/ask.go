@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -21,17 +22,18 @@ type askTable struct {
 }
 
 type waiter struct {
-	id    uint64
-	ch    chan Message // capacity 1: the reply is sent under askTable.mu
-	timer *time.Timer
-	node  string // the process asked, when it is another one (set under askTable.mu)
+	id     uint64
+	ch     chan Message // capacity 1: the reply is sent under askTable.mu
+	timer  *time.Timer
+	node   string // the process asked, when it is another one (set under askTable.mu)
+	entity string // the actor asked, then
 }
 
 var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan Message, 1)} }}
 
 func (t *askTable) open() *waiter {
 	w := waiterPool.Get().(*waiter)
-	w.node = ""
+	w.node, w.entity = "", ""
 	t.mu.Lock()
 	t.next++
 	w.id = t.next
@@ -70,13 +72,14 @@ func (t *askTable) complete(p *Process, id uint64, m Message) {
 }
 
 // failNode ends the asks waiting for a reply from node (a process that
-// died) with an error that names it.
-func (t *askTable) failNode(node, reason string) int {
+// died), or from one of the actors it had (names), with an error that
+// names it.
+func (t *askTable) failNode(node, reason string, names []string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for id, w := range t.waiting {
-		if w.node == node {
+		if w.node == node || (w.entity != "" && w.node != "" && slices.Contains(names, w.entity)) {
 			delete(t.waiting, id)
 			w.ch <- Message{Command: "error", Body: Object{{Key: "message", Value: "process " + node + " died: " + reason}}}
 			n++
@@ -85,10 +88,26 @@ func (t *askTable) failNode(node, reason string) int {
 	return n
 }
 
-func (t *askTable) setNode(w *waiter, node string) {
+func (t *askTable) setNode(w *waiter, node, entity string) {
 	t.mu.Lock()
-	w.node = node
+	w.node, w.entity = node, entity
 	t.mu.Unlock()
+}
+
+// failRemote ends every ask waiting on another process except those for
+// which keep is true (the system's head is lost: they cannot be answered).
+func (t *askTable) failRemote(reason string, keep func(node string) bool) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for id, w := range t.waiting {
+		if w.node != "" && !keep(w.node) {
+			delete(t.waiting, id)
+			w.ch <- Message{Command: "error", Body: Object{{Key: "message", Value: reason}}}
+			n++
+		}
+	}
+	return n
 }
 
 // failAll ends every waiting ask with a shutdown notice.

@@ -491,7 +491,7 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 	m.Timeout = timeout.Seconds()
 	if p.remote != nil {
 		if node := p.remoteNode(m.Recipient); node != "" {
-			p.asks.setNode(w, node)
+			p.asks.setNode(w, node, m.Recipient.Entity)
 		}
 	}
 	if err := p.Send(m); err != nil {

@@ -193,13 +193,29 @@ func (p *Process) ProcessCreated(node string) {
 	}
 }
 
-// ProcessGone tells the process that node died: asks waiting for a reply
-// from it fail at once, and watchers see a "process_gone" event.
-func (p *Process) ProcessGone(node, reason string) {
-	n := p.asks.failNode(node, reason)
+// ProcessGone tells the process that node died with the actors it had
+// (names, when known): asks waiting for a reply from it fail at once, and
+// watchers see a "process_gone" event.
+func (p *Process) ProcessGone(node, reason string, names ...string) {
+	n := p.asks.failNode(node, reason, names)
 	p.log.Warn("process is gone", "gone", node, "reason", reason, "asks_failed", n)
 	if p.events.watched() {
 		p.events.publish(Event{Kind: "process_gone", Node: node, Line: reason})
+	}
+}
+
+// HeadLost tells the process that the system's head cannot be reached:
+// every ask waiting on another process fails at once, except those to the
+// processes keep spares (nil: none), since names resolve through the head;
+// watchers see a "head_lost" event.
+func (p *Process) HeadLost(reason string, keep func(node string) bool) {
+	if keep == nil {
+		keep = func(string) bool { return false }
+	}
+	n := p.asks.failRemote(reason, keep)
+	p.log.Warn("the system's head is lost", "reason", reason, "asks_failed", n)
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "head_lost", Node: p.adminName, Line: reason})
 	}
 }
 
@@ -213,7 +229,7 @@ func (a *Actor) NoteParams(params Object) {
 }
 
 // maxHops bounds how often a message is forwarded between processes.
-const maxHops = 4
+const maxHops = 8
 
 func (p *Process) forward(node string, m Message) error {
 	if m.Hops >= maxHops {

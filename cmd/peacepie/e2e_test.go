@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -110,11 +111,21 @@ var runningLine = regexp.MustCompile(`^peacepie is running: console (http://(127
 // start runs the binary with args in dir and waits for its URL line.
 func start(t testing.TB, dir string, args ...string) *instance {
 	t.Helper()
+	return startCmd(t, dir, nil, binPath, args...)
+}
+
+// startCmd is start for any command line (ip netns exec …) that runs the
+// binary; tee, if not nil, gets a copy of stdout.
+func startCmd(t testing.TB, dir string, tee io.Writer, name string, args ...string) *instance {
+	t.Helper()
 	in := &instance{dir: dir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	in.cmd = exec.Command(binPath, args...)
+	in.cmd = exec.Command(name, args...)
 	in.cmd.Dir = dir
 	in.cmd.Env = childEnv()
 	in.cmd.Stdout, in.cmd.Stderr = in.stdout, in.stderr // non-files: exec copies through pipes
+	if tee != nil {
+		in.cmd.Stdout = io.MultiWriter(in.stdout, tee)
+	}
 	if err := in.cmd.Start(); err != nil {
 		t.Fatalf("start peacepie: %v", err)
 	}

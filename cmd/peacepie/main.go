@@ -89,6 +89,11 @@ func app() *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "console", Usage: "console address, overriding the config (e.g. 127.0.0.1:9191)"},
 					&cli.StringFlag{Name: "repos", Usage: "repo list, overriding the config"},
+					&cli.StringFlag{Name: "host", Usage: "this host's name, overriding the config (unique in the system)"},
+					&cli.StringFlag{Name: "join", Usage: "join the system of the host whose links listen at ADDR (printed at its start)"},
+					&cli.StringFlag{Name: "secret-file", Usage: "file with the system's secret (a copy of the first host's config/secret)"},
+					&cli.StringFlag{Name: "links", Usage: "address the links listen on, overriding the config (e.g. 127.0.0.1:7000)"},
+					&cli.StringFlag{Name: "gossip", Usage: "membership address (UDP and TCP), overriding the config"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() > 1 {
@@ -98,6 +103,11 @@ func app() *cli.App {
 						ConfigPath: c.Args().First(),
 						Console:    c.String("console"),
 						Repos:      c.String("repos"),
+						Host:       c.String("host"),
+						Join:       c.String("join"),
+						SecretFile: c.String("secret-file"),
+						Links:      c.String("links"),
+						Gossip:     c.String("gossip"),
 						Stdout:     os.Stdout,
 						Stderr:     os.Stderr,
 					})
@@ -111,11 +121,12 @@ func app() *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "config", Required: true},
 					&cli.StringFlag{Name: "process", Required: true},
+					&cli.StringFlag{Name: "host"},
 					&cli.StringFlag{Name: "parent", Required: true},
 				},
 				Action: func(c *cli.Context) error {
 					return runner.RunChild(c.Context, runner.ChildOptions{
-						ConfigPath: c.String("config"), Process: c.String("process"), Parent: c.String("parent"),
+						ConfigPath: c.String("config"), Host: c.String("host"), Process: c.String("process"), Parent: c.String("parent"),
 						Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 					})
 				},

@@ -48,7 +48,12 @@ func (c *Child) Run() {
 		}
 		if m.Command == "process_gone" && m.Recipient.Node == c.proc.AdminName() {
 			o, _ := m.Body.(host.Object)
-			c.proc.ProcessGone(o.String("node"), o.String("reason"))
+			c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
+			return
+		}
+		if m.Command == "head_lost" && m.Recipient.Node == c.proc.AdminName() {
+			o, _ := m.Body.(host.Object)
+			c.proc.HeadLost(o.String("reason"), nil)
 			return
 		}
 		c.proc.DeliverFromLink(m)
@@ -65,30 +70,42 @@ func (c *Child) Forward(node string, m host.Message) error {
 // Locate implements host.Remote: the head knows.
 func (c *Child) Locate(string) string { return c.head }
 
-// Reserve implements host.Remote: the head keeps names unique.
+// Reserve implements host.Remote: the root keeps names unique (the head
+// passes it on).
 func (c *Child) Reserve(name string, class host.ClassDesc, params host.Object) error {
+	return reserveAt(c.proc, c.head, name, class, params)
+}
+
+// reserveAt asks the admin at (the root, or a head that passes it on) to
+// reserve name for an actor of proc.
+func reserveAt(proc *host.Process, at, name string, class host.ClassDesc, params host.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if params == nil {
 		params = host.Object{}
 	}
-	r, err := c.proc.Ask(ctx, host.Message{Command: "reserve_name", Recipient: host.Address{Node: c.head},
-		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()},
+	r, err := proc.Ask(ctx, host.Message{Command: "reserve_name", Recipient: host.Address{Node: at},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: proc.AdminName()},
 			{Key: "class_desc", Value: class.Value()}, {Key: "params", Value: params}}}, 10*time.Second)
 	if err != nil {
-		return fmt.Errorf("reserve %q with the head: %w", name, err)
+		return fmt.Errorf("reserve %q with the system's head: %w", name, err)
 	}
-	if r.Command != "name_is_reserved" {
+	switch r.Command {
+	case "name_is_reserved":
+		return nil
+	case "name_is_taken":
 		o, _ := r.Body.(host.Object)
 		return fmt.Errorf("%w: %s", host.ErrNameTaken, strings.TrimPrefix(o.String("error"), host.ErrNameTaken.Error()+": "))
 	}
-	return nil
+	return fmt.Errorf("reserve %q with the system's head: %s: %s", name, r.Command, describe(r.Body))
 }
 
 // Release implements host.Remote.
-func (c *Child) Release(name string) {
-	c.proc.Send(host.Message{Command: "release_name", Recipient: host.Address{Node: c.head},
-		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}}})
+func (c *Child) Release(name string) { releaseAt(c.proc, c.head, name) }
+
+func releaseAt(proc *host.Process, at, name string) {
+	proc.Send(host.Message{Command: "release_name", Recipient: host.Address{Node: at},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: proc.AdminName()}}})
 }
 
 // NoteParams implements host.Remote.
@@ -111,7 +128,7 @@ func (c *Child) Nodes() []host.Object {
 // Admin implements host.Remote: process commands go to the head.
 func (c *Child) Admin(p *host.Process, m *host.Message) bool {
 	switch m.Command {
-	case "create_process", "remove_process":
+	case "create_process", "remove_process", "get_hosts":
 		fwd := *m
 		fwd.Recipient = host.Address{Node: c.head}
 		if err := c.Forward(c.head, fwd); err != nil {

@@ -1,8 +1,10 @@
-// Package cluster connects the processes of a system: the head (the main
-// process) starts child processes running the same binary, links to each
-// over net/link, keeps the directory of actor names and routes between
-// children; a child reaches everything through the head. It implements
-// host.Remote for both.
+// Package cluster connects the processes and hosts of a system. The main
+// process of each host is the head of its child processes: it starts them
+// (the same binary), links to each over net/link and supervises them; a
+// child reaches everything through its head. The main process of the first
+// host is also the system's root: it keeps the directory of actor names,
+// links to the main process of every other host and runs every move
+// (hosts.go). It implements host.Remote for heads and children.
 package cluster
 
 import (
@@ -32,10 +34,16 @@ func decode(p []byte) (host.Message, error) {
 
 // HeadConfig configures the head.
 type HeadConfig struct {
-	Host       string   // host name
-	ConfigPath string   // passed to children
-	Secret     []byte   // the system's secret
-	Listen     string   // link address; "127.0.0.1:0"
+	Host       string // host name
+	ConfigPath string // passed to children
+	Secret     []byte // the system's secret
+	Listen     string // link address; "127.0.0.1:0"
+	// Join is the link address of a host of the system this host joins;
+	// empty for the first host, which is the system's root.
+	Join string
+	// Gossip is the membership address (UDP and TCP) of this host; empty
+	// for none (a system of one host).
+	Gossip     string
 	Executable string   // the binary children run; os.Executable()
 	ChildArgs  []string // extra arguments for children (tests)
 	Logger     *slog.Logger
@@ -63,6 +71,15 @@ type Head struct {
 	moving   map[string]*move              // actors on their way between processes
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
+
+	root      bool                          // this head is the system's root
+	rootNode  string                        // the root's admin
+	members   map[string]*member            // root: the other hosts
+	goneHosts map[string]string             // root: hosts that went, and why
+	lost      map[string]map[string]*record // root: actors of processes that died, for a restart
+	up        *link.Conn                    // not root: the link to the root
+	rootAddr  string                        // not root: the root's link address
+	gossip    *gossip
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -109,15 +126,70 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
-		moving: map[string]*move{}}
+		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
+		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}}
+	if cfg.Gossip != "" {
+		g, err := startGossip(cfg.Host, cfg.Gossip, cfg.Secret, cfg.Logger, gossipEvents{up: h.hostUp, down: h.hostDown})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		h.gossip = g
+	}
 	go ln.Serve(h.onLink)
+	if !h.root {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := h.join(ctx, cfg.Join); err != nil {
+			ln.Close()
+			if h.gossip != nil {
+				h.gossip.Leave()
+			}
+			return nil, err
+		}
+	}
 	return h, nil
+}
+
+// hostUp and hostDown hear from the gossip. A host the gossip declares
+// failed has its link closed, which forgets it (root) or starts rejoining
+// (a host that lost the root).
+func (h *Head) hostUp(name string) {
+	if name != h.cfg.Host {
+		h.log.Info("gossip: host is up", "host", name)
+	}
+}
+
+func (h *Head) hostDown(name string) {
+	if name == h.cfg.Host {
+		return
+	}
+	h.log.Warn("gossip: host failed or left", "host", name)
+	h.mu.Lock()
+	var c *link.Conn
+	if m := h.members[name]; m != nil {
+		c = m.conn
+	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name {
+		c = h.up
+	}
+	h.mu.Unlock()
+	if c != nil {
+		c.Close("the gossip says the host failed")
+	}
 }
 
 // Addr returns the link address children connect to.
 func (h *Head) Addr() string { return h.ln.Addr() }
 
 func (h *Head) onLink(c *link.Conn) {
+	if isMainNode(c.Peer()) {
+		if h.root {
+			h.acceptMember(c)
+		} else {
+			h.redirect(c)
+		}
+		return
+	}
 	h.mu.Lock()
 	ch := h.waiting[c.Peer()]
 	delete(h.waiting, c.Peer())
@@ -149,43 +221,40 @@ func (h *Head) childGone(node string, err error) {
 		return
 	}
 	delete(h.children, node)
-	hosted := h.hosted[node]
-	delete(h.hosted, node)
 	restart := !ch.removing && !h.stopping && h.cfg.Restart
-	var names []string
-	for name, n := range h.dir {
-		if n == node {
-			names = append(names, name)
-			delete(h.dir, name)
-		}
+	if !restart {
+		delete(h.lost, node)
 	}
 	// Listed as gone before anybody hears of it.
 	h.gone = append(h.gone, host.Object{{Key: "node", Value: node}, {Key: "state", Value: "gone"}, {Key: "reason", Value: reason}})
 	if len(h.gone) > 20 {
 		h.gone = h.gone[len(h.gone)-20:]
 	}
-	others := make([]*child, 0, len(h.children))
-	for _, c := range h.children {
-		others = append(others, c)
-	}
+	up := h.up
 	h.mu.Unlock()
-	h.log.Info("process is gone", "node", node, "actors", len(names), "reason", reason)
+	h.log.Info("process is gone", "node", node, "reason", reason)
 	ch.in.Close()
 	go ch.cmd.Wait()
-	h.proc.ProcessGone(node, reason)
-	// The other children fail their own asks to it too.
-	for _, c := range others {
-		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.node},
-			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
-		c.conn.SendAppend(m.AppendJSON)
+	if h.root {
+		// Its names leave the directory; every process hears of it.
+		h.nodeGone(node, reason)
+	} else {
+		h.proc.ProcessGone(node, reason)
+		if up != nil {
+			m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
+				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
+			up.SendAppend(m.AppendJSON)
+		}
+		h.reportProcesses()
 	}
 	if restart {
-		go h.restart(node, hosted)
+		go h.restart(node)
 	}
 }
 
-// restart brings node back after the back-off and re-creates its actors.
-func (h *Head) restart(node string, hosted map[string]*record) {
+// restart brings node back after the back-off; the root re-creates its
+// actors.
+func (h *Head) restart(node string) {
 	h.mu.Lock()
 	st := h.restarts[node]
 	if st.backoff == 0 || time.Since(st.last) > time.Minute {
@@ -196,7 +265,7 @@ func (h *Head) restart(node string, hosted map[string]*record) {
 	st.last = time.Now()
 	h.restarts[node] = st
 	h.mu.Unlock()
-	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String(), "actors", len(hosted))
+	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String())
 	time.Sleep(st.backoff)
 	h.mu.Lock()
 	stopping := h.stopping
@@ -211,21 +280,15 @@ func (h *Head) restart(node string, hosted map[string]*record) {
 		h.log.Error("the process could not be restarted", "node", node, "error", err.Error())
 		return
 	}
-	names := make([]string, 0, len(hosted))
-	for n := range hosted {
-		names = append(names, n)
+	h.log.Info("process restarted", "node", node)
+	if h.root {
+		h.restore(ctx, node)
+		return
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		r := hosted[n]
-		body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: n}, {Key: "params", Value: r.params}}
-		reply, err := h.proc.Ask(ctx, host.Message{Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
-		if err != nil || reply.Command != "actor_is_created" {
-			h.log.Error("an actor could not be re-created", "node", node, "actor", n, "reply", reply.Command, "error", fmt.Sprint(err))
-			continue
-		}
+	if _, err := h.proc.Ask(ctx, host.Message{Command: "restore_process", Recipient: host.Address{Node: h.Head()},
+		Body: host.Object{{Key: "node", Value: node}}}, 25*time.Second); err != nil {
+		h.log.Error("the system's head did not restore the process's actors", "node", node, "error", err.Error())
 	}
-	h.log.Info("process restarted", "node", node, "actors", len(names))
 }
 
 // CreateProcess starts a child process and returns its admin's name once
@@ -251,7 +314,7 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 		h.mu.Unlock()
 		return "", fmt.Errorf("create process %s: %w", name, err)
 	}
-	args := append([]string{"child", "--config", h.cfg.ConfigPath, "--process", name, "--parent", h.Addr()}, h.cfg.ChildArgs...)
+	args := append([]string{"child", "--config", h.cfg.ConfigPath, "--host", h.cfg.Host, "--process", name, "--parent", h.Addr()}, h.cfg.ChildArgs...)
 	cmd := exec.Command(h.cfg.Executable, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with its parent
@@ -278,6 +341,9 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 		h.mu.Unlock()
 		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
 		h.proc.ProcessCreated(node)
+		if !h.root {
+			h.reportProcesses()
+		}
 		return node, nil
 	case <-ctx.Done():
 		w.Close()
@@ -319,24 +385,56 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 // Forward implements host.Remote.
 func (h *Head) Forward(node string, m host.Message) error {
 	h.mu.Lock()
-	ch := h.children[node]
-	h.mu.Unlock()
-	if ch == nil {
-		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
-	}
-	return ch.conn.SendAppend(m.AppendJSON)
+	defer h.mu.Unlock()
+	return h.forwardLocked(node, m)
 }
 
-// Locate implements host.Remote.
+// forwardLocked is Forward with h.mu held: to a child; from the root to
+// the host of node (a message for an actor says which process, so that
+// its host need not look the name up); from another host to the root.
+func (h *Head) forwardLocked(node string, m host.Message) error {
+	if ch := h.children[node]; ch != nil {
+		return ch.conn.SendAppend(m.AppendJSON)
+	}
+	hostName := hostOf(node)
+	switch {
+	case hostName == h.cfg.Host:
+		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+	case h.root:
+		mb := h.members[hostName]
+		if mb == nil {
+			if reason, ok := h.goneHosts[hostName]; ok {
+				return fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
+			}
+			return fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
+		}
+		if m.Recipient.Entity != "" {
+			m.Recipient.Node = node
+		}
+		return mb.conn.SendAppend(m.AppendJSON)
+	case h.up == nil:
+		return fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
+	}
+	return h.up.SendAppend(m.AppendJSON)
+}
+
+// Locate implements host.Remote: the root knows every name; another host
+// sends names it does not have to the root.
 func (h *Head) Locate(name string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !h.root {
+		return h.rootNode
+	}
 	return h.dir[name]
 }
 
 // Reserve implements host.Remote for actors of the head itself.
-func (h *Head) Reserve(name string, _ host.ClassDesc, _ host.Object) error {
-	return h.reserve(name, h.proc.AdminName(), nil)
+func (h *Head) Reserve(name string, class host.ClassDesc, params host.Object) error {
+	if h.root {
+		return h.reserve(name, h.proc.AdminName(), nil)
+	}
+	return reserveAt(h.proc, h.Head(), name, class, params)
 }
 
 // NoteParams implements host.Remote (the head's own actors are not
@@ -365,7 +463,11 @@ func (h *Head) reserve(name, node string, rec *record) error {
 }
 
 // Release implements host.Remote.
-func (h *Head) Release(name string) {}
+func (h *Head) Release(name string) {
+	if !h.root {
+		releaseAt(h.proc, h.Head(), name)
+	}
+}
 
 func (h *Head) release(name, node string) {
 	h.mu.Lock()
@@ -376,8 +478,12 @@ func (h *Head) release(name, node string) {
 	h.mu.Unlock()
 }
 
-// Head implements host.Remote.
-func (h *Head) Head() string { return h.proc.AdminName() }
+// Head implements host.Remote: the system's root.
+func (h *Head) Head() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rootNode
+}
 
 // Nodes implements host.Remote.
 func (h *Head) Nodes() []host.Object {
@@ -401,6 +507,14 @@ func (h *Head) Nodes() []host.Object {
 	return out
 }
 
+func (h *Head) processList() host.Array {
+	var out host.Array
+	for _, n := range h.Nodes() {
+		out = append(out, n.String("node"))
+	}
+	return out
+}
+
 // Gone lists the processes that ended lately (get_processes shows them).
 func (h *Head) Gone() []host.Object {
 	h.mu.Lock()
@@ -408,12 +522,39 @@ func (h *Head) Gone() []host.Object {
 	return append([]host.Object(nil), h.gone...)
 }
 
-// Admin implements host.Remote: create_process, remove_process, and the
-// directory requests of children.
+// Admin implements host.Remote: create_process, remove_process,
+// get_hosts, and the directory requests of children and hosts (which
+// another host passes on to the root).
 func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	req := *m
 	body, _ := m.Body.(host.Object)
+	if !h.root {
+		switch m.Command {
+		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts":
+			root := h.Head()
+			req.Recipient = host.Address{Node: root}
+			if err := h.Forward(root, req); err != nil {
+				if m.Command == "get_hosts" { // this host alone, then
+					p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: host.Array{host.Object{{Key: "name", Value: h.cfg.Host},
+						{Key: "head", Value: false}, {Key: "state", Value: "up"}, {Key: "processes", Value: h.processList()}}}}})
+					return true
+				}
+				p.Reply(m, "error", host.Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+			}
+			return true
+		}
+	}
 	switch m.Command {
+	case "get_hosts":
+		p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: h.hosts()}})
+	case "restore_process":
+		node := body.String("node")
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+			defer cancel()
+			h.restore(ctx, node)
+			p.Reply(&req, "process_is_restored", host.Object{{Key: "node", Value: node}})
+		}()
 	case "create_process":
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -464,8 +605,9 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	return true
 }
 
-// Shutdown implements host.Remote: every child stops (2 s at most), then
-// the listener.
+// Shutdown implements host.Remote: the root tells every other host to
+// exit; every head stops its children (2 s at most), then its listener; a
+// host other than the root says it is leaving.
 func (h *Head) Shutdown() {
 	h.mu.Lock()
 	h.stopping = true
@@ -473,7 +615,30 @@ func (h *Head) Shutdown() {
 	for _, ch := range h.children {
 		list = append(list, ch)
 	}
+	members := make([]*member, 0, len(h.members))
+	for _, m := range h.members {
+		members = append(members, m)
+	}
+	up := h.up
 	h.mu.Unlock()
+	for _, mb := range members {
+		m := host.Message{ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
+		mb.conn.SendAppend(m.AppendJSON)
+	}
+	defer func() {
+		if h.gossip != nil {
+			h.gossip.Leave()
+		}
+		if up != nil {
+			up.Close("the host is leaving")
+		}
+		for _, mb := range members { // they close their links as they go
+			select {
+			case <-mb.conn.Done():
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, ch := range list {
 		wg.Add(1)

@@ -49,7 +49,17 @@ func (h *Head) isNode(node string) bool {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.children[node] != nil
+	if h.children[node] != nil {
+		return true
+	}
+	if m := h.members[hostOf(node)]; m != nil {
+		for _, n := range m.nodes {
+			if n == node {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // moveActor runs recreate_actor {"entity", "node", "class_desc"?} between
@@ -188,15 +198,6 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 		}
 	}
 	delete(h.moving, name)
-}
-
-// forwardLocked is Forward with h.mu held.
-func (h *Head) forwardLocked(node string, m host.Message) error {
-	ch := h.children[node]
-	if ch == nil {
-		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
-	}
-	return ch.conn.SendAppend(m.AppendJSON)
 }
 
 func describe(v any) string {

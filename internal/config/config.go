@@ -31,6 +31,8 @@ type Config struct {
 	TokenFile       string   `toml:"token_file"`
 	SecretFile      string   `toml:"secret_file"`
 	Links           string   `toml:"links"`
+	Join            string   `toml:"join"`
+	Gossip          string   `toml:"gossip"`
 	Restart         string   `toml:"restart"`
 	RestartBackoff  Duration `toml:"restart_backoff"`
 	Repos           string   `toml:"repos"`
@@ -81,6 +83,16 @@ token_file = "token"
 # and the address the links listen on.
 secret_file = "secret"
 links = "127.0.0.1:0"
+
+# Several hosts: another host joins this system with
+#   peacepie run --host second --join <links address printed at start-up>
+# and a copy of this host's secret (--secret-file). join = "ADDR" here does
+# the same. Hosts learn who is up through a gossip (hashicorp/memberlist,
+# encrypted with the secret) on this address, UDP and TCP. Bind links and
+# gossip to an address the other hosts can reach when they are on other
+# machines, e.g. links = "10.0.0.5:7000", gossip = "10.0.0.5:7001".
+join = ""
+gossip = "127.0.0.1:0"
 
 # What happens to a child process that dies unexpectedly: "never" (its
 # actors are gone) or "always" (it comes back under its name, with its
@@ -268,6 +280,19 @@ func load(path string, createToken bool) (Config, error) {
 		return c, fmt.Errorf("token in %s is shorter than 16 characters", c.TokenFile)
 	}
 	return c, nil
+}
+
+// ReadSecret reads the system's secret from a file (--secret-file).
+func ReadSecret(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	sec := strings.TrimSpace(string(data))
+	if len(sec) < 16 {
+		return "", fmt.Errorf("secret in %s is shorter than 16 characters", path)
+	}
+	return sec, nil
 }
 
 func resolve(dir, p string) string {

@@ -31,6 +31,11 @@ type Options struct {
 	ConfigPath string    // empty: ./config/peacepie.toml, made on first run
 	Console    string    // overrides the config's console address
 	Repos      string    // overrides the config's repo list
+	Host       string    // overrides the config's host name
+	Join       string    // overrides the config's join address
+	SecretFile string    // overrides the config's secret file
+	Links      string    // overrides the config's link address
+	Gossip     string    // overrides the config's gossip address
 	Stdout     io.Writer // the URL line and what actors print
 	Stderr     io.Writer // the log
 }
@@ -58,6 +63,19 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	if opt.Repos != "" {
 		cfg.Repos = opt.Repos
+	}
+	for _, o := range []struct {
+		to *string
+		v  string
+	}{{&cfg.Host, opt.Host}, {&cfg.Join, opt.Join}, {&cfg.Links, opt.Links}, {&cfg.Gossip, opt.Gossip}} {
+		if o.v != "" {
+			*o.to = o.v
+		}
+	}
+	if opt.SecretFile != "" {
+		if cfg.Secret, err = config.ReadSecret(opt.SecretFile); err != nil {
+			return err
+		}
 	}
 	base, err := newLogger(opt.Stderr, cfg.LogLevel)
 	if err != nil {
@@ -87,7 +105,7 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
-		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration})
+		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -112,7 +130,9 @@ func Run(ctx context.Context, opt Options) error {
 	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
-	log.Info("started", "node", proc.AdminName(), "console", ln.Addr().String())
+	secretPath, _ := filepath.Abs(cfg.SecretFile)
+	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --join %s --secret-file %s\n", head.Addr(), secretPath))
+	log.Info("started", "node", proc.AdminName(), "console", ln.Addr().String(), "links", head.Addr(), "join", cfg.Join)
 
 	select {
 	case <-ctx.Done():
@@ -155,6 +175,7 @@ func OpenStore(cfg config.Config, log *slog.Logger) (*repo.Store, error) {
 // ChildOptions are the arguments of the hidden `peacepie child`.
 type ChildOptions struct {
 	ConfigPath string
+	Host       string // the host's name (its --host may differ from the config)
 	Process    string // "process_N"
 	Parent     string // the head's link address
 	Stdin      io.Reader
@@ -174,6 +195,9 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	cfg, err := config.ReadSettings(opt.ConfigPath)
 	if err != nil {
 		return err
+	}
+	if opt.Host != "" {
+		cfg.Host = opt.Host
 	}
 	base, err := newLogger(opt.Stderr, cfg.LogLevel)
 	if err != nil {

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lineLog records the stdout lines of several hosts in the order the test
+// reads them (what dancers print a few hundred milliseconds apart).
+type lineLog struct {
+	mu      sync.Mutex
+	partial map[string]string
+	lines   []string
+}
+
+type lineTee struct {
+	log  *lineLog
+	name string
+}
+
+func (w lineTee) Write(p []byte) (int, error) {
+	l := w.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.partial == nil {
+		l.partial = map[string]string{}
+	}
+	text := l.partial[w.name] + string(p)
+	for {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, text[:i])
+		text = text[i+1:]
+	}
+	l.partial[w.name] = text
+	return len(p), nil
+}
+
+func (l *lineLog) matching(re *regexp.Regexp) [][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out [][]string
+	for _, line := range l.lines {
+		if m := re.FindStringSubmatch(line); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var joinLineRE = regexp.MustCompile(`(?m)^other hosts join with: peacepie run --host NAME --join (\S+) --secret-file (\S+)$`)
+
+// joinInfo reads the join address and secret file a host printed.
+func joinInfo(t testing.TB, in *instance) (addr, secret string) {
+	t.Helper()
+	var m []string
+	eventually(t, 10*time.Second, "the join line", func() bool {
+		m = joinLineRE.FindStringSubmatch(in.stdout.String())
+		return m != nil
+	})
+	return m[1], m[2]
+}
+
+// startHost runs `peacepie run --host name --join addr --secret-file secret`
+// in a new directory.
+func startHost(t testing.TB, name, addr, secret string, tee *lineLog, extra ...string) *instance {
+	t.Helper()
+	args := append([]string{"run", "--console", "127.0.0.1:0", "--host", name, "--join", addr, "--secret-file", secret}, extra...)
+	return startIn(t, t.TempDir(), tee, name, args...)
+}
+
+func startIn(t testing.TB, dir string, tee *lineLog, name string, args ...string) *instance {
+	t.Helper()
+	if tee == nil {
+		return startCmd(t, dir, nil, binPath, args...)
+	}
+	return startCmd(t, dir, lineTee{tee, name}, binPath, args...)
+}
+
+// hostStates returns host name → state from get_hosts.
+func hostStates(ws *wsConn) map[string]string {
+	a := ws.ask(admin, "get_hosts", nil)
+	body, _ := a["body"].(map[string]any)
+	list, _ := body["hosts"].([]any)
+	out := map[string]string{}
+	for _, h := range list {
+		o, _ := h.(map[string]any)
+		out[fmt.Sprint(o["name"])] = fmt.Sprint(o["state"])
+	}
+	return out
+}
+
+// systemPIDs returns the pids of every process of the given hosts.
+func systemPIDs(t *testing.T, ws *wsConn, hosts ...string) []int {
+	t.Helper()
+	var pids []int
+	for _, h := range hosts {
+		a := ws.expect(h+".main.admin", "get_processes", nil, "processes")
+		body, _ := a["body"].(map[string]any)
+		list, _ := body["processes"].([]any)
+		for _, p := range list {
+			po, _ := p.(map[string]any)
+			if pid, err := strconv.Atoi(fmt.Sprint(po["pid"])); err == nil && pid > 0 {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// TestHostsRingMoveExit: three hosts, each a `peacepie run` with a child
+// process. A ring of CircleDancers over all six processes keeps its order;
+// a ticking actor moves from host to host without a gap or a repeat in its
+// numbering; exit sent to one host stops every process of every host.
+func TestHostsRingMoveExit(t *testing.T) {
+	t.Parallel()
+	lines := &lineLog{}
+	first := startIn(t, t.TempDir(), lines, "first", "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, lines)
+	third := startHost(t, "third", addr, secret, lines)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "three hosts up", func() bool {
+		s := hostStates(ws)
+		return s["first"] == "up" && s["second"] == "up" && s["third"] == "up"
+	})
+	// The console of another host sees the same system.
+	if s := hostStates(dial(t, third)); len(s) != 3 {
+		t.Errorf("get_hosts on third's console: %v", s)
+	}
+
+	var nodes []string
+	for _, h := range []string{"first", "second", "third"} {
+		a := ws.expect(h+".main.admin", "create_process", nil, "process_is_created")
+		if want := h + ".process_0.admin"; a.bodyString("node") != want {
+			t.Fatalf("create_process on %s made %q, want %s", h, a.bodyString("node"), want)
+		}
+		nodes = append(nodes, h+".main.admin", h+".process_0.admin")
+	}
+
+	// The ring: dancer_i lives in nodes[i] and passes the token to i+1.
+	for i, node := range nodes {
+		ws.expect(node, "create_actor", createBody("CircleDancer", fmt.Sprintf("dancer_%02d", i)), "actor_is_created")
+	}
+	for i := range nodes {
+		ws.expect(fmt.Sprintf("dancer_%02d", i), "set_params", raw(fmt.Sprintf(
+			`{"params": [{"name": "consumer", "value": "dancer_%02d"}, {"name": "period", "value": 0.25}]}`, (i+1)%len(nodes))), "params_are_set")
+	}
+	// Names are unique across hosts.
+	ws.expect("third.process_0.admin", "create_actor", createBody("CircleDancer", "dancer_00"), "actor_is_not_created")
+	ws.request("send", "dancer_00", "tick", nil, 0)
+	dancerRE := regexp.MustCompile(`^CircleDancer "dancer_(\d\d)" from "([^"]+)"$`)
+	eventually(t, 30*time.Second, "two rounds of the ring", func() bool { return len(lines.matching(dancerRE)) >= 2*len(nodes)+1 })
+	seen := lines.matching(dancerRE)
+	for k, m := range seen {
+		i, _ := strconv.Atoi(m[1])
+		if i != k%len(nodes) || m[2] != nodes[i] {
+			t.Fatalf("ring step %d was dancer_%s from %s, want dancer_%02d from %s (all: %v)", k, m[1], m[2], k%len(nodes), nodes[k%len(nodes)], seen)
+		}
+	}
+	// remove_actor sent to another host's admin is forwarded; the ring stops.
+	ws.expect("third.main.admin", "remove_actor", raw(`{"name": "dancer_00"}`), "actor_is_removed")
+
+	// A ticking actor moves first.process_0 → second.process_0 → third.main.
+	ws.expect("first.process_0.admin", "create_actor", createBody("IteratingHelloWorld", "iter"), "actor_is_created")
+	ws.expect("iter", "set_params", raw(`{"params": [{"name": "period", "value": 0.15}, {"name": "limit", "value": null}]}`), "params_are_set")
+	ws.expect("iter", "tick_start", nil, "tick_started")
+	iterRE := regexp.MustCompile(`^IteratingHelloWorld "iter" from "([^"]+)" says "Hello, World! \((\d+)\)"$`)
+	countFrom := func(node string) int {
+		n := 0
+		for _, m := range lines.matching(iterRE) {
+			if m[1] == node {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 10*time.Second, "iter ticking in first.process_0", func() bool { return countFrom("first.process_0.admin") >= 3 })
+	ws.expect("first.process_0.admin", "recreate_actor", raw(`{"entity": "iter", "node": "second.process_0.admin"}`), "actor_is_recreated")
+	eventually(t, 10*time.Second, "iter ticking in second.process_0", func() bool { return countFrom("second.process_0.admin") >= 3 })
+	ws.expect("second.main.admin", "recreate_actor", raw(`{"entity": "iter", "node": "third.main.admin"}`), "actor_is_recreated")
+	eventually(t, 10*time.Second, "iter ticking in third.main", func() bool { return countFrom("third.main.admin") >= 3 })
+	ws.expect("iter", "tick_stop", nil, "tick_stopped")
+	got := lines.matching(iterRE)
+	for k, m := range got {
+		if n, _ := strconv.Atoi(m[2]); n != k {
+			t.Fatalf("line %d of iter says %d: a gap or a repeat across the moves: %v", k, n, got)
+		}
+	}
+
+	// exit on one host stops every process of every host.
+	pids := systemPIDs(t, ws, "first", "second", "third")
+	if len(pids) != 6 {
+		t.Fatalf("want 6 processes, got pids %v", pids)
+	}
+	dial(t, second).request("send", "second.process_0.admin", "exit", nil, 0) // from another host's console
+	for _, in := range []*instance{first, second, third} {
+		if code, _ := in.waitExit(t, 15*time.Second); code != 0 {
+			t.Errorf("a host exited with code %d", code)
+		}
+	}
+	eventually(t, 10*time.Second, "no process of the system left", func() bool {
+		for _, pid := range pids {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestHostKilled: kill -9 of a host that is not the head, during traffic.
+// The others notice within seconds, asks to its actors fail fast with an
+// error naming it, the rest keeps working, and the host rejoins under its
+// name once it runs again.
+func TestHostKilled(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	secondDir := t.TempDir()
+	args := []string{"run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret}
+	second := startIn(t, secondDir, nil, "second", args...)
+	third := startHost(t, "third", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "three hosts up", func() bool { return len(hostStates(ws)) == 3 })
+	ws.expect("second.main.admin", "create_process", nil, "process_is_created")
+	ws.expect("second.process_0.admin", "create_actor", createBody("HelloWorld", "on_second"), "actor_is_created")
+	ws.expect("third.main.admin", "create_actor", createBody("HelloWorld", "on_third"), "actor_is_created")
+	ws.expect("on_second", "tick", nil, "hello_world")
+
+	// Traffic to the host while it is killed: asks either succeed or fail
+	// fast, naming it; none waits for its timeout.
+	stop := make(chan struct{})
+	type result struct {
+		command, text string
+		took          time.Duration
+	}
+	results := make(chan result, 1000)
+	trafficWS := dial(t, first)
+	go func() {
+		defer close(results)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			begin := time.Now()
+			a := trafficWS.request("ask", "on_second", "tick", nil, 8)
+			results <- result{a.command(), a.String(), time.Since(begin)}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // let some asks succeed first
+	pids := systemPIDs(t, ws, "second")
+	killed := time.Now()
+	if err := second.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "second to be seen gone", func() bool { return hostStates(ws)["second"] == "gone" })
+	t.Logf("second was seen gone %s after kill -9", time.Since(killed).Round(time.Millisecond))
+	a := ws.ask("on_second", "tick", nil)
+	if a.command() != "actor_is_not_found" {
+		t.Errorf("an ask to an actor of the dead host: %s, want actor_is_not_found", a)
+	}
+	close(stop)
+	var ok, failed int
+	for r := range results {
+		switch {
+		case r.command == "hello_world":
+			ok++
+		case r.took > 5*time.Second:
+			t.Errorf("an ask took %s to fail: %s", r.took, r.text)
+		default:
+			failed++
+		}
+	}
+	t.Logf("asks during the kill: %d answered, %d failed fast", ok, failed)
+	if ok == 0 {
+		t.Error("no ask succeeded before the kill")
+	}
+	// Its child dies with it.
+	eventually(t, 10*time.Second, "second's child process to exit", func() bool {
+		for _, pid := range pids {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+	// The rest keeps working.
+	ws.expect("on_third", "tick", nil, "hello_world")
+	ws.expect("third.main.admin", "create_actor", createBody("HelloWorld", "after_kill"), "actor_is_created")
+
+	// It comes back under its name.
+	second = startIn(t, secondDir, nil, "second", args...)
+	eventually(t, 10*time.Second, "second to rejoin", func() bool { return hostStates(ws)["second"] == "up" })
+	ws.expect("second.main.admin", "create_actor", createBody("HelloWorld", "on_second"), "actor_is_created")
+	ws.expect("on_second", "tick", nil, "hello_world")
+	_ = third
+}
+
+// TestHostRefused: a host with another secret cannot join (and the first
+// host logs the refusal); a second host named like a running one is
+// refused with a clear error.
+func TestHostRefused(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+
+	// Its own secret (made on first run), not the system's.
+	dir := t.TempDir()
+	r := runCLI(t, dir, nil, "run", "--console", "127.0.0.1:0", "--host", "intruder", "--join", addr)
+	r.check(t, "a host with another secret", 1, "", "secret differs from the system's")
+	eventually(t, 5*time.Second, "the refusal in the first host's log", func() bool {
+		return strings.Contains(first.stderr.String(), "link refused")
+	})
+
+	second := startHost(t, "second", addr, secret, nil)
+	_ = second
+	r = runCLI(t, t.TempDir(), nil, "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	r.check(t, "a second host named second", 1, "", `host name "second" is taken`)
+	r = runCLI(t, t.TempDir(), nil, "run", "--console", "127.0.0.1:0", "--host", "first", "--join", addr, "--secret-file", secret)
+	r.check(t, "a host named like the first", 1, "", `host name "first" is taken`)
+	r = runCLI(t, t.TempDir(), nil, "run", "--console", "127.0.0.1:0", "--host", "x", "--join", addr, "--secret-file", filepath.Join(dir, "missing"))
+	r.check(t, "a missing secret file", 1, "", "read secret")
+	ws := dial(t, first)
+	if s := hostStates(ws); len(s) != 2 || s["second"] != "up" {
+		t.Errorf("hosts after the refusals: %v", s)
+	}
+}

@@ -1,0 +1,486 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+	"github.com/peacepie/peacepie/net/wire"
+)
+
+// The hosts of a system form a star around the root: the main process of
+// the first host, which holds the directory of names and runs every move.
+// Another host's main process links to the root (the uplink) and is the
+// head of its own child processes; a name that is not in a process goes
+// to the root, which knows where it lives. hashicorp/memberlist tells the
+// hosts who is up.
+
+const timeoutLeave = time.Second
+
+// member is another host of the system, as the root sees it.
+type member struct {
+	host  string
+	node  string // "<host>.main.admin"
+	conn  *link.Conn
+	nodes []string // its processes, main first
+}
+
+// hostOf returns the host of a node name "<host>.<process>.admin".
+func hostOf(node string) string {
+	if i := strings.IndexByte(node, '.'); i >= 0 {
+		return node[:i]
+	}
+	return node
+}
+
+func mainNode(hostName string) string { return hostName + ".main.admin" }
+
+// isMainNode reports whether node is the main admin of some host.
+func isMainNode(node string) bool {
+	return strings.HasSuffix(node, ".main.admin") && strings.Count(node, ".") == 2
+}
+
+// acceptMember serves the link of another host's main process (root only).
+func (h *Head) acceptMember(c *link.Conn) {
+	name := hostOf(c.Peer())
+	h.mu.Lock()
+	_, taken := h.members[name]
+	taken = taken || name == h.cfg.Host
+	var m *member
+	if !taken {
+		m = &member{host: name, node: c.Peer(), conn: c, nodes: []string{c.Peer()}}
+		h.members[name] = m
+	}
+	h.mu.Unlock()
+	if taken {
+		h.log.Warn("a host with a taken name tried to join", "host", name)
+		c.Close(fmt.Sprintf("host name %q is taken by a running host of this system: start it with another --host", name))
+		c.Run(func([]byte) {})
+		return
+	}
+	err := c.Run(func(p []byte) {
+		msg, err := decode(p)
+		if err != nil {
+			h.log.Warn("bad message from a host", "host", name, "error", err.Error())
+			return
+		}
+		if msg.Recipient.Node == h.proc.AdminName() {
+			switch msg.Command {
+			case "host_join":
+				h.memberJoined(m, msg)
+				return
+			case "host_processes":
+				o, _ := msg.Body.(host.Object)
+				h.mu.Lock()
+				m.nodes = stringList(o, "nodes")
+				h.mu.Unlock()
+				return
+			case "process_gone":
+				o, _ := msg.Body.(host.Object)
+				h.nodeGone(o.String("node"), o.String("reason"))
+				return
+			}
+		}
+		h.proc.DeliverFromLink(msg)
+	})
+	h.hostGone(m, err)
+}
+
+// memberJoined registers a host that linked: its processes, and the
+// actors it still has (a host that comes back after a partition keeps its
+// names unless they were taken meanwhile). It answers host_welcome.
+func (h *Head) memberJoined(m *member, msg host.Message) {
+	o, _ := msg.Body.(host.Object)
+	h.mu.Lock()
+	m.nodes = stringList(o, "nodes")
+	h.mu.Unlock()
+	actors, _ := mustGet(o, "actors").(host.Array)
+	for _, v := range actors {
+		a, _ := v.(host.Object)
+		name, node := a.String("name"), a.String("node")
+		if hostOf(node) != m.host {
+			continue
+		}
+		if err := h.reserve(name, node, nil); err != nil {
+			h.log.Warn("a rejoining host's actor lost its name meanwhile", "actor", name, "node", node, "error", err.Error())
+		}
+	}
+	w := host.Message{ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
+		Body: host.Object{{Key: "head", Value: h.proc.AdminName()}, {Key: "gossip", Value: h.gossipAddr()}}}
+	m.conn.SendAppend(w.AppendJSON)
+	h.log.Info("host joined", "host", m.host, "processes", len(m.nodes), "actors", len(actors))
+	for _, n := range m.nodes {
+		h.proc.ProcessCreated(n)
+	}
+}
+
+// hostGone forgets a host whose link ended: its actors leave the
+// directory, asks to them fail, everybody hears of it.
+func (h *Head) hostGone(m *member, err error) {
+	h.mu.Lock()
+	if h.members[m.host] != m {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.members, m.host)
+	nodes := append([]string(nil), m.nodes...)
+	reason := "host " + m.host + " is gone: " + fmt.Sprint(err)
+	h.goneHosts[m.host] = reason
+	h.mu.Unlock()
+	h.log.Warn("host is gone", "host", m.host, "reason", fmt.Sprint(err))
+	for _, n := range nodes {
+		h.nodeGone(n, reason)
+	}
+}
+
+// nodeGone is the root's part when a process of any host is gone: its
+// names leave the directory (their records are kept for a restart), and
+// every process fails the asks waiting on it.
+func (h *Head) nodeGone(node, reason string) {
+	h.mu.Lock()
+	var names []string
+	for name, n := range h.dir {
+		if n == node {
+			names = append(names, name)
+			delete(h.dir, name)
+		}
+	}
+	if hosted := h.hosted[node]; len(hosted) > 0 {
+		h.lost[node] = hosted
+	}
+	delete(h.hosted, node)
+	targets := h.neighbours("")
+	h.mu.Unlock()
+	sort.Strings(names)
+	h.proc.ProcessGone(node, reason, names...)
+	h.tellGone(targets, node, reason, names)
+}
+
+// neighbours returns the links to every child and host (root) or every
+// child (others), except the one to skip (under h.mu).
+func (h *Head) neighbours(skip string) []*link.Conn {
+	out := make([]*link.Conn, 0, len(h.children)+len(h.members))
+	for n, c := range h.children {
+		if n != skip {
+			out = append(out, c.conn)
+		}
+	}
+	for _, m := range h.members {
+		if m.node != skip {
+			out = append(out, m.conn)
+		}
+	}
+	return out
+}
+
+func (h *Head) tellGone(to []*link.Conn, node, reason string, names []string) {
+	arr := make(host.Array, len(names))
+	for i, n := range names {
+		arr[i] = n
+	}
+	for _, c := range to {
+		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.Peer()},
+			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "names", Value: arr}}}
+		c.SendAppend(m.AppendJSON)
+	}
+}
+
+// restore re-creates the actors a restarted process had (root only).
+func (h *Head) restore(ctx context.Context, node string) {
+	h.mu.Lock()
+	hosted := h.lost[node]
+	delete(h.lost, node)
+	h.mu.Unlock()
+	names := make([]string, 0, len(hosted))
+	for n := range hosted {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := hosted[n]
+		body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: n}, {Key: "params", Value: r.params}}
+		reply, err := h.proc.Ask(ctx, host.Message{Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
+		if err != nil || reply.Command != "actor_is_created" {
+			h.log.Error("an actor could not be re-created", "node", node, "actor", n, "reply", reply.Command, "error", fmt.Sprint(err))
+		}
+	}
+	h.log.Info("process restored", "node", node, "actors", len(names))
+}
+
+// hosts lists the hosts of the system for get_hosts (root only).
+func (h *Head) hosts() host.Array {
+	own := h.Nodes()
+	procs := make(host.Array, len(own))
+	for i, n := range own {
+		procs[i] = n.String("node")
+	}
+	out := host.Array{host.Object{{Key: "name", Value: h.cfg.Host}, {Key: "head", Value: true}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names := make([]string, 0, len(h.members)+len(h.goneHosts))
+	for n := range h.members {
+		names = append(names, n)
+	}
+	for n := range h.goneHosts {
+		if h.members[n] == nil {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if m := h.members[n]; m != nil {
+			procs := make(host.Array, len(m.nodes))
+			for i, node := range m.nodes {
+				procs[i] = node
+			}
+			out = append(out, host.Object{{Key: "name", Value: n}, {Key: "head", Value: false}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}})
+			continue
+		}
+		out = append(out, host.Object{{Key: "name", Value: n}, {Key: "head", Value: false}, {Key: "state", Value: "gone"},
+			{Key: "reason", Value: h.goneHosts[n]}, {Key: "processes", Value: host.Array{}}})
+	}
+	return out
+}
+
+func stringList(o host.Object, key string) []string {
+	arr, _ := mustGet(o, key).(host.Array)
+	out := make([]string, 0, len(arr))
+	for _, v := range arr {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ---- the other side: a host that joined ----
+
+// ErrJoin: this host could not join the system.
+var ErrJoin = errors.New("cannot join the system")
+
+// join links this host to the system's root through the host at addr and
+// registers it (its processes and actors). It returns when the root has
+// welcomed it, or why not.
+func (h *Head) join(ctx context.Context, addr string) error {
+	for range 3 { // a host that is not the root names it
+		c, err := link.Dial(ctx, addr, link.Config{Node: h.proc.AdminName(), Secret: h.cfg.Secret, Logger: h.log})
+		if err != nil {
+			if errors.Is(err, wire.ErrAuth) {
+				return fmt.Errorf("%w at %s: the secret differs from the system's (copy config/secret of the first host, or pass --secret-file): %w", ErrJoin, addr, err)
+			}
+			return fmt.Errorf("%w at %s: %w", ErrJoin, addr, err)
+		}
+		welcome := make(chan host.Message, 1)
+		go func() {
+			err := c.Run(func(p []byte) { h.fromRoot(c, p, welcome) })
+			h.uplinkEnded(c, err)
+		}()
+		h.sendJoin(ctx, c)
+		select {
+		case w := <-welcome:
+			o, _ := w.Body.(host.Object)
+			if redirect := o.String("root"); w.Command == "join_elsewhere" && redirect != "" {
+				c.Close("joining the root")
+				addr = redirect
+				continue
+			}
+			h.mu.Lock()
+			h.up, h.rootNode, h.rootAddr = c, o.String("head"), addr
+			h.mu.Unlock()
+			if h.gossip != nil {
+				if err := h.gossip.Join(o.String("gossip")); err != nil {
+					h.log.Warn("the gossip could not join; failures are noticed by the link alone", "error", err.Error())
+				}
+			}
+			h.log.Info("joined the system", "head", o.String("head"), "at", addr)
+			return nil
+		case <-c.Done():
+			return fmt.Errorf("%w at %s: %w", ErrJoin, addr, c.Err())
+		case <-ctx.Done():
+			c.Close("no welcome")
+			return fmt.Errorf("%w at %s: no welcome: %w", ErrJoin, addr, ctx.Err())
+		}
+	}
+	return fmt.Errorf("%w at %s: redirected too often", ErrJoin, addr)
+}
+
+// sendJoin sends host_join with the processes and actors of this host.
+func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
+	nodes := host.Array{}
+	actors := host.Array{}
+	for _, n := range h.Nodes() {
+		node := n.String("node")
+		nodes = append(nodes, node)
+		if node == h.proc.AdminName() {
+			for _, a := range h.proc.Actors() {
+				if !host.IsAdminName(a.Name) {
+					actors = append(actors, host.Object{{Key: "name", Value: a.Name}, {Key: "node", Value: node}})
+				}
+			}
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		r, err := h.proc.Ask(actx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
+		cancel()
+		if err != nil {
+			continue
+		}
+		o, _ := r.Body.(host.Object)
+		list, _ := mustGet(o, "actors").(host.Array)
+		for _, v := range list {
+			a, _ := v.(host.Object)
+			if name := a.String("name"); name != "" && !host.IsAdminName(name) {
+				actors = append(actors, host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}})
+			}
+		}
+	}
+	m := host.Message{ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
+		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}}}
+	c.SendAppend(m.AppendJSON)
+}
+
+// fromRoot handles what comes down the uplink: messages for a child go on
+// to it (the root has resolved the name: Recipient.Node says where),
+// notices for this process are acted on in link order, the rest is
+// delivered here.
+func (h *Head) fromRoot(c *link.Conn, p []byte, welcome chan<- host.Message) {
+	m, err := decode(p)
+	if err != nil {
+		h.log.Warn("bad message from the system's head", "error", err.Error())
+		return
+	}
+	r := m.Recipient
+	if r.Node != "" && r.Node != h.proc.AdminName() {
+		h.mu.Lock()
+		ch := h.children[r.Node]
+		h.mu.Unlock()
+		if ch != nil {
+			ch.conn.SendAppend(m.AppendJSON)
+			return
+		}
+	}
+	if r.Node == h.proc.AdminName() {
+		switch m.Command {
+		case "host_welcome", "join_elsewhere":
+			select {
+			case welcome <- m:
+			default:
+			}
+			return
+		case "activate":
+			o, _ := m.Body.(host.Object)
+			if err := h.proc.Activate(o.String("entity")); err != nil {
+				h.log.Error("activate after a move", "error", err.Error())
+			}
+			return
+		case "process_gone":
+			o, _ := m.Body.(host.Object)
+			names := stringList(o, "names")
+			h.proc.ProcessGone(o.String("node"), o.String("reason"), names...)
+			h.mu.Lock()
+			to := h.neighbours("")
+			h.mu.Unlock()
+			h.tellGone(to, o.String("node"), o.String("reason"), names)
+			return
+		case "exit_host":
+			h.log.Info("the system is exiting")
+			h.proc.Shutdown()
+			return
+		}
+	}
+	h.proc.DeliverFromLink(m)
+}
+
+// uplinkEnded: the link to the root is gone. Asks waiting on other hosts
+// fail; local traffic goes on; the host joins again when it can.
+func (h *Head) uplinkEnded(c *link.Conn, err error) {
+	h.mu.Lock()
+	if h.up != c {
+		h.mu.Unlock()
+		return
+	}
+	h.up = nil
+	stopping := h.stopping
+	root, addr := h.rootNode, h.rootAddr
+	to := h.neighbours("")
+	h.mu.Unlock()
+	if stopping {
+		return
+	}
+	reason := fmt.Sprintf("the system's head %s is unreachable: %v", root, err)
+	h.log.Warn("lost the system's head; local traffic goes on, joining again", "head", root, "error", fmt.Sprint(err))
+	h.proc.HeadLost(reason, func(node string) bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.children[node] != nil
+	})
+	for _, c := range to {
+		m := host.Message{ID: h.proc.NewMID(), Command: "head_lost", Recipient: host.Address{Node: c.Peer()},
+			Body: host.Object{{Key: "reason", Value: reason}}}
+		c.SendAppend(m.AppendJSON)
+	}
+	go h.rejoin(addr)
+}
+
+// rejoin tries to join again every second until it does or the host stops.
+func (h *Head) rejoin(addr string) {
+	for {
+		time.Sleep(time.Second)
+		h.mu.Lock()
+		stop := h.stopping
+		h.mu.Unlock()
+		if stop {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := h.join(ctx, addr)
+		cancel()
+		if err == nil {
+			h.log.Info("joined the system again", "at", addr)
+			h.reportProcesses()
+			return
+		}
+		h.log.Debug("rejoin failed", "error", err.Error())
+	}
+}
+
+// reportProcesses tells the root this host's processes (not root).
+func (h *Head) reportProcesses() {
+	h.mu.Lock()
+	up := h.up
+	h.mu.Unlock()
+	if up == nil {
+		return
+	}
+	nodes := host.Array{}
+	for _, n := range h.Nodes() {
+		nodes = append(nodes, n.String("node"))
+	}
+	m := host.Message{ID: h.proc.NewMID(), Command: "host_processes", Recipient: host.Address{Node: up.Peer()},
+		Body: host.Object{{Key: "nodes", Value: nodes}}}
+	up.SendAppend(m.AppendJSON)
+}
+
+// redirect tells a host that tried to join here that the root is elsewhere.
+func (h *Head) redirect(c *link.Conn) {
+	h.mu.Lock()
+	addr := h.rootAddr
+	h.mu.Unlock()
+	m := host.Message{ID: h.proc.NewMID(), Command: "join_elsewhere", Recipient: host.Address{Node: c.Peer()},
+		Body: host.Object{{Key: "root", Value: addr}}}
+	c.SendAppend(m.AppendJSON)
+	c.Close("join the system's head")
+	c.Run(func([]byte) {})
+}
+
+func (h *Head) gossipAddr() string {
+	if h.gossip == nil {
+		return ""
+	}
+	return h.gossip.Addr()
+}
