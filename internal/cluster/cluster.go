@@ -79,6 +79,7 @@ type Head struct {
 	lost      map[string]map[string]*record // root: actors of processes that died, for a restart
 	up        *link.Conn                    // not root: the link to the root
 	rootAddr  string                        // not root: the root's link address
+	localDir  map[string]string             // not root, while the root is unreachable: this host's actors
 	gossip    *gossip
 }
 
@@ -423,10 +424,13 @@ func (h *Head) forwardLocked(node string, m host.Message) error {
 func (h *Head) Locate(name string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.root {
-		return h.rootNode
+	switch {
+	case h.root:
+		return h.dir[name]
+	case h.up == nil && h.localDir != nil:
+		return h.localDir[name]
 	}
-	return h.dir[name]
+	return h.rootNode
 }
 
 // Reserve implements host.Remote for actors of the head itself.

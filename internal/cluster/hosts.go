@@ -291,6 +291,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr = c, o.String("head"), addr
+			h.localDir = nil
 			h.mu.Unlock()
 			if h.gossip != nil {
 				if err := h.gossip.Join(o.String("gossip")); err != nil {
@@ -424,7 +425,36 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 			Body: host.Object{{Key: "reason", Value: reason}}}
 		c.SendAppend(m.AppendJSON)
 	}
+	h.learnLocalNames()
 	go h.rejoin(addr)
+}
+
+// learnLocalNames makes the directory of this host's own actors, which
+// routes between its processes while the root is unreachable.
+func (h *Head) learnLocalNames() {
+	dir := map[string]string{}
+	for _, n := range h.Nodes()[1:] {
+		node := n.String("node")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		r, err := h.proc.Ask(ctx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
+		cancel()
+		if err != nil {
+			continue
+		}
+		o, _ := r.Body.(host.Object)
+		list, _ := mustGet(o, "actors").(host.Array)
+		for _, v := range list {
+			a, _ := v.(host.Object)
+			if name := a.String("name"); name != "" && !host.IsAdminName(name) {
+				dir[name] = node
+			}
+		}
+	}
+	h.mu.Lock()
+	if h.up == nil {
+		h.localDir = dir
+	}
+	h.mu.Unlock()
 }
 
 // rejoin tries to join again every second until it does or the host stops.
