@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -335,5 +336,45 @@ func TestHostRefused(t *testing.T) {
 	ws := dial(t, first)
 	if s := hostStates(ws); len(s) != 2 || s["second"] != "up" {
 		t.Errorf("hosts after the refusals: %v", s)
+	}
+}
+
+// TestHostsPackages: a move to another host fetches the package there, from
+// that host's own repo list into its own cache; a host that cannot get it
+// refuses the move with a clear error and the actor stays where it was.
+func TestHostsPackages(t *testing.T) {
+	t.Parallel()
+	h := newGitHome(t)
+	firstDir := t.TempDir()
+	h.config(t, firstDir)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	// second: the same repo list, its own lock and cache.
+	secondDir := t.TempDir()
+	cache2 := filepath.Join(secondDir, "packages")
+	writeFile(t, filepath.Join(secondDir, "config", "peacepie.toml"), fmt.Sprintf("repos = %q\nlock = \"repos.lock\"\npackages = %q\n", h.list, cache2))
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	// third: the default repo list, without pkg.
+	startHost(t, "third", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "three hosts up", func() bool { return len(hostStates(ws)) == 3 })
+
+	ws.expect(admin, "create_actor", gitCreateBody("pkg==2.0.0", "mover"), "actor_is_created")
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "mover", "node": "second.main.admin"}`), "actor_is_recreated")
+	if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
+		t.Errorf("after the move mover answers version %q, want 2.0.0", v)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cache2, "pkg")); len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "2.0.0-") {
+		t.Errorf("second's own cache holds %v, want pkg 2.0.0", entries)
+	}
+	a := ws.expect(admin, "recreate_actor", raw(`{"entity": "mover", "node": "third.main.admin"}`), "actor_is_not_recreated")
+	if e := a.bodyString("error"); !strings.Contains(e, "third.main.admin cannot take \"mover\"") || !strings.Contains(e, "pkg") {
+		t.Errorf("the refused move says %q", e)
+	}
+	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "mover"}`), "actor_is_found"); f.bodyString("node") != "second.main.admin" {
+		t.Errorf("after the refused move: %s", f)
+	}
+	if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
+		t.Errorf("after the refused move mover answers version %q, want 2.0.0", v)
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // Cross-process benchmarks between Lua actors in two OS processes: a Pump
 // in the head and a Sequence (or an Echo) in a child. One b.N iteration is
-// one message (send), or one ask.
+// one message (send), or one ask. BenchmarkHost* are the same between the
+// main processes of two hosts (two `peacepie run` on loopback).
 
 func benchSystem(b *testing.B) (*wsConn, string) {
 	b.Helper()
@@ -20,10 +21,34 @@ func benchSystem(b *testing.B) (*wsConn, string) {
 	return ws, node
 }
 
+func benchHosts(b *testing.B) (*wsConn, string) {
+	b.Helper()
+	in := start(b, b.TempDir(), "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(b, in)
+	startHost(b, "second", addr, secret, nil)
+	ws := dial(b, in)
+	eventually(b, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
+	return ws, "second.main.admin"
+}
+
 // BenchmarkLinkSend: the head's Pump streams b.N messages to a Sequence in
 // the child.
-func BenchmarkLinkSend(b *testing.B) {
-	ws, node := benchSystem(b)
+func BenchmarkLinkSend(b *testing.B) { benchSend(b, benchSystem) }
+
+// BenchmarkHostSend: BenchmarkLinkSend between two hosts.
+func BenchmarkHostSend(b *testing.B) { benchSend(b, benchHosts) }
+
+// BenchmarkLinkAsk: the head's Pump asks an Echo in the child b.N times in
+// a row (one message in flight each way: also the ping-pong figure, at two
+// messages per ask).
+func BenchmarkLinkAsk(b *testing.B) { benchAsk(b, benchSystem) }
+
+// BenchmarkHostAsk: BenchmarkLinkAsk between two hosts.
+func BenchmarkHostAsk(b *testing.B) { benchAsk(b, benchHosts) }
+
+func benchSend(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
+	ws, node := setup(b)
 	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
 	b.ResetTimer()
 	ws.request("ask", "pump", "send", map[string]any{"to": "seq", "command": "next", "n": b.N}, 600)
@@ -42,11 +67,8 @@ func BenchmarkLinkSend(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// BenchmarkLinkAsk: the head's Pump asks an Echo in the child b.N times in
-// a row (one message in flight each way: also the ping-pong figure, at two
-// messages per ask).
-func BenchmarkLinkAsk(b *testing.B) {
-	ws, node := benchSystem(b)
+func benchAsk(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
+	ws, node := setup(b)
 	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "echo"}`), "actor_is_created")
 	b.ResetTimer()
 	r := ws.request("ask", "pump", "ask", map[string]any{"to": "echo", "command": "echo", "n": b.N}, 600)
