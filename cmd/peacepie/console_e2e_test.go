@@ -639,3 +639,39 @@ func TestConsoleProcesses(t *testing.T) {
 	b.waitFor(node+" gone from the host page", 10*time.Second, "!("+jsHas(row("#processes", node))+")")
 	b.noExceptions("processes")
 }
+
+// TestConsoleHosts: the console lists every host of the system, with its
+// processes, and shows a host that died as gone; another host's console
+// shows the same system.
+func TestConsoleHosts(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	b := newBrowser(t)
+	b.do("open the system page", 15*time.Second, chromedp.Navigate(first.url))
+	b.waitFor("both hosts on the system page", 10*time.Second, jsHas(row("#hosts", "first"))+" && "+jsHas(row("#hosts", "second")+`[data-state="up"]`))
+	b.click(row("#hosts", "second") + " a")
+	b.waitFor("second's main process on its host page", 10*time.Second, jsHas(row("#processes", "second.main.admin")))
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	b.waitFor(node+" on the host page without a reload", 10*time.Second, jsHas(row("#processes", node)))
+	ws.expect(node, "create_actor", createBody("HelloWorld", "hw_second"), "actor_is_created")
+	b.click(row("#processes", node) + " a")
+	b.waitFor("hw_second on its process page", 10*time.Second, jsHas(row("#actors", "hw_second")))
+
+	// Another host's console: the same system.
+	b2 := newBrowser(t)
+	b2.do("open second's console", 15*time.Second, chromedp.Navigate(second.url))
+	b2.waitFor("both hosts on second's console", 10*time.Second, jsHas(row("#hosts", "first"))+" && "+jsHas(row("#hosts", "second")))
+	b2.noExceptions("second's console")
+
+	b.do("back to the system page", 10*time.Second, chromedp.Navigate(first.url+"#/"))
+	b.waitFor("second up", 10*time.Second, jsHas(row("#hosts", "second")+`[data-state="up"]`))
+	if err := second.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("second shown gone without a reload", 10*time.Second, jsHas(row("#hosts", "second")+`[data-state="gone"]`))
+	b.noExceptions("hosts")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -76,9 +77,16 @@ func (h *Head) acceptMember(c *link.Conn) {
 				return
 			case "host_processes":
 				o, _ := msg.Body.(host.Object)
+				nodes := stringList(o, "nodes")
 				h.mu.Lock()
-				m.nodes = stringList(o, "nodes")
+				old := m.nodes
+				m.nodes = nodes
 				h.mu.Unlock()
+				for _, n := range nodes {
+					if !slices.Contains(old, n) {
+						h.proc.ProcessCreated(n)
+					}
+				}
 				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)

@@ -149,15 +149,20 @@ async function systemView() {
   const main = $("#main");
   if (a.command !== "hosts") { showFailure(main, a); return; }
   main.innerHTML = `<h1>System</h1>
-    <div class="card"><table id="hosts"><thead><tr><th>host</th><th>processes</th><th></th></tr></thead><tbody>
-    ${a.body.hosts.map((h) => `<tr data-name="${esc(h.name)}"><td><a href="#/host/${encodeURIComponent(h.name)}">${esc(h.name)}</a></td>
+    <div class="card"><table id="hosts"><thead><tr><th>host</th><th>state</th><th>processes</th><th></th></tr></thead><tbody>
+    ${a.body.hosts.map((h) => `<tr data-name="${esc(h.name)}" data-state="${esc(h.state || "up")}"><td><a href="#/host/${encodeURIComponent(h.name)}">${esc(h.name)}</a></td>
+      <td class="${h.state === "gone" ? "error" : ""}" title="${esc(h.reason || "")}">${esc(h.state || "up")}</td>
       <td class="num">${h.processes.length}</td><td>${h.head ? '<span class="badge">head</span>' : ""}</td></tr>`).join("")}
     </tbody></table></div>
     <h2>Head admin</h2><div class="card"><a id="head-admin" href="#/actor/${encodeURIComponent(head)}">${esc(head)}</a>
     <span class="muted">— create actors and processes, stop the system</span></div>
     <h2>Messages per second</h2><canvas id="chart"></canvas>`;
   const chart = rateChart($("#chart"));
-  watch("", (e) => { if (e.kind === "stats" && e.node === head) chart(e.handled); });
+  // Hosts and their processes come and go: draw the list again when they do.
+  watch("", (e) => {
+    if (e.kind === "stats" && e.node === head) chart(e.handled);
+    else if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route();
+  });
 }
 
 async function hostView(hostName) {
