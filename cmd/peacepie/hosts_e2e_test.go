@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/peacepie/peacepie/internal/testcert"
 )
 
 // lineLog records the stdout lines of several hosts in the order the test
@@ -377,4 +379,44 @@ func TestHostsPackages(t *testing.T) {
 	if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
 		t.Errorf("after the refused move mover answers version %q, want 2.0.0", v)
 	}
+}
+
+// TestHostsTLS: hosts whose links use mutual TLS (certificates of one CA in
+// their configs) form a system, child processes included; a host without
+// TLS cannot join it.
+func TestHostsTLS(t *testing.T) {
+	t.Parallel()
+	certs := t.TempDir()
+	ca := testcert.NewCA(t, "peacepie test system")
+	caFile := ca.WriteCA(t, certs)
+	tlsConfig := func(name string) string {
+		dir := t.TempDir()
+		cert, key := ca.Issue(t, certs, name)
+		writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), fmt.Sprintf("tls_cert = %q\ntls_key = %q\ntls_ca = %q\n", cert, key, caFile))
+		return dir
+	}
+	first := start(t, tlsConfig("first"), "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	startIn(t, tlsConfig("second"), nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join over TLS", func() bool { return hostStates(ws)["second"] == "up" })
+	ws.expect("second.main.admin", "create_process", nil, "process_is_created")
+	ws.expect(admin, "create_process", nil, "process_is_created")
+	ws.expect("second.process_0.admin", "create_actor", createBody("HelloWorld", "tls_hw"), "actor_is_created")
+	ws.expect("first.process_0.admin", "create_actor", createBody("IteratingHelloWorld", "tls_iter"), "actor_is_created")
+	ws.expect("tls_hw", "tick", nil, "hello_world")
+	ws.expect("first.process_0.admin", "recreate_actor", raw(`{"entity": "tls_iter", "node": "second.process_0.admin"}`), "actor_is_recreated")
+	ws.expect("tls_iter", "get_params", nil, "params")
+
+	r := runCLI(t, t.TempDir(), nil, "run", "--console", "127.0.0.1:0", "--host", "plain", "--join", addr, "--secret-file", secret)
+	r.check(t, "a host without TLS", 1, "", "cannot join")
+	eventually(t, 5*time.Second, "the TLS refusal in the first host's log", func() bool {
+		return strings.Contains(first.stderr.String(), "TLS:")
+	})
+	half := t.TempDir()
+	writeFile(t, filepath.Join(half, "config", "peacepie.toml"), fmt.Sprintf("tls_cert = %q\n", caFile))
+	runCLI(t, half, nil, "run", "--console", "127.0.0.1:0").check(t, "tls_cert alone", 1, "", "set all three or none")
+	broken := t.TempDir()
+	writeFile(t, filepath.Join(broken, "config", "peacepie.toml"), fmt.Sprintf("tls_cert = %q\ntls_key = %q\ntls_ca = %q\n", caFile, caFile, caFile))
+	runCLI(t, broken, nil, "run", "--console", "127.0.0.1:0").check(t, "a CA certificate as the key", 1, "", "link TLS")
 }

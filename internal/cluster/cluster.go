@@ -9,6 +9,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,8 +45,9 @@ type HeadConfig struct {
 	// Gossip is the membership address (UDP and TCP) of this host; empty
 	// for none (a system of one host).
 	Gossip     string
-	Executable string   // the binary children run; os.Executable()
-	ChildArgs  []string // extra arguments for children (tests)
+	TLS        *tls.Config // mutual TLS on links (nil: none)
+	Executable string      // the binary children run; os.Executable()
+	ChildArgs  []string    // extra arguments for children (tests)
 	Logger     *slog.Logger
 	// Restart brings a child that died back under its name, with its
 	// actors re-created from their class and last known params, after
@@ -118,7 +120,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger})
+	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger, TLS: cfg.TLS})
 	if err != nil {
 		return nil, err
 	}

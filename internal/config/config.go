@@ -33,6 +33,9 @@ type Config struct {
 	Links           string   `toml:"links"`
 	Join            string   `toml:"join"`
 	Gossip          string   `toml:"gossip"`
+	TLSCert         string   `toml:"tls_cert"`
+	TLSKey          string   `toml:"tls_key"`
+	TLSCA           string   `toml:"tls_ca"`
 	Restart         string   `toml:"restart"`
 	RestartBackoff  Duration `toml:"restart_backoff"`
 	Repos           string   `toml:"repos"`
@@ -93,6 +96,14 @@ links = "127.0.0.1:0"
 # machines, e.g. links = "10.0.0.5:7000", gossip = "10.0.0.5:7001".
 join = ""
 gossip = "127.0.0.1:0"
+
+# Mutual TLS on every link of this host (between hosts and between its
+# processes): this host's certificate and key, and the CA that signed the
+# certificates of every host (PEM files; docs/architecture.md shows how to
+# make them). All hosts of a system use TLS, or none. Empty: no TLS.
+tls_cert = ""
+tls_key = ""
+tls_ca = ""
 
 # What happens to a child process that dies unexpectedly: "never" (its
 # actors are gone) or "always" (it comes back under its name, with its
@@ -258,6 +269,12 @@ func load(path string, createToken bool) (Config, error) {
 	c.Repos = resolve(dir, c.Repos)
 	c.Lock = resolve(dir, c.Lock)
 	c.Packages = resolve(dir, c.Packages)
+	c.TLSCert = resolve(dir, c.TLSCert)
+	c.TLSKey = resolve(dir, c.TLSKey)
+	c.TLSCA = resolve(dir, c.TLSCA)
+	if n := btoi(c.TLSCert != "") + btoi(c.TLSKey != "") + btoi(c.TLSCA != ""); n != 0 && n != 3 {
+		return c, fmt.Errorf("config %s: tls_cert, tls_key and tls_ca go together: set all three or none", path)
+	}
 	if createToken {
 		if _, err := writeNew(c.TokenFile, newToken()+"\n", 0o600); err != nil {
 			return c, err
@@ -280,6 +297,13 @@ func load(path string, createToken bool) (Config, error) {
 		return c, fmt.Errorf("token in %s is shorter than 16 characters", c.TokenFile)
 	}
 	return c, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ReadSecret reads the system's secret from a file (--secret-file).

@@ -4,6 +4,7 @@ package runner
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -104,7 +105,13 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	head, err := cluster.NewHead(proc, cluster.HeadConfig{Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
+	tlsConf, err := linkTLS(cfg)
+	if err != nil {
+		proc.Shutdown()
+		<-proc.Done()
+		return err
+	}
+	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip})
 	if err != nil {
 		proc.Shutdown()
@@ -147,6 +154,14 @@ func Run(ctx context.Context, opt Options) error {
 	_ = srv.Shutdown(sctx)
 	log.Info("stopped")
 	return nil
+}
+
+// linkTLS is the links' TLS of a config, or nil.
+func linkTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
+	}
+	return link.TLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA)
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -214,8 +229,14 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	if err != nil {
 		return err
 	}
+	tlsConf, err := linkTLS(cfg)
+	if err != nil {
+		proc.Shutdown()
+		<-proc.Done()
+		return err
+	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := link.Dial(dctx, opt.Parent, link.Config{Node: proc.AdminName(), Secret: []byte(secret), Logger: base})
+	conn, err := link.Dial(dctx, opt.Parent, link.Config{Node: proc.AdminName(), Secret: []byte(secret), Logger: base, TLS: tlsConf})
 	cancel()
 	if err != nil {
 		proc.Shutdown()

@@ -11,6 +11,7 @@ package link
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,9 @@ type Config struct {
 	Heartbeat time.Duration // a ping when idle this long; 1s
 	DeadAfter time.Duration // no frame for this long: the peer is dead; 3s
 	Logger    *slog.Logger
+	// TLS, when set, wraps every link in mutual TLS (TLSConfig); both ends
+	// must use it.
+	TLS *tls.Config
 }
 
 func (c *Config) defaults() {
@@ -325,6 +329,14 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	} else {
 		nc.SetDeadline(time.Now().Add(10 * time.Second))
 	}
+	if cfg.TLS != nil {
+		tc := tls.Client(nc, cfg.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("link: %s: TLS: %w", addr, err)
+		}
+		nc = tc
+	}
 	r := wire.NewReader(nc, cfg.MaxFrame)
 	peer, err := dialHandshake(nc, r, cfg)
 	if err != nil {
@@ -422,6 +434,15 @@ func (l *Listener) Serve(onLink func(*Conn)) error {
 		}
 		go func() {
 			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			if l.cfg.TLS != nil {
+				tc := tls.Server(nc, l.cfg.TLS)
+				if err := tc.Handshake(); err != nil {
+					l.cfg.Logger.Warn("link refused", "remote", nc.RemoteAddr().String(), "error", "TLS: "+err.Error())
+					nc.Close()
+					return
+				}
+				nc = tc
+			}
 			r := wire.NewReader(nc, l.cfg.MaxFrame)
 			peer, err := listenHandshake(nc, r, l.cfg)
 			if err != nil {
