@@ -130,7 +130,9 @@ func TestHostsRingMoveExit(t *testing.T) {
 	first := startIn(t, t.TempDir(), lines, "first", "run", "--console", "127.0.0.1:0")
 	addr, secret := joinInfo(t, first)
 	second := startHost(t, "second", addr, secret, lines)
-	third := startHost(t, "third", addr, secret, lines)
+	// third is given second's address: second sends it on to the head.
+	addr2, _ := joinInfo(t, second)
+	third := startHost(t, "third", addr2, secret, lines)
 	ws := dial(t, first)
 	eventually(t, 10*time.Second, "three hosts up", func() bool {
 		s := hostStates(ws)
