@@ -310,7 +310,22 @@ func TestHostKilled(t *testing.T) {
 	eventually(t, 10*time.Second, "second to rejoin", func() bool { return hostStates(ws)["second"] == "up" })
 	ws.expect("second.main.admin", "create_actor", createBody("HelloWorld", "on_second"), "actor_is_created")
 	ws.expect("on_second", "tick", nil, "hello_world")
-	_ = third
+
+	// A host stopped on purpose says so: it is gone at once, with the reason.
+	left := time.Now()
+	if err := third.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "third to be seen gone", func() bool { return hostStates(ws)["third"] == "gone" })
+	if d := time.Since(left); d > 2*time.Second {
+		t.Errorf("a host that left on purpose was seen gone after %s", d)
+	}
+	if code, _ := third.waitExit(t, 10*time.Second); code != 0 {
+		t.Errorf("third exited with code %d after SIGTERM", code)
+	}
+	eventually(t, 5*time.Second, "the reason in the first host's log", func() bool {
+		return strings.Contains(first.stderr.String(), "the host is leaving")
+	})
 }
 
 // TestHostRefused: a host with another secret cannot join (and the first

@@ -74,15 +74,16 @@ type Head struct {
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
 
-	root      bool                          // this head is the system's root
-	rootNode  string                        // the root's admin
-	members   map[string]*member            // root: the other hosts
-	goneHosts map[string]string             // root: hosts that went, and why
-	lost      map[string]map[string]*record // root: actors of processes that died, for a restart
-	up        *link.Conn                    // not root: the link to the root
-	rootAddr  string                        // not root: the root's link address
-	localDir  map[string]string             // not root, while the root is unreachable: this host's actors
-	gossip    *gossip
+	root       bool                          // this head is the system's root
+	rootNode   string                        // the root's admin
+	members    map[string]*member            // root: the other hosts
+	goneHosts  map[string]string             // root: hosts that went, and why
+	lost       map[string]map[string]*record // root: actors of processes that died, for a restart
+	up         *link.Conn                    // not root: the link to the root
+	rootAddr   string                        // not root: the root's link address
+	rootGossip string                        // not root: the root's gossip address
+	localDir   map[string]string             // not root, while the root is unreachable: this host's actors
+	gossip     *gossip
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -157,22 +158,22 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 // hostUp and hostDown hear from the gossip. A host the gossip declares
 // failed has its link closed, which forgets it (root) or starts rejoining
 // (a host that lost the root).
-func (h *Head) hostUp(name string) {
+func (h *Head) hostUp(name, _ string) {
 	if name != h.cfg.Host {
 		h.log.Info("gossip: host is up", "host", name)
 	}
 }
 
-func (h *Head) hostDown(name string) {
+func (h *Head) hostDown(name, addr string) {
 	if name == h.cfg.Host {
 		return
 	}
-	h.log.Warn("gossip: host failed or left", "host", name)
+	h.log.Warn("gossip: host failed or left", "host", name, "gossip", addr)
 	h.mu.Lock()
 	var c *link.Conn
-	if m := h.members[name]; m != nil {
+	if m := h.members[name]; m != nil && m.gossip == addr {
 		c = m.conn
-	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name {
+	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name && h.rootGossip == addr {
 		c = h.up
 	}
 	h.mu.Unlock()
@@ -508,7 +509,11 @@ func (h *Head) Nodes() []host.Object {
 				count++
 			}
 		}
-		out = append(out, host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}, {Key: "actors", Value: int64(count)}})
+		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}}
+		if h.root { // only the root's directory knows where actors are
+			o = append(o, host.Field{Key: "actors", Value: int64(count)})
+		}
+		out = append(out, o)
 	}
 	return out
 }
@@ -632,11 +637,15 @@ func (h *Head) Shutdown() {
 		mb.conn.SendAppend(m.AppendJSON)
 	}
 	defer func() {
+		if up != nil { // the root hears why first
+			up.Close("the host is leaving")
+			select {
+			case <-up.Done():
+			case <-time.After(1500 * time.Millisecond):
+			}
+		}
 		if h.gossip != nil {
 			h.gossip.Leave()
-		}
-		if up != nil {
-			up.Close("the host is leaving")
 		}
 		for _, mb := range members { // they close their links as they go
 			select {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -20,13 +21,15 @@ type gossip struct {
 }
 
 // gossipEvents receives the joins and failures memberlist learns of.
+// Each gets the host's name and gossip address: a host that restarted has
+// the same name at another address.
 type gossipEvents struct {
-	up   func(host string)
-	down func(host string)
+	up   func(host, addr string)
+	down func(host, addr string)
 }
 
-func (e gossipEvents) NotifyJoin(n *memberlist.Node)   { e.up(n.Name) }
-func (e gossipEvents) NotifyLeave(n *memberlist.Node)  { e.down(n.Name) }
+func (e gossipEvents) NotifyJoin(n *memberlist.Node)   { e.up(n.Name, n.Address()) }
+func (e gossipEvents) NotifyLeave(n *memberlist.Node)  { e.down(n.Name, n.Address()) }
 func (e gossipEvents) NotifyUpdate(n *memberlist.Node) {}
 
 // startGossip starts the membership of host on addr ("127.0.0.1:0" picks a
@@ -47,6 +50,8 @@ func startGossip(host, addr string, secret []byte, log *slog.Logger, ev gossipEv
 	// Failures are found within a few seconds on a LAN or loopback.
 	c.ProbeInterval = c.ProbeInterval / 2
 	c.SuspicionMult = 3
+	// A host that comes back after a crash has its name at a new port.
+	c.DeadNodeReclaimTime = time.Millisecond
 	key := sha256.Sum256(append([]byte("peacepie gossip\x00"), secret...))
 	c.SecretKey = key[:]
 	c.Events = ev

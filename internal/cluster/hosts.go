@@ -25,10 +25,11 @@ const timeoutLeave = time.Second
 
 // member is another host of the system, as the root sees it.
 type member struct {
-	host  string
-	node  string // "<host>.main.admin"
-	conn  *link.Conn
-	nodes []string // its processes, main first
+	host   string
+	node   string // "<host>.main.admin"
+	conn   *link.Conn
+	nodes  []string // its processes, main first
+	gossip string   // its gossip address
 }
 
 // hostOf returns the host of a node name "<host>.<process>.admin".
@@ -106,6 +107,7 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 	o, _ := msg.Body.(host.Object)
 	h.mu.Lock()
 	m.nodes = stringList(o, "nodes")
+	m.gossip = o.String("gossip")
 	h.mu.Unlock()
 	actors, _ := mustGet(o, "actors").(host.Array)
 	for _, v := range actors {
@@ -289,8 +291,18 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			h.uplinkEnded(c, err)
 		}()
 		h.sendJoin(ctx, c)
+		var w host.Message
 		select {
-		case w := <-welcome:
+		case w = <-welcome:
+		case <-c.Done():
+			select { // a redirect comes just before the link closes
+			case w = <-welcome:
+			default:
+			}
+		case <-ctx.Done():
+		}
+		switch {
+		case w.Command != "":
 			o, _ := w.Body.(host.Object)
 			if redirect := o.String("root"); w.Command == "join_elsewhere" && redirect != "" {
 				c.Close("joining the root")
@@ -298,9 +310,14 @@ func (h *Head) join(ctx context.Context, addr string) error {
 				continue
 			}
 			h.mu.Lock()
-			h.up, h.rootNode, h.rootAddr = c, o.String("head"), addr
+			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.localDir = nil
 			h.mu.Unlock()
+			select {
+			case <-c.Done(): // it ended before it was h.up: see to it now
+				go h.uplinkEnded(c, c.Err())
+			default:
+			}
 			if h.gossip != nil {
 				if err := h.gossip.Join(o.String("gossip")); err != nil {
 					h.log.Warn("the gossip could not join; failures are noticed by the link alone", "error", err.Error())
@@ -308,9 +325,9 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			h.log.Info("joined the system", "head", o.String("head"), "at", addr)
 			return nil
-		case <-c.Done():
+		case ctx.Err() == nil:
 			return fmt.Errorf("%w at %s: %w", ErrJoin, addr, c.Err())
-		case <-ctx.Done():
+		default:
 			c.Close("no welcome")
 			return fmt.Errorf("%w at %s: no welcome: %w", ErrJoin, addr, ctx.Err())
 		}
@@ -349,7 +366,7 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 		}
 	}
 	m := host.Message{ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
-		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}}}
+		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
 	c.SendAppend(m.AppendJSON)
 }
 
