@@ -80,6 +80,30 @@ func benchAsk(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 	b.ReportMetric(2*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
+// BenchmarkLinkPingPong: a Rally in the head and one in the child send a
+// ball back and forth b.N times (sends, one message in flight).
+func BenchmarkLinkPingPong(b *testing.B) { benchPingPong(b, benchSystem) }
+
+// BenchmarkHostPingPong: BenchmarkLinkPingPong between two hosts.
+func BenchmarkHostPingPong(b *testing.B) { benchPingPong(b, benchHosts) }
+
+func benchPingPong(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
+	ws, node := setup(b)
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "ping"}`), "actor_is_created")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "pong"}`), "actor_is_created")
+	b.ResetTimer()
+	ws.expect("ping", "serve", map[string]any{"to": "pong", "n": b.N}, "served")
+	deadline := time.Now().Add(10 * time.Minute)
+	for !strings.Contains(ws.ask("ping", "state", nil).String()+ws.ask("pong", "state", nil).String(), `"finished":true`) {
+		if time.Now().After(deadline) {
+			b.Fatal("the rally did not finish")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
 // BenchmarkMoveIdleActor: recreate_actor of an idle actor between two
 // processes and back; one b.N iteration is one move.
 func BenchmarkMoveIdleActor(b *testing.B) {
