@@ -373,8 +373,10 @@ func TestHostsPackages(t *testing.T) {
 	cache2 := filepath.Join(secondDir, "packages")
 	writeFile(t, filepath.Join(secondDir, "config", "peacepie.toml"), fmt.Sprintf("repos = %q\nlock = \"repos.lock\"\npackages = %q\n", h.list, cache2))
 	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
-	// third: the default repo list, without pkg.
-	startHost(t, "third", addr, secret, nil)
+	// third: the default repo list, without pkg; it joins by its config.
+	thirdDir := t.TempDir()
+	writeFile(t, filepath.Join(thirdDir, "config", "peacepie.toml"), fmt.Sprintf("host = \"third\"\njoin = %q\nsecret_file = %q\n", addr, secret))
+	start(t, thirdDir, "run", "--console", "127.0.0.1:0")
 	ws := dial(t, first)
 	eventually(t, 10*time.Second, "three hosts up", func() bool { return len(hostStates(ws)) == 3 })
 
