@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,6 +31,49 @@ func UnmarshalValue(data []byte) (any, error) {
 type decoder struct {
 	data []byte
 	pos  int
+	strs map[string]string // strings seen before (Decoder), or nil
+}
+
+// Decoder decodes the messages that come over one link. It keeps the
+// short strings that recur in them (commands, names, keys, the prefixes of
+// mids), so a stream of similar messages allocates less. It is not safe
+// for concurrent use: each link reader has its own.
+type Decoder struct {
+	strs map[string]string
+}
+
+// NewDecoder returns a Decoder.
+func NewDecoder() *Decoder { return &Decoder{strs: make(map[string]string, 64)} }
+
+// maxInterned bounds a Decoder's strings; a full table starts again.
+const (
+	maxInterned    = 2048
+	maxInternedLen = 48
+)
+
+// Decode is Message.UnmarshalJSON with the Decoder's strings.
+func (dec *Decoder) Decode(data []byte, m *Message) error {
+	if len(dec.strs) >= maxInterned {
+		clear(dec.strs)
+	}
+	if m.decodeEnvelopeWith(data, dec.strs) {
+		return nil
+	}
+	return m.unmarshalGeneric(data)
+}
+
+// intern returns seg as a string, the same one as before when seg is short
+// and was seen already.
+func (d *decoder) intern(seg []byte) string {
+	if d.strs == nil || len(seg) > maxInternedLen {
+		return string(seg)
+	}
+	if s, ok := d.strs[string(seg)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(seg)
+	d.strs[s] = s
+	return s
 }
 
 func (d *decoder) skip() {
@@ -213,6 +257,11 @@ func (d *decoder) number() (any, error) {
 			return nil, d.errorf("invalid number: no digits in the exponent")
 		}
 	}
+	if !isFloat {
+		if i, ok := smallInt(d.data[start:d.pos]); ok {
+			return i, nil
+		}
+	}
 	s := string(d.data[start:d.pos])
 	if !isFloat {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -224,6 +273,29 @@ func (d *decoder) number() (any, error) {
 		return nil, fmt.Errorf("invalid JSON number %q: %w", s, err)
 	}
 	return f, nil
+}
+
+// smallInt reads an integer of at most 18 digits (an optional minus sign
+// first) without allocating; ok is false for anything else.
+func smallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // string decodes a string; with isKey, the keys every message carries are
@@ -242,7 +314,7 @@ func (d *decoder) string(isKey bool) (string, error) {
 				}
 			}
 			if utf8.Valid(seg) {
-				return string(seg), nil
+				return d.intern(seg), nil
 			}
 			return string(fixUTF8(seg, nil)), nil
 		}
@@ -393,8 +465,10 @@ func fixUTF8(s, buf []byte) []byte {
 // instead of building Objects first. It reports false, leaving m alone, for
 // anything unusual (an error, a field of an unexpected type); the generic
 // decoder then gives the same result or error as it always did.
-func (m *Message) decodeEnvelope(data []byte) bool {
-	d := decoder{data: data}
+func (m *Message) decodeEnvelope(data []byte) bool { return m.decodeEnvelopeWith(data, nil) }
+
+func (m *Message) decodeEnvelopeWith(data []byte, strs map[string]string) bool {
+	d := decoder{data: data, strs: strs}
 	d.skip()
 	if !d.at('{') {
 		return false
@@ -412,7 +486,16 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 			return false
 		}
 		switch k {
-		case "mid", "command":
+		case "mid":
+			if !d.at('"') {
+				return false
+			}
+			id, ok := d.mid()
+			if !ok {
+				return false
+			}
+			msg.ID = id
+		case "command":
 			if !d.at('"') {
 				return false
 			}
@@ -420,11 +503,7 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 			if err != nil {
 				return false
 			}
-			if k == "mid" {
-				msg.ID = ParseMID(s)
-			} else {
-				msg.Command = s
-			}
+			msg.Command = s
 		case "sender", "recipient":
 			if d.at('n') { // null: no address
 				if d.literal("null") != nil {
@@ -470,6 +549,30 @@ func (m *Message) decodeEnvelope(data []byte) bool {
 			return false
 		}
 	}
+}
+
+// mid reads a mid string: "<prefix>.<seq>" without escapes takes the
+// prefix from the Decoder's strings; anything else is read as a string.
+func (d *decoder) mid() (MID, bool) {
+	start := d.pos + 1
+	end := start
+	for end < len(d.data) && d.data[end] != '"' && d.data[end] != '\\' && d.data[end] >= 0x20 && d.data[end] < 0x80 {
+		end++
+	}
+	if end < len(d.data) && d.data[end] == '"' {
+		seg := d.data[start:end]
+		if i := bytes.LastIndexByte(seg, '.'); i > 0 {
+			if seq, ok := smallInt(seg[i+1:]); ok && seq > 0 && seg[i+1] != '-' && (len(seg)-i-1 == 1 || seg[i+1] != '0') {
+				d.pos = end + 1
+				return MID{Prefix: d.intern(seg[:i]), Seq: uint64(seq)}, true
+			}
+		}
+	}
+	s, err := d.string(false)
+	if err != nil {
+		return MID{}, false
+	}
+	return ParseMID(s), true
 }
 
 // end stores msg in m if nothing but white space follows.

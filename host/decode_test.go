@@ -141,14 +141,29 @@ func FuzzMessageEnvelope(f *testing.F) {
 		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"seq"}}`,
 		`{"command":"x","recipient":{"node":"first.main.admin","entity":"_12"},"sender":null,"hops":3,"transit":true,"timeout":2.5}`,
 		`{"recipient":{"node":"first.main.admin"},"hops":3,"hops":"x","command":"a","command":"b"}`,
-		`{"recipient":"name","mid":5}`, `{"sender":{"entity":"","entity":"0"}}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
+		`{"recipient":"name","mid":5}`, `{"mid":"a.007"}`, `{"mid":"a.-1"}`, `{"mid":"x.y.123456789012345678901"}`, `{"mid":"\u0041.1"}`, `{"body":{"n":-12,"m":123456789012345678901,"s":"seq"}}`, `{"sender":{"entity":"","entity":"0"}}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
 	} {
 		f.Add([]byte(s))
 	}
+	dec := NewDecoder() // shared across inputs, as on a link
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var fast, generic Message
+		var fast, generic, interned Message
+		dataCopy := append([]byte(nil), data...)
+		okInterned := interned.decodeEnvelopeWith(dataCopy, dec.strs)
+		clear(dataCopy) // a Decoder's strings must not share the payload's memory
 		if !fast.decodeEnvelope(data) {
+			if okInterned {
+				t.Fatalf("%q: the Decoder took a message the fast path refuses", data)
+			}
 			return
+		}
+		if !okInterned {
+			t.Fatalf("%q: the Decoder refused a message the fast path takes", data)
+		}
+		ai, _ := interned.MarshalJSON()
+		af, _ := fast.MarshalJSON()
+		if !bytes.Equal(ai, af) || interned.ID != fast.ID || interned.Sender != fast.Sender || interned.Recipient != fast.Recipient {
+			t.Fatalf("%q: Decoder %s %+v, fast %s %+v", data, ai, interned, af, fast)
 		}
 		if err := generic.unmarshalGeneric(data); err != nil {
 			t.Fatalf("%q: the fast path took a message the generic path refuses: %v", data, err)

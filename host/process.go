@@ -460,14 +460,17 @@ func (p *Process) Ask(ctx context.Context, m Message, timeout time.Duration) (Me
 	return pa.Wait(ctx, timeout)
 }
 
-// askFromActor is Ask for an actor's handler: it spins briefly for the
-// reply before parking.
+// askFromActor is Ask for an actor's handler: it spins briefly for a
+// reply from this process before parking.
 func (p *Process) askFromActor(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
 	pa, nf, err := p.StartAsk(m, timeout)
 	if err != nil {
 		return nf, err
 	}
-	return p.asks.wait(pa.w, ctx, timeout, &pa.req, true)
+	// Spinning pays only for a reply from this process: one from another
+	// process takes a link round trip, and spinning would keep the CPU
+	// from the processes that make it (all the more on one core).
+	return p.asks.wait(pa.w, ctx, timeout, &pa.req, pa.w.node == "")
 }
 
 // PendingAsk is an ask that has been sent and waits for its reply.

@@ -24,6 +24,7 @@ type scheduler struct {
 	workers  int // workers holding a slot (not blocked in a handler)
 	slots    int // GOMAXPROCS
 	spinning int
+	spin     bool // idle workers yield a while before parking (GOMAXPROCS > 1)
 	stopped  bool
 	cond     sync.Cond
 
@@ -41,6 +42,10 @@ const (
 func (s *scheduler) init() {
 	s.cond.L = &s.mu
 	s.slots = max(runtime.GOMAXPROCS(0), 2)
+	// With one thread for Go code, nothing can make work while a worker
+	// yields, except what comes from outside, and yielding would only keep
+	// the CPU from the other processes that send it.
+	s.spin = runtime.GOMAXPROCS(0) > 1
 }
 
 // enqueue makes a runnable; the caller has just set a.running.
@@ -106,7 +111,7 @@ func (s *scheduler) next() *Actor {
 			s.workers--
 			return nil
 		}
-		if !spun && s.spinning == 0 {
+		if s.spin && !spun && s.spinning == 0 {
 			// Yield a little before parking: in a conversation the next
 			// message usually comes within microseconds.
 			spun = true

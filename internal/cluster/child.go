@@ -28,8 +28,9 @@ func NewChild(proc *host.Process, conn *link.Conn, log *slog.Logger) *Child {
 // Run delivers what the head sends until the link ends (the head is gone
 // or stopped this process); then the process shuts down.
 func (c *Child) Run() {
+	dec := newLinkDecoder()
 	err := c.conn.Run(func(p []byte) {
-		m, err := decode(p)
+		m, err := dec.decode(p)
 		if err != nil {
 			c.log.Warn("bad message from the head", "error", err.Error())
 			return

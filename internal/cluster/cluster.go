@@ -25,11 +25,15 @@ import (
 	"github.com/peacepie/peacepie/net/link"
 )
 
-// decode reads a message from a link's payload (senders use
-// link.Conn.SendAppend with Message.AppendJSON).
-func decode(p []byte) (host.Message, error) {
+// linkDecoder decodes what one link carries (senders use
+// link.Conn.SendAppend with Message.AppendJSON); only its reader uses it.
+type linkDecoder struct{ dec *host.Decoder }
+
+func newLinkDecoder() linkDecoder { return linkDecoder{host.NewDecoder()} }
+
+func (d linkDecoder) decode(p []byte) (host.Message, error) {
 	var m host.Message
-	err := m.UnmarshalJSON(p)
+	err := d.dec.Decode(p, &m)
 	return m, err
 }
 
@@ -204,8 +208,9 @@ func (h *Head) onLink(c *link.Conn) {
 		return
 	}
 	ch <- c
+	dec := newLinkDecoder()
 	err := c.Run(func(p []byte) {
-		m, err := decode(p)
+		m, err := dec.decode(p)
 		if err != nil {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return

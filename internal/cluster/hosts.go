@@ -65,8 +65,9 @@ func (h *Head) acceptMember(c *link.Conn) {
 		c.Run(func([]byte) {})
 		return
 	}
+	dec := newLinkDecoder()
 	err := c.Run(func(p []byte) {
-		msg, err := decode(p)
+		msg, err := dec.decode(p)
 		if err != nil {
 			h.log.Warn("bad message from a host", "host", name, "error", err.Error())
 			return
@@ -287,7 +288,8 @@ func (h *Head) join(ctx context.Context, addr string) error {
 		}
 		welcome := make(chan host.Message, 1)
 		go func() {
-			err := c.Run(func(p []byte) { h.fromRoot(c, p, welcome) })
+			dec := newLinkDecoder()
+			err := c.Run(func(p []byte) { h.fromRoot(c, dec, p, welcome) })
 			h.uplinkEnded(c, err)
 		}()
 		h.sendJoin(ctx, c)
@@ -374,8 +376,8 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 // to it (the root has resolved the name: Recipient.Node says where),
 // notices for this process are acted on in link order, the rest is
 // delivered here.
-func (h *Head) fromRoot(c *link.Conn, p []byte, welcome chan<- host.Message) {
-	m, err := decode(p)
+func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- host.Message) {
+	m, err := dec.decode(p)
 	if err != nil {
 		h.log.Warn("bad message from the system's head", "error", err.Error())
 		return

@@ -64,17 +64,18 @@ type Conn struct {
 	c    net.Conn
 	r    *wire.Reader
 
-	mu         sync.Mutex // guards queue, closed, err, writing, w
-	queue      [][]byte   // encoded frames waiting for the writer
-	closed     bool
-	err        error
-	writing    bool          // frames are being written (directly or by the writer)
-	lastDirect time.Time     // the last direct write
-	w          *bufio.Writer // set by Run; written under wmu
-	wmu        sync.Mutex
-	wake       chan struct{} // capacity 1: the writer has work
-	done       chan struct{}
-	wrap       func(net.Conn) net.Conn
+	mu               sync.Mutex // guards queue, closed, err, writing, w
+	queue            [][]byte   // encoded frames waiting for the writer
+	closed           bool
+	err              error
+	writing          bool          // frames are being written (directly or by the writer)
+	lastDirect       time.Time     // the last direct write
+	w                *bufio.Writer // set by Run; written under wmu
+	wmu              sync.Mutex
+	writeDeadlineSet time.Time     // under wmu
+	wake             chan struct{} // capacity 1: the writer has work
+	done             chan struct{}
+	wrap             func(net.Conn) net.Conn
 }
 
 // SetWriteHook wraps the connection the writer writes to (tests count
@@ -172,7 +173,10 @@ func (c *Conn) kick() {
 func (c *Conn) writeFrames(frames [][]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.c.SetWriteDeadline(time.Now().Add(c.cfg.DeadAfter))
+	if now := time.Now(); now.Sub(c.writeDeadlineSet) > c.cfg.DeadAfter/8 {
+		_ = c.c.SetWriteDeadline(now.Add(c.cfg.DeadAfter))
+		c.writeDeadlineSet = now
+	}
 	for _, f := range frames {
 		if _, err := c.w.Write(f); err != nil {
 			return fmt.Errorf("link to %s: write: %w", c.peer, err)
@@ -185,7 +189,8 @@ func (c *Conn) writeFrames(frames [][]byte) error {
 }
 
 // Run serves the link until it ends: it delivers each message to handle,
-// in order, from this goroutine; it writes queued frames in batches; it
+// in order, from this goroutine (the payload is valid only until handle
+// returns); it writes queued frames in batches; it
 // keeps the link alive and declares a silent peer dead. It returns why the
 // link ended.
 func (c *Conn) Run(handle func(payload []byte)) error {
@@ -203,8 +208,15 @@ func (c *Conn) Run(handle func(payload []byte)) error {
 }
 
 func (c *Conn) readLoop(handle func([]byte)) error {
+	c.r.ReuseBuffer()
+	var deadlineSet time.Time
 	for {
-		_ = c.c.SetReadDeadline(time.Now().Add(c.cfg.DeadAfter))
+		// The deadline moves at most every DeadAfter/8: a silent peer is
+		// declared dead after 7/8 to 8/8 of DeadAfter.
+		if now := time.Now(); now.Sub(deadlineSet) > c.cfg.DeadAfter/8 {
+			_ = c.c.SetReadDeadline(now.Add(c.cfg.DeadAfter))
+			deadlineSet = now
+		}
 		f, err := c.r.ReadFrame()
 		if err != nil {
 			var ne net.Error

@@ -122,9 +122,14 @@ func FinishFrame(f []byte, start, max int) ([]byte, error) {
 
 // Reader reads frames from a buffered stream.
 type Reader struct {
-	r   *bufio.Reader
-	max int
+	r     *bufio.Reader
+	max   int
+	reuse []byte // ReuseBuffer: payloads up to 64 KiB go here
 }
+
+// ReuseBuffer makes ReadFrame put payloads of up to 64 KiB in one buffer
+// of the Reader, so a payload is valid only until the next ReadFrame.
+func (r *Reader) ReuseBuffer() { r.reuse = make([]byte, 0, 4<<10) }
 
 // NewReader reads frames of at most max payload bytes from r.
 func NewReader(r io.Reader, max int) *Reader {
@@ -155,7 +160,16 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	if uint64(n) > uint64(r.max) {
 		return Frame{}, &TooLargeError{Size: int(n), Max: r.max}
 	}
-	payload := make([]byte, n)
+	var payload []byte
+	switch {
+	case r.reuse != nil && n <= 64<<10:
+		if int(n) > cap(r.reuse) {
+			r.reuse = make([]byte, 0, max(int(n), 2*cap(r.reuse)))
+		}
+		payload = r.reuse[:n]
+	default:
+		payload = make([]byte, n)
+	}
 	if _, err := io.ReadFull(r.r, payload); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
