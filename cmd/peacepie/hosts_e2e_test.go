@@ -439,3 +439,25 @@ func TestHostsTLS(t *testing.T) {
 	writeFile(t, filepath.Join(broken, "config", "peacepie.toml"), fmt.Sprintf("tls_cert = %q\ntls_key = %q\ntls_ca = %q\n", caFile, caFile, caFile))
 	runCLI(t, broken, nil, "run", "--console", "127.0.0.1:0").check(t, "a CA certificate as the key", 1, "", "link TLS")
 }
+
+// TestRuntimeSettings: gc_percent and go_threads are checked, and a system
+// with one Go thread per process runs, children included.
+func TestRuntimeSettings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ text, want string }{
+		{"gc_percent = 5\n", "gc_percent must be 25 or more"},
+		{"go_threads = -1\n", "go_threads must be 0"},
+		{"gc_percent = \"a lot\"\n", "gc_percent"},
+	} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), c.text)
+		runCLI(t, dir, nil, "run", "--console", "127.0.0.1:0").check(t, c.text, 1, "", c.want)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), "go_threads = 1\ngc_percent = 200\n")
+	in := start(t, dir, "run", "--console", "127.0.0.1:0")
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", createBody("HelloWorld", "one_thread"), "actor_is_created")
+	ws.expect("one_thread", "tick", nil, "hello_world")
+}

@@ -43,6 +43,8 @@ type Config struct {
 	Packages        string   `toml:"packages"`
 	FetchTimeout    Duration `toml:"fetch_timeout"`
 	HandlerBudget   Duration `toml:"handler_budget"`
+	GCPercent       int      `toml:"gc_percent"`
+	GoThreads       int      `toml:"go_threads"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
 	LogLevel        string   `toml:"log_level"`
 	ReplLua         bool     `toml:"repl_lua"`
@@ -125,6 +127,17 @@ fetch_timeout = "60s"
 # Running time one Lua handler may use before it is interrupted. Time spent
 # waiting in pp.ask or pp.sleep does not count.
 handler_budget = "5s"
+
+# Go runtime of every process of this host. gc_percent: how much the heap
+# grows past what is live before the garbage collector runs (Go's GOGC;
+# Go's default is 100, which halves streaming between processes here).
+# go_threads: threads running Go code per process (GOMAXPROCS); 0 is one
+# per core. 1 suits a host that runs about as many busy processes as it has
+# cores: a message then goes from the link to the actor and back without
+# waking a thread on another core. The environment variables GOGC and
+# GOMAXPROCS override both.
+gc_percent = 400
+go_threads = 0
 
 # Largest request the console accepts, in bytes.
 max_request_bytes = 1048576
@@ -258,6 +271,12 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
 		return c, fmt.Errorf("config %s: unknown key %q", path, undec[0].String())
+	}
+	if c.GCPercent < 25 && c.GCPercent != -1 {
+		return c, fmt.Errorf("config %s: gc_percent must be 25 or more (or -1: no collection), not %d", path, c.GCPercent)
+	}
+	if c.GoThreads < 0 {
+		return c, fmt.Errorf("config %s: go_threads must be 0 (one per core) or more, not %d", path, c.GoThreads)
 	}
 	if c.Restart != "never" && c.Restart != "always" {
 		return c, fmt.Errorf("config %s: restart must be \"never\" or \"always\", not %q", path, c.Restart)

@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +91,7 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
+	tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
 		Host:      cfg.Host,
 		Process:   cfg.Process,
@@ -156,6 +160,17 @@ func Run(ctx context.Context, opt Options) error {
 	return nil
 }
 
+// tuneRuntime applies gc_percent and go_threads, unless GOGC or GOMAXPROCS
+// say otherwise.
+func tuneRuntime(cfg config.Config) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
+	if os.Getenv("GOMAXPROCS") == "" && cfg.GoThreads > 0 {
+		runtime.GOMAXPROCS(cfg.GoThreads)
+	}
+}
+
 // linkTLS is the links' TLS of a config, or nil.
 func linkTLS(cfg config.Config) (*tls.Config, error) {
 	if cfg.TLSCert == "" {
@@ -222,6 +237,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	if err != nil {
 		return err
 	}
+	tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
 		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
