@@ -276,10 +276,7 @@ func (h *Head) restart(node string) {
 	h.mu.Unlock()
 	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String())
 	time.Sleep(st.backoff)
-	h.mu.Lock()
-	stopping := h.stopping
-	h.mu.Unlock()
-	if stopping {
+	if h.isStopping() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -298,6 +295,12 @@ func (h *Head) restart(node string) {
 		Body: host.Object{{Key: "node", Value: node}}}, 25*time.Second); err != nil {
 		h.log.Error("the system's head did not restore the process's actors", "node", node, "error", err.Error())
 	}
+}
+
+func (h *Head) isStopping() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stopping
 }
 
 // CreateProcess starts a child process and returns its admin's name once

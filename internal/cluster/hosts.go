@@ -340,18 +340,29 @@ func (h *Head) join(ctx context.Context, addr string) error {
 // sendJoin sends host_join with the processes and actors of this host.
 func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 	nodes := host.Array{}
-	actors := host.Array{}
 	for _, n := range h.Nodes() {
-		node := n.String("node")
-		nodes = append(nodes, node)
-		if node == h.proc.AdminName() {
-			for _, a := range h.proc.Actors() {
-				if !host.IsAdminName(a.Name) {
-					actors = append(actors, host.Object{{Key: "name", Value: a.Name}, {Key: "node", Value: node}})
-				}
-			}
-			continue
+		nodes = append(nodes, n.String("node"))
+	}
+	actors := host.Array{}
+	for name, node := range h.hostActors(ctx) {
+		actors = append(actors, host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}})
+	}
+	m := host.Message{ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
+		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
+	c.SendAppend(m.AppendJSON)
+}
+
+// hostActors returns the actors of this host's processes: name → node. A
+// child that does not answer within 2 s is left out.
+func (h *Head) hostActors(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	for _, a := range h.proc.Actors() {
+		if !host.IsAdminName(a.Name) {
+			out[a.Name] = h.proc.AdminName()
 		}
+	}
+	for _, n := range h.Nodes()[1:] {
+		node := n.String("node")
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		r, err := h.proc.Ask(actx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
 		cancel()
@@ -363,13 +374,11 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 		for _, v := range list {
 			a, _ := v.(host.Object)
 			if name := a.String("name"); name != "" && !host.IsAdminName(name) {
-				actors = append(actors, host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}})
+				out[name] = node
 			}
 		}
 	}
-	m := host.Message{ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
-		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
-	c.SendAppend(m.AppendJSON)
+	return out
 }
 
 // fromRoot handles what comes down the uplink: messages for a child go on
@@ -459,24 +468,7 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 // learnLocalNames makes the directory of this host's own actors, which
 // routes between its processes while the root is unreachable.
 func (h *Head) learnLocalNames() {
-	dir := map[string]string{}
-	for _, n := range h.Nodes()[1:] {
-		node := n.String("node")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		r, err := h.proc.Ask(ctx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
-		cancel()
-		if err != nil {
-			continue
-		}
-		o, _ := r.Body.(host.Object)
-		list, _ := mustGet(o, "actors").(host.Array)
-		for _, v := range list {
-			a, _ := v.(host.Object)
-			if name := a.String("name"); name != "" && !host.IsAdminName(name) {
-				dir[name] = node
-			}
-		}
-	}
+	dir := h.hostActors(context.Background())
 	h.mu.Lock()
 	if h.up == nil {
 		h.localDir = dir
@@ -488,10 +480,7 @@ func (h *Head) learnLocalNames() {
 func (h *Head) rejoin(addr string) {
 	for {
 		time.Sleep(time.Second)
-		h.mu.Lock()
-		stop := h.stopping
-		h.mu.Unlock()
-		if stop {
+		if h.isStopping() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
