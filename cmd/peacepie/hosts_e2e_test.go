@@ -461,3 +461,43 @@ func TestRuntimeSettings(t *testing.T) {
 	ws.expect(node, "create_actor", createBody("HelloWorld", "one_thread"), "actor_is_created")
 	ws.expect("one_thread", "tick", nil, "hello_world")
 }
+
+// TestHostRestartsItsChild: a host other than the head restarts a child
+// process that was killed (restart = "always" in its config), and the head
+// re-creates the child's actors with their last params.
+func TestHostRestartsItsChild(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), "restart = \"always\"\nrestart_backoff = \"200ms\"\n")
+	startIn(t, dir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", createBody("IteratingHelloWorld", "far"), "actor_is_created")
+	ws.expect("far", "set_params", raw(`{"params": [{"name": "period", "value": 0.5}, {"name": "limit", "value": 7}]}`), "params_are_set")
+	pidOf := func() int {
+		for _, pid := range systemPIDs(t, ws, "second")[1:] {
+			return pid
+		}
+		return 0
+	}
+	old := pidOf()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if a := ws.ask("far", "get_params", nil); a.command() == "params" {
+		t.Errorf("an actor of a killed process answered: %s", a)
+	}
+	eventually(t, 15*time.Second, "the child to come back with its actor", func() bool {
+		pid := pidOf()
+		return pid != 0 && pid != old && ws.ask("far", "get_params", nil).command() == "params"
+	})
+	if s := ws.expect("far", "get_params", nil, "params").String(); !strings.Contains(s, `"name":"period","value":0.5`) || !strings.Contains(s, `"name":"limit","value":7`) {
+		t.Errorf("after the restart the params are %s, want period 0.5 and limit 7", s)
+	}
+	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "far"}`), "actor_is_found"); f.bodyString("node") != node {
+		t.Errorf("the actor came back in %s, want %s", f.bodyString("node"), node)
+	}
+}

@@ -231,9 +231,6 @@ func (h *Head) childGone(node string, err error) {
 	}
 	delete(h.children, node)
 	restart := !ch.removing && !h.stopping && h.cfg.Restart
-	if !restart {
-		delete(h.lost, node)
-	}
 	// Listed as gone before anybody hears of it.
 	h.gone = append(h.gone, host.Object{{Key: "node", Value: node}, {Key: "state", Value: "gone"}, {Key: "reason", Value: reason}})
 	if len(h.gone) > 20 {
@@ -246,12 +243,12 @@ func (h *Head) childGone(node string, err error) {
 	go ch.cmd.Wait()
 	if h.root {
 		// Its names leave the directory; every process hears of it.
-		h.nodeGone(node, reason)
+		h.nodeGone(node, reason, restart)
 	} else {
 		h.proc.ProcessGone(node, reason)
 		if up != nil {
 			m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
-				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}}}
+				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "restart", Value: restart}}}
 			up.SendAppend(m.AppendJSON)
 		}
 		h.reportProcesses()

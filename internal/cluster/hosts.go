@@ -92,7 +92,8 @@ func (h *Head) acceptMember(c *link.Conn) {
 				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)
-				h.nodeGone(o.String("node"), o.String("reason"))
+				restart, _ := mustGet(o, "restart").(bool)
+				h.nodeGone(o.String("node"), o.String("reason"), restart)
 				return
 			}
 		}
@@ -145,14 +146,14 @@ func (h *Head) hostGone(m *member, err error) {
 	h.mu.Unlock()
 	h.log.Warn("host is gone", "host", m.host, "reason", fmt.Sprint(err))
 	for _, n := range nodes {
-		h.nodeGone(n, reason)
+		h.nodeGone(n, reason, false) // a host that comes back is a new one
 	}
 }
 
 // nodeGone is the root's part when a process of any host is gone: its
-// names leave the directory (their records are kept for a restart), and
-// every process fails the asks waiting on it.
-func (h *Head) nodeGone(node, reason string) {
+// names leave the directory (their records are kept if it will restart),
+// and every process fails the asks waiting on it.
+func (h *Head) nodeGone(node, reason string, restart bool) {
 	h.mu.Lock()
 	var names []string
 	for name, n := range h.dir {
@@ -161,7 +162,7 @@ func (h *Head) nodeGone(node, reason string) {
 			delete(h.dir, name)
 		}
 	}
-	if hosted := h.hosted[node]; len(hosted) > 0 {
+	if hosted := h.hosted[node]; len(hosted) > 0 && restart {
 		h.lost[node] = hosted
 	}
 	delete(h.hosted, node)
