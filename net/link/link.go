@@ -211,11 +211,14 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 	c.r.ReuseBuffer()
 	var deadlineSet time.Time
 	for {
-		// The deadline moves at most every DeadAfter/8: a silent peer is
-		// declared dead after 7/8 to 8/8 of DeadAfter.
-		if now := time.Now(); now.Sub(deadlineSet) > c.cfg.DeadAfter/8 {
-			_ = c.c.SetReadDeadline(now.Add(c.cfg.DeadAfter))
-			deadlineSet = now
+		// The deadline matters only for a read that waits, and moves at
+		// most every DeadAfter/8: a silent peer is declared dead after 7/8
+		// to 8/8 of DeadAfter.
+		if !c.r.FrameBuffered() {
+			if now := time.Now(); now.Sub(deadlineSet) > c.cfg.DeadAfter/8 {
+				_ = c.c.SetReadDeadline(now.Add(c.cfg.DeadAfter))
+				deadlineSet = now
+			}
 		}
 		f, err := c.r.ReadFrame()
 		if err != nil {

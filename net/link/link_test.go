@@ -252,3 +252,39 @@ func TestWritesAreBatched(t *testing.T) {
 	}
 	t.Logf("%d messages in %d writes", n, writes.Load())
 }
+
+// TestBusyLinkOutlivesDeadAfter: a link that streams for many times
+// DeadAfter, with frames often split between reads, stays up (its read
+// deadline moves on however the frames arrive).
+func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
+	cfg := link.Config{Heartbeat: 20 * time.Millisecond, DeadAfter: 100 * time.Millisecond}
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte("s"), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var received atomic.Int64
+	serverDone := make(chan error, 1)
+	go ln.Serve(func(c *link.Conn) {
+		serverDone <- c.Run(func([]byte) { received.Add(1) })
+	})
+	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte("s"), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close("test over")
+	go c.Run(func([]byte) {})
+	payload := bytes.Repeat([]byte("x"), 3000) // frames larger than a read's leftovers
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		if err := c.Send(payload); err != nil {
+			t.Fatalf("the link died while busy: %v", err)
+		}
+		time.Sleep(100 * time.Microsecond) // busy, not flooded: a peer that cannot keep up is another matter
+	}
+	select {
+	case err := <-serverDone:
+		t.Fatalf("the listener's side ended while the link was busy: %v", err)
+	default:
+	}
+	eventually(t, "messages to arrive", func() bool { return received.Load() > 100 })
+}

@@ -127,6 +127,17 @@ type Reader struct {
 	reuse []byte // ReuseBuffer: payloads up to 64 KiB go here
 }
 
+// FrameBuffered reports whether the next frame is all in the buffer, so
+// ReadFrame will not read the connection.
+func (r *Reader) FrameBuffered() bool {
+	b := r.r.Buffered()
+	if b < HeaderSize {
+		return false
+	}
+	h, _ := r.r.Peek(HeaderSize)
+	return uint64(b) >= HeaderSize+uint64(binary.BigEndian.Uint32(h[2:]))
+}
+
 // ReuseBuffer makes ReadFrame put payloads of up to 64 KiB in one buffer
 // of the Reader, so a payload is valid only until the next ReadFrame.
 func (r *Reader) ReuseBuffer() { r.reuse = make([]byte, 0, 4<<10) }

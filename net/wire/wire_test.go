@@ -172,3 +172,27 @@ func TestStartFinishFrame(t *testing.T) {
 		t.Fatalf("over the limit: %q, %v", got, err)
 	}
 }
+
+func TestFrameBuffered(t *testing.T) {
+	f1, _ := wire.AppendFrame(nil, wire.KindMessage, []byte("hello"), wire.DefaultMaxFrame)
+	f2, _ := wire.AppendFrame(nil, wire.KindMessage, []byte("world!"), wire.DefaultMaxFrame)
+	pr, pw := io.Pipe()
+	r := wire.NewReader(pr, wire.DefaultMaxFrame)
+	if r.FrameBuffered() {
+		t.Fatal("an empty reader has a frame")
+	}
+	go func() {
+		pw.Write(append(append([]byte{}, f1...), f2[:4]...)) // one frame and part of a header
+		pw.Write(f2[4:8])                                    // the header and part of the payload
+		pw.Write(f2[8:])
+	}()
+	if _, err := r.ReadFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if r.FrameBuffered() {
+		t.Fatal("part of a header counts as a frame")
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "world!" {
+		t.Fatalf("%q %v", f.Payload, err)
+	}
+}
