@@ -168,6 +168,11 @@ func (c *Conn) Request(ctx context.Context, kind string, recipient any, command 
 		case m := <-ch:
 			return m, nil
 		case <-c.done:
+			select { // the answer may have come just before the close
+			case m := <-ch:
+				return m, nil
+			default:
+			}
 			err = c.Err()
 		case <-ctx.Done():
 			err = ctx.Err()
