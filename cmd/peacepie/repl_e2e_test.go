@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -534,4 +535,23 @@ func TestAttachReconnects(t *testing.T) {
 	if code := s.waitExit(t, 5*time.Second); code != 0 {
 		t.Errorf("attach exited with code %d after Ctrl-D, want 0", code)
 	}
+}
+
+// TestAttachTreeHosts: tree shows every host with its processes and
+// actors, and a host that died as gone.
+func TestAttachTreeHosts(t *testing.T) {
+	t.Parallel()
+	in, cfg := startAttachable(t, false)
+	addr, secret := joinInfo(t, in)
+	second := startHost(t, "second", addr, secret, nil)
+	ws := dial(t, in)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	ws.expect("second.main.admin", "create_actor", createBody("HelloWorld", "far_hello"), "actor_is_created")
+	s := attach(t, in.dir, "--config", cfg)
+	s.doExpect(t, "tree", "first.main.admin", "\nsecond\n", "second.main.admin", "far_hello (HelloWorld peacepie_example@")
+	if err := second.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "second gone", func() bool { return hostStates(ws)["second"] == "gone" })
+	s.doExpect(t, "tree", "first.main.admin", "second (gone: host second is gone")
 }

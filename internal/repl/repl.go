@@ -451,6 +451,10 @@ func (r *repl) tree(ctx context.Context) {
 	hosts, _ := hv.(host.Array)
 	for _, h := range hosts {
 		ho, _ := h.(host.Object)
+		if st := ho.String("state"); st != "" && st != "up" {
+			fmt.Fprintf(r.out, "%s (%s: %s)\n", ho.String("name"), st, ho.String("reason"))
+			continue
+		}
 		fmt.Fprintf(r.out, "%s\n", ho.String("name"))
 		pv, _ := ho.Get("processes")
 		procs, _ := pv.(host.Array)
