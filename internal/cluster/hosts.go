@@ -40,8 +40,6 @@ func hostOf(node string) string {
 	return node
 }
 
-func mainNode(hostName string) string { return hostName + ".main.admin" }
-
 // isMainNode reports whether node is the main admin of some host.
 func isMainNode(node string) bool {
 	return strings.HasSuffix(node, ".main.admin") && strings.Count(node, ".") == 2
@@ -79,7 +77,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 				return
 			case "host_processes":
 				o, _ := msg.Body.(host.Object)
-				nodes := stringList(o, "nodes")
+				nodes := m.ownNodes(stringList(o, "nodes"))
 				h.mu.Lock()
 				old := m.nodes
 				m.nodes = nodes
@@ -92,8 +90,13 @@ func (h *Head) acceptMember(c *link.Conn) {
 				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)
+				node := o.String("node")
+				if hostOf(node) != name || node == m.node {
+					h.log.Warn("a host reported the end of a process not its own", "host", name, "node", node)
+					return
+				}
 				restart, _ := mustGet(o, "restart").(bool)
-				h.nodeGone(o.String("node"), o.String("reason"), restart)
+				h.nodeGone(node, o.String("reason"), restart)
 				return
 			}
 		}
@@ -102,13 +105,25 @@ func (h *Head) acceptMember(c *link.Conn) {
 	h.hostGone(m, err)
 }
 
+// ownNodes keeps the admins of the member's own host, its main first (a
+// host speaks only for its own processes).
+func (m *member) ownNodes(nodes []string) []string {
+	out := []string{m.node}
+	for _, n := range nodes {
+		if n != m.node && hostOf(n) == m.host && host.IsAdminName(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // memberJoined registers a host that linked: its processes, and the
 // actors it still has (a host that comes back after a partition keeps its
 // names unless they were taken meanwhile). It answers host_welcome.
 func (h *Head) memberJoined(m *member, msg host.Message) {
 	o, _ := msg.Body.(host.Object)
 	h.mu.Lock()
-	m.nodes = stringList(o, "nodes")
+	m.nodes = m.ownNodes(stringList(o, "nodes"))
 	m.gossip = o.String("gossip")
 	h.mu.Unlock()
 	actors, _ := mustGet(o, "actors").(host.Array)
