@@ -98,23 +98,65 @@ func migRelease(r *gittest.Repo, version string) {
 	r.Tag("v" + version)
 }
 
-func TestMigrationUnderLoad(t *testing.T) {
-	t.Parallel()
-	repos, dir := t.TempDir(), t.TempDir()
+// migHome makes the repository of "mig" with two versions and a repo list
+// naming it; migConfig writes a host's config over that list, with the
+// host's own lock and cache.
+func migHome(t *testing.T) (list string) {
+	t.Helper()
+	repos := t.TempDir()
 	pkg := gittest.Init(t, filepath.Join(repos, "mig"))
 	migRelease(pkg, "1.0.0")
 	migRelease(pkg, "1.1.0")
-	list := filepath.Join(dir, "repos.toml")
+	list = filepath.Join(repos, "repos.toml")
 	writeFile(t, list, fmt.Sprintf("[[package]]\nname = \"mig\"\nurl = %q\ntags = [\"v1.0.0\", \"v1.1.0\"]\n", pkg.URL()))
+	return list
+}
+
+func migConfig(t *testing.T, dir, list string) {
+	t.Helper()
 	writeFile(t, filepath.Join(dir, "config", "peacepie.toml"), fmt.Sprintf("repos = %q\nlock = %q\npackages = %q\nfetch_timeout = \"20s\"\n",
 		list, filepath.Join(dir, "repos.lock"), filepath.Join(dir, "packages")))
+}
+
+func TestMigrationUnderLoad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	migConfig(t, dir, migHome(t))
 	in := start(t, dir, "run", "--console", "127.0.0.1:0")
 	ws := dial(t, in)
 	nodes := []string{admin}
 	for i := 0; i < 2; i++ {
 		nodes = append(nodes, ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"))
 	}
+	migrateUnderLoad(t, ws, nodes)
+}
 
+// TestMigrationUnderLoadAcrossHosts is TestMigrationUnderLoad over two
+// hosts with a child process each: the consumer and the generators move
+// between processes and hosts, each host fetching mig itself.
+func TestMigrationUnderLoadAcrossHosts(t *testing.T) {
+	t.Parallel()
+	list := migHome(t)
+	firstDir, secondDir := t.TempDir(), t.TempDir()
+	migConfig(t, firstDir, list)
+	migConfig(t, secondDir, list)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	nodes := []string{admin, "second.main.admin"}
+	for _, h := range []string{admin, "second.main.admin"} {
+		nodes = append(nodes, ws.expect(h, "create_process", nil, "process_is_created").bodyString("node"))
+	}
+	migrateUnderLoad(t, ws, nodes)
+}
+
+// migrateUnderLoad runs generators in nodes that ask a consumer, while it
+// and they move between nodes with a code swap each time, and checks that
+// the consumer saw every counter exactly once and in order.
+func migrateUnderLoad(t *testing.T, ws *wsConn, nodes []string) {
+	t.Helper()
 	classDesc := func(class, version string) string {
 		return fmt.Sprintf(`{"requires_dist": "mig==%s", "class": %q}`, version, class)
 	}
