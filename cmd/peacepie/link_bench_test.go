@@ -87,9 +87,23 @@ func BenchmarkLinkPingPong(b *testing.B) { benchPingPong(b, benchSystem) }
 // BenchmarkHostPingPong: BenchmarkLinkPingPong between two hosts.
 func BenchmarkHostPingPong(b *testing.B) { benchPingPong(b, benchHosts) }
 
+// BenchmarkHostInnerPingPong: BenchmarkLinkPingPong between the main
+// process and a child of a host that is not the head (its head routes
+// them itself, without the root).
+func BenchmarkHostInnerPingPong(b *testing.B) {
+	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
+		ws, _ := benchHosts(b)
+		return ws, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	}, "second.main.admin")
+}
+
 func benchPingPong(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
+	benchPingPongAt(b, setup, admin)
+}
+
+func benchPingPongAt(b *testing.B, setup func(*testing.B) (*wsConn, string), pingNode string) {
 	ws, node := setup(b)
-	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "ping"}`), "actor_is_created")
+	ws.expect(pingNode, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "ping"}`), "actor_is_created")
 	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "pong"}`), "actor_is_created")
 	b.ResetTimer()
 	ws.expect("ping", "serve", map[string]any{"to": "pong", "n": b.N}, "served")

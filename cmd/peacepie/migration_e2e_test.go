@@ -86,14 +86,51 @@ end
 return Consumer
 `
 
+// migStreamer sends "next" {n} to `to` with n = 1..limit, `batch` at a
+// time every `period`: many messages in flight, not one ask at a time.
+const migStreamer = `local pp = require "peacepie"
+local Streamer = { params = { to = "", limit = 0, batch = 10, period = 0.005, n = 0, running = false } }
+
+function Streamer:_arm()
+  pp.cancel(self._timer)
+  self._timer = pp.every(self.period, "tick")
+end
+
+function Streamer:start()
+  if self.running and self.n < self.limit then self:_arm() end
+  return "started"
+end
+
+function Streamer:go()
+  self.running = true
+  self:_arm()
+  return "going"
+end
+
+function Streamer:tick()
+  for _ = 1, self.batch do
+    if self.n >= self.limit then
+      pp.cancel(self._timer)
+      self._timer = nil
+      return
+    end
+    self.n = self.n + 1
+    pp.send(self.to, "next", { n = self.n })
+  end
+end
+
+return Streamer
+`
+
 // migRelease commits version of package "mig" and tags it; the two
 // versions differ only in the VERSION they report.
 func migRelease(r *gittest.Repo, version string) {
 	prefix := fmt.Sprintf("VERSION = %q\n", version)
 	r.Commit("mig "+version, map[string]string{
-		"peacepie.toml": fmt.Sprintf("name = \"mig\"\nversion = %q\n\n[actors]\nGenerator = \"generator\"\nConsumer = \"consumer\"\n", version),
+		"peacepie.toml": fmt.Sprintf("name = \"mig\"\nversion = %q\n\n[actors]\nGenerator = \"generator\"\nConsumer = \"consumer\"\nStreamer = \"streamer\"\n", version),
 		"generator.lua": prefix + migGenerator,
 		"consumer.lua":  prefix + migConsumer,
+		"streamer.lua":  prefix + migStreamer,
 	})
 	r.Tag("v" + version)
 }
@@ -150,6 +187,55 @@ func TestMigrationUnderLoadAcrossHosts(t *testing.T) {
 		nodes = append(nodes, ws.expect(h, "create_process", nil, "process_is_created").bodyString("node"))
 	}
 	migrateUnderLoad(t, ws, nodes)
+}
+
+// TestStreamAcrossMovesBetweenHosts: a Streamer in the main process of a
+// host that is not the head sends numbered messages (many in flight) to a
+// Sequence that moves between that host's children, the head's child and
+// that host's main process: the way from the sender changes between the
+// host's own routing and the root's at every move, and not one message is
+// lost, repeated or reordered.
+func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
+	t.Parallel()
+	list := migHome(t)
+	firstDir, secondDir := t.TempDir(), t.TempDir()
+	migConfig(t, firstDir, list)
+	migConfig(t, secondDir, list)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	nodes := []string{
+		ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"),
+		ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"),
+		ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"),
+		"second.main.admin",
+	}
+	const limit = 6000
+	ws.expect(nodes[0], "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
+	ws.expect("second.main.admin", "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "mig==1.0.0", "class": "Streamer"}, "name": "streamer", "params": {"to": "seq", "limit": %d}}`, limit)), "actor_is_created")
+	ws.expect("streamer", "go", nil, "going")
+	state := func() string { return ws.ask("seq", "state", nil).String() }
+	moves := 0
+	for i := 0; !strings.Contains(state(), fmt.Sprintf(`"last":%d`, limit)); i++ {
+		if moves > 200 {
+			t.Fatalf("the stream did not end after %d moves: %s", moves, state())
+		}
+		to := nodes[i%len(nodes)]
+		if a := ws.ask(nodes[(i+1)%len(nodes)], "recreate_actor", raw(fmt.Sprintf(`{"entity": "seq", "node": %q}`, to))); a.command() != "actor_is_recreated" {
+			t.Fatalf("move %d of seq to %s: %s", i+1, to, a)
+		}
+		moves++
+		time.Sleep(40 * time.Millisecond) // the pace of the moves, not a wait for a condition
+	}
+	if s := state(); !strings.Contains(s, `"errors":0`) {
+		t.Fatalf("after %d moves the sequence saw errors: %s", moves, s)
+	}
+	if moves < 4 {
+		t.Errorf("only %d moves happened while the stream ran", moves)
+	}
+	t.Logf("%d messages in order over %d moves", limit, moves)
 }
 
 // migrateUnderLoad runs generators in nodes that ask a consumer, while it

@@ -86,7 +86,8 @@ type Head struct {
 	up         *link.Conn                    // not root: the link to the root
 	rootAddr   string                        // not root: the root's link address
 	rootGossip string                        // not root: the root's gossip address
-	localDir   map[string]string             // not root, while the root is unreachable: this host's actors
+	hostDir    map[string]string             // not root: actors of this host's children, as the root said (names.go)
+	flushing   map[string]string             // not root: names the root gave, waiting for their flush
 	gossip     *gossip
 }
 
@@ -135,7 +136,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
-		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}}
+		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]string{}}
 	if cfg.Gossip != "" {
 		g, err := startGossip(cfg.Host, cfg.Gossip, cfg.Secret, cfg.Logger, gossipEvents{up: h.hostUp, down: h.hostDown})
 		if err != nil {
@@ -245,6 +246,7 @@ func (h *Head) childGone(node string, err error) {
 		// Its names leave the directory; every process hears of it.
 		h.nodeGone(node, reason, restart)
 	} else {
+		h.forgetNode(node)
 		h.proc.ProcessGone(node, reason)
 		if up != nil {
 			m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
@@ -435,8 +437,10 @@ func (h *Head) Locate(name string) string {
 	switch {
 	case h.root:
 		return h.dir[name]
-	case h.up == nil && h.localDir != nil:
-		return h.localDir[name]
+	case h.hostDir[name] != "":
+		return h.hostDir[name]
+	case h.up == nil:
+		return ""
 	}
 	return h.rootNode
 }
@@ -470,6 +474,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 			}
 			h.hosted[node][name] = rec
 		}
+		h.tellNameLocked(name, node)
 	}
 	return nil
 }
@@ -485,6 +490,7 @@ func (h *Head) release(name, node string) {
 	h.mu.Lock()
 	if h.dir[name] == node {
 		delete(h.dir, name)
+		h.forgetNameLocked(name, node)
 	}
 	delete(h.hosted[node], name)
 	h.mu.Unlock()

@@ -88,6 +88,12 @@ func (h *Head) acceptMember(c *link.Conn) {
 					}
 				}
 				return
+			case "name_flush":
+				o, _ := msg.Body.(host.Object)
+				back := host.Message{ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
+					Body: host.Object{{Key: "name", Value: o.String("name")}}}
+				c.SendAppend(back.AppendJSON)
+				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)
 				node := o.String("node")
@@ -135,6 +141,9 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 		}
 		if err := h.reserve(name, node, nil); err != nil {
 			h.log.Warn("a rejoining host's actor lost its name meanwhile", "actor", name, "node", node, "error", err.Error())
+			h.mu.Lock()
+			h.forgetNameLocked(name, node)
+			h.mu.Unlock()
 		}
 	}
 	w := host.Message{ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
@@ -329,7 +338,6 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
-			h.localDir = nil
 			h.mu.Unlock()
 			select {
 			case <-c.Done(): // it ended before it was h.up: see to it now
@@ -431,6 +439,9 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 				h.log.Error("activate after a move", "error", err.Error())
 			}
 			return
+		case "name_here", "name_flushed", "name_gone":
+			h.nameNotice(&m)
+			return
 		case "process_gone":
 			o, _ := m.Body.(host.Object)
 			names := stringList(o, "names")
@@ -477,19 +488,8 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 			Body: host.Object{{Key: "reason", Value: reason}}}
 		c.SendAppend(m.AppendJSON)
 	}
-	h.learnLocalNames()
+	h.flushAll()
 	go h.rejoin(addr)
-}
-
-// learnLocalNames makes the directory of this host's own actors, which
-// routes between its processes while the root is unreachable.
-func (h *Head) learnLocalNames() {
-	dir := h.hostActors(context.Background())
-	h.mu.Lock()
-	if h.up == nil {
-		h.localDir = dir
-	}
-	h.mu.Unlock()
 }
 
 // rejoin tries to join again every second until it does or the host stops.

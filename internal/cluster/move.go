@@ -113,6 +113,11 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 	mv := &move{from: from, to: to}
 	h.moving[name] = mv
 	h.mu.Unlock()
+	if err := h.takeNameBack(ctx, name, from); err != nil {
+		h.finish(name, mv, from, false)
+		fail(fmt.Errorf("take %q out of %s: %w", name, from, err))
+		return
+	}
 	out, err := p.Ask(ctx, host.Message{Command: "move_out", Recipient: host.Address{Node: from},
 		Body: host.Object{{Key: "entity", Value: name}}}, timeout)
 	if err == nil && out.Command != "moved_out" {
@@ -184,6 +189,7 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	} else {
 		h.dir[name] = node
 	}
+	defer h.tellNameLocked(name, node) // after activate: its host may route it itself
 	if activate {
 		if local {
 			if err := h.proc.Activate(name); err != nil {

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+// The head of a host other than the root routes the names of its own
+// child processes' actors itself, so its processes talk to each other
+// without a trip to the root. Its table (hostDir) changes only by what the
+// root sends down the uplink, in the root's order:
+//
+//   - name_here {name, node}: the name lives in that child now (made, or
+//     moved in). The head does not route it yet: messages its processes
+//     sent up for it before may still be on their way. It sends name_flush
+//     up behind them; the root answers name_flushed behind them; then the
+//     head routes the name itself.
+//   - name_gone {name}: the name no longer lives here (removed, or moving
+//     out: the root asks, and waits for the answer before it takes the
+//     actor out, so every message the head routed to it is ahead of
+//     move_out on the child's link).
+//
+// Everything else goes up, as before.
+
+// tellNameLocked tells the host of node, if it is another one, that name
+// lives there (root, h.mu held).
+func (h *Head) tellNameLocked(name, node string) {
+	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
+		m := host.Message{ID: h.proc.NewMID(), Command: "name_here", Recipient: host.Address{Node: mb.node},
+			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}}}
+		mb.conn.SendAppend(m.AppendJSON)
+	}
+}
+
+// forgetNameLocked tells the host of node, if it is another one, that name
+// no longer lives there (root, h.mu held).
+func (h *Head) forgetNameLocked(name, node string) {
+	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
+		m := host.Message{ID: h.proc.NewMID(), Command: "name_gone", Recipient: host.Address{Node: mb.node},
+			Body: host.Object{{Key: "name", Value: name}}}
+		mb.conn.SendAppend(m.AppendJSON)
+	}
+}
+
+// takeNameBack makes the host of node, if it is another one, stop routing
+// name itself, and waits until it has (root, before a move out of it).
+func (h *Head) takeNameBack(ctx context.Context, name, node string) error {
+	h.mu.Lock()
+	mb := h.members[hostOf(node)]
+	h.mu.Unlock()
+	if mb == nil || node == mb.node {
+		return nil
+	}
+	r, err := h.proc.Ask(ctx, host.Message{Command: "name_gone", Recipient: host.Address{Node: mb.node},
+		Body: host.Object{{Key: "name", Value: name}}}, 10*time.Second)
+	if err == nil && r.Command != "name_is_gone" {
+		err = fmt.Errorf("%s: %s", r.Command, describe(r.Body))
+	}
+	if err != nil {
+		return fmt.Errorf("%s did not give %q back: %w", mb.host, name, err)
+	}
+	return nil
+}
+
+// nameNotice handles name_here, name_flushed and name_gone from the root
+// (not root; in the uplink's order).
+func (h *Head) nameNotice(m *host.Message) {
+	o, _ := m.Body.(host.Object)
+	name := o.String("name")
+	h.mu.Lock()
+	switch m.Command {
+	case "name_here":
+		node := o.String("node")
+		delete(h.hostDir, name)
+		if h.children[node] == nil || h.up == nil {
+			h.mu.Unlock()
+			return
+		}
+		h.flushing[name] = node
+		// Under h.mu, as every message routed up: it follows them all.
+		f := host.Message{ID: h.proc.NewMID(), Command: "name_flush", Recipient: host.Address{Node: h.up.Peer()},
+			Body: host.Object{{Key: "name", Value: name}}}
+		h.up.SendAppend(f.AppendJSON)
+	case "name_flushed":
+		if node, ok := h.flushing[name]; ok {
+			delete(h.flushing, name)
+			if h.children[node] != nil {
+				h.hostDir[name] = node
+			}
+		}
+	case "name_gone":
+		delete(h.hostDir, name)
+		delete(h.flushing, name)
+	}
+	h.mu.Unlock()
+	if m.Command == "name_gone" {
+		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
+	}
+}
+
+// forgetNode drops the names of a child that is gone (not root).
+func (h *Head) forgetNode(node string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, n := range h.hostDir {
+		if n == node {
+			delete(h.hostDir, name)
+		}
+	}
+	for name, n := range h.flushing {
+		if n == node {
+			delete(h.flushing, name)
+		}
+	}
+}
+
+// flushAll routes the names waiting for a flush once the root is gone:
+// nothing sent up can come back now (not root).
+func (h *Head) flushAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, node := range h.flushing {
+		if h.children[node] != nil {
+			h.hostDir[name] = node
+		}
+		delete(h.flushing, name)
+	}
+}
