@@ -111,7 +111,9 @@ type child struct {
 	removing bool     // stopped on purpose: no restart (guarded by Head.mu)
 }
 
-// NewHead starts the link listener of the head process.
+// NewHead starts the link listener and the gossip of a host's main
+// process; with cfg.Join it joins the system there first (and fails if it
+// cannot), else it is the system's root.
 func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -159,36 +161,6 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	return h, nil
 }
-
-// hostUp and hostDown hear from the gossip. A host the gossip declares
-// failed has its link closed, which forgets it (root) or starts rejoining
-// (a host that lost the root).
-func (h *Head) hostUp(name, _ string) {
-	if name != h.cfg.Host {
-		h.log.Info("gossip: host is up", "host", name)
-	}
-}
-
-func (h *Head) hostDown(name, addr string) {
-	if name == h.cfg.Host {
-		return
-	}
-	h.log.Warn("gossip: host failed or left", "host", name, "gossip", addr)
-	h.mu.Lock()
-	var c *link.Conn
-	if m := h.members[name]; m != nil && m.gossip == addr {
-		c = m.conn
-	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name && h.rootGossip == addr {
-		c = h.up
-	}
-	h.mu.Unlock()
-	if c != nil {
-		c.Close("the gossip says the host failed")
-	}
-}
-
-// Addr returns the link address children connect to.
-func (h *Head) Addr() string { return h.ln.Addr() }
 
 func (h *Head) onLink(c *link.Conn) {
 	if isMainNode(c.Peer()) {

@@ -294,6 +294,36 @@ func stringList(o host.Object, key string) []string {
 	return out
 }
 
+// hostUp and hostDown hear from the gossip. A host the gossip declares
+// failed has its link closed, which forgets it (root) or starts rejoining
+// (a host that lost the root).
+func (h *Head) hostUp(name, _ string) {
+	if name != h.cfg.Host {
+		h.log.Info("gossip: host is up", "host", name)
+	}
+}
+
+func (h *Head) hostDown(name, addr string) {
+	if name == h.cfg.Host {
+		return
+	}
+	h.log.Warn("gossip: host failed or left", "host", name, "gossip", addr)
+	h.mu.Lock()
+	var c *link.Conn
+	if m := h.members[name]; m != nil && m.gossip == addr {
+		c = m.conn
+	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name && h.rootGossip == addr {
+		c = h.up
+	}
+	h.mu.Unlock()
+	if c != nil {
+		c.Close("the gossip says the host failed")
+	}
+}
+
+// Addr returns the link address children connect to.
+func (h *Head) Addr() string { return h.ln.Addr() }
+
 // ---- the other side: a host that joined ----
 
 // ErrJoin: this host could not join the system.
