@@ -87,7 +87,8 @@ type Head struct {
 	rootAddr   string                        // not root: the root's link address
 	rootGossip string                        // not root: the root's gossip address
 	hostDir    map[string]string             // not root: actors of this host's children, as the root said (names.go)
-	flushing   map[string]string             // not root: names the root gave, waiting for their flush
+	flushing   map[string]flush              // not root: names the root gave, waiting for their flush
+	epoch      int64                         // root: numbers the name_here notices
 	gossip     *gossip
 }
 
@@ -138,7 +139,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
-		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]string{}}
+		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}}
 	if cfg.Gossip != "" {
 		g, err := startGossip(cfg.Host, cfg.Gossip, cfg.Secret, cfg.Logger, gossipEvents{up: h.hostUp, down: h.hostDown})
 		if err != nil {

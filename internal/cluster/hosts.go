@@ -89,10 +89,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 				}
 				return
 			case "name_flush":
-				o, _ := msg.Body.(host.Object)
-				back := host.Message{ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
-					Body: host.Object{{Key: "name", Value: o.String("name")}}}
-				c.SendAppend(back.AppendJSON)
+				h.answerFlush(m, msg)
 				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)

@@ -13,11 +13,13 @@ import (
 // without a trip to the root. Its table (hostDir) changes only by what the
 // root sends down the uplink, in the root's order:
 //
-//   - name_here {name, node}: the name lives in that child now (made, or
-//     moved in). The head does not route it yet: messages its processes
-//     sent up for it before may still be on their way. It sends name_flush
-//     up behind them; the root answers name_flushed behind them; then the
-//     head routes the name itself.
+//   - name_here {name, node, epoch}: the name lives in that child now
+//     (made, or moved in). The head does not route it yet: messages its
+//     processes sent up for it before may still be on their way. It sends
+//     name_flush {name, epoch} up behind them; the root answers name_flushed
+//     behind them, but only while the name is not moving (the root may be
+//     holding some of them, to deliver after the move); then, if the epoch
+//     is still the one it waits for, the head routes the name itself.
 //   - name_gone {name}: the name no longer lives here (removed, or moving
 //     out: the root asks, and waits for the answer before it takes the
 //     actor out, so every message the head routed to it is ahead of
@@ -29,10 +31,36 @@ import (
 // lives there (root, h.mu held).
 func (h *Head) tellNameLocked(name, node string) {
 	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
+		h.epoch++
 		m := host.Message{ID: h.proc.NewMID(), Command: "name_here", Recipient: host.Address{Node: mb.node},
-			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}}}
+			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: h.epoch}}}
 		mb.conn.SendAppend(m.AppendJSON)
 	}
+}
+
+// flush is a name a host waits to route itself: where it lives, and the
+// epoch of the name_here that said so.
+type flush struct {
+	node  string
+	epoch int64
+}
+
+// answerFlush sends name_flushed back to the member behind everything it
+// sent before, unless the name is moving: then messages for it may be
+// held here, and the member must not route it before they are delivered
+// (the move ends with a new name_here, or a name_gone). Root, in the
+// member's link order.
+func (h *Head) answerFlush(m *member, msg host.Message) {
+	o, _ := msg.Body.(host.Object)
+	name := o.String("name")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.moving[name] != nil || hostOf(h.dir[name]) != m.host {
+		return
+	}
+	back := host.Message{ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
+		Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
+	m.conn.SendAppend(back.AppendJSON)
 }
 
 // forgetNameLocked tells the host of node, if it is another one, that name
@@ -70,25 +98,27 @@ func (h *Head) takeNameBack(ctx context.Context, name, node string) error {
 func (h *Head) nameNotice(m *host.Message) {
 	o, _ := m.Body.(host.Object)
 	name := o.String("name")
+	epoch, _ := mustGet(o, "epoch").(int64)
 	h.mu.Lock()
 	switch m.Command {
 	case "name_here":
 		node := o.String("node")
 		delete(h.hostDir, name)
+		delete(h.flushing, name)
 		if h.children[node] == nil || h.up == nil {
 			h.mu.Unlock()
 			return
 		}
-		h.flushing[name] = node
+		h.flushing[name] = flush{node: node, epoch: epoch}
 		// Under h.mu, as every message routed up: it follows them all.
 		f := host.Message{ID: h.proc.NewMID(), Command: "name_flush", Recipient: host.Address{Node: h.up.Peer()},
-			Body: host.Object{{Key: "name", Value: name}}}
+			Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: epoch}}}
 		h.up.SendAppend(f.AppendJSON)
 	case "name_flushed":
-		if node, ok := h.flushing[name]; ok {
+		if f, ok := h.flushing[name]; ok && f.epoch == epoch {
 			delete(h.flushing, name)
-			if h.children[node] != nil {
-				h.hostDir[name] = node
+			if h.children[f.node] != nil {
+				h.hostDir[name] = f.node
 			}
 		}
 	case "name_gone":
@@ -110,8 +140,8 @@ func (h *Head) forgetNode(node string) {
 			delete(h.hostDir, name)
 		}
 	}
-	for name, n := range h.flushing {
-		if n == node {
+	for name, f := range h.flushing {
+		if f.node == node {
 			delete(h.flushing, name)
 		}
 	}
@@ -122,9 +152,9 @@ func (h *Head) forgetNode(node string) {
 func (h *Head) flushAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for name, node := range h.flushing {
-		if h.children[node] != nil {
-			h.hostDir[name] = node
+	for name, f := range h.flushing {
+		if h.children[f.node] != nil {
+			h.hostDir[name] = f.node
 		}
 		delete(h.flushing, name)
 	}
