@@ -69,6 +69,13 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.recreateActor(m)
 	case "move_out", "adopt_actor", "activate":
 		ad.move(m)
+	case "route_flushed", "route_reflush":
+		// The head's answers about a moved-in actor (Process.Activate).
+		if o, ok := m.Body.(Object); ok && m.Command == "route_flushed" {
+			p.RouteFlushed(o.String("entity"))
+		} else if ok {
+			p.RouteReflush(o.String("entity"))
+		}
 	case "get_commands":
 		return Reply{"commands", Object{{Key: "commands", Value: adminCommands}}}, nil
 	case "get_hosts":

@@ -72,10 +72,18 @@ type Process struct {
 	sched  scheduler
 	events eventHub
 
-	mu       sync.RWMutex // guards actors, hidden, stopping
-	actors   map[string]*Actor
-	hidden   map[string]*Actor // adopted in a move, not yet activated
-	stopping bool              // shutdown has begun: no new actors
+	mu     sync.RWMutex // guards actors, hidden, stopping
+	actors map[string]*Actor
+	hidden map[string]*Actor // adopted in a move, not yet activated
+
+	// Actors moved in lately, whose messages from here wait for their
+	// route_flushed (remote.go). rounding counts them, for the fast path.
+	roundMu   sync.Mutex
+	rounding  atomic.Int32
+	underHead bool // another process heads the system (SetRemote)
+	viaHead   map[string]bool
+	roundQ    map[string][]Message
+	stopping  bool // shutdown has begun: no new actors
 
 	outMu sync.Mutex // serialises printed lines
 
@@ -172,7 +180,12 @@ func (p *Process) Send(m Message) error {
 	return p.deliver(m)
 }
 
-func (p *Process) deliver(m Message) error {
+func (p *Process) deliver(m Message) error { return p.deliverFrom(m, false) }
+
+// deliverFrom delivers m; fromHead says it came down from the head (the
+// system's router), so it may reach an actor whose messages from here
+// still go round by the head (viaHead).
+func (p *Process) deliverFrom(m Message, fromHead bool) error {
 	r := m.Recipient
 	switch {
 	case r.Reply != 0:
@@ -188,6 +201,9 @@ func (p *Process) deliver(m Message) error {
 		p.mu.RLock()
 		a := p.actors[r.Entity]
 		p.mu.RUnlock()
+		if a != nil && !fromHead && p.rounding.Load() > 0 && p.holdForFlush(r.Entity, m) {
+			return nil
+		}
 		if a == nil {
 			if p.remote != nil {
 				if m.Transit {
@@ -201,8 +217,20 @@ func (p *Process) deliver(m Message) error {
 				if p.remote.Intercept(m) {
 					return nil
 				}
-				if a := p.Lookup(r.Entity); a != nil {
-					return a.push(m) // it arrived here meanwhile
+				if p.underHead {
+					// Under roundMu, so that the way chosen and the message sent
+					// are one step for Activate, which sends its route_flush
+					// under it: the message is either ahead of the flush, or
+					// finds the actor here.
+					p.roundMu.Lock()
+					defer p.roundMu.Unlock()
+				}
+				if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
+					if !fromHead && p.viaHead[r.Entity] {
+						p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
+						return nil
+					}
+					return a.push(m)
 				}
 				if node := p.remote.Locate(r.Entity); node != "" && node != p.adminName {
 					return p.forward(node, m)
@@ -335,6 +363,13 @@ func (p *Process) unregister(a *Actor) {
 		delete(p.actors, a.name)
 	}
 	p.mu.Unlock()
+	if removed {
+		for _, m := range p.takeRound(a.name) {
+			if !m.Sender.IsZero() {
+				p.replyNotFound(&m, a.name)
+			}
+		}
+	}
 	if removed {
 		p.release(a.name)
 	}

@@ -81,10 +81,18 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		old.stopping = true
 		old.mu.Unlock()
 		p.mu.Lock()
-		if p.actors[name] == old {
+		removed := p.actors[name] == old
+		if removed {
 			delete(p.actors, name)
 		}
 		p.mu.Unlock()
+		if removed {
+			// What waited for its route flush is newer than the mailbox:
+			// it follows as transits, which the head delivers first.
+			for _, m := range p.takeRound(name) {
+				p.transit(m)
+			}
+		}
 		return nil
 	}
 	old.halt.Store(true)
@@ -153,23 +161,123 @@ func (p *Process) PushLocal(m Message) error {
 }
 
 // Activate puts an adopted actor in the registry and lets it run.
+//
+// In a process that is not the system's head, messages sent to the actor
+// from here before it arrived went round by the head and may still be on
+// their way back. So the messages from here (and, in a host's main
+// process, from its children) wait in a queue (holdForFlush) while the
+// process sends route_flush up behind the earlier ones and the head
+// answers route_flushed behind them (not while the actor is moving again:
+// it may be holding some; the move's end asks again, route_reflush). Then
+// the queue goes to the actor, and later messages go straight to it.
 func (p *Process) Activate(name string) error {
+	round := p.underHead
+	if round {
+		// Held until the flush is sent: a message from here chose its way
+		// either before (it is ahead of the flush) or after (it waits).
+		p.roundMu.Lock()
+		defer p.roundMu.Unlock()
+	}
 	p.mu.Lock()
 	a := p.hidden[name]
 	if a == nil {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: no actor %q is waiting to be activated", ErrNoActor, name)
 	}
+	if round { // before the actor can be found here
+		if p.viaHead == nil {
+			p.viaHead, p.roundQ = make(map[string]bool), make(map[string][]Message)
+		}
+		if !p.viaHead[name] {
+			p.viaHead[name] = true
+			p.rounding.Add(1)
+		}
+	}
 	delete(p.hidden, name)
 	p.actors[name] = a
 	p.mu.Unlock()
 	p.sched.enqueue(a)
+	if round {
+		p.sendRouteFlushLocked(name)
+	}
 	return nil
 }
 
+// holdForFlush queues m for name if name waits for its route_flushed.
+func (p *Process) holdForFlush(name string, m Message) bool {
+	p.roundMu.Lock()
+	defer p.roundMu.Unlock()
+	if !p.viaHead[name] {
+		return false
+	}
+	p.roundQ[name] = append(p.roundQ[name], m)
+	return true
+}
+
+// takeRound ends name's wait and returns its queue.
+func (p *Process) takeRound(name string) []Message {
+	p.roundMu.Lock()
+	defer p.roundMu.Unlock()
+	q := p.roundQ[name]
+	if p.viaHead[name] {
+		delete(p.viaHead, name)
+		delete(p.roundQ, name)
+		p.rounding.Add(-1)
+	}
+	return q
+}
+
+// sendRouteFlushLocked asks the head for route_flushed behind what this
+// process sent before (roundMu held).
+func (p *Process) sendRouteFlushLocked(name string) {
+	head := p.HeadAdmin()
+	m := Message{ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
+		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}}}
+	if err := p.forward(head, m); err != nil {
+		p.flushedLocked(name) // no head: nothing can come back round
+	}
+}
+
+// RouteFlushed ends the wait of name's messages (route_flushed): the queue
+// goes to the actor, before any later message (they wait for roundMu).
+func (p *Process) RouteFlushed(name string) {
+	p.roundMu.Lock()
+	defer p.roundMu.Unlock()
+	p.flushedLocked(name)
+}
+
+func (p *Process) flushedLocked(name string) {
+	if !p.viaHead[name] {
+		return
+	}
+	q := p.roundQ[name]
+	delete(p.viaHead, name)
+	delete(p.roundQ, name)
+	a := p.Lookup(name)
+	for _, m := range q {
+		if a == nil || a.push(m) != nil {
+			go p.deliver(m) // it has gone meanwhile: the ordinary way
+		}
+	}
+	p.rounding.Add(-1)
+}
+
+// RouteReflush sends route_flush again for name, if it still waits for one
+// (the head did not answer while the actor was moving).
+func (p *Process) RouteReflush(name string) {
+	p.roundMu.Lock()
+	defer p.roundMu.Unlock()
+	if p.viaHead[name] {
+		p.sendRouteFlushLocked(name)
+	}
+}
+
 // SetRemote connects the process to the rest of its system. Call it before
-// the process handles messages.
-func (p *Process) SetRemote(r Remote) { p.remote = r }
+// the process handles messages, and after r knows the system's head.
+func (p *Process) SetRemote(r Remote) {
+	p.remote = r
+	p.underHead = r.Head() != p.adminName
+}
 
 // remoteNode returns the process an address leads to when it is another
 // one, or "".
@@ -239,14 +347,20 @@ func (p *Process) forward(node string, m Message) error {
 	return p.remote.Forward(node, m)
 }
 
-// DeliverFromLink delivers a message that came from another process. When
-// its recipient does not exist, an ask is answered actor_is_not_found.
-func (p *Process) DeliverFromLink(m Message) {
+// DeliverFromLink delivers a message that came down from the head (for
+// a head: from the system's root, or the link of another host). When its
+// recipient does not exist, an ask is answered actor_is_not_found.
+func (p *Process) DeliverFromLink(m Message) { p.deliverLinked(m, true) }
+
+// DeliverFromChild delivers a message that came from a child process.
+func (p *Process) DeliverFromChild(m Message) { p.deliverLinked(m, false) }
+
+func (p *Process) deliverLinked(m Message, fromHead bool) {
 	if m.Command == "exit" || m.Command == "quit" {
 		p.exit(&m)
 		return
 	}
-	if err := p.deliver(m); err != nil && !m.Sender.IsZero() {
+	if err := p.deliverFrom(m, fromHead); err != nil && !m.Sender.IsZero() {
 		p.replyNotFound(&m, m.Recipient.String())
 	}
 }

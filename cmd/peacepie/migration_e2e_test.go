@@ -212,9 +212,9 @@ func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
 		ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"),
 		"second.main.admin",
 	}
-	const limit = 6000
+	const limit = 30000
 	ws.expect(nodes[0], "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
-	ws.expect("second.main.admin", "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "mig==1.0.0", "class": "Streamer"}, "name": "streamer", "params": {"to": "seq", "limit": %d}}`, limit)), "actor_is_created")
+	ws.expect("second.main.admin", "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "mig==1.0.0", "class": "Streamer"}, "name": "streamer", "params": {"to": "seq", "limit": %d, "batch": 40, "period": 0.002}}`, limit)), "actor_is_created")
 	ws.expect("streamer", "go", nil, "going")
 	state := func() string { return ws.ask("seq", "state", nil).String() }
 	moves := 0

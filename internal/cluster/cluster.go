@@ -88,7 +88,9 @@ type Head struct {
 	rootGossip string                        // not root: the root's gossip address
 	hostDir    map[string]string             // not root: actors of this host's children, as the root said (names.go)
 	flushing   map[string]flush              // not root: names the root gave, waiting for their flush
+	flushQ     map[string][]host.Message     // not root: messages from this process for them, meanwhile
 	epoch      int64                         // root: numbers the name_here notices
+	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node
 	gossip     *gossip
 }
 
@@ -139,7 +141,8 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
-		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}}
+		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
+		flushWait: map[string]string{}}
 	if cfg.Gossip != "" {
 		g, err := startGossip(cfg.Host, cfg.Gossip, cfg.Secret, cfg.Logger, gossipEvents{up: h.hostUp, down: h.hostDown})
 		if err != nil {
@@ -189,7 +192,10 @@ func (h *Head) onLink(c *link.Conn) {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		h.proc.DeliverFromLink(m)
+		if h.upFromChild(m) {
+			return
+		}
+		h.proc.DeliverFromChild(m)
 	})
 	h.childGone(c.Peer(), err)
 }
@@ -366,10 +372,24 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	h.childGone(ch.node, errors.New("removed"))
 }
 
-// Forward implements host.Remote.
+// Forward implements host.Remote. In a host other than the root, a
+// message for an actor is routed again under the lock, with the host's own
+// names (names.go): the way Locate gave may have changed since.
 func (h *Head) Forward(node string, m host.Message) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
+		if _, ok := h.flushing[e]; ok {
+			h.flushQ[e] = append(h.flushQ[e], m)
+			return nil
+		}
+		switch n := h.hostDir[e]; {
+		case n != "":
+			node = n
+		case h.children[node] != nil:
+			node = h.rootNode
+		}
+	}
 	return h.forwardLocked(node, m)
 }
 
@@ -525,7 +545,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	body, _ := m.Body.(host.Object)
 	if !h.root {
 		switch m.Command {
-		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts":
+		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
 			if err := h.Forward(root, req); err != nil {
@@ -542,6 +562,8 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	switch m.Command {
 	case "get_hosts":
 		p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: h.hosts()}})
+	case "route_flush":
+		h.answerRouteFlush(body.String("entity"), body.String("node"))
 	case "restore_process":
 		node := body.String("node")
 		go func() {

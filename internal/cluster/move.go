@@ -190,6 +190,16 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 		h.dir[name] = node
 	}
 	defer h.tellNameLocked(name, node) // after activate: its host may route it itself
+	if w, ok := h.flushWait[name]; ok {
+		delete(h.flushWait, name)
+		if w == node && !activate { // it stayed there, still waiting for its flush
+			m := host.Message{ID: h.proc.NewMID(), Command: "route_reflush", Recipient: host.Address{Node: node},
+				Body: host.Object{{Key: "entity", Value: name}}}
+			if err := h.forwardLocked(node, m); err != nil {
+				h.log.Warn("route_reflush is not delivered", "actor", name, "error", err.Error())
+			}
+		}
+	}
 	if activate {
 		if local {
 			if err := h.proc.Activate(name); err != nil {

@@ -104,6 +104,7 @@ func (h *Head) nameNotice(m *host.Message) {
 	case "name_here":
 		node := o.String("node")
 		delete(h.hostDir, name)
+		h.sendHeldLocked(name, h.rootNode) // an earlier flush is over: they follow their way
 		delete(h.flushing, name)
 		if h.children[node] == nil || h.up == nil {
 			h.mu.Unlock()
@@ -120,14 +121,64 @@ func (h *Head) nameNotice(m *host.Message) {
 			if h.children[f.node] != nil {
 				h.hostDir[name] = f.node
 			}
+			h.sendHeldLocked(name, f.node) // before anything routed directly
 		}
 	case "name_gone":
 		delete(h.hostDir, name)
 		delete(h.flushing, name)
+		h.sendHeldLocked(name, h.rootNode) // ahead of what follows: the root holds them all
 	}
 	h.mu.Unlock()
 	if m.Command == "name_gone" {
 		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
+	}
+}
+
+// upFromChild sends a message from a child for an actor that is not in
+// this process up to the root, as the messages the child sent before it
+// went, so that none overtakes another (not root). Without the root, it
+// reports false: the host's own names still route.
+func (h *Head) upFromChild(m host.Message) bool {
+	e := m.Recipient.Entity
+	if h.root || e == "" || m.Transit || m.Command == "exit" || m.Command == "quit" || h.proc.Lookup(e) != nil {
+		return false
+	}
+	if m.Hops >= 8 {
+		return false // the ordinary way reports the loop
+	}
+	m.Hops++
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.forwardLocked(h.rootNode, m) == nil
+}
+
+// answerRouteFlush answers route_flush from the process where a moved actor
+// arrived (root): route_flushed behind everything that process sent
+// before, unless the actor is moving again (messages for it may be held
+// here): then the move's end asks for the flush again (finish).
+func (h *Head) answerRouteFlush(name, node string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.moving[name] != nil {
+		h.flushWait[name] = node
+		return
+	}
+	m := host.Message{ID: h.proc.NewMID(), Command: "route_flushed", Recipient: host.Address{Node: node},
+		Body: host.Object{{Key: "entity", Value: name}}}
+	if err := h.forwardLocked(node, m); err != nil {
+		h.log.Warn("route_flushed is not delivered", "actor", name, "node", node, "error", err.Error())
+	}
+}
+
+// sendHeldLocked sends the messages held for name's flush to node, in
+// order (not root, h.mu held).
+func (h *Head) sendHeldLocked(name, node string) {
+	q := h.flushQ[name]
+	delete(h.flushQ, name)
+	for _, m := range q {
+		if err := h.forwardLocked(node, m); err != nil {
+			h.log.Warn("a message held for a name's flush is not delivered", "actor", name, "error", err.Error())
+		}
 	}
 }
 
@@ -143,6 +194,7 @@ func (h *Head) forgetNode(node string) {
 	for name, f := range h.flushing {
 		if f.node == node {
 			delete(h.flushing, name)
+			delete(h.flushQ, name) // they are lost with the process
 		}
 	}
 }
@@ -157,5 +209,6 @@ func (h *Head) flushAll() {
 			h.hostDir[name] = f.node
 		}
 		delete(h.flushing, name)
+		h.sendHeldLocked(name, f.node)
 	}
 }
