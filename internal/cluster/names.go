@@ -9,9 +9,11 @@ import (
 )
 
 // The head of a host other than the root routes the names of its own
-// child processes' actors itself, so its processes talk to each other
-// without a trip to the root. Its table (hostDir) changes only by what the
-// root sends down the uplink, in the root's order:
+// child processes' actors itself, for the actors of its own process: the
+// main process of a host and its children talk without a trip to the root
+// (a message from a child for an actor that is not in the main process
+// still goes up: upFromChild). Its table (hostDir) changes only by what
+// the root sends down the uplink, in the root's order:
 //
 //   - name_here {name, node, epoch}: the name lives in that child now
 //     (made, or moved in). The head does not route it yet: messages its
