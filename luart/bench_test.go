@@ -130,7 +130,6 @@ func (p *probe) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 type bench struct {
 	p     *testhost.Process
 	probe *probe
-	rt    host.Resolver
 }
 
 func newBench(b *testing.B) *bench {

@@ -306,7 +306,7 @@ func TestHostKilled(t *testing.T) {
 	ws.expect("third.main.admin", "create_actor", createBody("HelloWorld", "after_kill"), "actor_is_created")
 
 	// It comes back under its name.
-	second = startIn(t, secondDir, nil, "second", args...)
+	startIn(t, secondDir, nil, "second", args...)
 	eventually(t, 10*time.Second, "second to rejoin", func() bool { return hostStates(ws)["second"] == "up" })
 	ws.expect("second.main.admin", "create_actor", createBody("HelloWorld", "on_second"), "actor_is_created")
 	ws.expect("on_second", "tick", nil, "hello_world")
