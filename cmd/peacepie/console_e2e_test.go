@@ -673,5 +673,6 @@ func TestConsoleHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitFor("second shown gone without a reload", 10*time.Second, jsHas(row("#hosts", "second")+`[data-state="gone"]`))
+	b.screenshot(screenshotDir(t), "hosts.png")
 	b.noExceptions("hosts")
 }
