@@ -40,11 +40,46 @@ func newLTable(acap int, hcap int) *LTable {
 	if acap != 0 {
 		tb.array = make([]LValue, 0, acap)
 	}
-	if hcap != 0 {
+	switch {
+	case hcap > smallStrKeys:
 		tb.strdict = make(map[string]LValue, hcap)
+	case hcap != 0:
+		tb.sfields = make([]strField, 0, hcap)
 	}
 	return tb
 }
+
+// smallStrKeys is how many string keys a table keeps in a slice, searched
+// in order, before it makes a map: most tables have a few fields, and a
+// slice is cheaper to make and to read than a map (peacepie patch).
+const smallStrKeys = 8
+
+// sfind returns the index of key in tb.sfields, or -1.
+func (tb *LTable) sfind(key string) int {
+	for i := range tb.sfields {
+		if tb.sfields[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// getString returns the value of a string key, or LNil.
+func (tb *LTable) getString(key string) LValue {
+	if tb.strdict == nil {
+		if i := tb.sfind(key); i >= 0 {
+			return tb.sfields[i].val
+		}
+		return LNil
+	}
+	if v, ok := tb.strdict[key]; ok {
+		return v
+	}
+	return LNil
+}
+
+// strLen is the number of string keys.
+func (tb *LTable) strLen() int { return len(tb.strdict) + len(tb.sfields) }
 
 // Len returns length of this LTable without using __len.
 func (tb *LTable) Len() int {
@@ -201,13 +236,33 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
 func (tb *LTable) RawSetString(key string, value LValue) {
 	if tb.strdict == nil {
-		tb.strdict = make(map[string]LValue, 4)
+		i := tb.sfind(key)
+		switch {
+		case i >= 0 && value == LNil:
+			tb.sfields = append(tb.sfields[:i], tb.sfields[i+1:]...)
+			return
+		case i >= 0:
+			tb.sfields[i].val = value
+			return
+		case value == LNil:
+			return
+		case len(tb.sfields) < smallStrKeys:
+			tb.sfields = append(tb.sfields, strField{key: key, val: value})
+		default: // too many for a slice
+			tb.strdict = make(map[string]LValue, 2*smallStrKeys)
+			for _, f := range tb.sfields {
+				tb.strdict[f.key] = f.val
+			}
+			tb.sfields = nil
+			tb.strdict[key] = value
+		}
+	} else {
+		if value == LNil {
+			delete(tb.strdict, key)
+			return
+		}
+		tb.strdict[key] = value
 	}
-	if value == LNil {
-		delete(tb.strdict, key)
-		return
-	}
-	tb.strdict[key] = value
 	if tb.k2i != nil { // an iteration index exists: keep it up to date
 		lkey := LString(key)
 		if _, ok := tb.k2i[lkey]; !ok {
@@ -254,13 +309,7 @@ func (tb *LTable) RawGet(key LValue) LValue {
 			return tb.array[index]
 		}
 	case LString:
-		if tb.strdict == nil {
-			return LNil
-		}
-		if ret, ok := tb.strdict[string(v)]; ok {
-			return ret
-		}
-		return LNil
+		return tb.getString(string(v))
 	}
 	if tb.dict == nil {
 		return LNil
@@ -286,13 +335,7 @@ func (tb *LTable) RawGetInt(key int) LValue {
 // RawGet returns an LValue associated with a given key without __index metamethod.
 func (tb *LTable) RawGetH(key LValue) LValue {
 	if s, sok := key.(LString); sok {
-		if tb.strdict == nil {
-			return LNil
-		}
-		if v, vok := tb.strdict[string(s)]; vok {
-			return v
-		}
-		return LNil
+		return tb.getString(string(s))
 	}
 	if tb.dict == nil {
 		return LNil
@@ -304,15 +347,7 @@ func (tb *LTable) RawGetH(key LValue) LValue {
 }
 
 // RawGetString returns an LValue associated with a given key without __index metamethod.
-func (tb *LTable) RawGetString(key string) LValue {
-	if tb.strdict == nil {
-		return LNil
-	}
-	if v, vok := tb.strdict[string(key)]; vok {
-		return v
-	}
-	return LNil
-}
+func (tb *LTable) RawGetString(key string) LValue { return tb.getString(key) }
 
 // ForEach iterates over this table of elements, yielding each in turn to a given function.
 func (tb *LTable) ForEach(cb func(LValue, LValue)) {
@@ -321,6 +356,11 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 			if v != LNil {
 				cb(LNumber(i+1), v)
 			}
+		}
+	}
+	for _, f := range tb.sfields {
+		if f.val != LNil {
+			cb(LString(f.key), f.val)
 		}
 	}
 	if tb.strdict != nil {
@@ -342,8 +382,13 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 // buildIndex makes the iteration index of the hash part; tables that are
 // never iterated with next/pairs do not pay for it.
 func (tb *LTable) buildIndex() {
-	tb.keys = make([]LValue, 0, len(tb.strdict)+len(tb.dict))
-	tb.k2i = make(map[LValue]int, len(tb.strdict)+len(tb.dict))
+	tb.keys = make([]LValue, 0, tb.strLen()+len(tb.dict))
+	tb.k2i = make(map[LValue]int, tb.strLen()+len(tb.dict))
+	for _, f := range tb.sfields {
+		lk := LString(f.key)
+		tb.k2i[lk] = len(tb.keys)
+		tb.keys = append(tb.keys, lk)
+	}
 	for k := range tb.strdict {
 		lk := LString(k)
 		tb.k2i[lk] = len(tb.keys)
@@ -357,7 +402,7 @@ func (tb *LTable) buildIndex() {
 
 // This function is equivalent to lua_next ( http://www.lua.org/manual/5.1/manual.html#lua_next ).
 func (tb *LTable) Next(key LValue) (LValue, LValue) {
-	if tb.k2i == nil && (len(tb.strdict) > 0 || len(tb.dict) > 0) {
+	if tb.k2i == nil && (tb.strLen() > 0 || len(tb.dict) > 0) {
 		tb.buildIndex()
 	}
 	init := false
@@ -377,7 +422,7 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 				}
 			}
 			if tb.array == nil || index == len(tb.array) {
-				if (tb.dict == nil || len(tb.dict) == 0) && (tb.strdict == nil || len(tb.strdict) == 0) {
+				if len(tb.dict) == 0 && tb.strLen() == 0 {
 					return LNil, LNil
 				}
 				key = tb.keys[0]

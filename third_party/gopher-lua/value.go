@@ -146,8 +146,15 @@ type LTable struct {
 	array   []LValue
 	dict    map[LValue]LValue
 	strdict map[string]LValue
+	sfields []strField // string keys while there are few of them and strdict is nil (peacepie patch)
 	keys    []LValue
 	k2i     map[LValue]int
+}
+
+// strField is a string key and its value in a table with few string keys.
+type strField struct {
+	key string
+	val LValue
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
