@@ -212,9 +212,33 @@ func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
 		ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"),
 		"second.main.admin",
 	}
+	streamAcrossMoves(t, ws, "second.main.admin", nodes)
+}
+
+// TestStreamAcrossMovesBetweenProcesses is the same in one host: a
+// Streamer in a child process streams to a Sequence that moves between the
+// head, that child and two others (into the sender's own process too).
+func TestStreamAcrossMovesBetweenProcesses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	migConfig(t, dir, migHome(t))
+	in := start(t, dir, "run", "--console", "127.0.0.1:0")
+	ws := dial(t, in)
+	var children []string
+	for range 3 {
+		children = append(children, ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node"))
+	}
+	streamAcrossMoves(t, ws, children[0], []string{children[1], children[0], admin, children[2]})
+}
+
+// streamAcrossMoves runs a Streamer in streamerNode that sends 30,000
+// numbered messages to a Sequence created in nodes[0] and moved round
+// nodes every 40 ms, and checks that they all arrived in order.
+func streamAcrossMoves(t *testing.T, ws *wsConn, streamerNode string, nodes []string) {
+	t.Helper()
 	const limit = 30000
 	ws.expect(nodes[0], "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
-	ws.expect("second.main.admin", "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "mig==1.0.0", "class": "Streamer"}, "name": "streamer", "params": {"to": "seq", "limit": %d, "batch": 40, "period": 0.002}}`, limit)), "actor_is_created")
+	ws.expect(streamerNode, "create_actor", raw(fmt.Sprintf(`{"class_desc": {"requires_dist": "mig==1.0.0", "class": "Streamer"}, "name": "streamer", "params": {"to": "seq", "limit": %d, "batch": 40, "period": 0.002}}`, limit)), "actor_is_created")
 	ws.expect("streamer", "go", nil, "going")
 	state := func() string { return ws.ask("seq", "state", nil).String() }
 	moves := 0
