@@ -72,7 +72,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	case "route_flushed", "route_reflush":
 		// The head's answers about a moved-in actor (Process.Activate).
 		if o, ok := m.Body.(Object); ok && m.Command == "route_flushed" {
-			p.RouteFlushed(o.String("entity"))
+			epoch, _ := mustGetInt(o, "epoch")
+			p.RouteFlushed(o.String("entity"), uint64(epoch))
 		} else if ok {
 			p.RouteReflush(o.String("entity"))
 		}
@@ -539,4 +540,11 @@ func (ad *admin) move(req *Message) {
 			p.Reply(m, "adopted", Object{{Key: "node", Value: p.adminName}, {Key: "entity", Value: name}})
 		}()
 	}
+}
+
+// mustGetInt reads an integer field of an object body.
+func mustGetInt(o Object, key string) (int64, bool) {
+	v, _ := o.Get(key)
+	i, ok := v.(int64)
+	return i, ok
 }

@@ -80,8 +80,9 @@ type Process struct {
 	// route_flushed (remote.go). rounding counts them, for the fast path.
 	roundMu   sync.Mutex
 	rounding  atomic.Int32
-	underHead bool // another process heads the system (SetRemote)
-	viaHead   map[string]bool
+	underHead bool              // another process heads the system (SetRemote)
+	viaHead   map[string]uint64 // name → the epoch of its route_flush
+	flushSeq  uint64            // numbers the route_flush markers (roundMu)
 	roundQ    map[string][]Message
 	stopping  bool // shutdown has begun: no new actors
 
@@ -226,7 +227,7 @@ func (p *Process) deliverFrom(m Message, fromHead bool) error {
 					defer p.roundMu.Unlock()
 				}
 				if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
-					if !fromHead && p.viaHead[r.Entity] {
+					if !fromHead && p.viaHead[r.Entity] != 0 {
 						p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
 						return nil
 					}

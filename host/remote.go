@@ -80,17 +80,26 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		old.onwardFn = p.transit
 		old.stopping = true
 		old.mu.Unlock()
+		if p.underHead {
+			// What waited for its route flush goes to the head as ordinary
+			// messages: behind what their senders sent there before (which
+			// the head may be holding for this move) and, under roundMu,
+			// ahead of what they send next. As transits they would be
+			// delivered before those older messages.
+			p.roundMu.Lock()
+			defer p.roundMu.Unlock()
+		}
 		p.mu.Lock()
 		removed := p.actors[name] == old
 		if removed {
 			delete(p.actors, name)
 		}
 		p.mu.Unlock()
-		if removed {
-			// What waited for its route flush is newer than the mailbox:
-			// it follows as transits, which the head delivers first.
-			for _, m := range p.takeRound(name) {
-				p.transit(m)
+		if removed && p.underHead {
+			for _, m := range p.takeRoundLocked(name) {
+				if err := p.forward(p.HeadAdmin(), m); err != nil && !m.Sender.IsZero() {
+					p.replyNotFound(&m, name)
+				}
 			}
 		}
 		return nil
@@ -186,12 +195,13 @@ func (p *Process) Activate(name string) error {
 	}
 	if round { // before the actor can be found here
 		if p.viaHead == nil {
-			p.viaHead, p.roundQ = make(map[string]bool), make(map[string][]Message)
+			p.viaHead, p.roundQ = make(map[string]uint64), make(map[string][]Message)
 		}
-		if !p.viaHead[name] {
-			p.viaHead[name] = true
+		if p.viaHead[name] == 0 {
 			p.rounding.Add(1)
 		}
+		p.flushSeq++
+		p.viaHead[name] = p.flushSeq
 	}
 	delete(p.hidden, name)
 	p.actors[name] = a
@@ -207,7 +217,7 @@ func (p *Process) Activate(name string) error {
 func (p *Process) holdForFlush(name string, m Message) bool {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
-	if !p.viaHead[name] {
+	if p.viaHead[name] == 0 {
 		return false
 	}
 	p.roundQ[name] = append(p.roundQ[name], m)
@@ -218,8 +228,12 @@ func (p *Process) holdForFlush(name string, m Message) bool {
 func (p *Process) takeRound(name string) []Message {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
+	return p.takeRoundLocked(name)
+}
+
+func (p *Process) takeRoundLocked(name string) []Message {
 	q := p.roundQ[name]
-	if p.viaHead[name] {
+	if p.viaHead[name] != 0 {
 		delete(p.viaHead, name)
 		delete(p.roundQ, name)
 		p.rounding.Add(-1)
@@ -231,23 +245,26 @@ func (p *Process) takeRound(name string) []Message {
 // process sent before (roundMu held).
 func (p *Process) sendRouteFlushLocked(name string) {
 	head := p.HeadAdmin()
+	epoch := p.viaHead[name]
 	m := Message{ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
-		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}}}
+		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}, {Key: "epoch", Value: int64(epoch)}}}
 	if err := p.forward(head, m); err != nil {
-		p.flushedLocked(name) // no head: nothing can come back round
+		p.flushedLocked(name, epoch) // no head: nothing can come back round
 	}
 }
 
-// RouteFlushed ends the wait of name's messages (route_flushed): the queue
-// goes to the actor, before any later message (they wait for roundMu).
-func (p *Process) RouteFlushed(name string) {
+// RouteFlushed ends the wait of name's messages (route_flushed) if epoch
+// is that of its latest route_flush (an answer to an earlier stay of the
+// actor here is stale): the queue goes to the actor, before any later
+// message (they wait for roundMu).
+func (p *Process) RouteFlushed(name string, epoch uint64) {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
-	p.flushedLocked(name)
+	p.flushedLocked(name, epoch)
 }
 
-func (p *Process) flushedLocked(name string) {
-	if !p.viaHead[name] {
+func (p *Process) flushedLocked(name string, epoch uint64) {
+	if e := p.viaHead[name]; e == 0 || e != epoch {
 		return
 	}
 	q := p.roundQ[name]
@@ -267,7 +284,7 @@ func (p *Process) flushedLocked(name string) {
 func (p *Process) RouteReflush(name string) {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
-	if p.viaHead[name] {
+	if p.viaHead[name] != 0 {
 		p.sendRouteFlushLocked(name)
 	}
 }

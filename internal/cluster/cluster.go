@@ -90,7 +90,7 @@ type Head struct {
 	flushing   map[string]flush              // not root: names the root gave, waiting for their flush
 	flushQ     map[string][]host.Message     // not root: messages from this process for them, meanwhile
 	epoch      int64                         // root: numbers the name_here notices
-	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node
+	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
 	gossip     *gossip
 }
 
@@ -378,6 +378,20 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 func (h *Head) Forward(node string, m host.Message) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
+		// The check of Intercept and this send are two steps: a move may
+		// have begun between them. Then the message waits with the others
+		// (sent now, it could reach the old place after the actor left and
+		// come back behind later ones).
+		if mv := h.moving[e]; mv != nil {
+			if m.Transit {
+				mv.transits = append(mv.transits, m)
+			} else {
+				mv.held = append(mv.held, m)
+			}
+			return nil
+		}
+	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
 			h.flushQ[e] = append(h.flushQ[e], m)
@@ -563,7 +577,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	case "get_hosts":
 		p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: h.hosts()}})
 	case "route_flush":
-		h.answerRouteFlush(body.String("entity"), body.String("node"))
+		h.answerRouteFlush(body.String("entity"), body.String("node"), mustGet(body, "epoch"))
 	case "restore_process":
 		node := body.String("node")
 		go func() {

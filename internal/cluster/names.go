@@ -158,7 +158,7 @@ func (h *Head) upFromChild(m host.Message) bool {
 // arrived (root): route_flushed behind everything that process sent
 // before, unless the actor is moving again (messages for it may be held
 // here): then the move's end asks for the flush again (finish).
-func (h *Head) answerRouteFlush(name, node string) {
+func (h *Head) answerRouteFlush(name, node string, epoch any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.moving[name] != nil {
@@ -166,7 +166,7 @@ func (h *Head) answerRouteFlush(name, node string) {
 		return
 	}
 	m := host.Message{ID: h.proc.NewMID(), Command: "route_flushed", Recipient: host.Address{Node: node},
-		Body: host.Object{{Key: "entity", Value: name}}}
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "epoch", Value: epoch}}}
 	if err := h.forwardLocked(node, m); err != nil {
 		h.log.Warn("route_flushed is not delivered", "actor", name, "node", node, "error", err.Error())
 	}
