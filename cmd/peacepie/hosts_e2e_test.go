@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -250,6 +251,7 @@ func TestHostKilled(t *testing.T) {
 		took          time.Duration
 	}
 	results := make(chan result, 1000)
+	var answered atomic.Int64
 	trafficWS := dial(t, first)
 	go func() {
 		defer close(results)
@@ -261,10 +263,13 @@ func TestHostKilled(t *testing.T) {
 			}
 			begin := time.Now()
 			a := trafficWS.request("ask", "on_second", "tick", nil, 8)
+			if a.command() == "hello_world" {
+				answered.Add(1)
+			}
 			results <- result{a.command(), a.String(), time.Since(begin)}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond) // let some asks succeed first
+	eventually(t, 10*time.Second, "some asks answered before the kill", func() bool { return answered.Load() >= 5 })
 	pids := systemPIDs(t, ws, "second")
 	killed := time.Now()
 	if err := second.cmd.Process.Signal(syscall.SIGKILL); err != nil {
