@@ -135,6 +135,14 @@ func startCmd(t testing.TB, dir string, tee io.Writer, name string, args ...stri
 		close(in.done)
 	}()
 	t.Cleanup(func() {
+		if !in.hasExited() && os.Getenv("PEACEPIE_CPUPROFILE") != "" {
+			// Profiles are written on an orderly exit.
+			_ = in.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-in.done:
+			case <-time.After(10 * time.Second):
+			}
+		}
 		if !in.hasExited() {
 			_ = in.cmd.Process.Kill()
 			<-in.done

@@ -9,7 +9,6 @@
 package link
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -64,19 +63,27 @@ type Conn struct {
 	c    net.Conn
 	r    *wire.Reader
 
-	mu               sync.Mutex // guards queue, closed, err, writing, w
-	queue            [][]byte   // encoded frames waiting for the writer
+	// Frames are encoded straight into pending, back to back, under mu.
+	// Whoever sets writing (the writer, or a sender writing directly on an
+	// idle link) owns spare and out until it clears writing: it swaps
+	// pending for spare and writes the whole batch with one syscall.
+	mu               sync.Mutex
+	pending          []byte // frames waiting to be written
+	spare            []byte // the last written batch, reused
 	closed           bool
 	err              error
-	writing          bool          // frames are being written (directly or by the writer)
-	lastDirect       time.Time     // the last direct write
-	w                *bufio.Writer // set by Run; written under wmu
-	wmu              sync.Mutex
-	writeDeadlineSet time.Time     // under wmu
+	writing          bool      // a batch is being written
+	lastDirect       time.Time // the last direct write
+	out              net.Conn  // set by Run
+	writeDeadlineSet time.Time
 	wake             chan struct{} // capacity 1: the writer has work
 	done             chan struct{}
 	wrap             func(net.Conn) net.Conn
 }
+
+// maxSpare: a batch buffer bigger than this (after a large message) is
+// dropped rather than kept for the next batch.
+const maxSpare = 1 << 20
 
 // SetWriteHook wraps the connection the writer writes to (tests count
 // writes with it). Call it before Run.
@@ -102,29 +109,18 @@ func newConn(cfg Config, nc net.Conn, r *wire.Reader, peer string) *Conn {
 // Send queues one message for the peer. It fails at once for a message
 // over the frame limit (wire.ErrTooLarge) or a closed link.
 func (c *Conn) Send(payload []byte) error {
-	f, err := wire.AppendFrame(nil, wire.KindMessage, payload, c.cfg.MaxFrame)
-	if err != nil {
-		return fmt.Errorf("link to %s: %w", c.peer, err)
+	if len(payload) > c.cfg.MaxFrame {
+		return fmt.Errorf("link to %s: %w", c.peer, &wire.TooLargeError{Size: len(payload), Max: c.cfg.MaxFrame})
 	}
-	return c.enqueue(f)
+	return c.SendAppend(func(b []byte) ([]byte, error) { return append(b, payload...), nil })
 }
 
-// SendAppend is Send for a payload that appendPayload appends to the frame
-// being built (a message encoding itself): one buffer per message. An error
-// of appendPayload is returned as it is.
+// SendAppend is Send for a payload that appendPayload appends to the
+// frame being built (a message encoding itself) in the link's buffer:
+// nothing is allocated per message. appendPayload runs with the link
+// locked and must not use the link. An error of appendPayload is returned
+// as it is.
 func (c *Conn) SendAppend(appendPayload func([]byte) ([]byte, error)) error {
-	f, start := wire.StartFrame(make([]byte, 0, 256), wire.KindMessage)
-	f, err := appendPayload(f)
-	if err != nil {
-		return err
-	}
-	if f, err = wire.FinishFrame(f, start, c.cfg.MaxFrame); err != nil {
-		return fmt.Errorf("link to %s: %w", c.peer, err)
-	}
-	return c.enqueue(f)
-}
-
-func (c *Conn) enqueue(f []byte) error {
 	c.mu.Lock()
 	if c.closed {
 		err := c.err
@@ -134,32 +130,56 @@ func (c *Conn) enqueue(f []byte) error {
 		}
 		return fmt.Errorf("link to %s: %w", c.peer, err)
 	}
-	now := time.Now()
-	if !c.writing && len(c.queue) == 0 && c.w != nil && now.Sub(c.lastDirect) > directGap {
-		// An idle link: write it now, on this goroutine, instead of waking
-		// the writer (one hand-off less per message when traffic is light).
-		// Messages that follow closely go to the writer, which batches them.
-		c.lastDirect = now
-		c.writing = true
-		c.mu.Unlock()
-		err := c.writeFrames([][]byte{f})
-		c.mu.Lock()
-		c.writing = false
-		more := len(c.queue) > 0
-		c.mu.Unlock()
-		if err != nil {
-			c.shutdown(err)
-			return err
+	was := len(c.pending)
+	f, start := wire.StartFrame(c.pending, wire.KindMessage)
+	f, err := appendPayload(f)
+	if err == nil {
+		if f, err = wire.FinishFrame(f, start, c.cfg.MaxFrame); err != nil {
+			err = fmt.Errorf("link to %s: %w", c.peer, err)
 		}
-		if more {
-			c.kick()
-		}
-		return nil
 	}
-	c.queue = append(c.queue, f)
+	if err != nil {
+		c.pending = f[:was]
+		c.mu.Unlock()
+		return err
+	}
+	c.pending = f
+	c.queued(was)
+	return nil
+}
+
+// appendFrame queues a control frame.
+func (c *Conn) appendFrame(k wire.Kind, payload []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	was := len(c.pending)
+	c.pending, _ = wire.AppendFrame(c.pending, k, payload, len(payload))
+	c.queued(was)
+}
+
+// queued sees that frames just added to pending (which held was bytes)
+// get written, and unlocks mu. A frame on an idle link is written now, on
+// this goroutine: one hand-off less per message when traffic is light.
+// Frames that follow closely are left to the writer, which batches them.
+// When pending was not empty, or a batch is being written, the writing
+// party is bound to come back for it.
+func (c *Conn) queued(was int) {
+	if c.writing || was > 0 {
+		c.mu.Unlock()
+		return
+	}
+	if c.out != nil {
+		if now := time.Now(); now.Sub(c.lastDirect) > directGap {
+			c.lastDirect = now
+			c.writeBatches(true)
+			return
+		}
+	}
 	c.mu.Unlock()
 	c.kick()
-	return nil
 }
 
 func (c *Conn) kick() {
@@ -169,20 +189,47 @@ func (c *Conn) kick() {
 	}
 }
 
-// writeFrames writes and flushes frames (under wmu).
-func (c *Conn) writeFrames(frames [][]byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+// writeBatches writes pending, and what is added meanwhile, until nothing
+// is left (direct: one batch, then the rest is the writer's). It is called
+// with mu held and !writing, and returns with mu released.
+func (c *Conn) writeBatches(direct bool) {
+	for len(c.pending) > 0 && !c.closed {
+		batch := c.pending
+		c.pending = c.spare[:0]
+		c.writing = true
+		c.mu.Unlock()
+		err := c.write(batch)
+		c.mu.Lock()
+		c.writing = false
+		if cap(batch) <= maxSpare {
+			c.spare = batch[:0]
+		} else {
+			c.spare = nil
+		}
+		if err != nil {
+			c.mu.Unlock()
+			c.shutdown(err)
+			return
+		}
+		if direct {
+			break // the sender goes back to its work; the writer does the rest
+		}
+	}
+	more := len(c.pending) > 0 && !c.closed
+	c.mu.Unlock()
+	if more {
+		c.kick()
+	}
+}
+
+// write writes a batch of frames with one syscall (only the party that
+// set writing calls it).
+func (c *Conn) write(batch []byte) error {
 	if now := time.Now(); now.Sub(c.writeDeadlineSet) > c.cfg.DeadAfter/8 {
 		_ = c.c.SetWriteDeadline(now.Add(c.cfg.DeadAfter))
 		c.writeDeadlineSet = now
 	}
-	for _, f := range frames {
-		if _, err := c.w.Write(f); err != nil {
-			return fmt.Errorf("link to %s: write: %w", c.peer, err)
-		}
-	}
-	if err := c.w.Flush(); err != nil {
+	if _, err := c.out.Write(batch); err != nil {
 		return fmt.Errorf("link to %s: write: %w", c.peer, err)
 	}
 	return nil
@@ -199,7 +246,7 @@ func (c *Conn) Run(handle func(payload []byte)) error {
 		out = c.wrap(out)
 	}
 	c.mu.Lock()
-	c.w = bufio.NewWriterSize(out, 64<<10)
+	c.out = out
 	c.mu.Unlock()
 	go c.writeLoop()
 	err := c.readLoop(handle)
@@ -232,8 +279,7 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 		case wire.KindMessage:
 			handle(f.Payload)
 		case wire.KindPing:
-			pong, _ := wire.AppendFrame(nil, wire.KindPong, nil, c.cfg.MaxFrame)
-			c.enqueue(pong)
+			c.appendFrame(wire.KindPong, nil)
 		case wire.KindPong:
 		case wire.KindBye:
 			return fmt.Errorf("link to %s: %w: the peer closed it: %s", c.peer, ErrClosed, f.Payload)
@@ -243,49 +289,25 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 	}
 }
 
-// writeLoop writes everything queued with one flush per batch, and a ping
-// when the link has been idle for a heartbeat.
+// writeLoop writes what senders leave pending, a batch per syscall, and a
+// ping when the link has been idle for a heartbeat.
 func (c *Conn) writeLoop() {
-	ping, _ := wire.AppendFrame(nil, wire.KindPing, nil, c.cfg.MaxFrame)
 	idle := time.NewTimer(c.cfg.Heartbeat)
 	defer idle.Stop()
-	var batch [][]byte
 	for {
 		select {
 		case <-c.wake:
 		case <-idle.C:
-			c.mu.Lock()
-			c.queue = append(c.queue, ping)
-			c.mu.Unlock()
+			c.appendFrame(wire.KindPing, nil)
 		case <-c.done:
 			return
 		}
 		c.mu.Lock()
-		if c.writing || len(c.queue) == 0 {
-			// A direct write is on: it kicks again when it is done.
+		if c.writing {
+			// A direct write is on: it writes what is pending.
 			c.mu.Unlock()
-			idle.Reset(c.cfg.Heartbeat)
-			continue
-		}
-		batch, c.queue = c.queue, batch[:0]
-		closed := c.closed
-		c.writing = true
-		c.mu.Unlock()
-		err := c.writeFrames(batch)
-		clear(batch)
-		c.mu.Lock()
-		c.writing = false
-		more := len(c.queue) > 0
-		c.mu.Unlock()
-		if err != nil {
-			c.shutdown(err)
-			return
-		}
-		if closed {
-			return
-		}
-		if more {
-			c.kick()
+		} else {
+			c.writeBatches(false)
 		}
 		idle.Reset(c.cfg.Heartbeat)
 	}
@@ -313,18 +335,8 @@ func (c *Conn) shutdown(err error) {
 // Close ends the link, telling the peer why; queued messages are written
 // first (for up to a second).
 func (c *Conn) Close(reason string) {
-	bye, _ := wire.AppendFrame(nil, wire.KindBye, []byte(reason), c.cfg.MaxFrame)
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.queue = append(c.queue, bye)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.appendFrame(wire.KindBye, []byte(reason))
+	c.kick()
 	time.AfterFunc(time.Second, func() { c.shutdown(ErrClosed) })
 }
 
