@@ -29,9 +29,11 @@ func UnmarshalValue(data []byte) (any, error) {
 }
 
 type decoder struct {
-	data []byte
-	pos  int
-	strs map[string]string // strings seen before (Decoder), or nil
+	data   []byte
+	pos    int
+	strs   map[string]string // strings seen before (Decoder), or nil
+	recent *[32]string       // with strs: the last string seen per slot
+	fields []Field           // the members of open objects (see object)
 }
 
 // Decoder decodes the messages that come over one link. It keeps the
@@ -39,7 +41,9 @@ type decoder struct {
 // mids), so a stream of similar messages allocates less. It is not safe
 // for concurrent use: each link reader has its own.
 type Decoder struct {
-	strs map[string]string
+	strs   map[string]string
+	recent [32]string
+	fields []Field
 }
 
 // NewDecoder returns a Decoder.
@@ -55,8 +59,12 @@ const (
 func (dec *Decoder) Decode(data []byte, m *Message) error {
 	if len(dec.strs) >= maxInterned {
 		clear(dec.strs)
+		dec.recent = [32]string{}
 	}
-	if m.decodeEnvelopeWith(data, dec.strs) {
+	d := decoder{data: data, strs: dec.strs, recent: &dec.recent, fields: dec.fields}
+	ok := m.decodeEnvelopeWith(&d)
+	dec.fields = d.fields[:0] // kept for the next message
+	if ok {
 		return nil
 	}
 	return m.unmarshalGeneric(data)
@@ -65,14 +73,21 @@ func (dec *Decoder) Decode(data []byte, m *Message) error {
 // intern returns seg as a string, the same one as before when seg is short
 // and was seen already.
 func (d *decoder) intern(seg []byte) string {
-	if d.strs == nil || len(seg) > maxInternedLen {
+	if d.strs == nil || len(seg) > maxInternedLen || len(seg) == 0 {
 		return string(seg)
 	}
-	if s, ok := d.strs[string(seg)]; ok { // no allocation for the lookup
-		return s
+	// A slot per (length, first and last byte) remembers the last string:
+	// a stream of similar messages mostly finds it there.
+	slot := &d.recent[(uint(len(seg))*7+uint(seg[0])*3+uint(seg[len(seg)-1]))%uint(len(d.recent))]
+	if *slot == string(seg) { // no allocation for the comparison
+		return *slot
 	}
-	s := string(seg)
-	d.strs[s] = s
+	s, ok := d.strs[string(seg)] // nor for the lookup
+	if !ok {
+		s = string(seg)
+		d.strs[s] = s
+	}
+	*slot = s
 	return s
 }
 
@@ -133,14 +148,20 @@ func (d *decoder) literal(word string) error {
 	return nil
 }
 
+// object reads an object. Its members wait in d.fields (a stack shared by
+// the open objects), so that the Object is made at its final size.
 func (d *decoder) object(depth int) (any, error) {
-	d.pos++                   // {
-	obj := make(Object, 0, 4) // most objects are small: one allocation
+	d.pos++ // {
 	d.skip()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
-		return obj, nil
+		return Object{}, nil
 	}
+	base := len(d.fields)
+	defer func() {
+		clear(d.fields[base:])
+		d.fields = d.fields[:base]
+	}()
 	for {
 		k, err := d.key()
 		if err != nil {
@@ -150,7 +171,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj = append(obj, Field{Key: k, Value: v})
+		d.fields = append(d.fields, Field{Key: k, Value: v})
 		d.skip()
 		if d.pos >= len(d.data) {
 			return nil, errors.New("invalid JSON: unexpected end of input")
@@ -160,7 +181,7 @@ func (d *decoder) object(depth int) (any, error) {
 			d.pos++
 		case '}':
 			d.pos++
-			return obj, nil
+			return append(Object(nil), d.fields[base:]...), nil
 		default:
 			return nil, d.errorf("expected ',' or '}' in an object")
 		}
@@ -303,25 +324,28 @@ func smallInt(b []byte) (int64, bool) {
 func (d *decoder) string(isKey bool) (string, error) {
 	d.pos++ // "
 	start := d.pos
+	var seen byte // the bytes so far, or-ed: >= 0x80 when not all ASCII
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
-		if c == '"' {
-			seg := d.data[start:d.pos]
+		if plainByte[c] {
+			seen |= c
 			d.pos++
-			if isKey {
-				if k := knownKey(seg); k != "" {
-					return k, nil
-				}
-			}
-			if utf8.Valid(seg) {
-				return d.intern(seg), nil
-			}
-			return string(fixUTF8(seg, nil)), nil
+			continue
 		}
-		if c == '\\' || c < 0x20 {
-			break
+		if c != '"' {
+			break // an escape or a control character
 		}
+		seg := d.data[start:d.pos]
 		d.pos++
+		if isKey {
+			if k := knownKey(seg); k != "" {
+				return k, nil
+			}
+		}
+		if seen < utf8.RuneSelf || utf8.Valid(seg) {
+			return d.intern(seg), nil
+		}
+		return string(fixUTF8(seg, nil)), nil
 	}
 	// Escapes: the slow path.
 	buf := fixUTF8(d.data[start:d.pos], nil)
@@ -387,6 +411,15 @@ func (d *decoder) string(isKey bool) (string, error) {
 	}
 	return "", errors.New("invalid JSON: unexpected end of input")
 }
+
+// plainByte: the bytes a string holds as they are (not '"', '\\' or a
+// control character).
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // knownKey returns the keys of the message envelope and of addresses, and
 // a few common body keys, as constants ("" for any other key).
@@ -465,10 +498,11 @@ func fixUTF8(s, buf []byte) []byte {
 // instead of building Objects first. It reports false, leaving m alone, for
 // anything unusual (an error, a field of an unexpected type); the generic
 // decoder then gives the same result or error as it always did.
-func (m *Message) decodeEnvelope(data []byte) bool { return m.decodeEnvelopeWith(data, nil) }
+func (m *Message) decodeEnvelope(data []byte) bool {
+	return m.decodeEnvelopeWith(&decoder{data: data})
+}
 
-func (m *Message) decodeEnvelopeWith(data []byte, strs map[string]string) bool {
-	d := decoder{data: data, strs: strs}
+func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 	d.skip()
 	if !d.at('{') {
 		return false

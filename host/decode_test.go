@@ -149,7 +149,7 @@ func FuzzMessageEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast, generic, interned Message
 		dataCopy := append([]byte(nil), data...)
-		okInterned := interned.decodeEnvelopeWith(dataCopy, dec.strs)
+		okInterned := interned.decodeEnvelopeWith(&decoder{data: dataCopy, strs: dec.strs, recent: &dec.recent})
 		clear(dataCopy) // a Decoder's strings must not share the payload's memory
 		if !fast.decodeEnvelope(data) {
 			if okInterned {
