@@ -54,6 +54,9 @@ type actor struct {
 	ctx     context.Context // the budget context attached to L
 	cls     *class
 	loaded  map[string]lua.LValue // modules of the package required so far
+	// lastTo is the name checkAddress parsed last, and lastAddr its address.
+	lastTo   string
+	lastAddr host.Address
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {

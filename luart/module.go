@@ -60,10 +60,14 @@ func (b *actor) checkAddress(L *lua.LState, n int) host.Address {
 	var hv any
 	switch x := v.(type) {
 	case lua.LString:
+		if string(x) == b.lastTo && x != "" { // an actor mostly sends to the same few
+			return b.lastAddr
+		}
 		a, err := host.ParseAddress(string(x))
 		if err != nil {
 			L.ArgError(n, err.Error())
 		}
+		b.lastTo, b.lastAddr = string(x), a
 		return a
 	case *lua.LTable:
 		var err error
