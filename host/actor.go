@@ -80,6 +80,9 @@ type evalResult struct {
 // Name returns the actor's system-wide unique name.
 func (a *Actor) Name() string { return a.name }
 
+// IsHere reports whether an actor called name runs in this process now.
+func (a *Actor) IsHere(name string) bool { return a.proc.Lookup(name) != nil }
+
 // Node returns the name of the admin of the process the actor lives in.
 func (a *Actor) Node() string { return a.proc.adminName }
 
@@ -203,6 +206,14 @@ func (a *Actor) run(buf []Message) bool {
 }
 
 func (a *Actor) handle(m *Message) {
+	if raw, ok := m.Body.(RawJSON); ok {
+		v, err := UnmarshalValue(raw)
+		if err != nil {
+			a.replyError(m, fmt.Errorf("%w: body of %q: %v", ErrBadRequest, m.Command, err))
+			return
+		}
+		m.Body = v
+	}
 	a.budget.begin(a.proc)
 	reply, err := a.beh.Receive(a, m)
 	a.budget.end()

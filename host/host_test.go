@@ -1182,3 +1182,25 @@ type resolverFunc func(ctx context.Context, desc host.ClassDesc) (host.Class, er
 func (f resolverFunc) Resolve(ctx context.Context, desc host.ClassDesc) (host.Class, error) {
 	return f(ctx, desc)
 }
+
+// TestRawJSONDeliveredHere: a RawJSON body (written by a Lua actor for a
+// link) that is delivered in its own process after all reaches the
+// behaviour decoded; a broken one gets a clear error reply.
+func TestRawJSONDeliveredHere(t *testing.T) {
+	p := newProcess(t, host.Config{})
+	spawn(t, p, "echo", echoClass)
+	r := ask(t, p, "echo", "echo", host.RawJSON(`{"b":[1,2.5,"x"],"a":null}`))
+	if r.Command != "echoed" {
+		t.Fatalf("reply %s %s", r.Command, js(r.Body))
+	}
+	if _, ok := r.Body.(host.Object); !ok || js(r.Body) != `{"b":[1,2.5,"x"],"a":null}` {
+		t.Fatalf("the behaviour got %T %s", r.Body, js(r.Body))
+	}
+	r = ask(t, p, "echo", "echo", host.RawJSON(`{"b":`))
+	if r.Command != "error" || !strings.Contains(js(r.Body), "body of") {
+		t.Fatalf("a broken raw body: %s %s", r.Command, js(r.Body))
+	}
+	if got, _ := host.MarshalValue(host.Object{{Key: "r", Value: host.RawJSON(`[1, 2]`)}}); string(got) != `{"r":[1, 2]}` {
+		t.Fatalf("RawJSON is written as %s", got)
+	}
+}

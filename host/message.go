@@ -311,7 +311,7 @@ func ToFloat(v any) (float64, bool) {
 
 // TypeName names the JSON type of a value for error messages.
 func TypeName(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "null"
 	case bool:
@@ -322,6 +322,11 @@ func TypeName(v any) string {
 		return "a string"
 	case Array:
 		return "an array"
+	case RawJSON:
+		if len(x) > 0 && x[0] == '[' {
+			return "an array"
+		}
+		return "an object"
 	case Object:
 		return "an object"
 	}

@@ -17,6 +17,7 @@ import (
 //	string   a string
 //	Array    an array
 //	Object   an object, keys in their original order
+//	RawJSON  an object or array already written as JSON
 //
 // Bodies are shared between actors without copying, so nobody may modify a
 // body after it has been sent.
@@ -27,6 +28,14 @@ type Array []any
 // Object is a JSON object that keeps the order of its keys. It is a slice,
 // not a map, because bodies are small and are built and read once.
 type Object []Field
+
+// RawJSON is a body already in its JSON form: one valid JSON object or
+// array. A Lua actor writes a table it sends to an actor of another
+// process so, without making an Object first, since the body is bound for
+// a link. Should the message be delivered in this process after all (the
+// recipient moved here meanwhile), Actor.handle decodes it first: a
+// behaviour never sees RawJSON.
+type RawJSON []byte
 
 // Field is one key of an Object.
 type Field struct {
@@ -85,6 +94,8 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 		return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
 	case string:
 		return appendString(buf, x), nil
+	case RawJSON:
+		return append(buf, x...), nil
 	case Array:
 		buf = append(buf, '[')
 		for i, e := range x {
@@ -115,6 +126,9 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 		return buf, fmt.Errorf("%w: Go type %T", ErrBadValue, v)
 	}
 }
+
+// AppendString appends s as a JSON string (invalid UTF-8 becomes U+FFFD).
+func AppendString(buf []byte, s string) []byte { return appendString(buf, s) }
 
 const hexDigits = "0123456789abcdef"
 

@@ -57,6 +57,7 @@ type actor struct {
 	// lastTo is the name checkAddress parsed last, and lastAddr its address.
 	lastTo   string
 	lastAddr host.Address
+	fields   []field // appendTableJSON's stack
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {

@@ -107,7 +107,7 @@ func checkSeconds(L *lua.LState, n int, def time.Duration) time.Duration {
 func (b *actor) luaSend(L *lua.LState) int {
 	to := b.checkAddress(L, 1)
 	cmd := L.CheckString(2)
-	body := b.checkBody(L, 3)
+	body := b.sendBody(L, 3, to)
 	if err := b.host.Send(to, cmd, body); err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
@@ -121,7 +121,7 @@ func (b *actor) luaSend(L *lua.LState) int {
 func (b *actor) luaAsk(L *lua.LState) int {
 	to := b.checkAddress(L, 1)
 	cmd := L.CheckString(2)
-	body := b.checkBody(L, 3)
+	body := b.sendBody(L, 3, to)
 	timeout := checkSeconds(L, 4, defaultAskTimeout)
 	r, err := b.host.Ask(to, cmd, body, timeout)
 	if err != nil {

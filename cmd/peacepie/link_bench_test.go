@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,9 @@ import (
 func benchSystem(b *testing.B) (*wsConn, string) {
 	b.Helper()
 	in := start(b, b.TempDir(), "run", "--console", "127.0.0.1:0")
+	benchCPU = func() (time.Duration, time.Duration) {
+		return processCPU(in.cmd.Process.Pid), childrenCPU(in.cmd.Process.Pid)
+	}
 	ws := dial(b, in)
 	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
 	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
@@ -25,7 +31,10 @@ func benchHosts(b *testing.B) (*wsConn, string) {
 	b.Helper()
 	in := start(b, b.TempDir(), "run", "--console", "127.0.0.1:0")
 	addr, secret := joinInfo(b, in)
-	startHost(b, "second", addr, secret, nil)
+	second := startHost(b, "second", addr, secret, nil)
+	benchCPU = func() (time.Duration, time.Duration) {
+		return processCPU(in.cmd.Process.Pid), processCPU(second.cmd.Process.Pid)
+	}
 	ws := dial(b, in)
 	eventually(b, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
 	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
@@ -50,6 +59,7 @@ func BenchmarkHostAsk(b *testing.B) { benchAsk(b, benchHosts) }
 func benchSend(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 	ws, node := setup(b)
 	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Sequence"}, "name": "seq"}`), "actor_is_created")
+	sender0, receiver0 := benchCPU()
 	b.ResetTimer()
 	// The pump's handler must finish within handler_budget (5 s): keep
 	// b.N to a few million (-benchtime 3000000x).
@@ -65,10 +75,57 @@ func benchSend(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 		time.Sleep(time.Millisecond)
 	}
 	b.StopTimer()
+	sender1, receiver1 := benchCPU()
 	if s := ws.ask("seq", "state", nil).String(); !strings.Contains(s, `"errors":0`) {
 		b.Fatalf("sequence errors: %s", s)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	// CPU per message of each side: steadier than the rate on a noisy
+	// machine (a tick is 10 ms: run a few million messages).
+	b.ReportMetric(float64((sender1-sender0).Nanoseconds())/float64(b.N), "send-cpu-ns/msg")
+	b.ReportMetric(float64((receiver1-receiver0).Nanoseconds())/float64(b.N), "recv-cpu-ns/msg")
+}
+
+// benchCPU reports the CPU time used so far by the sending and the
+// receiving process of the benchmark's system (set by its setup).
+var benchCPU func() (sender, receiver time.Duration)
+
+// processCPU is the user and system time of process pid (Linux /proc;
+// 0 where it cannot be read).
+func processCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command (which may hold spaces) in parentheses.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
+}
+
+// childrenCPU is processCPU summed over the children of pid.
+func childrenCPU(pid int) time.Duration {
+	var sum time.Duration
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			sum += processCPU(child)
+		}
+	}
+	return sum
 }
 
 func benchAsk(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
