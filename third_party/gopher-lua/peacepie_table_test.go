@@ -11,8 +11,35 @@ import (
 // of them (sfields), then in a map (strdict).
 
 func TestSmallStringKeysGrowAndShrink(t *testing.T) {
-	for _, n := range []int{0, 1, smallStrKeys - 1, smallStrKeys, smallStrKeys + 1, 3 * smallStrKeys} {
-		tb := newLTable(0, 0)
+	for _, hcap := range []int{0, 1, 2, 3, smallStrKeys + 1} {
+		for _, n := range []int{0, 1, 2, 3, smallStrKeys - 1, smallStrKeys, smallStrKeys + 1, 3 * smallStrKeys} {
+			t.Run(fmt.Sprintf("hcap=%d/n=%d", hcap, n), func(t *testing.T) { testStringKeys(t, newLTable(0, hcap), n) })
+		}
+	}
+}
+
+// TestInlineStringKeys: the first two string keys live in the table
+// itself; a third moves them out, and the inline array keeps no value.
+func TestInlineStringKeys(t *testing.T) {
+	tb := newLTable(0, 0)
+	tb.RawSetString("a", LString("1"))
+	tb.RawSetString("b", LString("2"))
+	if &tb.sfields[0] != &tb.inl[0] {
+		t.Fatal("two string keys are not inline")
+	}
+	tb.RawSetString("c", LString("3"))
+	if &tb.sfields[0] == &tb.inl[0] || tb.inl != [len(tb.inl)]strField{} {
+		t.Fatalf("a third key left the inline array in use or holding %v", tb.inl)
+	}
+	for k, want := range map[string]string{"a": "1", "b": "2", "c": "3"} {
+		if v := tb.RawGetString(k); v != LString(want) {
+			t.Fatalf("%s = %v", k, v)
+		}
+	}
+}
+
+func testStringKeys(t *testing.T, tb *LTable, n int) {
+	{
 		for i := 0; i < n; i++ {
 			tb.RawSetString(fmt.Sprintf("k%d", i), LNumber(i))
 		}

@@ -43,7 +43,7 @@ func newLTable(acap int, hcap int) *LTable {
 	switch {
 	case hcap > smallStrKeys:
 		tb.strdict = make(map[string]LValue, hcap)
-	case hcap != 0:
+	case hcap > len(tb.inl):
 		tb.sfields = make([]strField, 0, hcap)
 	}
 	return tb
@@ -247,6 +247,14 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 		case value == LNil:
 			return
 		case len(tb.sfields) < smallStrKeys:
+			switch {
+			case tb.sfields == nil:
+				tb.sfields = tb.inl[:0]
+			case len(tb.sfields) == cap(tb.sfields) && &tb.sfields[0] == &tb.inl[0]:
+				// Out of the inline array: it keeps no values alive.
+				tb.sfields = append(make([]strField, 0, 2*len(tb.inl)), tb.sfields...)
+				tb.inl = [len(tb.inl)]strField{}
+			}
 			tb.sfields = append(tb.sfields, strField{key: key, val: value})
 		default: // too many for a slice
 			tb.strdict = make(map[string]LValue, 2*smallStrKeys)

@@ -147,6 +147,7 @@ type LTable struct {
 	dict    map[LValue]LValue
 	strdict map[string]LValue
 	sfields []strField // string keys while there are few of them and strdict is nil (peacepie patch)
+	inl     [2]strField // sfields' first array: no allocation for one or two string keys (peacepie patch)
 	keys    []LValue
 	k2i     map[LValue]int
 }
