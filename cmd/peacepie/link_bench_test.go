@@ -200,3 +200,18 @@ func BenchmarkMoveIdleActor(b *testing.B) {
 		ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "idle", "node": %q}`, to)), "actor_is_recreated")
 	}
 }
+
+// BenchmarkCreateProcess: create_process until process_is_created (the
+// child runs and is linked, ready for actors); one b.N iteration is one
+// process, removed again outside the timing.
+func BenchmarkCreateProcess(b *testing.B) {
+	in := start(b, b.TempDir(), "run", "--console", "127.0.0.1:0")
+	ws := dial(b, in)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+		b.StopTimer()
+		ws.expect(admin, "remove_process", map[string]any{"node": node}, "process_is_removed")
+		b.StartTimer()
+	}
+}
