@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -74,7 +75,7 @@ type Conn struct {
 	err              error
 	writing          bool      // a batch is being written
 	lastDirect       time.Time // the last direct write
-	out              net.Conn  // set by Run
+	out              io.Writer // set by Run
 	writeDeadlineSet time.Time
 	wake             chan struct{} // capacity 1: the writer has work
 	done             chan struct{}
@@ -241,9 +242,11 @@ func (c *Conn) write(batch []byte) error {
 // keeps the link alive and declares a silent peer dead. It returns why the
 // link ended.
 func (c *Conn) Run(handle func(payload []byte)) error {
-	var out net.Conn = c.c
+	var out io.Writer = c.c
 	if c.wrap != nil {
-		out = c.wrap(out)
+		out = c.wrap(c.c)
+	} else if sio := newSysIO(c.c); sio != nil {
+		out = sio
 	}
 	c.mu.Lock()
 	c.out = out
@@ -340,6 +343,15 @@ func (c *Conn) Close(reason string) {
 	time.AfterFunc(time.Second, func() { c.shutdown(ErrClosed) })
 }
 
+// readerOf is what a link reads nc with: raw reads on a plain TCP
+// connection (see sysIO), nc itself otherwise.
+func readerOf(nc net.Conn) io.Reader {
+	if sio := newSysIO(nc); sio != nil {
+		return sio
+	}
+	return nc
+}
+
 // Dial opens a link to the listener at addr and authenticates both ends.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	cfg.defaults()
@@ -364,7 +376,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		}
 		nc = tc
 	}
-	r := wire.NewReader(nc, cfg.MaxFrame)
+	r := wire.NewReader(readerOf(nc), cfg.MaxFrame)
 	peer, err := dialHandshake(nc, r, cfg)
 	if err != nil {
 		nc.Close()
@@ -470,7 +482,7 @@ func (l *Listener) Serve(onLink func(*Conn)) error {
 				}
 				nc = tc
 			}
-			r := wire.NewReader(nc, l.cfg.MaxFrame)
+			r := wire.NewReader(readerOf(nc), l.cfg.MaxFrame)
 			peer, err := listenHandshake(nc, r, l.cfg)
 			if err != nil {
 				l.cfg.Logger.Warn("link refused", "remote", nc.RemoteAddr().String(), "error", err.Error())
