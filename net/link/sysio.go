@@ -26,6 +26,17 @@ import (
 // that is already there (a stream then stalls until the deadline).
 type sysIO struct {
 	rc syscall.RawConn
+	// The state of the read and of the write under way, which the
+	// callbacks (made once: a closure per call would be an allocation)
+	// work on. A link has one reader, and one writer at a time.
+	rbuf    []byte
+	rn      int
+	rerrno  syscall.Errno
+	readFn  func(fd uintptr) bool
+	wbuf    []byte
+	wn      int
+	werrno  syscall.Errno
+	writeFn func(fd uintptr) bool
 }
 
 // newSysIO returns the raw reader and writer of nc, or nil when nc is not
@@ -39,7 +50,9 @@ func newSysIO(nc net.Conn) *sysIO {
 	if err != nil {
 		return nil
 	}
-	return &sysIO{rc: rc}
+	s := &sysIO{rc: rc}
+	s.readFn, s.writeFn = s.read, s.write
+	return s
 }
 
 // Read reads what is there, waiting for something if nothing is.
@@ -47,21 +60,10 @@ func (s *sysIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait until the socket is readable
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	s.rbuf, s.rn, s.rerrno = p, 0, 0
+	err := s.rc.Read(s.readFn)
+	n, errno := s.rn, s.rerrno
+	s.rbuf = nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -73,27 +75,28 @@ func (s *sysIO) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// read is Read's callback: false to wait until the socket is readable.
+func (s *sysIO) read(fd uintptr) bool {
+	p := s.rbuf
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		s.rn, s.rerrno = int(r), e
+		return true
+	}
+}
+
 // Write writes all of p, waiting while the socket's buffer is full.
 func (s *sysIO) Write(p []byte) (int, error) {
-	written := 0
-	var errno syscall.Errno
-	err := s.rc.Write(func(fd uintptr) bool {
-		for written < len(p) {
-			rest := p[written:]
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(rest))), uintptr(len(rest)))
-			switch e {
-			case 0:
-				written += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // wait until the socket is writable
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	s.wbuf, s.wn, s.werrno = p, 0, 0
+	err := s.rc.Write(s.writeFn)
+	written, errno := s.wn, s.werrno
+	s.wbuf = nil
 	switch {
 	case err != nil:
 		return written, err
@@ -101,4 +104,23 @@ func (s *sysIO) Write(p []byte) (int, error) {
 		return written, os.NewSyscallError("write", errno)
 	}
 	return written, nil
+}
+
+// write is Write's callback: false to wait until the socket is writable.
+func (s *sysIO) write(fd uintptr) bool {
+	for s.wn < len(s.wbuf) {
+		rest := s.wbuf[s.wn:]
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(rest))), uintptr(len(rest)))
+		switch e {
+		case 0:
+			s.wn += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			s.werrno = e
+			return true
+		}
+	}
+	return true
 }
