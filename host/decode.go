@@ -34,7 +34,20 @@ type decoder struct {
 	strs   map[string]string // strings seen before (Decoder), or nil
 	recent *[32]string       // with strs: the last string seen per slot
 	fields []Field           // the members of open objects (see object)
+	addrs  *[2]addressMemo   // with strs: the last sender and recipient
 }
+
+// addressMemo is an address as a Decoder last read it, with its bytes.
+// JSON strings and objects end by themselves, so the same bytes at the same
+// place in a later message are the same address: a stream between two
+// actors reads each of its two addresses once.
+type addressMemo struct {
+	raw  []byte
+	addr Address
+}
+
+// maxMemoAddress bounds the bytes of an address an addressMemo keeps.
+const maxMemoAddress = 256
 
 // Decoder decodes the messages that come over one link. It keeps the
 // short strings that recur in them (commands, names, keys, the prefixes of
@@ -44,6 +57,7 @@ type Decoder struct {
 	strs   map[string]string
 	recent [32]string
 	fields []Field
+	addrs  [2]addressMemo
 }
 
 // NewDecoder returns a Decoder.
@@ -61,7 +75,7 @@ func (dec *Decoder) Decode(data []byte, m *Message) error {
 		clear(dec.strs)
 		dec.recent = [32]string{}
 	}
-	d := decoder{data: data, strs: dec.strs, recent: &dec.recent, fields: dec.fields}
+	d := decoder{data: data, strs: dec.strs, recent: &dec.recent, fields: dec.fields, addrs: &dec.addrs}
 	ok := m.decodeEnvelopeWith(&d)
 	dec.fields = d.fields[:0] // kept for the next message
 	if ok {
@@ -545,7 +559,11 @@ func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 				}
 				break
 			}
-			a, ok := d.address()
+			memo := 0
+			if k == "recipient" {
+				memo = 1
+			}
+			a, ok := d.memoAddress(memo)
 			if !ok {
 				return false
 			}
@@ -620,6 +638,26 @@ func (d *decoder) end(m *Message, msg Message) bool {
 }
 
 func (d *decoder) at(c byte) bool { return d.pos < len(d.data) && d.data[d.pos] == c }
+
+// memoAddress is address, remembering what it read in the Decoder's memo
+// number i (see addressMemo).
+func (d *decoder) memoAddress(i int) (Address, bool) {
+	if d.addrs == nil {
+		return d.address()
+	}
+	memo := &d.addrs[i]
+	if len(memo.raw) > 0 && bytes.HasPrefix(d.data[d.pos:], memo.raw) {
+		d.pos += len(memo.raw)
+		return memo.addr, true
+	}
+	start := d.pos
+	a, ok := d.address()
+	if ok && d.pos-start <= maxMemoAddress {
+		memo.raw = append(memo.raw[:0], d.data[start:d.pos]...)
+		memo.addr = a
+	}
+	return a, ok
+}
 
 // address reads a name ("seq", "first.main.admin", "_3") or {"node": "...",
 // "entity": "..."} (either may be missing) into a valid Address; anything

@@ -149,7 +149,7 @@ func FuzzMessageEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast, generic, interned Message
 		dataCopy := append([]byte(nil), data...)
-		okInterned := interned.decodeEnvelopeWith(&decoder{data: dataCopy, strs: dec.strs, recent: &dec.recent})
+		okInterned := interned.decodeEnvelopeWith(&decoder{data: dataCopy, strs: dec.strs, recent: &dec.recent, addrs: &dec.addrs})
 		clear(dataCopy) // a Decoder's strings must not share the payload's memory
 		if !fast.decodeEnvelope(data) {
 			if okInterned {
@@ -174,6 +174,52 @@ func FuzzMessageEnvelope(f *testing.F) {
 			t.Fatalf("%q: fast %s %+v, generic %s %+v", data, a, fast, b, generic)
 		}
 	})
+}
+
+// TestDecoderAddressMemo: a Decoder that remembers the last sender and
+// recipient reads every address of a stream as the generic path does,
+// when the next address is the same, a longer one, a shorter one, the
+// other form, or null.
+func TestDecoderAddressMemo(t *testing.T) {
+	addrs := []string{
+		`{"node":"first.main.admin","entity":"pump"}`,
+		`{"node":"first.main.admin","entity":"pump"}`,
+		`{"node":"first.main.admin","entity":"pump2"}`,
+		`{"node":"first.main.admin","entity":"pum"}`,
+		`{"node":"first.main.admin","entity":"_3"}`,
+		`{"node":"first.main.admin","entity":"_34"}`,
+		`{"node":"first.main.admin"}`,
+		`{"node":"first.main.admin","entity":"pump"}`,
+		`{ "node":"first.main.admin","entity":"pump"}`,
+		`{"entity":"pump","node":"first.main.admin"}`,
+		`"pump"`, `"pump"`, `"pump2"`, `"pum"`, `null`, `"pump"`, `"first.main.admin"`,
+		`{"node":"first.main.admin","entity":"pump"}`,
+	}
+	dec := NewDecoder()
+	for i, s := range addrs {
+		r := addrs[len(addrs)-1-i]
+		for _, data := range []string{
+			`{"command":"c","sender":` + s + `,"recipient":` + r + `}`,
+			`{"command":"c","sender":` + s + `,"recipient":` + r + `,"hops":2}`,
+		} {
+			var got, want Message
+			if !got.decodeEnvelopeWith(&decoder{data: []byte(data), strs: dec.strs, recent: &dec.recent, addrs: &dec.addrs}) {
+				t.Fatalf("%s: not decoded by the fast path", data)
+			}
+			if err := want.unmarshalGeneric([]byte(data)); err != nil {
+				t.Fatalf("%s: generic: %v", data, err)
+			}
+			if got.Sender != want.Sender || got.Recipient != want.Recipient || got.Hops != want.Hops {
+				t.Errorf("%s: Decoder %+v %+v, generic %+v %+v", data, got.Sender, got.Recipient, want.Sender, want.Recipient)
+			}
+		}
+	}
+	// A remembered address followed by something else is no address.
+	var m Message
+	data := `{"command":"c","sender":{"node":"first.main.admin","entity":"pump"}x}`
+	if err := dec.Decode([]byte(data), &m); err == nil {
+		t.Errorf("%s: decoded as %+v", data, m)
+	}
 }
 
 // TestEnvelopeFastPath: the messages links carry take the fast path.
