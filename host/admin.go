@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -123,7 +124,18 @@ func (p *Process) processValue() Object {
 		{Key: "pid", Value: int64(os.Getpid())},
 		{Key: "actors", Value: int64(n)},
 		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
+		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
 	}
+}
+
+// SetGoThreads sets the threads that run this OS process's Go code
+// (GOMAXPROCS) and fits the actor scheduler to them.
+func (p *Process) SetGoThreads(n int) {
+	if n < 1 || n == runtime.GOMAXPROCS(0) {
+		return
+	}
+	runtime.GOMAXPROCS(n)
+	p.sched.setThreads(n)
 }
 
 func notFoundBody(m *Message, name string) Object {

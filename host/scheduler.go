@@ -41,11 +41,19 @@ const (
 
 func (s *scheduler) init() {
 	s.cond.L = &s.mu
-	s.slots = max(runtime.GOMAXPROCS(0), 2)
+	s.setThreads(runtime.GOMAXPROCS(0))
+}
+
+// setThreads fits the workers to threads running Go code. Workers above
+// the new number end as they finish their actor.
+func (s *scheduler) setThreads(threads int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slots = max(threads, 2)
 	// With one thread for Go code, nothing can make work while a worker
 	// yields, except what comes from outside, and yielding would only keep
 	// the CPU from the other processes that send it.
-	s.spin = runtime.GOMAXPROCS(0) > 1
+	s.spin = threads > 1
 }
 
 // enqueue makes a runnable; the caller has just set a.running.

@@ -123,11 +123,13 @@ func app() *cli.App {
 					&cli.StringFlag{Name: "process", Required: true},
 					&cli.StringFlag{Name: "host"},
 					&cli.StringFlag{Name: "parent", Required: true},
+					&cli.IntFlag{Name: "go-threads"},
 				},
 				Action: func(c *cli.Context) error {
 					return runner.RunChild(c.Context, runner.ChildOptions{
 						ConfigPath: c.String("config"), Host: c.String("host"), Process: c.String("process"), Parent: c.String("parent"),
-						Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+						GoThreads: c.Int("go-threads"),
+						Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 					})
 				},
 			},

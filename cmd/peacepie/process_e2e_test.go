@@ -429,3 +429,64 @@ func TestHugeMessageToAnotherProcess(t *testing.T) {
 	ws.expect("far", "echo", raw(`{"x": 1}`), "echoed")
 	ws.expect("near", "echo", raw(`{"x": 1}`), "echoed")
 }
+
+// TestCoresShared: with go_threads = 0 (the default) the processes of a
+// host share its cores: each runs its Go code on cores ÷ processes threads,
+// at least one, and the shares follow as processes come and go. Each
+// process reports its own count in get_processes; the head's listing says
+// what it gave each child.
+func TestCoresShared(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	// threads: node's own count, and what the head's listing says of it.
+	threads := func(node string) (own, listed int) {
+		t.Helper()
+		own, listed = -1, -1
+		for _, at := range []string{node, admin} {
+			a := ws.expect(at, "get_processes", nil, "processes")
+			body, _ := a["body"].(map[string]any)
+			list, _ := body["processes"].([]any)
+			for _, p := range list {
+				po, _ := p.(map[string]any)
+				if po["node"] != node {
+					continue
+				}
+				if n, err := strconv.Atoi(fmt.Sprint(po["go_threads"])); err == nil {
+					if at == node {
+						own = n
+					} else {
+						listed = n
+					}
+				}
+			}
+		}
+		return own, listed
+	}
+	cores, _ := threads(admin)
+	if cores < 1 {
+		t.Fatalf("the main process reports %d threads", cores)
+	}
+	expectShares := func(nodes ...string) {
+		t.Helper()
+		want := max(1, cores/len(nodes))
+		eventually(t, 10*time.Second, fmt.Sprintf("%v to run on %d threads each", nodes, want), func() bool {
+			for _, n := range nodes {
+				own, listed := threads(n)
+				if own != want || (n != admin && listed != want) {
+					t.Logf("%s: %d threads (listed: %d), want %d", n, own, listed, want)
+					return false
+				}
+			}
+			return true
+		})
+	}
+	p0 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	expectShares(admin, p0)
+	p1 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	expectShares(admin, p0, p1)
+	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, p1)), "process_is_removed")
+	expectShares(admin, p0)
+	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, p0)), "process_is_removed")
+	expectShares(admin)
+}

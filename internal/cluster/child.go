@@ -52,6 +52,17 @@ func (c *Child) Run() {
 			c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
 			return
 		}
+		if m.Command == "go_threads" && m.Recipient.Node == c.proc.AdminName() {
+			// The head shares the host's cores among its processes.
+			o, _ := m.Body.(host.Object)
+			v, _ := o.Get("n")
+			if n, ok := v.(int64); ok && n >= 1 && n <= maxGoThreads {
+				c.proc.SetGoThreads(int(n))
+			} else {
+				c.log.Warn("bad go_threads from the head: want {\"n\": a count of threads}", "body", describe(m.Body))
+			}
+			return
+		}
 		if m.Command == "head_lost" && m.Recipient.Node == c.proc.AdminName() {
 			o, _ := m.Body.(host.Object)
 			c.proc.HeadLost(o.String("reason"), nil)
@@ -62,6 +73,9 @@ func (c *Child) Run() {
 	c.log.Info("the link to the head ended", "reason", fmt.Sprint(err))
 	c.proc.Shutdown()
 }
+
+// maxGoThreads bounds the threads a head may give a child.
+const maxGoThreads = 1 << 12
 
 // Forward implements host.Remote: everything goes through the head.
 func (c *Child) Forward(node string, m host.Message) error {

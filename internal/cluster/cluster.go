@@ -58,6 +58,11 @@ type HeadConfig struct {
 	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
 	Restart bool
 	Backoff time.Duration
+	// ShareCores is the number of cores this host's processes share
+	// (go_threads = 0): each runs its Go code on ShareCores ÷ processes
+	// threads, at least one, adjusted as processes come and go. 0: every
+	// process keeps the thread count it started with.
+	ShareCores int
 }
 
 // Head is host.Remote for the main process.
@@ -77,6 +82,7 @@ type Head struct {
 	moving   map[string]*move              // actors on their way between processes
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
+	sharing  sync.Mutex // serializes shareCores
 
 	root       bool                          // this head is the system's root
 	rootNode   string                        // the root's admin
@@ -112,6 +118,7 @@ type child struct {
 	conn     *link.Conn
 	in       *os.File // the child's stdin: it exits when this closes
 	removing bool     // stopped on purpose: no restart (guarded by Head.mu)
+	threads  int      // its share of the cores, as last told (ShareCores; guarded by Head.mu)
 }
 
 // NewHead starts the link listener and the gossip of a host's main
@@ -221,6 +228,7 @@ func (h *Head) childGone(node string, err error) {
 	h.log.Info("process is gone", "node", node, "reason", reason)
 	ch.in.Close()
 	go ch.cmd.Wait()
+	h.shareCores()
 	if h.root {
 		// Its names leave the directory; every process hears of it.
 		h.nodeGone(node, reason, restart)
@@ -281,6 +289,43 @@ func (h *Head) isStopping() bool {
 	return h.stopping
 }
 
+// coreShareLocked is the threads each process of this host gets with
+// ShareCores (those being started count).
+func (h *Head) coreShareLocked() int {
+	return max(1, h.cfg.ShareCores/(1+len(h.children)+len(h.waiting)))
+}
+
+// shareCores gives this process and each child its share of the cores,
+// telling the children whose share changed (ShareCores; a no-op without).
+// Fewer threads than cores per process keep the processes of a host from
+// waking threads on the cores the others work on: streaming between two
+// processes on two cores gains about a quarter (docs/architecture.md).
+func (h *Head) shareCores() {
+	if h.cfg.ShareCores == 0 {
+		return
+	}
+	h.sharing.Lock()
+	defer h.sharing.Unlock()
+	h.mu.Lock()
+	n := h.coreShareLocked()
+	var tell []*child
+	for _, ch := range h.children {
+		if ch.threads != n {
+			ch.threads = n
+			tell = append(tell, ch)
+		}
+	}
+	h.mu.Unlock()
+	h.proc.SetGoThreads(n)
+	for _, ch := range tell {
+		m := host.Message{ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
+			Body: host.Object{{Key: "n", Value: int64(n)}}}
+		if err := ch.conn.SendAppend(m.AppendJSON); err != nil {
+			h.log.Warn("a child's share of the cores is not sent", "node", ch.node, "error", err.Error())
+		}
+	}
+}
+
 // CreateProcess starts a child process and returns its admin's name once
 // the child is linked and ready for actors.
 func (h *Head) CreateProcess(ctx context.Context) (string, error) {
@@ -297,6 +342,7 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 	node := h.cfg.Host + "." + name + ".admin"
 	ready := make(chan *link.Conn, 1)
 	h.waiting[node] = ready
+	threads := h.coreShareLocked()
 	h.mu.Unlock()
 	fail := func(err error) (string, error) {
 		h.mu.Lock()
@@ -304,7 +350,11 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 		h.mu.Unlock()
 		return "", fmt.Errorf("create process %s: %w", name, err)
 	}
-	args := append([]string{"child", "--config", h.cfg.ConfigPath, "--host", h.cfg.Host, "--process", name, "--parent", h.Addr()}, h.cfg.ChildArgs...)
+	args := []string{"child", "--config", h.cfg.ConfigPath, "--host", h.cfg.Host, "--process", name, "--parent", h.Addr()}
+	if h.cfg.ShareCores > 0 {
+		args = append(args, "--go-threads", strconv.Itoa(threads))
+	}
+	args = append(args, h.cfg.ChildArgs...)
 	cmd := exec.Command(h.cfg.Executable, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with its parent
@@ -327,9 +377,10 @@ func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 	select {
 	case c := <-ready:
 		h.mu.Lock()
-		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w}
+		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w, threads: threads}
 		h.mu.Unlock()
 		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
+		h.shareCores()
 		h.proc.ProcessCreated(node)
 		if !h.root {
 			h.reportProcesses()
@@ -528,6 +579,9 @@ func (h *Head) Nodes() []host.Object {
 			}
 		}
 		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}}
+		if h.cfg.ShareCores > 0 {
+			o = append(o, host.Field{Key: "go_threads", Value: int64(h.children[n].threads)})
+		}
 		if h.root { // only the root's directory knows where actors are
 			o = append(o, host.Field{Key: "actors", Value: int64(count)})
 		}

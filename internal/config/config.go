@@ -131,11 +131,12 @@ handler_budget = "5s"
 # Go runtime of every process of this host. gc_percent: how much the heap
 # grows past what is live before the garbage collector runs (Go's GOGC;
 # Go's default is 100, which halves streaming between processes here).
-# go_threads: threads running Go code per process (GOMAXPROCS); 0 is one
-# per core. 1 suits a host that runs about as many busy processes as it has
-# cores: a message then goes from the link to the actor and back without
-# waking a thread on another core. The environment variables GOGC and
-# GOMAXPROCS override both.
+# go_threads: threads running Go code per process (GOMAXPROCS). 0 shares
+# the cores among the host's processes: each gets cores / processes, at
+# least one, adjusted as child processes come and go (a host without
+# children uses every core). Fewer threads per process keep a message from
+# waking a thread on a core another process works on. The environment
+# variables GOGC and GOMAXPROCS override both.
 gc_percent = 400
 go_threads = 0
 
@@ -276,7 +277,7 @@ func load(path string, createToken bool) (Config, error) {
 		return c, fmt.Errorf("config %s: gc_percent must be 25 or more (or -1: no collection), not %d", path, c.GCPercent)
 	}
 	if c.GoThreads < 0 {
-		return c, fmt.Errorf("config %s: go_threads must be 0 (one per core) or more, not %d", path, c.GoThreads)
+		return c, fmt.Errorf("config %s: go_threads must be 0 (share the cores) or more, not %d", path, c.GoThreads)
 	}
 	if c.Restart != "never" && c.Restart != "always" {
 		return c, fmt.Errorf("config %s: restart must be \"never\" or \"always\", not %q", path, c.Restart)

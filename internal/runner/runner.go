@@ -91,7 +91,7 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	tuneRuntime(cfg)
+	sharedCores := tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
 		Host:      cfg.Host,
 		Process:   cfg.Process,
@@ -116,7 +116,8 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
-		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip})
+		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
+		ShareCores: sharedCores})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -161,14 +162,20 @@ func Run(ctx context.Context, opt Options) error {
 }
 
 // tuneRuntime applies gc_percent and go_threads, unless GOGC or GOMAXPROCS
-// say otherwise.
-func tuneRuntime(cfg config.Config) {
+// say otherwise. It returns the cores the host's processes share
+// (go_threads = 0), or 0 when the threads of a process are fixed.
+func tuneRuntime(cfg config.Config) (sharedCores int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(cfg.GCPercent)
 	}
-	if os.Getenv("GOMAXPROCS") == "" && cfg.GoThreads > 0 {
+	switch {
+	case os.Getenv("GOMAXPROCS") != "":
+		return 0
+	case cfg.GoThreads > 0:
 		runtime.GOMAXPROCS(cfg.GoThreads)
+		return 0
 	}
+	return runtime.GOMAXPROCS(0) // Go's default: the cores this process may use
 }
 
 // linkTLS is the links' TLS of a config, or nil.
@@ -208,6 +215,7 @@ type ChildOptions struct {
 	Host       string // the host's name (its --host may differ from the config)
 	Process    string // "process_N"
 	Parent     string // the head's link address
+	GoThreads  int    // its share of the host's cores (go_threads = 0), or 0
 	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
@@ -237,7 +245,9 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	if err != nil {
 		return err
 	}
-	tuneRuntime(cfg)
+	if tuneRuntime(cfg) > 0 && opt.GoThreads > 0 {
+		runtime.GOMAXPROCS(opt.GoThreads)
+	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
 		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,

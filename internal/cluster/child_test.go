@@ -1,0 +1,69 @@
+package cluster_test
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/cluster"
+	"github.com/peacepie/peacepie/internal/testhost"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// TestChildGoThreads: a child runs on the threads its head gives it
+// (go_threads), and a go_threads with a bad body is logged and changes
+// nothing.
+func TestChildGoThreads(t *testing.T) {
+	start := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(start) })
+	logs := &testhost.Output{}
+	p := testhost.Start(t, host.Config{Host: "first", Process: "process_0", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	secret := []byte("s3cret-s3cret-s3cret")
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	heads := make(chan *link.Conn, 1)
+	go ln.Serve(func(c *link.Conn) {
+		heads <- c
+		c.Run(func([]byte) {})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := link.Dial(ctx, ln.Addr(), link.Config{Node: p.AdminName(), Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cluster.NewChild(p.Process, conn, p.Logger())
+	p.SetRemote(c)
+	go c.Run()
+	head := <-heads
+	t.Cleanup(func() { head.Close("test over") })
+	send := func(body string) {
+		t.Helper()
+		if err := head.Send([]byte(`{"command":"go_threads","recipient":{"node":"first.process_0.admin"},"body":` + body + `}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := []string{`"x"`, `null`, `{}`, `{"n": 0}`, `{"n": -3}`, `{"n": 1.5}`, `{"n": "2"}`, `{"n": 100000}`}
+	for _, b := range bad {
+		send(b)
+	}
+	want := start + 1
+	send(`{"n": ` + strconv.Itoa(want) + `}`)
+	testhost.Eventually(t, 5*time.Second, "the child to take the head's share", func() bool { return runtime.GOMAXPROCS(0) == want })
+	if n := strings.Count(logs.String(), "bad go_threads from the head"); n != len(bad) {
+		t.Errorf("%d bad go_threads logged, want %d:\n%s", n, len(bad), logs)
+	}
+	r := p.Ask(t, "first.process_0.admin", "get_processes", nil)
+	procs, _ := r.Body.(host.Object).Get("processes")
+	if got, _ := procs.(host.Array)[0].(host.Object).Get("go_threads"); got != int64(want) {
+		t.Errorf("get_processes says go_threads %v, want %d", got, want)
+	}
+}
