@@ -36,6 +36,12 @@ type Actor struct {
 	onwardFn func(m Message) error // set when moved out: messages pushed here go through it (guarded by mu)
 	batched  atomic.Int32          // messages taken into the worker's batch, not handled yet
 
+	// Link readers hold back while the mailbox is long (see awaitDrain).
+	backlogged atomic.Bool   // the mailbox reached mailboxHigh and has not come down to mailboxLow
+	inWait     atomic.Bool   // the handler waits (pp.ask, pp.sleep): the mailbox cannot shrink
+	drained    chan struct{} // closed for the readers waiting on backlogged (guarded by mu)
+	linkGaveUp bool          // a reader waited Config.LinkPause in vain: no more waits until the backlog ends (guarded by mu)
+
 	budget budgetState
 
 	tmu       sync.Mutex // guards timers, timerSeq
@@ -129,6 +135,9 @@ func (a *Actor) push(m Message) error {
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
 	a.queue.push(m)
+	if a.queue.n >= mailboxHigh && !a.backlogged.Load() {
+		a.backlogged.Store(true)
+	}
 	start := !a.running
 	a.running = true
 	a.mu.Unlock()
@@ -148,6 +157,79 @@ func (a *Actor) pushSystem(t sysTask) {
 	if start {
 		a.proc.sched.enqueue(a)
 	}
+}
+
+// Link backpressure: a link reader that queues a message for an actor whose
+// mailbox holds mailboxHigh messages waits, before it reads on, until the
+// mailbox is down to mailboxLow, the actor's handler waits in pp.ask or
+// pp.sleep, or the actor stops. A reader waits at most Config.LinkPause
+// per backlog: an actor stuck in a long handler costs the link one pause,
+// and then its mailbox grows as it did without backpressure. A sender in
+// another process that is faster than the actor is then held back by the
+// link's TCP window, as its writes block, instead of filling this
+// process's memory; and with one thread for Go code the reader does not
+// run ahead of the actor by whole time slices.
+const (
+	mailboxHigh = 4096
+	mailboxLow  = mailboxHigh / 2
+)
+
+// awaitDrain holds the calling link reader while a is backlogged (see
+// mailboxHigh).
+func (a *Actor) awaitDrain() {
+	a.mu.Lock()
+	if !a.backlogged.Load() || a.inWait.Load() || a.stopping || a.linkGaveUp {
+		a.mu.Unlock()
+		return
+	}
+	if a.drained == nil {
+		a.drained = make(chan struct{})
+	}
+	drained := a.drained
+	a.mu.Unlock()
+	a.proc.linkPauses.Add(1)
+	t := time.NewTimer(a.proc.cfg.LinkPause)
+	select {
+	case <-drained:
+		t.Stop()
+	case <-t.C:
+		a.mu.Lock()
+		if a.drained == drained { // the same backlog
+			a.linkGaveUp = true
+		}
+		a.mu.Unlock()
+	}
+}
+
+// releaseLinksLocked ends the backlog: waiting link readers go on.
+func (a *Actor) releaseLinksLocked() {
+	a.backlogged.Store(false)
+	a.linkGaveUp = false
+	if a.drained != nil {
+		close(a.drained)
+		a.drained = nil
+	}
+}
+
+// waitBegins is called by a handler about to wait (ask, sleep): its
+// worker's slot goes to other actors, and link readers stop holding back
+// for its mailbox, which cannot shrink meanwhile. waitEnds undoes it.
+func (a *Actor) waitBegins() {
+	a.proc.sched.block()
+	a.inWait.Store(true)
+	if a.backlogged.Load() {
+		a.mu.Lock()
+		if a.drained != nil {
+			close(a.drained)
+			a.drained = nil
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *Actor) waitEnds() {
+	a.inWait.Store(false)
+	a.proc.sched.unblock()
 }
 
 // MailboxLen returns the number of messages waiting, those a worker has
@@ -179,6 +261,9 @@ func (a *Actor) run(buf []Message) bool {
 			continue
 		}
 		batch := a.queue.popInto(buf[:0], batchSize-handled)
+		if a.queue.n <= mailboxLow && a.backlogged.Load() {
+			a.releaseLinksLocked()
+		}
 		if len(batch) == 0 {
 			a.running = false
 			a.mu.Unlock()
@@ -307,6 +392,7 @@ func (a *Actor) runSystem(t sysTask) bool {
 func (a *Actor) finish(started bool) {
 	a.mu.Lock()
 	a.stopping = true
+	a.releaseLinksLocked()
 	a.mu.Unlock()
 	a.cancel()
 	a.cancelTimers()
@@ -342,6 +428,7 @@ func (a *Actor) stop() <-chan struct{} {
 	a.mu.Lock()
 	already := a.stopping
 	a.stopping = true
+	a.releaseLinksLocked()
 	a.mu.Unlock()
 	if !already {
 		a.halt.Store(true)
@@ -360,8 +447,8 @@ func (a *Actor) Sleep(d time.Duration) error {
 	}
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
-	a.proc.sched.block()
-	defer a.proc.sched.unblock()
+	a.waitBegins()
+	defer a.waitEnds()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -383,8 +470,8 @@ func (a *Actor) Send(to Address, command string, body any) error {
 func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration) (Message, error) {
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
-	a.proc.sched.block()
-	defer a.proc.sched.unblock()
+	a.waitBegins()
+	defer a.waitEnds()
 	return a.proc.askFromActor(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
 }
 
@@ -412,8 +499,8 @@ type AskResult struct {
 func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)
-	a.proc.sched.block()
-	defer a.proc.sched.unblock()
+	a.waitBegins()
+	defer a.waitEnds()
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -491,6 +578,7 @@ func (a *Actor) replace(t *replaceTask) bool {
 	next.mu.Unlock()
 	a.onward = next
 	a.stopping = true
+	a.releaseLinksLocked()
 	a.mu.Unlock()
 	p.mu.Lock()
 	if p.actors[a.name] == a {

@@ -124,6 +124,7 @@ func (p *Process) processValue() Object {
 		{Key: "pid", Value: int64(os.Getpid())},
 		{Key: "actors", Value: int64(n)},
 		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
+		{Key: "link_pauses", Value: int64(p.linkPauses.Load())},
 		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
 	}
 }

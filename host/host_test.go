@@ -1204,3 +1204,146 @@ func TestRawJSONDeliveredHere(t *testing.T) {
 		t.Fatalf("RawJSON is written as %s", got)
 	}
 }
+
+func linkPauses(t *testing.T, p *host.Process) int64 {
+	t.Helper()
+	r := ask(t, p, "first.main.admin", "get_processes", nil)
+	procs, _ := field(t, r.Body, "processes").(host.Array)
+	n, _ := field(t, procs[0], "link_pauses").(int64)
+	return n
+}
+
+// numbered is an actor that blocks "wait" until gate is closed, and keeps
+// the bodies of "n" in order.
+type numbered struct {
+	gate <-chan struct{}
+	mu   sync.Mutex
+	got  []int64
+}
+
+func (nb *numbered) class(asking bool) *goClass {
+	return class("Numbered", func() *funcs {
+		return &funcs{receive: func(a *host.Actor, m *host.Message) (host.Reply, error) {
+			switch {
+			case m.Command == "wait" && asking:
+				_, err := a.Ask(to("gate"), "wait", nil, time.Minute)
+				return host.Reply{}, err
+			case m.Command == "wait":
+				<-nb.gate
+			case m.Command == "n":
+				nb.mu.Lock()
+				nb.got = append(nb.got, m.Body.(int64))
+				nb.mu.Unlock()
+			}
+			return host.Reply{}, nil
+		}}
+	})
+}
+
+// inOrder reports whether 1..total arrived, each once and in order.
+func (nb *numbered) inOrder(total int) bool {
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	if len(nb.got) != total {
+		return false
+	}
+	for i, n := range nb.got {
+		if n != int64(i+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// feed delivers "wait", then total numbered messages to "slow" as a link
+// reader does, noting the longest mailbox it sees; done is closed when
+// every delivery has returned.
+func feed(p *host.Process, a *host.Actor, total int) (done chan struct{}, longest *atomic.Int64) {
+	done, longest = make(chan struct{}), &atomic.Int64{}
+	go func() {
+		defer close(done)
+		p.DeliverFromLink(host.Message{Command: "wait", Recipient: to("slow")})
+		for i := 1; i <= total; i++ {
+			p.DeliverFromLink(host.Message{Command: "n", Body: int64(i), Recipient: to("slow")})
+			if n := int64(a.MailboxLen()); n > longest.Load() {
+				longest.Store(n)
+			}
+		}
+	}()
+	return done, longest
+}
+
+// TestLinkBackpressure: a link reader that fills an actor's mailbox waits
+// until the actor has worked it down, so that a faster sender in another
+// process is held back by its link, not by this process's memory; nothing
+// is lost or reordered.
+func TestLinkBackpressure(t *testing.T) {
+	t.Parallel()
+	p := newProcess(t, host.Config{LinkPause: time.Minute})
+	gate := make(chan struct{})
+	nb := &numbered{gate: gate}
+	a := spawn(t, p, "slow", nb.class(false))
+	const total = 3 * 4096
+	done, longest := feed(p, a, total)
+	eventually(t, 10*time.Second, "the link reader to wait", func() bool { return linkPauses(t, p) >= 1 })
+	if n := a.MailboxLen(); n > 4096+64 {
+		t.Errorf("%d messages queued while the reader waits, want at most 4096 (+ a batch of 64)", n)
+	}
+	close(gate)
+	eventually(t, 20*time.Second, "the reader to finish", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
+	if n := longest.Load(); n > 4096+64 {
+		t.Errorf("the mailbox reached %d messages, want at most 4096 (+ a batch of 64)", n)
+	}
+}
+
+// TestLinkBackpressureReleases: a reader does not wait for an actor whose
+// handler waits in an ask (its mailbox cannot shrink then), and waits at
+// most Config.LinkPause for one stuck in a handler, once per backlog.
+func TestLinkBackpressureReleases(t *testing.T) {
+	t.Parallel()
+	const total = 3 * 4096
+	finished := func(done chan struct{}) func() bool {
+		return func() bool {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		}
+	}
+	t.Run("asking", func(t *testing.T) {
+		t.Parallel()
+		p := newProcess(t, host.Config{LinkPause: time.Minute})
+		gate := make(chan struct{})
+		spawn(t, p, "gate", gateClass(gate, "opened", nil))
+		nb := &numbered{}
+		a := spawn(t, p, "slow", nb.class(true))
+		done, _ := feed(p, a, total)
+		eventually(t, 30*time.Second, "the reader to finish while the actor asks", finished(done))
+		close(gate)
+		eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
+	})
+	t.Run("stuck", func(t *testing.T) {
+		t.Parallel()
+		p := newProcess(t, host.Config{LinkPause: 100 * time.Millisecond})
+		gate := make(chan struct{})
+		nb := &numbered{gate: gate}
+		a := spawn(t, p, "slow", nb.class(false))
+		done, _ := feed(p, a, total)
+		eventually(t, 30*time.Second, "the reader to finish while the actor is stuck", finished(done))
+		if n := linkPauses(t, p); n != 1 {
+			t.Errorf("link_pauses %d, want 1 (one pause per backlog)", n)
+		}
+		close(gate)
+		eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
+	})
+}

@@ -30,6 +30,9 @@ type Config struct {
 	// AllowEval lets the admin's eval command run code inside actors (the
 	// REPL's lua command). Off by default.
 	AllowEval bool
+	// LinkPause bounds how long a link reader waits for an actor's full
+	// mailbox before it reads on (link backpressure, see mailboxHigh); 50ms.
+	LinkPause time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -53,6 +56,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CreateTimeout <= 0 {
 		c.CreateTimeout = 30 * time.Second
+	}
+	if c.LinkPause <= 0 {
+		c.LinkPause = 50 * time.Millisecond
 	}
 }
 
@@ -92,6 +98,7 @@ type Process struct {
 	stopWatchdog chan struct{}
 	done         chan struct{}
 	lateReplies  atomic.Uint64
+	linkPauses   atomic.Uint64 // link readers held back by a full mailbox
 }
 
 // NewProcess starts a process with its admin actor.
@@ -181,29 +188,33 @@ func (p *Process) Send(m Message) error {
 	return p.deliver(m)
 }
 
-func (p *Process) deliver(m Message) error { return p.deliverFrom(m, false) }
+func (p *Process) deliver(m Message) error {
+	_, err := p.deliverFrom(m, false)
+	return err
+}
 
 // deliverFrom delivers m; fromHead says it came down from the head (the
 // system's router), so it may reach an actor whose messages from here
-// still go round by the head (viaHead).
-func (p *Process) deliverFrom(m Message, fromHead bool) error {
+// still go round by the head (viaHead). It returns the actor whose mailbox
+// took m, if any.
+func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 	r := m.Recipient
 	switch {
 	case r.Reply != 0:
 		if r.Node != "" && r.Node != p.adminName {
 			if p.remote != nil {
-				return p.forward(r.Node, m)
+				return nil, p.forward(r.Node, m)
 			}
-			return fmt.Errorf("%w: %s", ErrNoProcess, r.Node)
+			return nil, fmt.Errorf("%w: %s", ErrNoProcess, r.Node)
 		}
 		p.asks.complete(p, r.Reply, m)
-		return nil
+		return nil, nil
 	case r.Entity != "":
 		p.mu.RLock()
 		a := p.actors[r.Entity]
 		p.mu.RUnlock()
 		if a != nil && !fromHead && p.rounding.Load() > 0 && p.holdForFlush(r.Entity, m) {
-			return nil
+			return nil, nil
 		}
 		if a == nil {
 			if p.remote != nil {
@@ -212,11 +223,11 @@ func (p *Process) deliverFrom(m Message, fromHead bool) error {
 					h := p.hidden[r.Entity]
 					p.mu.RUnlock()
 					if h != nil {
-						return h.push(m)
+						return h, h.push(m)
 					}
 				}
 				if p.remote.Intercept(m) {
-					return nil
+					return nil, nil
 				}
 				if p.underHead {
 					// Under roundMu, so that the way chosen and the message sent
@@ -229,26 +240,26 @@ func (p *Process) deliverFrom(m Message, fromHead bool) error {
 				if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
 					if !fromHead && p.viaHead[r.Entity] != 0 {
 						p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
-						return nil
+						return nil, nil
 					}
-					return a.push(m)
+					return a, a.push(m)
 				}
 				if node := p.remote.Locate(r.Entity); node != "" && node != p.adminName {
-					return p.forward(node, m)
+					return nil, p.forward(node, m)
 				}
 			}
-			return fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
+			return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
 		}
-		return a.push(m)
+		return a, a.push(m)
 	case r.Node == p.adminName:
-		return p.admin.push(m)
+		return p.admin, p.admin.push(m)
 	case r.Node != "":
 		if p.remote != nil {
-			return p.forward(r.Node, m)
+			return nil, p.forward(r.Node, m)
 		}
-		return fmt.Errorf("%w: %q", ErrNoProcess, r.Node)
+		return nil, fmt.Errorf("%w: %q", ErrNoProcess, r.Node)
 	}
-	return fmt.Errorf("%w: message %q has no recipient", ErrBadAddress, m.Command)
+	return nil, fmt.Errorf("%w: message %q has no recipient", ErrBadAddress, m.Command)
 }
 
 // reply answers the message req with a new message to its sender.

@@ -79,6 +79,7 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		}
 		old.onwardFn = p.transit
 		old.stopping = true
+		old.releaseLinksLocked()
 		old.mu.Unlock()
 		if p.underHead {
 			// What waited for its route flush goes to the head as ordinary
@@ -377,7 +378,11 @@ func (p *Process) deliverLinked(m Message, fromHead bool) {
 		p.exit(&m)
 		return
 	}
-	if err := p.deliverFrom(m, fromHead); err != nil && !m.Sender.IsZero() {
+	a, err := p.deliverFrom(m, fromHead)
+	if err != nil && !m.Sender.IsZero() {
 		p.replyNotFound(&m, m.Recipient.String())
+	}
+	if a != nil && a.backlogged.Load() {
+		a.awaitDrain()
 	}
 }

@@ -54,6 +54,12 @@ func (c *Config) defaults() {
 // writer, so that a stream is batched.
 const directGap = 50 * time.Microsecond
 
+// directBatch: pending frames of at least this size, with no write under
+// way, are written by the sender that adds to them. The writer may not run
+// soon: with one thread for Go code it waits until the sending goroutine
+// yields (up to 10 ms of messages, megabytes to copy as the buffer grows).
+const directBatch = 64 << 10
+
 // ErrClosed: the link is closed.
 var ErrClosed = errors.New("link: closed")
 
@@ -164,12 +170,17 @@ func (c *Conn) appendFrame(k wire.Kind, payload []byte) {
 // queued sees that frames just added to pending (which held was bytes)
 // get written, and unlocks mu. A frame on an idle link is written now, on
 // this goroutine: one hand-off less per message when traffic is light.
-// Frames that follow closely are left to the writer, which batches them.
-// When pending was not empty, or a batch is being written, the writing
-// party is bound to come back for it.
+// Frames that follow closely are left to the writer, which batches them;
+// but a sender that finds directBatch bytes pending and no write under way
+// writes them itself. When pending was not empty, or a batch is being
+// written, the writing party is bound to come back for it.
 func (c *Conn) queued(was int) {
-	if c.writing || was > 0 {
+	if c.writing || (was > 0 && (len(c.pending) < directBatch || c.out == nil)) {
 		c.mu.Unlock()
+		return
+	}
+	if was > 0 { // a full batch: the writer was kicked for it, but has not come
+		c.writeBatches(true)
 		return
 	}
 	if c.out != nil {
