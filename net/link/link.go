@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -292,6 +293,16 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 		switch f.Kind {
 		case wire.KindMessage:
 			handle(f.Payload)
+			if !c.r.FrameBuffered() {
+				// Let the goroutines the message readied (an actor's worker)
+				// run before reading on. With one thread for Go code the read
+				// would find nothing, park in the netpoller and be woken again;
+				// after the yield, in a conversation, the answer is often
+				// there: one read a message instead of two reads and two
+				// epoll calls (pinned ping-pong 38 → 40 k msgs/s, unpinned
+				// 32 → 37 k).
+				runtime.Gosched()
+			}
 		case wire.KindPing:
 			c.appendFrame(wire.KindPong, nil)
 		case wire.KindPong:
