@@ -579,11 +579,11 @@ func (h *Head) Nodes() []host.Object {
 			}
 		}
 		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}}
-		if h.cfg.ShareCores > 0 {
-			o = append(o, host.Field{Key: "go_threads", Value: int64(h.children[n].threads)})
-		}
 		if h.root { // only the root's directory knows where actors are
 			o = append(o, host.Field{Key: "actors", Value: int64(count)})
+		}
+		if h.cfg.ShareCores > 0 {
+			o = append(o, host.Field{Key: "go_threads", Value: int64(h.children[n].threads)})
 		}
 		out = append(out, o)
 	}
