@@ -3,7 +3,7 @@ GO    ?= go
 BIN   := bin/peacepie
 BENCH ?= .
 
-.PHONY: build run test bench clean
+.PHONY: build run test bench bench-pinned clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/peacepie
@@ -19,6 +19,12 @@ test:
 # Benchmarks of the real message path: Lua actor to Lua actor.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./luart/ ./host/ ./net/link/ ./cmd/peacepie/
+
+# The latency between processes with all of them pinned to one CPU (Linux
+# taskset), where a loopback round trip does not depend on where the two
+# ends land.
+bench-pinned:
+	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host)(Ask|PingPong)$$' -benchtime 20000x -count=1 ./cmd/peacepie/
 
 clean:
 	rm -rf bin
