@@ -1347,3 +1347,55 @@ func TestLinkBackpressureReleases(t *testing.T) {
 		eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
 	})
 }
+
+// soloRemote is the Remote of a process that heads a system of one: there
+// is no other process to reach.
+type soloRemote struct{ head string }
+
+func (r soloRemote) Forward(node string, m host.Message) error {
+	return fmt.Errorf("%w: %s", host.ErrNoProcess, node)
+}
+func (soloRemote) Locate(string) string                              { return "" }
+func (soloRemote) Reserve(string, host.ClassDesc, host.Object) error { return nil }
+func (soloRemote) Release(string)                                    {}
+func (soloRemote) NoteParams(string, host.Object)                    {}
+func (r soloRemote) Head() string                                    { return r.head }
+func (soloRemote) Nodes() []host.Object                              { return nil }
+func (soloRemote) Admin(*host.Process, *host.Message) bool           { return false }
+func (soloRemote) Shutdown()                                         {}
+func (soloRemote) Intercept(host.Message) bool                       { return false }
+
+// TestLinkReaderSkipsAdoptedActor: a transit for an actor that is moving in
+// (adopted, not activated yet) never holds the link reader, however long
+// the actor's queue: its activation comes on the same link, behind it.
+func TestLinkReaderSkipsAdoptedActor(t *testing.T) {
+	t.Parallel()
+	p := newProcess(t, host.Config{LinkPause: time.Minute})
+	p.SetRemote(soloRemote{head: p.AdminName()})
+	const queued = 5000
+	queue := make([]host.Message, queued)
+	for i := range queue {
+		queue[i] = host.Message{Command: "n", Body: int64(i + 1), Recipient: to("slow")}
+	}
+	nb := &numbered{}
+	if err := p.Adopt("slow", nb.class(false), nil, queue); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.DeliverFromLink(host.Message{Command: "n", Body: int64(queued + 1), Recipient: to("slow"), Transit: true})
+	}()
+	eventually(t, 10*time.Second, "the transit to be delivered without a wait", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if err := p.Activate("slow"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(queued + 1) })
+}

@@ -223,7 +223,10 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 					h := p.hidden[r.Entity]
 					p.mu.RUnlock()
 					if h != nil {
-						return h, h.push(m)
+						// Not returned: it runs only when activated, which
+						// comes on this link behind its transits, so a reader
+						// must not wait for it.
+						return nil, h.push(m)
 					}
 				}
 				if p.remote.Intercept(m) {
