@@ -205,6 +205,11 @@ func (a *Actor) awaitDrain() {
 func (a *Actor) releaseLinksLocked() {
 	a.backlogged.Store(false)
 	a.linkGaveUp = false
+	a.wakeLinksLocked()
+}
+
+// wakeLinksLocked lets the link readers waiting for a go on.
+func (a *Actor) wakeLinksLocked() {
 	if a.drained != nil {
 		close(a.drained)
 		a.drained = nil
@@ -219,10 +224,7 @@ func (a *Actor) waitBegins() {
 	a.inWait.Store(true)
 	if a.backlogged.Load() {
 		a.mu.Lock()
-		if a.drained != nil {
-			close(a.drained)
-			a.drained = nil
-		}
+		a.wakeLinksLocked()
 		a.mu.Unlock()
 	}
 }

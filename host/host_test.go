@@ -1273,6 +1273,18 @@ func feed(p *host.Process, a *host.Actor, total int) (done chan struct{}, longes
 	return done, longest
 }
 
+// closed is a condition for eventually: ch is closed.
+func closed(ch <-chan struct{}) func() bool {
+	return func() bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+}
+
 // TestLinkBackpressure: a link reader that fills an actor's mailbox waits
 // until the actor has worked it down, so that a faster sender in another
 // process is held back by its link, not by this process's memory; nothing
@@ -1290,14 +1302,7 @@ func TestLinkBackpressure(t *testing.T) {
 		t.Errorf("%d messages queued while the reader waits, want at most 4096 (+ a batch of 64)", n)
 	}
 	close(gate)
-	eventually(t, 20*time.Second, "the reader to finish", func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	eventually(t, 20*time.Second, "the reader to finish", closed(done))
 	eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
 	if n := longest.Load(); n > 4096+64 {
 		t.Errorf("the mailbox reached %d messages, want at most 4096 (+ a batch of 64)", n)
@@ -1310,16 +1315,6 @@ func TestLinkBackpressure(t *testing.T) {
 func TestLinkBackpressureReleases(t *testing.T) {
 	t.Parallel()
 	const total = 3 * 4096
-	finished := func(done chan struct{}) func() bool {
-		return func() bool {
-			select {
-			case <-done:
-				return true
-			default:
-				return false
-			}
-		}
-	}
 	t.Run("asking", func(t *testing.T) {
 		t.Parallel()
 		p := newProcess(t, host.Config{LinkPause: time.Minute})
@@ -1328,7 +1323,7 @@ func TestLinkBackpressureReleases(t *testing.T) {
 		nb := &numbered{}
 		a := spawn(t, p, "slow", nb.class(true))
 		done, _ := feed(p, a, total)
-		eventually(t, 30*time.Second, "the reader to finish while the actor asks", finished(done))
+		eventually(t, 30*time.Second, "the reader to finish while the actor asks", closed(done))
 		close(gate)
 		eventually(t, 10*time.Second, "every message in order", func() bool { return nb.inOrder(total) })
 	})
@@ -1339,7 +1334,7 @@ func TestLinkBackpressureReleases(t *testing.T) {
 		nb := &numbered{gate: gate}
 		a := spawn(t, p, "slow", nb.class(false))
 		done, _ := feed(p, a, total)
-		eventually(t, 30*time.Second, "the reader to finish while the actor is stuck", finished(done))
+		eventually(t, 30*time.Second, "the reader to finish while the actor is stuck", closed(done))
 		if n := linkPauses(t, p); n != 1 {
 			t.Errorf("link_pauses %d, want 1 (one pause per backlog)", n)
 		}
@@ -1386,14 +1381,7 @@ func TestLinkReaderSkipsAdoptedActor(t *testing.T) {
 		defer close(done)
 		p.DeliverFromLink(host.Message{Command: "n", Body: int64(queued + 1), Recipient: to("slow"), Transit: true})
 	}()
-	eventually(t, 10*time.Second, "the transit to be delivered without a wait", func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	eventually(t, 10*time.Second, "the transit to be delivered without a wait", closed(done))
 	if err := p.Activate("slow"); err != nil {
 		t.Fatal(err)
 	}
