@@ -54,4 +54,4 @@ require (
 	gopkg.in/warnings.v0 v0.1.2 // indirect
 )
 
-replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
+replace github.com/yuin/gopher-lua => ./third_party/gopher-lua/patched

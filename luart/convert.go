@@ -116,7 +116,7 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		return arr, nil
 	}
 	// ForEach reads the hash part without building the iteration index
-	// that Next needs (see third_party/gopher-lua/PATCHED.md).
+	// that Next needs (see third_party/gopher-lua/patches/0001-lazy-iteration-index.patch).
 	obj := make(host.Object, 0, 4)
 	var err error
 	t.ForEach(func(k, v lua.LValue) {
