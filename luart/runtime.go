@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/repo"
@@ -105,16 +104,18 @@ func (cp *compiledPackage) proto(module string) (*lua.FunctionProto, error) {
 		}
 		return nil, fmt.Errorf("read module %q of %s: %w", module, cp.pkg.ID(), err)
 	}
-	chunk, err := parse.Parse(strings.NewReader(string(src)), path)
+	// A scratch state parses and compiles (LState.Load is parse.Parse and
+	// lua.Compile): peacepie imports no package of gopher-lua's but lua,
+	// so a build before `make` stops at the patched module's one-line hint
+	// (third_party/gopher-lua/README.md). The proto outlives the state.
+	scratch := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer scratch.Close()
+	fn, err := scratch.Load(strings.NewReader(string(src)), path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s of package %s: %v", ErrCompile, path, cp.pkg.ID(), err)
 	}
-	p, err := lua.Compile(chunk, path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s of package %s: %v", ErrCompile, path, cp.pkg.ID(), err)
-	}
-	cp.protos[module] = p
-	return p, nil
+	cp.protos[module] = fn.Proto
+	return fn.Proto, nil
 }
 
 var errNoModule = errors.New("module is not found")
