@@ -127,12 +127,9 @@ func (j *job) materialize(ctx context.Context, force bool) error {
 		return err
 	}
 	inputs := inputsDigest(conf, patches)
-	if made, digests, ok := readManifest(j.patchedDir()); ok {
-		disk, err := readPatched(j.patchedDir())
-		if err != nil {
-			return err
-		}
-		edits := differences(digests, disk.digests())
+	if made, edits, ok, err := j.handEdits(); err != nil {
+		return err
+	} else if ok {
 		switch {
 		case made == inputs && len(edits) == 0:
 			return nil // up to date
@@ -154,6 +151,21 @@ func (j *job) materialize(ctx context.Context, force bool) error {
 	}
 	fmt.Fprintf(j.stderr, "patchmod: %s: %s\n", j.patchedDir(), summary)
 	return nil
+}
+
+// handEdits returns the inputs digest the patched directory was made
+// from and how its files differ from what was written then; ok is false
+// when it is not made.
+func (j *job) handEdits() (made string, edits []string, ok bool, err error) {
+	made, digests, ok := readManifest(j.patchedDir())
+	if !ok {
+		return "", nil, false, nil
+	}
+	disk, err := readPatched(j.patchedDir())
+	if err != nil {
+		return "", nil, false, err
+	}
+	return made, differences(digests, disk.digests()), true, nil
 }
 
 // check fails unless the patched directory is complete and exactly
@@ -236,7 +248,7 @@ func (j *job) diff(ctx context.Context) error {
 // runGitDiff writes `git diff --no-index` of workdir's a and b, with paths
 // as a/<file> and b/<file>, as the patches have them.
 func runGitDiff(ctx context.Context, workdir string, out io.Writer) error {
-	cmd := exec.CommandContext(ctx, "git", "diff", "--no-index", "--no-prefix", "--no-color", "--no-ext-diff", "a", "b")
+	cmd := exec.CommandContext(ctx, "git", "diff", "--no-index", "--no-prefix", "--no-color", "--no-ext-diff", "--no-renames", "a", "b")
 	cmd.Dir = workdir
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = out, &stderr
@@ -276,13 +288,23 @@ func (j *job) upgrade(ctx context.Context, version string) error {
 		return fmt.Errorf("%s@%s: %w: refresh that patch (edit %s after a -force run on the old version, then -diff), or drop it if upstream has the change; %s is unchanged",
 			u.Module, version, err, j.patchedDir(), confName)
 	}
+	if _, edits, _, err := j.handEdits(); err != nil {
+		return err
+	} else if len(edits) > 0 {
+		return fmt.Errorf("%s was edited by hand (%s): save the edits as a patch (-diff) or discard them (-force) before upgrading; %s is unchanged",
+			j.patchedDir(), strings.Join(edits, ", "), confName)
+	}
 	old := u.Version
-	if err := os.WriteFile(filepath.Join(j.dir, confName), setVersion(conf, version, sum), 0o644); err != nil {
+	conf = setVersion(conf, version, sum)
+	u.Version, u.Sum = version, sum
+	if err := os.WriteFile(filepath.Join(j.dir, confName), conf, 0o644); err != nil {
 		return err
 	}
-	if err := j.materialize(ctx, false); err != nil {
-		return err
+	summary := describe(u, patches)
+	if err := writePatched(j.patchedDir(), t, inputsDigest(conf, patches), summary); err != nil {
+		return fmt.Errorf("write %s: %w", j.patchedDir(), err)
 	}
+	fmt.Fprintf(j.stderr, "patchmod: %s: %s\n", j.patchedDir(), summary)
 	fmt.Fprintf(j.stdout, "%s: %s → %s, every patch applies; now run make test and the patched module's own suite (see %s/README.md)\n", u.Module, old, version, j.dir)
 	return nil
 }

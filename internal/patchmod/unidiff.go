@@ -35,6 +35,11 @@ func parsePatch(text []byte) ([]filePatch, error) {
 	lines := splitLines(text)
 	var files []filePatch
 	for i := 0; i < len(lines); {
+		if fp, ok := emptyGitFile(lines, i); ok {
+			files = append(files, fp)
+			i++
+			continue
+		}
 		if !strings.HasPrefix(lines[i], "--- ") || i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "+++ ") {
 			i++
 			continue
@@ -48,6 +53,9 @@ func parsePatch(text []byte) ([]filePatch, error) {
 			h, next, err := parseHunk(lines, i)
 			if err != nil {
 				return nil, err
+			}
+			if n := len(fp.hunks); n > 0 && h.oldStart < fp.hunks[n-1].oldStart+len(fp.hunks[n-1].old) {
+				return nil, fmt.Errorf("%w: %s: %s starts inside the hunk before it (is a hunk short of its lines?)", errBadPatch, fp.name(), h.header)
 			}
 			fp.hunks = append(fp.hunks, h)
 			i = next
@@ -154,6 +162,46 @@ func parseRange(s string) (start, count int, err error) {
 	return start, count, nil
 }
 
+// emptyGitFile recognises git's way of creating or deleting an empty
+// file: a "diff --git a/X b/X" line, then "new file mode" or "deleted file
+// mode", and no ---/+++ lines before the next file.
+func emptyGitFile(lines []string, at int) (filePatch, bool) {
+	if !strings.HasPrefix(lines[at], "diff --git ") {
+		return filePatch{}, false
+	}
+	var created, deleted bool
+	for _, l := range lines[at+1:] {
+		switch {
+		case strings.HasPrefix(l, "new file mode "):
+			created = true
+			continue
+		case strings.HasPrefix(l, "deleted file mode "):
+			deleted = true
+			continue
+		case strings.HasPrefix(l, "index "):
+			continue
+		}
+		if !strings.HasPrefix(l, "diff --git ") {
+			return filePatch{}, false // a ---/+++ pair follows, or something else
+		}
+		break
+	}
+	// "diff --git a/X b/X": the two names are the same, so X is the first half.
+	names := strings.TrimRight(strings.TrimPrefix(lines[at], "diff --git "), "\n")
+	half := (len(names) - 1) / 2
+	if len(names)%2 == 0 || names[half] != ' ' {
+		return filePatch{}, false
+	}
+	name := diffPath(names[:half])
+	switch {
+	case created && !deleted:
+		return filePatch{newPath: name}, true
+	case deleted && !created:
+		return filePatch{oldPath: name}, true
+	}
+	return filePatch{}, false
+}
+
 // diffPath turns "a/table.go\t2024-01-01 ..." into "table.go", and
 // "/dev/null" into "".
 func diffPath(s string) string {
@@ -163,6 +211,11 @@ func diffPath(s string) string {
 	}
 	if s == "/dev/null" {
 		return ""
+	}
+	if strings.HasPrefix(s, `"`) { // git quotes names with unusual bytes, C-style
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
 	}
 	if _, rest, ok := strings.Cut(s, "/"); ok {
 		return rest // strip the a/ or b/ prefix, as patch -p1 does
