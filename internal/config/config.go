@@ -307,6 +307,9 @@ func load(path string, createToken bool) (Config, error) {
 			return c, fmt.Errorf("read secret: %w", err)
 		}
 		c.Secret = strings.TrimSpace(string(sec))
+		if c.Secret == "" {
+			return c, fmt.Errorf("secret file %s is empty: put the system's secret in it (a copy of the first host's), or remove it to make a new one", c.SecretFile)
+		}
 	}
 	tok, err := os.ReadFile(c.TokenFile)
 	if err != nil {
