@@ -26,6 +26,7 @@ import (
 	"github.com/peacepie/peacepie/internal/repl"
 	"github.com/peacepie/peacepie/internal/repocmd"
 	"github.com/peacepie/peacepie/internal/runner"
+	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/repo"
 )
 
@@ -42,11 +43,11 @@ func run() int {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
-				fmt.Fprintln(os.Stderr, "peacepie:", msg)
+				fmt.Fprintln(os.Stderr, "peacepie:", termtext.Text(msg))
 			}
 			return ec.ExitCode()
 		}
-		fmt.Fprintln(os.Stderr, "peacepie:", err)
+		fmt.Fprintln(os.Stderr, "peacepie:", termtext.Text(err.Error()))
 		return 1
 	}
 	return 0
@@ -281,7 +282,9 @@ func printAnswer(w io.Writer, m host.Message, compact bool) error {
 			data = buf.Bytes()
 		}
 	}
-	_, err = fmt.Fprintf(w, "%s\n", data)
+	// The strings are the actor's: what a terminal would act on or hide is
+	// escaped as JSON escapes it, so the value is the same.
+	_, err = fmt.Fprintf(w, "%s\n", termtext.JSON(data))
 	return err
 }
 

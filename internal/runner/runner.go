@@ -24,6 +24,7 @@ import (
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/cluster"
 	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/luart"
 	"github.com/peacepie/peacepie/net/link"
 	"github.com/peacepie/peacepie/repo"
@@ -98,7 +99,7 @@ func Run(ctx context.Context, opt Options) error {
 		Budget:    cfg.HandlerBudget.Duration,
 		Resolver:  luart.NewRuntime(src),
 		Logger:    log,
-		Output:    opt.Stdout,
+		Output:    termtext.NewWriter(opt.Stdout), // what actors print, escaped
 		AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
@@ -250,7 +251,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
-		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
+		Resolver: luart.NewRuntime(store), Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
 		return err
