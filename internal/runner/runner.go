@@ -142,6 +142,12 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
+	// Clients (peacepie ask, attach) find the console where it really is.
+	if remove, err := config.WriteConsoleURL(cfg.Path, "http://"+ln.Addr().String()); err != nil {
+		log.Warn("clients will look for the console at the config's address", "error", err.Error())
+	} else {
+		defer remove()
+	}
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
 	secretPath, _ := filepath.Abs(cfg.SecretFile)
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --join %s --secret-file %s\n", head.Addr(), secretPath))
