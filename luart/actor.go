@@ -515,10 +515,15 @@ func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
 }
 
 // noteParams tells the head the actor's params (see host.Actor.NoteParams).
+// Params that cannot be converted (a handler made one contain itself) are
+// logged: the head keeps what it noted last.
 func (b *actor) noteParams() {
-	if params, err := b.Params(); err == nil {
-		b.host.NoteParams(params)
+	params, err := b.Params()
+	if err != nil {
+		b.host.Logger().Warn("params are not noted for a restart", "error", err.Error())
+		return
 	}
+	b.host.NoteParams(params)
 }
 
 // Params returns the declared params as name: value (host.ParamsGetter),

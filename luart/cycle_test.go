@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/testhost"
 )
 
 // cyclePackage has classes whose declared params, replies, bodies and
@@ -128,6 +130,11 @@ func TestCyclesAndDepthAreRefusedWithThePath(t *testing.T) {
 			t.Fatalf("recreate: %s %s, want an error with %q", r.Command, jsonOf(r.Body), want)
 		}
 		h.expect("p", "ping", "", "pong", "null")
+		// set_params notes the params for a restart: they cannot be, and say why.
+		h.expect("p", "set_params", `{"params": {}}`, "params_are_set", "null")
+		testhost.Eventually(t, 5*time.Second, "the params not noted, logged", func() bool {
+			return strings.Contains(h.log.String(), want)
+		})
 		h.expect("p", "set_params", `{"params": {"x": 2}}`, "params_are_set", "null")
 		h.expect("p", "get_params", "", "params", `{"params":[{"name":"x","value":2}]}`)
 	})
