@@ -58,6 +58,7 @@ type actor struct {
 	lastTo   string
 	lastAddr host.Address
 	fields   []field // appendTableJSON's stack
+	tables   int     // tables the current conversion or copy went through (maxTables)
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {
@@ -122,6 +123,7 @@ func (b *actor) declareParams() error {
 		return fmt.Errorf("class %s: params must be a table of name = default, not a %s", b.cls.name, pv.Type())
 	}
 	var err error
+	b.tables = 0
 	pt.ForEach(func(k, v lua.LValue) {
 		name, ok := k.(lua.LString)
 		if !ok {
@@ -152,6 +154,9 @@ func (b *actor) declareParams() error {
 func (b *actor) copyTable(t *lua.LTable, depth int) (*lua.LTable, error) {
 	if depth > maxDepth {
 		return nil, &convertError{deep: true}
+	}
+	if b.tables++; b.tables > maxTables {
+		return nil, errTooMany()
 	}
 	c := b.L.CreateTable(t.Len(), 0)
 	var err error

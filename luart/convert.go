@@ -18,6 +18,12 @@ import (
 // Bodies coming in are bounded by host.MaxDepth when decoded.
 const maxDepth = host.MaxDepth
 
+// maxTables bounds the tables one conversion or copy goes through. A table
+// may be reached many times (t = {a = u, b = u}), so 60 levels of that
+// are 2^60 tables to write out: the walk would neither end nor fit in
+// memory, and Go code is not interrupted by the handler budget.
+const maxTables = 1 << 20
+
 // errConvert reports a Lua value that has no JSON form.
 var errConvert = errors.New("value cannot be sent")
 
@@ -155,6 +161,7 @@ func (b *actor) elemToLua(v any) lua.LValue {
 // error (errConvert) that names the path below root: "value cannot be sent:
 // body.a.self: a table that contains itself".
 func (b *actor) fromLua(v lua.LValue, root string) (any, error) {
+	b.tables = 0
 	out, err := b.fromLuaDepth(v, 0)
 	if err != nil {
 		return nil, convertAt(err, root)
@@ -183,6 +190,9 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 		if depth >= maxDepth {
 			return nil, &convertError{deep: true}
 		}
+		if b.tables++; b.tables > maxTables {
+			return nil, errTooMany()
+		}
 		return b.tableFromLua(x, depth+1)
 	case *lua.LUserData:
 		if v == b.null {
@@ -190,6 +200,10 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 		}
 	}
 	return nil, &convertError{why: fmt.Sprintf("a %s has no JSON form", v.Type())}
+}
+
+func errTooMany() *convertError {
+	return &convertError{why: fmt.Sprintf("more than %d tables in one value (the same tables reached many times over?)", maxTables)}
 }
 
 // inside records, on an error from the walk below key k of t, that the

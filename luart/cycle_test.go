@@ -24,7 +24,9 @@ version = "1.0.0"
 Cyclic = "cyclic"
 Deep = "deep"
 Plain = "plain"
+Dag = "dag"
 `),
+	"dag.lua": file(`local t = {} for i = 1, 60 do t = {a = t, b = t} end return {params = {d = t}}`),
 	"cyclic.lua": file(`local t = {} t.self = t; return {params = {cyc = t}}`),
 	"deep.lua": file(`
 local root = {}
@@ -38,7 +40,10 @@ local Plain = {params = {x = 1}}
 local function cyc() local t = {a = {}} t.a.back = t return t end
 local function deep() local root = {} local t = root for i = 1, 70 do t[1] = {} t = t[1] end return root end
 local function try(f, ...) local ok, err = pcall(f, ...) return "refused", {ok = ok, err = tostring(err)} end
+local function dag() local t = {} for i = 1, 60 do t = {a = t, b = t} end return t end
 function Plain:ping() return "pong" end
+function Plain:reply_dag() return "x", dag() end
+function Plain:send_remote_dag() return try(pp.send, "nobody_here", "x", dag()) end
 function Plain:reply_cycle() return "x", {list = {cyc()}} end
 function Plain:reply_deep() return "x", deep() end
 function Plain:send_cycle() return try(pp.send, "peer", "x", cyc()) end
@@ -78,6 +83,7 @@ func TestCyclesAndDepthAreRefusedWithThePath(t *testing.T) {
 	}
 	createFails("Cyclic", "params.cyc.self: a table that contains itself")
 	createFails("Deep", "params.deep"+strings.Repeat(".next", 64)+": tables nested deeper than 64")
+	createFails("Dag", "more than 1048576 tables in one value")
 
 	if r := h.createFrom("cyc", "p", "Plain", ""); r.Command != "actor_is_created" {
 		t.Fatalf("create Plain: %s %s", r.Command, jsonOf(r.Body))
@@ -100,6 +106,8 @@ func TestCyclesAndDepthAreRefusedWithThePath(t *testing.T) {
 		{"ask_all_cycle", `request 1: value cannot be sent: body.a.back: a table that contains itself`},
 		{"timer_cycle", `body.a.back: a table that contains itself`},
 		{"recipient_cycle", `recipient.entity: a table that contains itself`},
+		{"reply_dag", `more than 1048576 tables in one value`},
+		{"send_remote_dag", `more than 1048576 tables in one value`},
 		{"print_cycle", `stack overflow`},
 		{"log_cycle", `stack overflow`},
 	} {
