@@ -107,11 +107,8 @@ type Process struct {
 func NewProcess(cfg Config) (*Process, error) {
 	cfg.setDefaults()
 	for _, n := range []string{cfg.Host, cfg.Process} {
-		if strings.ContainsAny(n, ". /") {
-			return nil, fmt.Errorf("host and process names may not contain dots, spaces or slashes: %q", n)
-		}
-		if why := unsafeName(n); why != "" {
-			return nil, fmt.Errorf("host and process names %s: %q", why, n)
+		if err := ValidateNodeName(n); err != nil {
+			return nil, err
 		}
 	}
 	p := &Process{
@@ -314,6 +311,18 @@ func ValidateName(name string) error {
 	}
 	if why := unsafeName(name); why != "" {
 		return fmt.Errorf("%w: names %s: %q", ErrBadName, why, name)
+	}
+	return nil
+}
+
+// ValidateNodeName checks a host or process name: no dots, spaces or
+// slashes, nor anything unsafeName refuses.
+func ValidateNodeName(name string) error {
+	if strings.ContainsAny(name, ". /") {
+		return fmt.Errorf("host and process names may not contain dots, spaces or slashes: %q", name)
+	}
+	if why := unsafeName(name); why != "" {
+		return fmt.Errorf("host and process names %s: %q", why, name)
 	}
 	return nil
 }
