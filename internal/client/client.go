@@ -70,8 +70,9 @@ var ErrNotThisSystem = errors.New("the token is missing or wrong, or this is not
 // Check makes sure that the console at wsURL knows token before anything
 // sends it there: it asks GET /api/hello?nonce=N with a fresh random nonce
 // and no token, and the answer must hold proof.Hello(token, N), which only
-// a holder of the token can make. Redirects are not followed. Errors wrap
-// ErrNoAnswer or ErrNotThisSystem.
+// a holder of the token can make. Redirects and proxies are not followed,
+// as the WebSocket dial follows none. Errors wrap ErrNoAnswer or
+// ErrNotThisSystem.
 func Check(ctx context.Context, wsURL, token string) error {
 	u, err := url.Parse(wsURL)
 	if err != nil {
@@ -89,7 +90,12 @@ func Check(ctx context.Context, wsURL, token string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoAnswer, err)
 	}
-	hc := http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// No proxy, as the WebSocket dial has none: the hello must reach what
+	// the token would.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	defer tr.CloseIdleConnections()
+	hc := http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoAnswer, err)
