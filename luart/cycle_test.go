@@ -26,7 +26,7 @@ Deep = "deep"
 Plain = "plain"
 Dag = "dag"
 `),
-	"dag.lua": file(`local t = {} for i = 1, 60 do t = {a = t, b = t} end return {params = {d = t}}`),
+	"dag.lua":    file(`local t = {} for i = 1, 60 do t = {a = t, b = t} end return {params = {d = t}}`),
 	"cyclic.lua": file(`local t = {} t.self = t; return {params = {cyc = t}}`),
 	"deep.lua": file(`
 local root = {}

@@ -68,7 +68,9 @@ func TestTokenGoesOnlyToThisSystem(t *testing.T) {
 		"a proof of another token": func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte(`{"proof": "` + proof.Hello("another token", r.URL.Query().Get("nonce")) + `"}`))
 		},
-		"a redirect to the system": func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "http://127.0.0.1:1/", http.StatusFound) },
+		"a redirect to the system": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://127.0.0.1:1/", http.StatusFound)
+		},
 	}
 	for name, answer := range answers {
 		t.Run(name, func(t *testing.T) {
