@@ -126,13 +126,13 @@ func (d *decoder) value(depth int) (any, error) {
 	}
 	switch c := d.data[d.pos]; {
 	case c == '{':
-		if depth >= MaxDepth {
-			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+		if depth >= maxDecodeDepth {
+			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", maxDecodeDepth)
 		}
 		return d.object(depth + 1)
 	case c == '[':
-		if depth >= MaxDepth {
-			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+		if depth >= maxDecodeDepth {
+			return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", maxDecodeDepth)
 		}
 		return d.array(depth + 1)
 	case c == '"':

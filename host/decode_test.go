@@ -27,8 +27,8 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 }
 
 func decodeToken(dec *json.Decoder, tok json.Token, depth int) (any, error) {
-	if d, ok := tok.(json.Delim); ok && (d == '[' || d == '{') && depth >= MaxDepth {
-		return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxDepth)
+	if d, ok := tok.(json.Delim); ok && (d == '[' || d == '{') && depth >= maxDecodeDepth {
+		return nil, fmt.Errorf("invalid JSON: nested deeper than %d levels", maxDecodeDepth)
 	}
 	switch t := tok.(type) {
 	case nil, bool, string:
@@ -117,8 +117,8 @@ func FuzzUnmarshalValue(f *testing.F) {
 		got, err1 := UnmarshalValue(data)
 		want, err2 := refUnmarshal(data)
 		if (err1 == nil) != (err2 == nil) {
-			// encoding/json accepts nesting past MaxDepth only in the reference
-			if err1 != nil && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > MaxDepth {
+			// encoding/json accepts nesting past maxDecodeDepth only in the reference
+			if err1 != nil && bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > maxDecodeDepth {
 				return
 			}
 			t.Fatalf("%q: decoder error %v, reference error %v", data, err1, err2)

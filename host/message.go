@@ -309,7 +309,8 @@ func ToFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// TypeName names the JSON type of a value for error messages.
+// TypeName names the JSON type of a value for error messages; an empty
+// string is "an empty string", so "must be a non-empty string" says why.
 func TypeName(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -319,6 +320,9 @@ func TypeName(v any) string {
 	case int64, int, float64:
 		return "a number"
 	case string:
+		if x == "" {
+			return "an empty string"
+		}
 		return "a string"
 	case Array:
 		return "an array"

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Config configures a Process. Zero fields take the defaults shown.
@@ -105,8 +107,8 @@ type Process struct {
 func NewProcess(cfg Config) (*Process, error) {
 	cfg.setDefaults()
 	for _, n := range []string{cfg.Host, cfg.Process} {
-		if strings.ContainsAny(n, ". /") {
-			return nil, fmt.Errorf("host and process names may not contain dots, spaces or slashes: %q", n)
+		if err := ValidateNodeName(n); err != nil {
+			return nil, err
 		}
 	}
 	p := &Process{
@@ -291,7 +293,9 @@ func (p *Process) Lookup(name string) *Actor {
 	return p.actors[name]
 }
 
-// ValidateName checks that name can be given to an actor.
+// ValidateName checks that name can be given to an actor: not empty, at
+// most 200 bytes, not reserved (_N, <host>.<process>.admin), and without
+// slashes or any character unsafeName refuses.
 func ValidateName(name string) error {
 	switch {
 	case name == "":
@@ -302,10 +306,49 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: %q: names starting with _ are reserved for replies", ErrBadName, name)
 	case IsAdminName(name):
 		return fmt.Errorf("%w: %q: names of the form <host>.<process>.admin are reserved for admins", ErrBadName, name)
-	case strings.ContainsAny(name, " \t\n\r/"):
-		return fmt.Errorf("%w: %q contains a space or a slash", ErrBadName, name)
+	case strings.ContainsRune(name, '/'):
+		return fmt.Errorf("%w: %q contains a slash", ErrBadName, name)
+	}
+	if why := unsafeName(name); why != "" {
+		return fmt.Errorf("%w: names %s: %q", ErrBadName, why, name)
 	}
 	return nil
+}
+
+// ValidateNodeName checks a host or process name: no dots, spaces or
+// slashes, nor anything unsafeName refuses.
+func ValidateNodeName(name string) error {
+	if strings.ContainsAny(name, ". /") {
+		return fmt.Errorf("host and process names may not contain dots, spaces or slashes: %q", name)
+	}
+	if why := unsafeName(name); why != "" {
+		return fmt.Errorf("host and process names %s: %q", why, name)
+	}
+	return nil
+}
+
+// unsafeName says why a name (of an actor, a process or a host) would be
+// unsafe to show, or "": names are printed on operators' terminals and in
+// the console, so they may not hold what a terminal acts on or hides, nor
+// what looks like something else there. Refused: invalid UTF-8, spaces of
+// any kind (and line or paragraph separators), control characters (C0,
+// DEL, C1: escape sequences) and format characters (bidi overrides and
+// isolates, zero-width spaces and joiners, the BOM, soft hyphens).
+func unsafeName(name string) string {
+	if !utf8.ValidString(name) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			return fmt.Sprintf("may not contain spaces (%U)", r)
+		case unicode.IsControl(r):
+			return fmt.Sprintf("may not contain control characters (%U)", r)
+		case unicode.Is(unicode.Cf, r):
+			return fmt.Sprintf("may not contain invisible formatting characters such as bidi controls or zero-width spaces (%U)", r)
+		}
+	}
+	return ""
 }
 
 // Spawn creates an actor of class named name, runs its init hook and returns

@@ -165,5 +165,17 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// MaxDepth is the deepest nesting of arrays and objects a body may have.
+// MaxDepth is the deepest nesting of arrays and objects a body may have:
+// a Lua actor cannot send a deeper table (luart refuses it).
 const MaxDepth = 64
+
+// envelopeDepth is the nesting around a body in the deepest frame that
+// carries one: a queued message in a move's reply (message → body →
+// queue → message → body).
+const envelopeDepth = 4
+
+// maxDecodeDepth bounds the nesting the decoder accepts in a whole JSON
+// text: a body of MaxDepth levels inside its envelopes. With MaxDepth
+// alone, a body Lua may send (64 levels) did not decode at the receiving
+// process, and a move carrying one failed.
+const maxDecodeDepth = MaxDepth + envelopeDepth

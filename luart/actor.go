@@ -58,6 +58,7 @@ type actor struct {
 	lastTo   string
 	lastAddr host.Address
 	fields   []field // appendTableJSON's stack
+	tables   int     // tables the current conversion or copy went through (maxTables)
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {
@@ -122,6 +123,7 @@ func (b *actor) declareParams() error {
 		return fmt.Errorf("class %s: params must be a table of name = default, not a %s", b.cls.name, pv.Type())
 	}
 	var err error
+	b.tables = 0
 	pt.ForEach(func(k, v lua.LValue) {
 		name, ok := k.(lua.LString)
 		if !ok {
@@ -132,7 +134,13 @@ func (b *actor) declareParams() error {
 		if v == b.null {
 			v = lua.LNil
 		} else if t, ok := v.(*lua.LTable); ok {
-			v = b.copyTable(t) // defaults are per instance
+			var cerr error
+			if v, cerr = b.copyTable(t, 1); cerr != nil { // defaults are per instance
+				if err == nil {
+					err = fmt.Errorf("class %s: declared %s", b.cls.name, cerr.(*convertError).text("params"+pathKey(name)))
+				}
+				return
+			}
 		}
 		b.self.RawSetString(string(name), v)
 	})
@@ -140,16 +148,35 @@ func (b *actor) declareParams() error {
 	return err
 }
 
-func (b *actor) copyTable(t *lua.LTable) *lua.LTable {
+// copyTable copies a declared param's default table, tables inside it too,
+// to depth maxDepth. A table that contains itself, or one nested deeper, is
+// refused with a *convertError (a copy would never end).
+func (b *actor) copyTable(t *lua.LTable, depth int) (*lua.LTable, error) {
+	if depth > maxDepth {
+		return nil, &convertError{deep: true}
+	}
+	if b.tables++; b.tables > maxTables {
+		return nil, errTooMany()
+	}
 	c := b.L.CreateTable(t.Len(), 0)
+	var err error
 	t.ForEach(func(k, v lua.LValue) {
+		if err != nil {
+			return
+		}
 		if vt, ok := v.(*lua.LTable); ok {
-			v = b.copyTable(vt)
+			if v, err = b.copyTable(vt, depth+1); err != nil {
+				err = inside(err, t, k)
+				return
+			}
 		}
 		c.RawSet(k, v)
 	})
+	if err != nil {
+		return nil, err
+	}
 	c.Metatable = t.Metatable
-	return c
+	return c, nil
 }
 
 func (b *actor) isParam(name string) bool {
@@ -179,9 +206,9 @@ func (b *actor) setParams(params host.Object) error {
 func (b *actor) paramsValue() (host.Array, error) {
 	out := make(host.Array, 0, len(b.params))
 	for _, name := range b.params {
-		v, err := b.fromLua(b.self.RawGetString(name))
+		v, err := b.fromLua(b.self.RawGetString(name), "params"+pathKey(lua.LString(name)))
 		if err != nil {
-			return nil, fmt.Errorf("param %q: %w", name, err)
+			return nil, err
 		}
 		out = append(out, host.Object{{Key: "name", Value: name}, {Key: "value", Value: v}})
 	}
@@ -256,7 +283,7 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		}
 		return host.Reply{Command: "is_handled", Body: host.Object{{Key: "mid", Value: m.ID.String()}}}, nil
 	case lua.LString:
-		bv, err := b.fromLua(body)
+		bv, err := b.fromLua(body, "body")
 		if err != nil {
 			return host.Reply{}, fmt.Errorf("reply %q of handler %q: %w", string(c), m.Command, err)
 		}
@@ -485,7 +512,7 @@ func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
 	}
 	v := L.Get(-1)
 	L.Pop(1)
-	out, err := b.fromLua(v)
+	out, err := b.fromLua(v, "result")
 	if err != nil {
 		return L.ToStringMeta(v).String(), nil
 	}
@@ -493,10 +520,15 @@ func (b *actor) Eval(_ *host.Actor, code string) (any, error) {
 }
 
 // noteParams tells the head the actor's params (see host.Actor.NoteParams).
+// Params that cannot be converted (a handler made one contain itself) are
+// logged: the head keeps what it noted last.
 func (b *actor) noteParams() {
-	if params, err := b.Params(); err == nil {
-		b.host.NoteParams(params)
+	params, err := b.Params()
+	if err != nil {
+		b.host.Logger().Warn("params are not noted for a restart", "error", err.Error())
+		return
 	}
+	b.host.NoteParams(params)
 }
 
 // Params returns the declared params as name: value (host.ParamsGetter),

@@ -4,18 +4,113 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/peacepie/peacepie/host"
 )
 
-// maxDepth bounds the nesting of tables sent from Lua (and catches cycles);
-// bodies coming in are bounded by host.MaxDepth when decoded.
+// maxDepth bounds the nesting of tables leaving Lua, and of the declared
+// params a new instance copies: a table that contains itself is found when
+// the walk reaches it, and is then told apart from a merely deep one.
+// Bodies coming in are bounded by host.MaxDepth when decoded.
 const maxDepth = host.MaxDepth
+
+// maxTables bounds the tables one conversion or copy goes through. A table
+// may be reached many times (t = {a = u, b = u}), so 60 levels of that
+// are 2^60 tables to write out: the walk would neither end nor fit in
+// memory, and Go code is not interrupted by the handler budget.
+const maxTables = 1 << 20
 
 // errConvert reports a Lua value that has no JSON form.
 var errConvert = errors.New("value cannot be sent")
+
+// convertError is a Lua value that cannot be converted or copied, with
+// where it sits. It is filled as the walk unwinds, so a walk that succeeds
+// pays nothing for it.
+type convertError struct {
+	why    string        // what is wrong with the value found there
+	deep   bool          // the walk went deeper than maxDepth
+	keys   []string      // the path, innermost first: ".name" or "[3]"
+	tables []*lua.LTable // the tables along the path, innermost first
+}
+
+func (e *convertError) Error() string { return e.text("") }
+
+// add records that the walk went through key k of table t.
+func (e *convertError) add(t *lua.LTable, k lua.LValue) {
+	e.keys = append(e.keys, pathKey(k))
+	e.tables = append(e.tables, t)
+}
+
+// text says what is wrong, and where, below root ("body", "params.cyc").
+// A walk that went too deep is a table that contains itself when a table
+// comes back along its path: the path then ends where it first does.
+func (e *convertError) text(root string) string {
+	keys, why := e.keys, e.why
+	if e.deep {
+		why = fmt.Sprintf("tables nested deeper than %d", maxDepth)
+		n := len(e.tables)
+	find:
+		for i := n - 1; i >= 0; i-- { // outermost first
+			for j := n - 1; j > i; j-- {
+				if e.tables[j] == e.tables[i] {
+					// tables[i] is tables[j] again, reached through
+					// keys[i+1]: the path ends with that key.
+					keys, why = e.keys[i+1:], "a table that contains itself"
+					break find
+				}
+			}
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString(root)
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		if sb.Len() == 0 && k[0] == '.' {
+			k = k[1:]
+		}
+		sb.WriteString(k)
+	}
+	if sb.Len() == 0 {
+		return why
+	}
+	return sb.String() + ": " + why
+}
+
+// pathKey writes a table key as a step of a path: .name for a name, ["a
+// b"] for another string, [3] for a number.
+func pathKey(k lua.LValue) string {
+	if s, ok := k.(lua.LString); ok {
+		if isIdentifier(string(s)) {
+			return "." + string(s)
+		}
+		return "[" + strconv.Quote(string(s)) + "]"
+	}
+	return "[" + k.String() + "]"
+}
+
+func isIdentifier(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// convertAt gives a conversion error its place: root names the value
+// ("body", "params.a"), so the error reads "value cannot be sent:
+// body.a.self: a table that contains itself".
+func convertAt(err error, root string) error {
+	var ce *convertError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %s", errConvert, ce.text(root))
+	}
+	return err
+}
 
 // toLua converts a body value to Lua. JSON null is nil at the top level and
 // peacepie.null inside tables, so keys and array slots are kept. Arrays get
@@ -61,9 +156,17 @@ func (b *actor) elemToLua(v any) lua.LValue {
 // fromLua converts a Lua value to a body value. Tables with the array
 // metatable, or whose keys are exactly 1..n (n >= 1), become arrays; other
 // tables need string keys and become objects (keys sorted). Functions,
-// userdata (except null), NaN and infinities are refused.
-func (b *actor) fromLua(v lua.LValue) (any, error) {
-	return b.fromLuaDepth(v, 0)
+// userdata (except null), NaN and infinities are refused, and so are tables
+// nested deeper than maxDepth and tables that contain themselves, with an
+// error (errConvert) that names the path below root: "value cannot be sent:
+// body.a.self: a table that contains itself".
+func (b *actor) fromLua(v lua.LValue, root string) (any, error) {
+	b.tables = 0
+	out, err := b.fromLuaDepth(v, 0)
+	if err != nil {
+		return nil, convertAt(err, root)
+	}
+	return out, nil
 }
 
 func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
@@ -75,7 +178,7 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 	case lua.LNumber:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%w: %v is not a JSON number", errConvert, f)
+			return nil, &convertError{why: fmt.Sprintf("%v is not a JSON number", f)}
 		}
 		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
 			return int64(f), nil
@@ -85,7 +188,10 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 		return bool(x), nil
 	case *lua.LTable:
 		if depth >= maxDepth {
-			return nil, fmt.Errorf("%w: tables nested deeper than %d (a cycle?)", errConvert, maxDepth)
+			return nil, &convertError{deep: true}
+		}
+		if b.tables++; b.tables > maxTables {
+			return nil, errTooMany()
 		}
 		return b.tableFromLua(x, depth+1)
 	case *lua.LUserData:
@@ -93,7 +199,20 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 			return nil, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: a %s has no JSON form", errConvert, v.Type())
+	return nil, &convertError{why: fmt.Sprintf("a %s has no JSON form", v.Type())}
+}
+
+func errTooMany() *convertError {
+	return &convertError{why: fmt.Sprintf("more than %d tables in one value (the same tables reached many times over?)", maxTables)}
+}
+
+// inside records, on an error from the walk below key k of t, that the
+// path goes through there.
+func inside(err error, t *lua.LTable, k lua.LValue) error {
+	if ce, ok := err.(*convertError); ok {
+		ce.add(t, k)
+	}
+	return err
 }
 
 func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
@@ -109,7 +228,7 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		for i := 1; i <= n; i++ {
 			e, err := b.fromLuaDepth(t.RawGetInt(i), depth)
 			if err != nil {
-				return nil, err
+				return nil, inside(err, t, lua.LNumber(i))
 			}
 			arr[i-1] = e
 		}
@@ -125,12 +244,14 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		}
 		ks, ok := k.(lua.LString)
 		if !ok {
-			err = fmt.Errorf("%w: a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", errConvert, k.String(), k.Type())
+			err = &convertError{why: fmt.Sprintf("a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", k.String(), k.Type())}
 			return
 		}
 		var e any
 		if e, err = b.fromLuaDepth(v, depth); err == nil {
 			obj = append(obj, host.Field{Key: string(ks), Value: e})
+		} else {
+			err = inside(err, t, k)
 		}
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package luart_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
@@ -235,11 +236,11 @@ type luaHost struct {
 	log *testhost.Output
 }
 
-func startLua(t *testing.T, cfg host.Config) *luaHost {
+func startLua(t *testing.T, cfg host.Config, extra ...fs.FS) *luaHost {
 	t.Helper()
 	log := &testhost.Output{}
 	cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return &luaHost{t: t, p: testhost.Start(t, cfg, testPackage, otherPackage), log: log}
+	return &luaHost{t: t, p: testhost.Start(t, cfg, append([]fs.FS{testPackage, otherPackage}, extra...)...), log: log}
 }
 
 func jsonOf(v any) string {
@@ -583,7 +584,7 @@ func TestBadReplies(t *testing.T) {
 		{"fn", "function"},
 		{"number", "number"},
 		{"table_cmd", "table"},
-		{"cycle", "nested"},
+		{"cycle", "body.self: a table that contains itself"},
 		{"mixed", "neither an array"},
 		{"nan", "JSON"},
 	}

@@ -71,7 +71,7 @@ func (b *actor) checkAddress(L *lua.LState, n int) host.Address {
 		return a
 	case *lua.LTable:
 		var err error
-		if hv, err = b.fromLua(x); err != nil {
+		if hv, err = b.fromLua(x, "recipient"); err != nil {
 			L.ArgError(n, err.Error())
 		}
 	default:
@@ -85,9 +85,9 @@ func (b *actor) checkAddress(L *lua.LState, n int) host.Address {
 }
 
 func (b *actor) checkBody(L *lua.LState, n int) any {
-	v, err := b.fromLua(L.Get(n))
+	v, err := b.fromLua(L.Get(n), "body")
 	if err != nil {
-		L.ArgError(n, "body: "+err.Error())
+		L.ArgError(n, err.Error())
 	}
 	return v
 }
@@ -168,9 +168,9 @@ func (b *actor) luaAskAll(L *lua.LState) int {
 		if !ok {
 			L.ArgError(1, fmt.Sprintf("request %d: the command (second element) must be a string", i))
 		}
-		body, err := b.fromLua(rt.RawGetInt(3))
+		body, err := b.fromLua(rt.RawGetInt(3), "body")
 		if err != nil {
-			L.ArgError(1, fmt.Sprintf("request %d: body: %s", i, err.Error()))
+			L.ArgError(1, fmt.Sprintf("request %d: %s", i, err.Error()))
 		}
 		reqs[i-1] = host.Message{Command: string(cmd), Body: body, Recipient: to}
 	}

@@ -19,6 +19,7 @@ func (b *actor) sendBody(L *lua.LState, n int, to host.Address) any {
 	if !ok || to.Entity == "" || to.Reply != 0 || b.host.IsHere(to.Entity) {
 		return b.checkBody(L, n)
 	}
+	b.tables = 0
 	buf, ok := b.appendTableJSON(make([]byte, 0, 64), t, 1)
 	if !ok {
 		return b.checkBody(L, n)
@@ -52,6 +53,9 @@ func (b *actor) appendJSON(buf []byte, v lua.LValue, depth int) ([]byte, bool) {
 		return strconv.AppendBool(buf, bool(x)), true
 	case *lua.LTable:
 		if depth >= maxDepth {
+			return buf, false
+		}
+		if b.tables++; b.tables > maxTables {
 			return buf, false
 		}
 		return b.appendTableJSON(buf, x, depth+1)

@@ -45,7 +45,7 @@ func TestRawBodyMatchesFromLua(t *testing.T) {
 			t.Fatalf("%s: %v", src, err)
 		}
 		tbl := b.L.GetGlobal("v").(*lua.LTable)
-		want, errWant := b.fromLua(tbl)
+		want, errWant := b.fromLua(tbl, "body")
 		var wantJSON []byte
 		if errWant == nil {
 			wantJSON, errWant = host.AppendValue(nil, want)

@@ -83,16 +83,21 @@ func (l *Lock) Entries() []LockEntry {
 }
 
 // Set records e and writes the file. Entries that other processes of the
-// host wrote to the file meanwhile are kept.
+// host wrote to the file meanwhile are kept. A file that cannot be read
+// now (someone wrote garbage into it since start-up) is refused with
+// LoadLock's error and left as it is: overwriting it would drop what the
+// lock protects.
 func (l *Lock) Set(e LockEntry) error {
 	if l.path != "" {
-		if onDisk, err := LoadLock(l.path); err == nil {
-			l.mu.Lock()
-			for k, v := range onDisk.entries {
-				l.entries[k] = v
-			}
-			l.mu.Unlock()
+		onDisk, err := LoadLock(l.path)
+		if err != nil {
+			return err
 		}
+		l.mu.Lock()
+		for k, v := range onDisk.entries {
+			l.entries[k] = v
+		}
+		l.mu.Unlock()
 	}
 	l.mu.Lock()
 	l.entries[lockKey(e.Name, e.Version)] = e

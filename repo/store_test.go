@@ -1318,3 +1318,28 @@ func TestStoreCompatibleReleaseBelowOne(t *testing.T) {
 		t.Errorf("pkg~=0.4 chose %s among v0.4.0, v0.9.0, v1.0.0, want 0.9.0 (>=0.4, <1.0)", p.Manifest.Version)
 	}
 }
+
+// TestStoreRefusesGarbageLockAtRunTime: a lock file that became garbage
+// after start-up is refused when a fetch would write it, with the error of
+// start-up, and is never overwritten.
+func TestStoreRefusesGarbageLockAtRunTime(t *testing.T) {
+	t.Parallel()
+	e := newStoreEnv(t)
+	r := makePackage(t, e.repos, "pkg", "1.0.0")
+	s := e.store(listTOML(listEntry{"pkg", r.URL(), []string{"v1.0.0"}}))
+	const garbage = "this is = = not TOML\n"
+	if err := os.WriteFile(e.lockPath, []byte(garbage), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, startErr := repo.LoadLock(e.lockPath) // what start-up says
+	if startErr == nil {
+		t.Fatal("LoadLock accepted garbage")
+	}
+	_, err := findPkg(t, s, "pkg==1.0.0")
+	if err == nil || !strings.Contains(err.Error(), startErr.Error()) {
+		t.Fatalf("fetch with a garbage lock file: %v, want %q", err, startErr)
+	}
+	if data, _ := os.ReadFile(e.lockPath); string(data) != garbage {
+		t.Fatalf("the garbage lock file was overwritten with:\n%s", data)
+	}
+}

@@ -114,9 +114,14 @@ func (s *Server) authorized(r *http.Request) bool {
 }
 
 // serveHello answers {"node": head admin} with the token, 401 without: the
-// page checks its token with it before opening the WebSocket.
+// page checks its token with it before opening the WebSocket. With
+// ?nonce= it answers the console's proof instead (hello.go).
 func (s *Server) serveHello(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if nonce := r.URL.Query().Get("nonce"); nonce != "" {
+		s.serveProof(w, nonce)
+		return
+	}
 	if !s.authorized(r) {
 		http.Error(w, "missing or wrong token", http.StatusUnauthorized)
 		return

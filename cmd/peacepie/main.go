@@ -26,6 +26,7 @@ import (
 	"github.com/peacepie/peacepie/internal/repl"
 	"github.com/peacepie/peacepie/internal/repocmd"
 	"github.com/peacepie/peacepie/internal/runner"
+	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/repo"
 )
 
@@ -42,11 +43,11 @@ func run() int {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
-				fmt.Fprintln(os.Stderr, "peacepie:", msg)
+				fmt.Fprintln(os.Stderr, "peacepie:", termtext.Text(msg))
 			}
 			return ec.ExitCode()
 		}
-		fmt.Fprintln(os.Stderr, "peacepie:", err)
+		fmt.Fprintln(os.Stderr, "peacepie:", termtext.Text(err.Error()))
 		return 1
 	}
 	return 0
@@ -146,7 +147,7 @@ func app() *cli.App {
 					if c.NArg() > 1 {
 						return cli.Exit("usage: peacepie attach [URL] [--token T]", 2)
 					}
-					wsURL, token, err := consoleAddress(c, c.Args().First())
+					wsURL, token, err := consoleAddress(c, c.Args().First(), 1)
 					if err != nil {
 						return err
 					}
@@ -194,7 +195,7 @@ func request(c *cli.Context, kind string) error {
 	if len(args) < 2 || len(args) > 3 {
 		return cli.Exit(fmt.Sprintf("usage: peacepie %s [URL] RECIPIENT COMMAND [BODY]", kind), 2)
 	}
-	wsURL, token, err := consoleAddress(c, rawURL)
+	wsURL, token, err := consoleAddress(c, rawURL, 2)
 	if err != nil {
 		return err
 	}
@@ -236,8 +237,12 @@ func request(c *cli.Context, kind string) error {
 
 // consoleAddress finds the console's WebSocket URL and the token: from the
 // URL given (the printed one carries the token), --token or
-// $PEACEPIE_TOKEN, else the config.
-func consoleAddress(c *cli.Context, rawURL string) (string, string, error) {
+// $PEACEPIE_TOKEN, else the config. Without a URL the address is the one
+// the running system wrote next to the config (config.ConsoleFile), or
+// the config's console; the console there must prove it knows the token
+// (client.Check) before the token is sent, else the command exits with
+// code, saying where the address came from.
+func consoleAddress(c *cli.Context, rawURL string, code int) (string, string, error) {
 	token := c.String("token")
 	var wsURL string
 	if rawURL != "" {
@@ -255,16 +260,50 @@ func consoleAddress(c *cli.Context, rawURL string) (string, string, error) {
 		if err != nil {
 			return "", "", cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
 		}
-		if wsURL == "" {
-			if wsURL, _, err = client.WSURL(cfg.Console); err != nil {
-				return "", "", cli.Exit(err.Error(), 2)
-			}
-		}
 		if token == "" {
 			token = cfg.Token
 		}
+		if wsURL == "" {
+			addr, from, err := runningConsole(cfg)
+			if err != nil {
+				return "", "", cli.Exit(err.Error(), 2)
+			}
+			if wsURL, _, err = client.WSURL(addr); err != nil {
+				return "", "", cli.Exit(fmt.Sprintf("%s (%s)", err, from), 2)
+			}
+			if err := client.Check(c.Context, wsURL, token); err != nil {
+				return "", "", cli.Exit(consoleProblem(err, addr, from), code)
+			}
+		}
 	}
 	return wsURL, token, nil
+}
+
+// runningConsole is the console address of a config's system: the one its
+// running `peacepie run` wrote, else the config's, and where it came from.
+func runningConsole(cfg config.Config) (addr, from string, err error) {
+	addr, err = config.ReadConsoleURL(cfg.Path)
+	if err != nil {
+		return "", "", err
+	}
+	if addr != "" {
+		return addr, "written by peacepie run in " + config.ConsoleFilePath(cfg.Path), nil
+	}
+	return cfg.Console, "console in " + cfg.Path, nil
+}
+
+// consoleProblem says why the console at addr cannot be used.
+func consoleProblem(err error, addr, from string) string {
+	switch {
+	case errors.Is(err, client.ErrNoAnswer) && strings.HasPrefix(from, "written"):
+		return fmt.Sprintf("no console answers at %s (%s): the system that wrote it is not running, or cannot be reached; "+
+			"a run that was killed leaves the file behind: remove it (%v)", addr, from, err)
+	case errors.Is(err, client.ErrNoAnswer):
+		return fmt.Sprintf("no console answers at %s (%s): is peacepie running, or was it started with --console elsewhere? (%v)", addr, from, err)
+	case errors.Is(err, client.ErrNotThisSystem):
+		return fmt.Sprintf("the program at %s (%s) is not this config's system: %v", addr, from, err)
+	}
+	return fmt.Sprintf("%s (%s): %v", addr, from, err)
 }
 
 func printAnswer(w io.Writer, m host.Message, compact bool) error {
@@ -281,7 +320,9 @@ func printAnswer(w io.Writer, m host.Message, compact bool) error {
 			data = buf.Bytes()
 		}
 	}
-	_, err = fmt.Fprintf(w, "%s\n", data)
+	// The strings are the actor's: what a terminal would act on or hide is
+	// escaped as JSON escapes it, so the value is the same.
+	_, err = fmt.Fprintf(w, "%s\n", termtext.JSON(data))
 	return err
 }
 

@@ -230,6 +230,10 @@ func TestRestartPolicy(t *testing.T) {
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "it"}`), "actor_is_found"); f.bodyString("node") != node {
 		t.Errorf("the actor came back in %s, want %s", f.bodyString("node"), node)
 	}
+	// The restarted child is listed once, as running: not also as gone.
+	if a := ws.expect(admin, "get_processes", nil, "processes"); strings.Count(a.String(), `"node":"`+node+`"`) != 1 || strings.Contains(a.String(), `"state":"gone"`) {
+		t.Errorf("get_processes after the restart of %s: %s, want it once, running", node, a)
+	}
 	// remove_process is on purpose: no restart.
 	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, node)), "process_is_removed")
 	ws.expect("it", "get_params", nil, "actor_is_not_found")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/proof"
 )
 
 // Conn is a connection to a console. Requests and watches may run
@@ -55,8 +57,68 @@ func WSURL(raw string) (wsURL, token string, err error) {
 	return u.String(), token, nil
 }
 
-// Dial connects to the console at wsURL with token.
+// ErrNoAnswer reports that no console answers at an address: nothing
+// listens there, or something that does not speak HTTP.
+var ErrNoAnswer = errors.New("no console answers there")
+
+// ErrNotThisSystem reports that what answers at an address cannot prove it
+// knows the token (Check): the token is wrong, or another program listens
+// there. The token was not sent to it.
+var ErrNotThisSystem = errors.New("the token is missing or wrong, or this is not the system's console: " +
+	"it cannot prove it knows the token, so the token was not sent")
+
+// Check makes sure that the console at wsURL knows token before anything
+// sends it there: it asks GET /api/hello?nonce=N with a fresh random nonce
+// and no token, and the answer must hold proof.Hello(token, N), which only
+// a holder of the token can make. Redirects and proxies are not followed,
+// as the WebSocket dial follows none. Errors wrap ErrNoAnswer or
+// ErrNotThisSystem.
+func Check(ctx context.Context, wsURL, token string) error {
+	u, err := url.Parse(wsURL)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoAnswer, err)
+	}
+	hello := url.URL{Scheme: "http", Host: u.Host, Path: "/api/hello"}
+	if u.Scheme == "wss" || u.Scheme == "https" {
+		hello.Scheme = "https"
+	}
+	nonce := proof.NewNonce()
+	hello.RawQuery = url.Values{proof.NonceParam: {nonce}}.Encode()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, hello.String(), nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoAnswer, err)
+	}
+	// No proxy, as the WebSocket dial has none: the hello must reach what
+	// the token would.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	defer tr.CloseIdleConnections()
+	hc := http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoAnswer, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w (it answered %s)", ErrNotThisSystem, resp.Status)
+	}
+	v, _ := host.UnmarshalValue(data)
+	o, _ := v.(host.Object)
+	if !proof.Check(token, nonce, o.String("proof")) {
+		return ErrNotThisSystem
+	}
+	return nil
+}
+
+// Dial connects to the console at wsURL with token, once Check has made
+// sure the console there knows the token: the token goes nowhere else.
 func Dial(ctx context.Context, wsURL, token string) (*Conn, error) {
+	if err := Check(ctx, wsURL, token); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", wsURL, err)
+	}
 	hdr := http.Header{"Authorization": {"Bearer " + token}}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, wsURL, hdr)

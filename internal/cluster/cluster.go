@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -598,11 +599,24 @@ func (h *Head) processList() host.Array {
 	return out
 }
 
-// Gone lists the processes that ended lately (get_processes shows them).
+// Gone lists the processes that ended lately (get_processes shows them),
+// oldest first: each node once, with its last end, and none that runs again
+// (a restarted child is listed among the running processes only).
 func (h *Head) Gone() []host.Object {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]host.Object(nil), h.gone...)
+	out := make([]host.Object, 0, len(h.gone))
+	seen := make(map[string]bool, len(h.gone))
+	for i := len(h.gone) - 1; i >= 0; i-- {
+		node := h.gone[i].String("node")
+		if seen[node] || h.children[node] != nil {
+			continue
+		}
+		seen[node] = true
+		out = append(out, h.gone[i])
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // Admin implements host.Remote: create_process, remove_process,

@@ -48,6 +48,12 @@ func isMainNode(node string) bool {
 // acceptMember serves the link of another host's main process (root only).
 func (h *Head) acceptMember(c *link.Conn) {
 	name := hostOf(c.Peer())
+	if err := host.ValidateNodeName(name); err != nil { // its own process checked it too
+		h.log.Warn("a host with a bad name tried to join", "host", name, "error", err.Error())
+		c.Close(err.Error())
+		c.Run(func([]byte) {})
+		return
+	}
 	h.mu.Lock()
 	_, taken := h.members[name]
 	taken = taken || name == h.cfg.Host

@@ -307,6 +307,9 @@ func load(path string, createToken bool) (Config, error) {
 			return c, fmt.Errorf("read secret: %w", err)
 		}
 		c.Secret = strings.TrimSpace(string(sec))
+		if c.Secret == "" {
+			return c, fmt.Errorf("secret file %s is empty: put the system's secret in it (a copy of the first host's), or remove it to make a new one", c.SecretFile)
+		}
 	}
 	tok, err := os.ReadFile(c.TokenFile)
 	if err != nil {
@@ -344,4 +347,56 @@ func resolve(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// ConsoleFile is the file, next to the config file, in which `peacepie
+// run` writes the address its console serves (it may differ from the
+// config's console: --console, or a port 0 the system chose). Clients look
+// there first.
+const ConsoleFile = "console.url"
+
+// ConsoleFilePath returns the console file of a config file.
+func ConsoleFilePath(configPath string) string {
+	return filepath.Join(filepath.Dir(configPath), ConsoleFile)
+}
+
+// WriteConsoleURL writes url into the console file of configPath (mode
+// 0600, replaced in one step). remove deletes the file again if it still
+// holds url, so a later run's file is left alone.
+func WriteConsoleURL(configPath, url string) (remove func(), err error) {
+	path := ConsoleFilePath(configPath)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".console.url-*")
+	if err != nil {
+		return nil, fmt.Errorf("write the console address: %w", err)
+	}
+	_, werr := tmp.WriteString(url + "\n")
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o600)); err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("write the console address: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("write the console address: %w", err)
+	}
+	return func() {
+		if got, _ := ReadConsoleURL(configPath); got == url {
+			os.Remove(path)
+		}
+	}, nil
+}
+
+// ReadConsoleURL returns the address in the console file of configPath,
+// or "" when there is none (no system running, or one that predates the
+// file). The address may be stale: a run killed without cleaning up
+// leaves it behind, so clients check who answers there (client.Check).
+func ReadConsoleURL(configPath string) (string, error) {
+	data, err := os.ReadFile(ConsoleFilePath(configPath))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the console address: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
 }

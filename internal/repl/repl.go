@@ -24,6 +24,7 @@ import (
 
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/client"
+	"github.com/peacepie/peacepie/internal/termtext"
 )
 
 // Options configure a REPL session.
@@ -48,7 +49,7 @@ func Run(ctx context.Context, opt Options) error {
 	defer func() { r.conn.Close() }() // the last connection: a reconnect replaces it
 	in := r.lineReader()
 	defer in.Close()
-	fmt.Fprintf(opt.Err, "attached to %s (head %s); type help, or exit to detach\n", opt.WSURL, r.head)
+	fmt.Fprintf(opt.Err, "attached to %s (head %s); type help, or exit to detach\n", termtext.Line(opt.WSURL), termtext.Line(r.head))
 	for {
 		text, err := in.Prompt(r.prompt())
 		switch {
@@ -108,7 +109,7 @@ func (r *repl) connect(ctx context.Context) error {
 
 func (r *repl) prompt() string {
 	if r.current != "" {
-		return "peacepie " + r.current + "> "
+		return "peacepie " + termtext.Line(r.current) + "> "
 	}
 	return "peacepie> "
 }
@@ -242,8 +243,11 @@ func nextWord(s string) (word, rest string) {
 	return s, ""
 }
 
+// errorf prints an error of the REPL (in red on a terminal). What comes
+// from the system in it is escaped (termtext), as everything the REPL
+// prints from there is.
 func (r *repl) errorf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := termtext.Text(fmt.Sprintf(format, args...))
 	if isTerminal(r.opt.Err) {
 		msg = "\x1b[31m" + msg + "\x1b[0m"
 	}
@@ -430,12 +434,12 @@ func (r *repl) ls(ctx context.Context, node string) {
 	list, _ := func() (host.Array, bool) { v, _ := o.Get("actors"); a, ok := v.(host.Array); return a, ok }()
 	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tCLASS\tPACKAGE\tMAILBOX\tHANDLED")
-	fmt.Fprintf(tw, "%s\t(admin)\t\t\t\n", node)
+	fmt.Fprintf(tw, "%s\t(admin)\t\t\t\n", termtext.Line(node))
 	for _, a := range list {
 		ao, _ := a.(host.Object)
 		mb, _ := ao.Get("mailbox")
 		hd, _ := ao.Get("handled")
-		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%v\t%v\n", ao.String("name"), ao.String("class"), ao.String("package"), ao.String("version"), mb, hd)
+		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\n", field(ao, "name"), field(ao, "class"), field(ao, "package"), field(ao, "version"), show(mb), show(hd))
 	}
 	tw.Flush()
 }
@@ -452,16 +456,16 @@ func (r *repl) tree(ctx context.Context) {
 	for _, h := range hosts {
 		ho, _ := h.(host.Object)
 		if st := ho.String("state"); st != "" && st != "up" {
-			fmt.Fprintf(r.out, "%s (%s: %s)\n", ho.String("name"), st, ho.String("reason"))
+			fmt.Fprintf(r.out, "%s (%s: %s)\n", field(ho, "name"), termtext.Line(st), field(ho, "reason"))
 			continue
 		}
-		fmt.Fprintf(r.out, "%s\n", ho.String("name"))
+		fmt.Fprintf(r.out, "%s\n", field(ho, "name"))
 		pv, _ := ho.Get("processes")
 		procs, _ := pv.(host.Array)
 		for i, p := range procs {
 			node, _ := p.(string)
 			last := i == len(procs)-1
-			fmt.Fprintf(r.out, "%s %s\n", branch(last), node)
+			fmt.Fprintf(r.out, "%s %s\n", branch(last), termtext.Line(node))
 			am, err := r.ask(ctx, "ask", node, "get_actors", nil)
 			if err != nil || am.Command != "actors" {
 				r.reportFailure(am, err)
@@ -476,11 +480,17 @@ func (r *repl) tree(ctx context.Context) {
 			}
 			for j, a := range actors {
 				a2, _ := a.(host.Object)
-				fmt.Fprintf(r.out, "%s%s %s (%s %s@%s)\n", indent, branch(j == len(actors)-1), a2.String("name"), a2.String("class"), a2.String("package"), a2.String("version"))
+				fmt.Fprintf(r.out, "%s%s %s (%s %s@%s)\n", indent, branch(j == len(actors)-1), field(a2, "name"), field(a2, "class"), field(a2, "package"), field(a2, "version"))
 			}
 		}
 	}
 }
+
+// field is a string field of a reply, escaped for the terminal.
+func field(o host.Object, key string) string { return termtext.Line(o.String(key)) }
+
+// show is a value of a reply as %v would print it, escaped.
+func show(v any) string { return termtext.Line(fmt.Sprint(v)) }
 
 func branch(last bool) string {
 	if last {
@@ -497,11 +507,11 @@ func (r *repl) info(ctx context.Context, name string) {
 	}
 	o, _ := m.Body.(host.Object)
 	get := func(k string) any { v, _ := o.Get(k); return v }
-	fmt.Fprintf(r.out, "name     %s\nclass    %s\npackage  %s@%s", name, o.String("class"), o.String("package"), o.String("version"))
+	fmt.Fprintf(r.out, "name     %s\nclass    %s\npackage  %s@%s", termtext.Line(name), field(o, "class"), field(o, "package"), field(o, "version"))
 	if c := o.String("commit"); c != "" {
-		fmt.Fprintf(r.out, "@%s", c)
+		fmt.Fprintf(r.out, "@%s", termtext.Line(c))
 	}
-	fmt.Fprintf(r.out, "\nnode     %s\nmailbox  %v\nhandled  %v\n", o.String("node"), get("mailbox"), get("handled"))
+	fmt.Fprintf(r.out, "\nnode     %s\nmailbox  %s\nhandled  %s\n", field(o, "node"), show(get("mailbox")), show(get("handled")))
 	pm, err := r.ask(ctx, "ask", name, "get_params", nil)
 	if err == nil && pm.Command == "params" {
 		po, _ := pm.Body.(host.Object)
@@ -513,7 +523,7 @@ func (r *repl) info(ctx context.Context, name string) {
 				p2, _ := p.(host.Object)
 				v, _ := p2.Get("value")
 				js, _ := host.MarshalValue(v)
-				fmt.Fprintf(r.out, "  %s = %s\n", p2.String("name"), js)
+				fmt.Fprintf(r.out, "  %s = %s\n", field(p2, "name"), termtext.JSON(js))
 			}
 		}
 	}
@@ -551,20 +561,20 @@ func (r *repl) watch(ctx context.Context, filter string) {
 	if filter != "" {
 		what = filter
 	}
-	fmt.Fprintf(r.opt.Err, "watching %s; Ctrl-C to stop\n", what)
+	fmt.Fprintf(r.opt.Err, "watching %s; Ctrl-C to stop\n", termtext.Line(what))
 	for m := range events {
 		o, _ := m.Body.(host.Object)
 		switch o.String("kind") {
-		case "printed":
-			fmt.Fprintf(r.out, "%s: %s\n", o.String("actor"), o.String("line"))
+		case "printed": // a line an actor printed: its own text, escaped
+			fmt.Fprintf(r.out, "%s: %s\n", field(o, "actor"), field(o, "line"))
 		case "created":
-			fmt.Fprintf(r.out, "+ %s (%s %s@%s) in %s\n", o.String("actor"), o.String("class"), o.String("package"), o.String("version"), o.String("node"))
+			fmt.Fprintf(r.out, "+ %s (%s %s@%s) in %s\n", field(o, "actor"), field(o, "class"), field(o, "package"), field(o, "version"), field(o, "node"))
 		case "removed":
-			fmt.Fprintf(r.out, "- %s from %s\n", o.String("actor"), o.String("node"))
+			fmt.Fprintf(r.out, "- %s from %s\n", field(o, "actor"), field(o, "node"))
 		case "exiting":
 			fmt.Fprintf(r.out, "! the system is exiting\n")
 		case "log":
-			fmt.Fprintf(r.out, "log %s\n", o.String("line"))
+			fmt.Fprintf(r.out, "log %s\n", field(o, "line"))
 		default:
 			r.printMessage(m)
 		}
@@ -588,10 +598,10 @@ func (r *repl) reportFailure(m host.Message, err error) {
 func (r *repl) printMessage(m host.Message) {
 	if !r.tty {
 		data, _ := m.MarshalJSON()
-		fmt.Fprintf(r.out, "%s\n", data)
+		fmt.Fprintf(r.out, "%s\n", termtext.JSON(data))
 		return
 	}
-	cmd := m.Command
+	cmd := termtext.Line(m.Command)
 	if client.IsFailure(cmd) {
 		cmd = "\x1b[31m" + cmd + "\x1b[0m"
 	} else {
@@ -613,6 +623,7 @@ func (r *repl) printValue(v any) {
 		r.errorf("%v", err)
 		return
 	}
+	data = termtext.JSON(data) // a reply's strings are the actor's: escaped
 	if !r.tty {
 		fmt.Fprintf(r.out, "%s\n", data)
 		return
@@ -691,6 +702,9 @@ func (r *repl) complete(line string, pos int) (head string, completions []string
 	}
 	seen := map[string]bool{}
 	for _, c := range candidates {
+		if termtext.Line(c) != c { // liner prints candidates as they are
+			continue
+		}
 		if strings.HasPrefix(c, word) && !seen[c] {
 			seen[c] = true
 			completions = append(completions, c)

@@ -24,6 +24,7 @@ import (
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/cluster"
 	"github.com/peacepie/peacepie/internal/config"
+	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/luart"
 	"github.com/peacepie/peacepie/net/link"
 	"github.com/peacepie/peacepie/repo"
@@ -98,7 +99,7 @@ func Run(ctx context.Context, opt Options) error {
 		Budget:    cfg.HandlerBudget.Duration,
 		Resolver:  luart.NewRuntime(src),
 		Logger:    log,
-		Output:    opt.Stdout,
+		Output:    termtext.NewWriter(opt.Stdout), // what actors print, escaped
 		AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
@@ -141,6 +142,12 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
+	// Clients (peacepie ask, attach) find the console where it really is.
+	if remove, err := config.WriteConsoleURL(cfg.Path, "http://"+ln.Addr().String()); err != nil {
+		log.Warn("clients will look for the console at the config's address", "error", err.Error())
+	} else {
+		defer remove()
+	}
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
 	secretPath, _ := filepath.Abs(cfg.SecretFile)
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --join %s --secret-file %s\n", head.Addr(), secretPath))
@@ -250,7 +257,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
-		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
+		Resolver: luart.NewRuntime(store), Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
 		return err
