@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -194,5 +195,34 @@ func TestFrameBuffered(t *testing.T) {
 	}
 	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "world!" {
 		t.Fatalf("%q %v", f.Payload, err)
+	}
+}
+
+// TestPayloadGrowsWithData: a frame that announces 16 MiB and sends a few
+// bytes costs about what arrived, not what was announced.
+func TestPayloadGrowsWithData(t *testing.T) {
+	head := []byte{wire.Version, byte(wire.KindMessage), 1, 0, 0, 0}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := wire.NewReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(make([]byte, 1000))), wire.DefaultMaxFrame).ReadFrame()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a truncated 16 MiB frame: %v", err)
+	}
+	// The Reader's own buffer is 64 KiB; the payload's first step as much.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("1000 bytes of a frame announced as 16 MiB allocated %d bytes", grew)
+	}
+	// A large frame that does arrive is read whole, with what follows it.
+	big := bytes.Repeat([]byte("0123456789"), 50_000) // 500 kB: several doublings
+	f1, _ := wire.AppendFrame(nil, wire.KindMessage, big, wire.DefaultMaxFrame)
+	f2, _ := wire.AppendFrame(nil, wire.KindMessage, []byte("after"), wire.DefaultMaxFrame)
+	r := wire.NewReader(bytes.NewReader(append(f1, f2...)), wire.DefaultMaxFrame)
+	r.ReuseBuffer()
+	if f, err := r.ReadFrame(); err != nil || !bytes.Equal(f.Payload, big) {
+		t.Fatalf("a 500 kB frame: %d bytes, %v", len(f.Payload), err)
+	}
+	if f, err := r.ReadFrame(); err != nil || string(f.Payload) != "after" {
+		t.Fatalf("the frame after it: %q %v", f.Payload, err)
 	}
 }
