@@ -31,9 +31,9 @@ type Kind byte
 // first, in that order; then Message, Ping, Pong and Bye.
 const (
 	KindHello     Kind = 1 // dialer → listener: nonce, node name
-	KindChallenge Kind = 2 // listener → dialer: nonce, node name, proof
-	KindAuth      Kind = 3 // dialer → listener: proof
-	KindReady     Kind = 4 // listener → dialer: the link is open
+	KindChallenge Kind = 2 // listener → dialer: nonce, node name
+	KindAuth      Kind = 3 // dialer → listener: the dialer's proof
+	KindReady     Kind = 4 // listener → dialer: the listener's proof; the link is open
 	KindMessage   Kind = 5 // a message (JSON)
 	KindPing      Kind = 6 // keep-alive
 	KindPong      Kind = 7
