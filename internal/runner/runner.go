@@ -117,7 +117,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
-		ShareCores: sharedCores})
+		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
