@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -139,8 +138,8 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		return fmt.Errorf("console: %w", err)
 	}
-	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go srv.Serve(ln)
+	srv := console.HTTPServer()
+	go srv.Serve(console.Listener(ln))
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
 	secretPath, _ := filepath.Abs(cfg.SecretFile)
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --join %s --secret-file %s\n", head.Addr(), secretPath))
