@@ -258,9 +258,11 @@ func TestWritesAreBatched(t *testing.T) {
 
 // TestBusyLinkOutlivesDeadAfter: a link that streams for many times
 // DeadAfter, with frames often split between reads, stays up (its read
-// deadline moves on however the frames arrive).
+// deadline moves on however the frames arrive). DeadAfter is 300 ms: with
+// 100 ms a goroutine descheduled that long on a loaded 2-core machine was
+// declared dead.
 func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
-	cfg := link.Config{Heartbeat: 20 * time.Millisecond, DeadAfter: 100 * time.Millisecond}
+	cfg := link.Config{Heartbeat: 50 * time.Millisecond, DeadAfter: 300 * time.Millisecond}
 	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte(testSecret), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +280,7 @@ func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
 	defer c.Close("test over")
 	go c.Run(func([]byte) {})
 	payload := bytes.Repeat([]byte("x"), 3000) // frames larger than a read's leftovers
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
 		if err := c.Send(payload); err != nil {
 			t.Fatalf("the link died while busy: %v", err)
 		}
