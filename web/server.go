@@ -7,12 +7,14 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/net/netutil"
 
 	"github.com/peacepie/peacepie/host"
 )
@@ -39,6 +41,14 @@ type Config struct {
 	MaxInFlight     int          // concurrent asks per connection; 256
 	DefaultTimeout  time.Duration
 	MaxTimeout      time.Duration
+	// The HTTP server's limits (HTTPServer, Listener): the time to read a
+	// request's headers (10s), the time a keep-alive connection may idle
+	// between requests (60s), and how many connections (WebSockets
+	// included) are served at once (256); one more waits in the kernel's
+	// backlog until one ends.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxConns          int
 }
 
 // Server is the console's HTTP handler. Close ends its WebSocket connections.
@@ -75,12 +85,39 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxTimeout <= 0 {
 		cfg.MaxTimeout = time.Hour
 	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = time.Minute
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 256
+	}
 	s := &Server{cfg: cfg, sessions: make(map[*session]struct{}), mux: http.NewServeMux()}
 	sub, _ := fs.Sub(static, "static")
 	s.mux.Handle("GET /", http.FileServerFS(sub))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /api/hello", s.serveHello)
 	return s, nil
+}
+
+// HTTPServer returns an http.Server for the console: s is its handler,
+// with the config's ReadHeaderTimeout and IdleTimeout, and its errors go
+// to the logger as warnings. Serve it on Listener(ln).
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listener limits ln to the config's MaxConns connections at once: Accept
+// waits while that many are open (a WebSocket counts until it ends).
+func (s *Server) Listener(ln net.Listener) net.Listener {
+	return netutil.LimitListener(ln, s.cfg.MaxConns)
 }
 
 // ServeHTTP implements http.Handler.

@@ -54,6 +54,10 @@ type HeadConfig struct {
 	Executable string      // the binary children run; os.Executable()
 	ChildArgs  []string    // extra arguments for children (tests)
 	Logger     *slog.Logger
+	// HandshakeTimeout and MaxUnauthenticated bound strangers on the
+	// links listener (link.Config); 0: link's defaults (5s, 64).
+	HandshakeTimeout   time.Duration
+	MaxUnauthenticated int
 	// Restart brings a child that died back under its name, with its
 	// actors re-created from their class and last known params, after
 	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
@@ -139,7 +143,8 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger, TLS: cfg.TLS})
+	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger, TLS: cfg.TLS,
+		HandshakeTimeout: cfg.HandshakeTimeout, MaxUnauthenticated: cfg.MaxUnauthenticated})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type Config struct {
 	TokenFile       string   `toml:"token_file"`
 	SecretFile      string   `toml:"secret_file"`
 	Links           string   `toml:"links"`
+	LinksMaxUnauth  int      `toml:"links_max_unauthenticated"`
+	LinksHandshake  Duration `toml:"links_handshake_timeout"`
 	Join            string   `toml:"join"`
 	Gossip          string   `toml:"gossip"`
 	TLSCert         string   `toml:"tls_cert"`
@@ -88,6 +90,12 @@ token_file = "token"
 # and the address the links listen on.
 secret_file = "secret"
 links = "127.0.0.1:0"
+
+# Strangers on the links port: at most this many connections that have not
+# proved the secret yet at once (one more is closed at once), each closed
+# if it has not proved it within the timeout.
+links_max_unauthenticated = 64
+links_handshake_timeout = "5s"
 
 # Several hosts: another host joins this system with
 #   peacepie run --host second --join <links address printed at start-up>
@@ -279,6 +287,9 @@ func load(path string, createToken bool) (Config, error) {
 	if c.GoThreads < 0 {
 		return c, fmt.Errorf("config %s: go_threads must be 0 (share the cores) or more, not %d", path, c.GoThreads)
 	}
+	if c.LinksMaxUnauth < 1 {
+		return c, fmt.Errorf("config %s: links_max_unauthenticated must be 1 or more, not %d", path, c.LinksMaxUnauth)
+	}
 	if c.Restart != "never" && c.Restart != "always" {
 		return c, fmt.Errorf("config %s: restart must be \"never\" or \"always\", not %q", path, c.Restart)
 	}
@@ -302,13 +313,8 @@ func load(path string, createToken bool) (Config, error) {
 		if _, err := writeNew(c.SecretFile, newToken()+newToken()+"\n", 0o600); err != nil {
 			return c, err
 		}
-		sec, err := os.ReadFile(c.SecretFile)
-		if err != nil {
-			return c, fmt.Errorf("read secret: %w", err)
-		}
-		c.Secret = strings.TrimSpace(string(sec))
-		if c.Secret == "" {
-			return c, fmt.Errorf("secret file %s is empty: put the system's secret in it (a copy of the first host's), or remove it to make a new one", c.SecretFile)
+		if c.Secret, err = ReadSecret(c.SecretFile); err != nil {
+			return c, err
 		}
 	}
 	tok, err := os.ReadFile(c.TokenFile)
@@ -329,15 +335,34 @@ func btoi(b bool) int {
 	return 0
 }
 
-// ReadSecret reads the system's secret from a file (--secret-file).
+// MinSecret is the shortest secret accepted, in bytes after trimming
+// white space: 128 bits (net/link refuses shorter ones too). The secret
+// made on first run is 64 hex digits.
+const MinSecret = 16
+
+// ErrWeakSecret: a secret file is empty or holds fewer than MinSecret
+// bytes.
+var ErrWeakSecret = errors.New("the secret is too short")
+
+// ReadSecret reads the system's secret from a file (the config's
+// secret_file, or --secret-file): its contents without surrounding white
+// space, which must be at least MinSecret bytes. A peer that talks to a
+// listener of the system sees nothing that depends on the secret, but one
+// that gets a dialer to connect to it can test guesses offline, so a
+// short secret is refused (ErrWeakSecret, with the file's name and how to
+// make a good one).
 func ReadSecret(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("read secret: %w", err)
 	}
 	sec := strings.TrimSpace(string(data))
-	if len(sec) < 16 {
-		return "", fmt.Errorf("secret in %s is shorter than 16 characters", path)
+	const how = "make one with `openssl rand -hex 32 > %s` (64 hex digits, as peacepie makes on first run)"
+	if sec == "" {
+		return "", fmt.Errorf("%w: the secret file %s is empty: put the system's secret in it (a copy of the first host's), or "+how, ErrWeakSecret, path, path)
+	}
+	if len(sec) < MinSecret {
+		return "", fmt.Errorf("%w: the secret in %s is %d bytes, less than %d (128 bits): "+how, ErrWeakSecret, path, len(sec), MinSecret, path)
 	}
 	return sec, nil
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,7 +117,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
-		ShareCores: sharedCores})
+		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -140,8 +139,8 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		return fmt.Errorf("console: %w", err)
 	}
-	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go srv.Serve(ln)
+	srv := console.HTTPServer()
+	go srv.Serve(console.Listener(ln))
 	// Clients (peacepie ask, attach) find the console where it really is.
 	if remove, err := config.WriteConsoleURL(cfg.Path, "http://"+ln.Addr().String()); err != nil {
 		log.Warn("clients will look for the console at the config's address", "error", err.Error())

@@ -8,6 +8,9 @@ import (
 	"github.com/peacepie/peacepie/net/wire"
 )
 
+// testSecret is a secret of the format peacepie makes (64 hex digits).
+const testSecret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 // recorder is the link's output in TestSenderWritesFullBatches: it keeps
 // the size of each write.
 type recorder struct{ writes []int }
@@ -25,7 +28,7 @@ func TestSenderWritesFullBatches(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	cfg := Config{Node: "first.main.admin", Secret: []byte("s")}
+	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret)}
 	cfg.defaults()
 	c := newConn(cfg, a, wire.NewReader(b, cfg.MaxFrame), "first.process_0.admin")
 	out := &recorder{}

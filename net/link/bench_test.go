@@ -12,13 +12,13 @@ var body = []byte(`{"mid":"first.main.12345","command":"msg","body":{"n":12345,"
 
 func pair(b *testing.B, onServer func(c *link.Conn, p []byte)) *link.Conn {
 	b.Helper()
-	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte("s")})
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte(testSecret)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ln.Close() })
 	go ln.Serve(func(c *link.Conn) { c.Run(func(p []byte) { onServer(c, p) }) })
-	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte("s")})
+	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,6 @@
 package link
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -34,6 +33,32 @@ type Config struct {
 	// TLS, when set, wraps every link in mutual TLS (TLSConfig); both ends
 	// must use it.
 	TLS *tls.Config
+	// HandshakeTimeout: a connection that has not finished the handshake
+	// (TLS included) this long after it was accepted is closed; 5s.
+	HandshakeTimeout time.Duration
+	// MaxUnauthenticated: how many accepted connections a Listener keeps
+	// in the handshake at once; one more is closed at once (counted in
+	// ListenerStats, logged at most RefusalLogRate times a second); 64.
+	MaxUnauthenticated int
+}
+
+// MinSecret is the shortest secret a link accepts, in bytes (128 bits).
+// peacepie makes 64 hex digits on first run (`openssl rand -hex 32` makes
+// the same).
+const MinSecret = 16
+
+// ErrWeakSecret: the secret is shorter than MinSecret.
+var ErrWeakSecret = errors.New("link: the secret is too short")
+
+// check refuses a missing or short secret.
+func (c *Config) check() error {
+	if len(c.Secret) == 0 {
+		return errors.New("link: no secret")
+	}
+	if len(c.Secret) < MinSecret {
+		return fmt.Errorf("%w: %d bytes, want at least %d (64 hex digits, as `openssl rand -hex 32` makes)", ErrWeakSecret, len(c.Secret), MinSecret)
+	}
+	return nil
 }
 
 func (c *Config) defaults() {
@@ -48,6 +73,12 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.MaxUnauthenticated <= 0 {
+		c.MaxUnauthenticated = 64
 	}
 }
 
@@ -363,184 +394,4 @@ func (c *Conn) Close(reason string) {
 	c.appendFrame(wire.KindBye, []byte(reason))
 	c.kick()
 	time.AfterFunc(time.Second, func() { c.shutdown(ErrClosed) })
-}
-
-// readerOf is what a link reads nc with: raw reads on a plain TCP
-// connection (see sysIO), nc itself otherwise.
-func readerOf(nc net.Conn) io.Reader {
-	if sio := newSysIO(nc); sio != nil {
-		return sio
-	}
-	return nc
-}
-
-// Dial opens a link to the listener at addr and authenticates both ends.
-func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
-	cfg.defaults()
-	if len(cfg.Secret) == 0 {
-		return nil, errors.New("link: no secret")
-	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("link: dial %s: %w", addr, err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	} else {
-		nc.SetDeadline(time.Now().Add(10 * time.Second))
-	}
-	if cfg.TLS != nil {
-		tc := tls.Client(nc, cfg.TLS)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("link: %s: TLS: %w", addr, err)
-		}
-		nc = tc
-	}
-	r := wire.NewReader(readerOf(nc), cfg.MaxFrame)
-	peer, err := dialHandshake(nc, r, cfg)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("link: %s: %w", addr, err)
-	}
-	nc.SetDeadline(time.Time{})
-	return newConn(cfg, nc, r, peer), nil
-}
-
-func writeFrame(nc net.Conn, k wire.Kind, p []byte) error {
-	f, err := wire.AppendFrame(nil, k, p, wire.DefaultMaxFrame)
-	if err != nil {
-		return err
-	}
-	_, err = nc.Write(f)
-	return err
-}
-
-func expect(r *wire.Reader, k wire.Kind) ([]byte, error) {
-	f, err := r.ReadFrame()
-	if err != nil {
-		return nil, err
-	}
-	if f.Kind == wire.KindBye {
-		return nil, fmt.Errorf("%w: %s", wire.ErrAuth, f.Payload)
-	}
-	if f.Kind != k {
-		return nil, fmt.Errorf("handshake: got a %s frame, want %s", f.Kind, k)
-	}
-	return f.Payload, nil
-}
-
-func dialHandshake(nc net.Conn, r *wire.Reader, cfg Config) (string, error) {
-	myNonce := wire.NewNonce()
-	if err := writeFrame(nc, wire.KindHello, wire.Hello(myNonce, cfg.Node)); err != nil {
-		return "", err
-	}
-	p, err := expect(r, wire.KindChallenge)
-	if err != nil {
-		return "", err
-	}
-	theirNonce, proof, peer, err := wire.ParseChallenge(p)
-	if err != nil {
-		return "", err
-	}
-	if !wire.CheckProof(cfg.Secret, "listener", myNonce, theirNonce, peer, proof) {
-		return "", wire.ErrAuth
-	}
-	if err := writeFrame(nc, wire.KindAuth, wire.Proof(cfg.Secret, "dialer", theirNonce, myNonce, cfg.Node)); err != nil {
-		return "", err
-	}
-	if _, err := expect(r, wire.KindReady); err != nil {
-		return "", err
-	}
-	return peer, nil
-}
-
-// Listener accepts links.
-type Listener struct {
-	ln  net.Listener
-	cfg Config
-}
-
-// Listen listens on addr ("127.0.0.1:0" for a free port); Serve accepts.
-func Listen(addr string, cfg Config) (*Listener, error) {
-	cfg.defaults()
-	if len(cfg.Secret) == 0 {
-		return nil, errors.New("link: no secret")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("link: listen %s: %w", addr, err)
-	}
-	return &Listener{ln: ln, cfg: cfg}, nil
-}
-
-// Addr returns the address the listener is on.
-func (l *Listener) Addr() string { return l.ln.Addr().String() }
-
-// Close stops accepting.
-func (l *Listener) Close() error { return l.ln.Close() }
-
-// Serve accepts connections until the listener is closed, authenticates
-// each (a peer that fails is logged and dropped; nothing else happens) and
-// hands the open links to onLink, each on its own goroutine.
-func (l *Listener) Serve(onLink func(*Conn)) error {
-	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("link: accept: %w", err)
-		}
-		go func() {
-			nc.SetDeadline(time.Now().Add(5 * time.Second))
-			if l.cfg.TLS != nil {
-				tc := tls.Server(nc, l.cfg.TLS)
-				if err := tc.Handshake(); err != nil {
-					l.cfg.Logger.Warn("link refused", "remote", nc.RemoteAddr().String(), "error", "TLS: "+err.Error())
-					nc.Close()
-					return
-				}
-				nc = tc
-			}
-			r := wire.NewReader(readerOf(nc), l.cfg.MaxFrame)
-			peer, err := listenHandshake(nc, r, l.cfg)
-			if err != nil {
-				l.cfg.Logger.Warn("link refused", "remote", nc.RemoteAddr().String(), "error", err.Error())
-				nc.Close()
-				return
-			}
-			nc.SetDeadline(time.Time{})
-			onLink(newConn(l.cfg, nc, r, peer))
-		}()
-	}
-}
-
-func listenHandshake(nc net.Conn, r *wire.Reader, cfg Config) (string, error) {
-	p, err := expect(r, wire.KindHello)
-	if err != nil {
-		return "", err
-	}
-	theirNonce, peer, err := wire.ParseHello(p)
-	if err != nil {
-		return "", err
-	}
-	myNonce := wire.NewNonce()
-	proof := wire.Proof(cfg.Secret, "listener", theirNonce, myNonce, cfg.Node)
-	if err := writeFrame(nc, wire.KindChallenge, wire.Challenge(myNonce, proof, cfg.Node)); err != nil {
-		return "", err
-	}
-	p, err = expect(r, wire.KindAuth)
-	if err != nil {
-		return "", err
-	}
-	if !wire.CheckProof(cfg.Secret, "dialer", myNonce, theirNonce, peer, p) {
-		writeFrame(nc, wire.KindBye, []byte("wrong secret"))
-		return "", fmt.Errorf("%w (it claims to be %q)", wire.ErrAuth, peer)
-	}
-	if err := writeFrame(nc, wire.KindReady, nil); err != nil {
-		return "", err
-	}
-	return peer, nil
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/peacepie/peacepie/net/wire"
 )
 
+// testSecret is a secret of the format peacepie makes (64 hex digits).
+const testSecret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -84,8 +87,8 @@ func dial(t *testing.T, addr, secret string) (*link.Conn, error) {
 
 func TestLinkCarriesMessagesInOrder(t *testing.T) {
 	got := make(chan string, 1000)
-	addr, _ := server(t, "s3cret", got, link.Config{})
-	c, err := dial(t, addr, "s3cret")
+	addr, _ := server(t, testSecret, got, link.Config{})
+	c, err := dial(t, addr, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +125,8 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 
 func TestWrongSecretIsRefused(t *testing.T) {
 	got := make(chan string, 1)
-	addr, log := server(t, "right", got, link.Config{})
-	if _, err := dial(t, addr, "wrong"); !errors.Is(err, wire.ErrAuth) {
+	addr, log := server(t, testSecret, got, link.Config{})
+	if _, err := dial(t, addr, "another-secret-of-16+"); !errors.Is(err, wire.ErrAuth) {
 		t.Fatalf("dial with a wrong secret: %v, want ErrAuth", err)
 	}
 	eventually(t, "the refusal in the log", func() bool { return strings.Contains(log.String(), "link refused") })
@@ -133,14 +136,14 @@ func TestWrongSecretIsRefused(t *testing.T) {
 	default:
 	}
 	// The listener still works.
-	if _, err := dial(t, addr, "right"); err != nil {
+	if _, err := dial(t, addr, testSecret); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestGarbageOnThePortIsRefused(t *testing.T) {
 	got := make(chan string, 1)
-	addr, log := server(t, "right", got, link.Config{})
+	addr, log := server(t, testSecret, got, link.Config{})
 	msg, _ := wire.AppendFrame(nil, wire.KindMessage, []byte("sneaky"), wire.DefaultMaxFrame)
 	bad := [][]byte{
 		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -165,14 +168,14 @@ func TestGarbageOnThePortIsRefused(t *testing.T) {
 		t.Fatalf("a message got through: %q", m)
 	default:
 	}
-	if _, err := dial(t, addr, "right"); err != nil {
+	if _, err := dial(t, addr, testSecret); err != nil {
 		t.Fatalf("the listener does not work after garbage: %v", err)
 	}
 }
 
 func TestTooLargeMessageIsRefusedAtTheSender(t *testing.T) {
-	addr, _ := server(t, "s", nil, link.Config{})
-	c, err := link.Dial(context.Background(), addr, link.Config{Node: "first.process_0.admin", Secret: []byte("s"), MaxFrame: 1 << 20})
+	addr, _ := server(t, testSecret, nil, link.Config{})
+	c, err := link.Dial(context.Background(), addr, link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret), MaxFrame: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,13 +192,13 @@ func TestTooLargeMessageIsRefusedAtTheSender(t *testing.T) {
 // A peer that stops answering (here: a listener that accepts, handshakes
 // and then never reads or writes) is declared dead within DeadAfter.
 func TestSilentPeerIsDeclaredDead(t *testing.T) {
-	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte("s"), Heartbeat: time.Hour})
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte(testSecret), Heartbeat: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	go ln.Serve(func(c *link.Conn) {}) // never runs the link: no pongs, no reads
-	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte("s"),
+	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret),
 		Heartbeat: 50 * time.Millisecond, DeadAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +231,8 @@ func (c countingConn) Write(p []byte) (int, error) {
 // Many small messages sent at once share writes (one flush per batch).
 func TestWritesAreBatched(t *testing.T) {
 	got := make(chan string, 20000)
-	addr, _ := server(t, "s", got, link.Config{})
-	c, err := dial(t, addr, "s")
+	addr, _ := server(t, testSecret, got, link.Config{})
+	c, err := dial(t, addr, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,10 +258,12 @@ func TestWritesAreBatched(t *testing.T) {
 
 // TestBusyLinkOutlivesDeadAfter: a link that streams for many times
 // DeadAfter, with frames often split between reads, stays up (its read
-// deadline moves on however the frames arrive).
+// deadline moves on however the frames arrive). DeadAfter is 300 ms: with
+// 100 ms a goroutine descheduled that long on a loaded 2-core machine was
+// declared dead.
 func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
-	cfg := link.Config{Heartbeat: 20 * time.Millisecond, DeadAfter: 100 * time.Millisecond}
-	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte("s"), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
+	cfg := link.Config{Heartbeat: 50 * time.Millisecond, DeadAfter: 300 * time.Millisecond}
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte(testSecret), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,14 +273,14 @@ func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
 	go ln.Serve(func(c *link.Conn) {
 		serverDone <- c.Run(func([]byte) { received.Add(1) })
 	})
-	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte("s"), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
+	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close("test over")
 	go c.Run(func([]byte) {})
 	payload := bytes.Repeat([]byte("x"), 3000) // frames larger than a read's leftovers
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
 		if err := c.Send(payload); err != nil {
 			t.Fatalf("the link died while busy: %v", err)
 		}

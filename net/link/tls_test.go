@@ -28,11 +28,11 @@ func TestTLSLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan string, 10)
-	addr, log := server(t, "s3cret", got, link.Config{TLS: serverTLS})
+	addr, log := server(t, testSecret, got, link.Config{TLS: serverTLS})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := link.Dial(ctx, addr, link.Config{Node: "second.main.admin", Secret: []byte("s3cret"), TLS: clientTLS})
+	c, err := link.Dial(ctx, addr, link.Config{Node: "second.main.admin", Secret: []byte(testSecret), TLS: clientTLS})
 	if err != nil {
 		t.Fatalf("a TLS link with certificates of the system's CA: %v", err)
 	}
@@ -49,7 +49,7 @@ func TestTLSLinks(t *testing.T) {
 	}
 
 	// No TLS at all.
-	if _, err := dial(t, addr, "s3cret"); err == nil {
+	if _, err := dial(t, addr, testSecret); err == nil {
 		t.Fatal("a dialer without TLS got a link")
 	}
 	// A certificate of another CA.
@@ -60,12 +60,12 @@ func TestTLSLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := link.Dial(ctx, addr, link.Config{Node: "intruder.main.admin", Secret: []byte("s3cret"), TLS: otherTLS}); err == nil {
+	if _, err := link.Dial(ctx, addr, link.Config{Node: "intruder.main.admin", Secret: []byte(testSecret), TLS: otherTLS}); err == nil {
 		t.Fatal("a dialer with another CA's certificate got a link")
 	}
 	// A listener whose certificate is not from the dialer's CA.
-	oaddr, _ := server(t, "s3cret", nil, link.Config{TLS: otherTLS})
-	if _, err := link.Dial(ctx, oaddr, link.Config{Node: "second.main.admin", Secret: []byte("s3cret"), TLS: clientTLS}); err == nil ||
+	oaddr, _ := server(t, testSecret, nil, link.Config{TLS: otherTLS})
+	if _, err := link.Dial(ctx, oaddr, link.Config{Node: "second.main.admin", Secret: []byte(testSecret), TLS: clientTLS}); err == nil ||
 		!strings.Contains(err.Error(), "not from the system's CA") {
 		t.Fatalf("a listener with another CA's certificate: %v", err)
 	}

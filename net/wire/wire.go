@@ -31,9 +31,9 @@ type Kind byte
 // first, in that order; then Message, Ping, Pong and Bye.
 const (
 	KindHello     Kind = 1 // dialer → listener: nonce, node name
-	KindChallenge Kind = 2 // listener → dialer: nonce, node name, proof
-	KindAuth      Kind = 3 // dialer → listener: proof
-	KindReady     Kind = 4 // listener → dialer: the link is open
+	KindChallenge Kind = 2 // listener → dialer: nonce, node name
+	KindAuth      Kind = 3 // dialer → listener: the dialer's proof
+	KindReady     Kind = 4 // listener → dialer: the listener's proof; the link is open
 	KindMessage   Kind = 5 // a message (JSON)
 	KindPing      Kind = 6 // keep-alive
 	KindPong      Kind = 7
@@ -172,20 +172,47 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		return Frame{}, &TooLargeError{Size: int(n), Max: r.max}
 	}
 	var payload []byte
+	var err error
 	switch {
-	case r.reuse != nil && n <= 64<<10:
+	case r.reuse != nil && n <= growFrom:
 		if int(n) > cap(r.reuse) {
 			r.reuse = make([]byte, 0, max(int(n), 2*cap(r.reuse)))
 		}
 		payload = r.reuse[:n]
+		_, err = io.ReadFull(r.r, payload)
 	default:
-		payload = make([]byte, n)
+		payload, err = readGrowing(r.r, int(n))
 	}
-	if _, err := io.ReadFull(r.r, payload); err != nil {
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return Frame{}, fmt.Errorf("wire: truncated %s frame: %w", k, err)
 	}
 	return Frame{Kind: k, Payload: payload}, nil
+}
+
+// growFrom: a payload announced larger than this is read into a buffer
+// that grows with what arrives, so that a header alone (16 MiB announced,
+// nothing sent) costs 64 KiB, not 16 MiB.
+const growFrom = 64 << 10
+
+// readGrowing reads n bytes into a buffer that starts at growFrom bytes
+// and doubles as it fills: it never holds more than twice what has
+// arrived.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, 0, min(n, growFrom))
+	for len(b) < n {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(n, 2*cap(b)))
+			copy(nb, b)
+			b = nb
+		}
+		m, err := io.ReadFull(r, b[len(b):min(cap(b), n)])
+		b = b[:len(b)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
