@@ -120,7 +120,7 @@ func NewProcess(cfg Config) (*Process, error) {
 	p.log = cfg.Logger.With("node", p.adminName)
 	p.tick.Store(1)
 	p.sched.init()
-	p.asks.waiting = make(map[uint64]*waiter)
+	p.asks.init()
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
 	p.admin.beh = &admin{p: p}
 	go p.watchdog(p.stopWatchdog)
