@@ -21,6 +21,10 @@ func (ad *admin) Stop(*Actor)       {}
 
 func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	p := ad.p
+	if !m.System && IsInternal(m.Command) {
+		// Only the system's processes use these among themselves.
+		return Reply{}, fmt.Errorf("%w: %q is a verb of the system's own processes", ErrNotHandled, m.Command)
+	}
 	switch m.Command {
 	case "create_actor":
 		ad.createActor(m)

@@ -453,6 +453,8 @@ func knownKey(b []byte) string {
 		return "timeout"
 	case "transit":
 		return "transit"
+	case "sys":
+		return "sys"
 	case "hops":
 		return "hops"
 	case "node":
@@ -584,6 +586,8 @@ func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 				msg.Timeout, _ = ToFloat(v)
 			case "transit":
 				msg.Transit = v == true
+			case "sys":
+				msg.System = v == true
 			case "hops":
 				if h, ok := v.(int64); ok && h > 0 && h < 256 {
 					msg.Hops = uint8(h)

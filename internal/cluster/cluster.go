@@ -236,7 +236,7 @@ func (h *Head) childGone(node string, err error) {
 		h.forgetNode(node)
 		h.proc.ProcessGone(node, reason)
 		if up != nil {
-			m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
+			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
 				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "restart", Value: restart}}}
 			up.SendAppend(m.AppendJSON)
 		}
@@ -277,7 +277,7 @@ func (h *Head) restart(node string) {
 		h.restore(ctx, node)
 		return
 	}
-	if _, err := h.proc.Ask(ctx, host.Message{Command: "restore_process", Recipient: host.Address{Node: h.Head()},
+	if _, err := h.proc.Ask(ctx, host.Message{System: true, Command: "restore_process", Recipient: host.Address{Node: h.Head()},
 		Body: host.Object{{Key: "node", Value: node}}}, 25*time.Second); err != nil {
 		h.log.Error("the system's head did not restore the process's actors", "node", node, "error", err.Error())
 	}
@@ -318,7 +318,7 @@ func (h *Head) shareCores() {
 	h.mu.Unlock()
 	h.proc.SetGoThreads(n)
 	for _, ch := range tell {
-		m := host.Message{ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
 			Body: host.Object{{Key: "n", Value: int64(n)}}}
 		if err := ch.conn.SendAppend(m.AppendJSON); err != nil {
 			h.log.Warn("a child's share of the cores is not sent", "node", ch.node, "error", err.Error())
@@ -410,7 +410,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	h.mu.Lock()
 	ch.removing = true
 	h.mu.Unlock()
-	m := host.Message{ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
 	ch.conn.SendAppend(m.AppendJSON)
 	done := make(chan struct{})
 	go func() { ch.cmd.Wait(); close(done) }()
@@ -707,7 +707,7 @@ func (h *Head) Shutdown() {
 	up := h.up
 	h.mu.Unlock()
 	for _, mb := range members {
-		m := host.Message{ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
 		mb.conn.SendAppend(m.AppendJSON)
 	}
 	defer func() {
