@@ -455,6 +455,8 @@ func knownKey(b []byte) string {
 		return "transit"
 	case "sys":
 		return "sys"
+	case "from":
+		return "from"
 	case "hops":
 		return "hops"
 	case "node":
@@ -588,6 +590,8 @@ func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 				msg.Transit = v == true
 			case "sys":
 				msg.System = v == true
+			case "from":
+				msg.From, _ = v.(string)
 			case "hops":
 				if h, ok := v.(int64); ok && h > 0 && h < 256 {
 					msg.Hops = uint8(h)

@@ -190,6 +190,12 @@ type Message struct {
 	Timeout   float64 // seconds the asker waits; 0 when unknown
 	Hops      uint8   // times forwarded between processes (a loop guard)
 	Transit   bool    // sent on by the old place of an actor that is moving
+	// From is the package of the actor that sent the message, set on what
+	// an actor sends to an admin (and on exit and quit): the admin checks
+	// what the package may ask of it (Config.Grants). It is empty on what
+	// the console, the REPL and Go code send (operators), and travels on
+	// links as "from".
+	From string
 	// System marks a message of the system itself: sent by the Go code of
 	// a process (internal/cluster, the admin's own steps), or received
 	// over an authenticated link with "sys": true, which only another
@@ -242,6 +248,10 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	}
 	if m.Transit {
 		buf = append(buf, `,"transit":true`...)
+	}
+	if m.From != "" {
+		buf = append(buf, `,"from":`...)
+		buf = appendString(buf, m.From)
 	}
 	if m.System {
 		buf = append(buf, `,"sys":true`...)
@@ -297,6 +307,8 @@ func (m *Message) unmarshalGeneric(data []byte) error {
 			m.Transit = f.Value == true
 		case "sys":
 			m.System = f.Value == true
+		case "from":
+			m.From, _ = f.Value.(string)
 		case "hops":
 			if h, ok := f.Value.(int64); ok && h > 0 && h < 256 {
 				m.Hops = uint8(h)

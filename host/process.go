@@ -33,6 +33,11 @@ type Config struct {
 	// LinkPause bounds how long a link reader waits for an actor's full
 	// mailbox before it reads on (link backpressure, see mailboxHigh); 50ms.
 	LinkPause time.Duration
+	// Grants returns the admin commands the repo list grants the actors of
+	// a package (GrantableCommands; GrantAll for every one). nil grants
+	// nothing. It is called for each restricted admin command, from any
+	// goroutine.
+	Grants func(pkg string) []string
 }
 
 func (c *Config) setDefaults() {
@@ -182,8 +187,7 @@ func (p *Process) Send(m Message) error {
 	}
 	if m.Command == "exit" || m.Command == "quit" {
 		// Never queued behind a backlog: the head admin acts on it at once.
-		p.exit(&m)
-		return nil
+		return p.exit(&m)
 	}
 	return p.deliver(m)
 }

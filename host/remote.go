@@ -375,7 +375,9 @@ func (p *Process) DeliverFromChild(m Message) { p.deliverLinked(m, false) }
 
 func (p *Process) deliverLinked(m Message, fromHead bool) {
 	if m.Command == "exit" || m.Command == "quit" {
-		p.exit(&m)
+		if err := p.exit(&m); err != nil {
+			p.Reply(&m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		}
 		return
 	}
 	a, err := p.deliverFrom(m, fromHead)

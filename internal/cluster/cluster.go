@@ -58,6 +58,10 @@ type HeadConfig struct {
 	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
 	Restart bool
 	Backoff time.Duration
+	// MaxProcesses bounds the child processes this host runs at once
+	// (being started included): create_process past it is refused with
+	// host.ErrProcessLimit. 0: DefaultMaxProcesses.
+	MaxProcesses int
 	// ShareCores is the number of cores this host's processes share
 	// (go_threads = 0): each runs its Go code on ShareCores ÷ processes
 	// threads, at least one, adjusted as processes come and go. 0: every
@@ -144,6 +148,9 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second
+	}
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
@@ -326,10 +333,20 @@ func (h *Head) shareCores() {
 	}
 }
 
+// DefaultMaxProcesses is the child processes a host runs at most when its
+// config does not say (max_processes).
+const DefaultMaxProcesses = 16
+
 // CreateProcess starts a child process and returns its admin's name once
-// the child is linked and ready for actors.
+// the child is linked and ready for actors. Past HeadConfig.MaxProcesses
+// children it fails with host.ErrProcessLimit.
 func (h *Head) CreateProcess(ctx context.Context) (string, error) {
 	h.mu.Lock()
+	if n := len(h.children) + len(h.waiting); n >= h.cfg.MaxProcesses {
+		h.mu.Unlock()
+		return "", fmt.Errorf("create process: %w: host %s runs %d child processes, its limit (max_processes in its config)",
+			host.ErrProcessLimit, h.cfg.Host, n)
+	}
 	name := "process_" + strconv.Itoa(h.next)
 	h.next++
 	h.mu.Unlock()

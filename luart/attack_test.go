@@ -14,7 +14,16 @@ import (
 // victimPackage and attackerPackage are two packages of one process: the
 // attacker must not be able to touch what the victim does.
 var victimPackage = fstest.MapFS{
-	"peacepie.toml": file("name = \"victim\"\nversion = \"1.0.0\"\n[actors]\nWaiter = \"waiter\"\nSlow = \"slow\"\n"),
+	"peacepie.toml": file("name = \"victim\"\nversion = \"1.0.0\"\n[actors]\nWaiter = \"waiter\"\nSlow = \"slow\"\nJanitor = \"janitor\"\n"),
+	"janitor.lua": file(`
+local pp = require "peacepie"
+local Janitor = {}
+function Janitor:remove(b)
+  local r = pp.ask(pp.node(), "remove_actor", {name = b.name})
+  return "removed", {command = r.command}
+end
+return Janitor
+`),
 	"waiter.lua": file(`
 local pp = require "peacepie"
 local Waiter = {}
@@ -154,5 +163,97 @@ func TestInternalVerbsRefusedToActors(t *testing.T) {
 	}
 	if r := p.Ask(t, "victim", "slow", host.Object{{Key: "delay", Value: 0}}); r.Command != "slow_done" {
 		t.Errorf("the victim after the attack: %s %v, want slow_done", r.Command, r.Body)
+	}
+}
+
+// createOf makes an actor of pkg's class through the admin, as the console.
+func createOf(t *testing.T, p *testhost.Process, pkg, class, name string) {
+	t.Helper()
+	body := host.Object{{Key: "class_desc", Value: host.Object{{Key: "requires_dist", Value: pkg}, {Key: "class", Value: class}}}, {Key: "name", Value: name}}
+	if r := p.Ask(t, "first.main.admin", "create_actor", body); r.Command != "actor_is_created" {
+		t.Fatalf("create %s: %s %v", name, r.Command, r.Body)
+	}
+}
+
+// TestAdminCommandsNeedAGrant: an actor whose package the repo list grants
+// nothing may read (get_actors, …), create and remove actors of its own
+// package, and nothing else: another package's actors, processes, eval and
+// exit get a clear refusal. A grant opens what it names.
+func TestAdminCommandsNeedAGrant(t *testing.T) {
+	grants := map[string][]string{"victim": {"remove_actor"}}
+	p := testhost.Start(t, host.Config{AllowEval: true, Grants: func(pkg string) []string { return grants[pkg] }}, victimPackage, malloryPackage)
+	createOf(t, p, "victim", "Slow", "victim")
+	createOf(t, p, "mallory", "Mallory", "mallory")
+	createOf(t, p, "victim", "Janitor", "janitor")
+	ask := func(command string, body any) string {
+		t.Helper()
+		r := p.Ask(t, "mallory", "ask", host.Object{{Key: "to", Value: "first.main.admin"}, {Key: "command", Value: command}, {Key: "body", Value: body}})
+		return jsonOf(r.Body)
+	}
+	victimDesc := host.Object{{Key: "requires_dist", Value: "victim"}, {Key: "class", Value: "Slow"}}
+	ownDesc := host.Object{{Key: "requires_dist", Value: "mallory==1.0.0"}, {Key: "class", Value: "Mallory"}}
+	refused := []struct {
+		command string
+		body    any
+	}{
+		{"create_actor", host.Object{{Key: "class_desc", Value: victimDesc}, {Key: "name", Value: "fake"}}},
+		{"create_actors", host.Object{{Key: "class_desc", Value: victimDesc}, {Key: "names", Value: host.Array{"fake1", "fake2"}}}},
+		{"remove_actor", host.Object{{Key: "name", Value: "victim"}}},
+		{"recreate_actor", host.Object{{Key: "entity", Value: "victim"}}},
+		{"eval", host.Object{{Key: "name", Value: "victim"}, {Key: "code", Value: "self"}}},
+		{"create_process", nil},
+		{"remove_process", host.Object{{Key: "node", Value: "first.process_0.admin"}}},
+		{"exit", nil},
+	}
+	for _, c := range refused {
+		got := ask(c.command, c.body)
+		if !strings.Contains(got, `not allowed: the actors of package \"mallory\" may not send `+c.command) {
+			t.Errorf("mallory's %s: %s, want a refusal", c.command, got)
+		}
+	}
+	if r, _ := p.Process.Ask(context.Background(), host.Message{Command: "send", Recipient: host.Address{Entity: "mallory"},
+		Body: host.Object{{Key: "to", Value: "victim"}, {Key: "command", Value: "quit"}}}, 10*time.Second); !strings.Contains(jsonOf(r.Body), "not allowed") {
+		t.Errorf("mallory's pp.send quit: %s, want nil and a refusal", jsonOf(r.Body))
+	}
+	for _, c := range []struct{ command, want string }{
+		{"get_actors", `"command":"actors"`}, {"get_commands", `"command":"commands"`}, {"get_processes", `"command":"processes"`},
+		{"get_hosts", `"command":"hosts"`},
+	} {
+		if got := ask(c.command, nil); !strings.Contains(got, c.want) {
+			t.Errorf("mallory's %s: %s, want %s", c.command, got, c.want)
+		}
+	}
+	if got := ask("get_actor", host.Object{{Key: "name", Value: "victim"}}); !strings.Contains(got, `"command":"actor"`) {
+		t.Errorf("mallory's get_actor: %s", got)
+	}
+	if got := ask("seek_actor", host.Object{{Key: "entity", Value: "victim"}}); !strings.Contains(got, `"command":"actor_is_found"`) {
+		t.Errorf("mallory's seek_actor: %s", got)
+	}
+	// Its own package's actors: made and removed.
+	if got := ask("create_actor", host.Object{{Key: "class_desc", Value: ownDesc}, {Key: "name", Value: "minion"}}); !strings.Contains(got, `"command":"actor_is_created"`) {
+		t.Errorf("mallory's create_actor of its own class: %s", got)
+	}
+	if got := ask("create_actors", host.Object{{Key: "class_desc", Value: ownDesc}, {Key: "names", Value: host.Array{"m1", "m2"}}}); !strings.Contains(got, `"command":"actors_are_created"`) {
+		t.Errorf("mallory's create_actors of its own class: %s", got)
+	}
+	if got := ask("remove_actor", host.Object{{Key: "name", Value: "minion"}}); !strings.Contains(got, `"command":"actor_is_removed"`) {
+		t.Errorf("mallory's remove_actor of its own actor: %s", got)
+	}
+	// Nothing happened to the others, and the system runs.
+	if r := p.Ask(t, "victim", "slow", host.Object{{Key: "delay", Value: 0}}); r.Command != "slow_done" {
+		t.Errorf("the victim: %s %v", r.Command, r.Body)
+	}
+	for _, name := range []string{"fake", "fake1"} {
+		if p.Lookup(name) != nil {
+			t.Errorf("%s was created", name)
+		}
+	}
+	// The console may do all of it.
+	if r := p.Ask(t, "first.main.admin", "eval", host.Object{{Key: "name", Value: "victim"}, {Key: "code", Value: "1 + 1"}}); r.Command != "evaluated" {
+		t.Errorf("the console's eval: %s %v", r.Command, r.Body)
+	}
+	// A package granted remove_actor removes another package's actor.
+	if r := p.Ask(t, "janitor", "remove", host.Object{{Key: "name", Value: "m1"}}); jsonOf(r.Body) != `{"command":"actor_is_removed"}` {
+		t.Errorf("remove_actor from a package granted it: %s %s", r.Command, jsonOf(r.Body))
 	}
 }
