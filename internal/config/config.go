@@ -171,6 +171,8 @@ const defaultRepos = `# Repo list: the Git repositories actor packages come from
 # name = "counter"
 # url  = "https://git.example.org/team/counter.git"  # https, ssh, file:// or a local path
 # tags = ["v1.0.0", "v2.0.0"]
+# admin = ["create_process"]  # optional: admin commands its actors may send
+#                             # (docs/packages.md, "Admin grants"; "all" for every one)
 #
 # A private repository takes credentials (never logged); paths are relative
 # to this file:
