@@ -33,17 +33,14 @@ func IsInternal(command string) bool { return internalVerbs[command] }
 // command.
 const GrantAll = "all"
 
-// openCommands are the admin commands every actor may send: they only
-// read.
-var openCommands = map[string]bool{
-	"get_actors": true, "get_actor": true, "seek_actor": true, "get_processes": true, "get_hosts": true, "get_commands": true,
-}
-
 // GrantableCommands are the admin commands an actor may send only when the
 // repo list grants them to its package (Config.Grants). Without a grant,
 // create_actor and create_actors are allowed for classes of the actor's
-// own package, and remove_actor for actors of its own package. The
-// console, the REPL and the system send them all.
+// own package, and remove_actor for actors of its own package. Every other
+// public admin command only reads (get_actors, get_actor, seek_actor,
+// get_processes, get_hosts, get_commands) and is open to every actor. The
+// console, the REPL and the system send them all. Read-only: do not
+// modify.
 var GrantableCommands = []string{
 	"create_actor", "create_actors", "remove_actor", "recreate_actor",
 	"create_process", "remove_process", "eval", "exit", "quit",
