@@ -229,3 +229,16 @@ func TestAdminGrantsAcrossProcesses(t *testing.T) {
 		t.Errorf("trusted's remove_actor of another package's actor: %s", r)
 	}
 }
+
+// TestUnknownGrantStopsRun: a repo list that grants a command no grant can
+// name (a typo) stops peacepie run with an error that lists the ones that
+// can be granted.
+func TestUnknownGrantStopsRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	malloryHome(t, dir, `admin = ["create_proces"]`)
+	r := runCLI(t, dir, nil, "run", "--console", "127.0.0.1:0")
+	if r.code == 0 || !strings.Contains(r.stderr, `package "mallory": admin grants "create_proces"`) || !strings.Contains(r.stderr, "create_process") {
+		t.Errorf("run with admin = [\"create_proces\"]: code %d, stderr %q", r.code, r.stderr)
+	}
+}
