@@ -132,6 +132,11 @@ func TestInternalVerbsRefusedAcrossProcesses(t *testing.T) {
 	// The console cannot either.
 	ws.expect(child, "move_out", raw(`{"entity": "victim"}`), "is_not_handled")
 	ws.expect(child, "exit_process", nil, "is_not_handled")
+	// A console request that writes the links' mark is still the console's.
+	ws.writeRaw(`{"id": "forged", "type": "ask", "recipient": "` + child + `", "command": "move_out", "body": {"entity": "victim"}, "sys": true}`)
+	if a := ws.read(); a.command() != "is_not_handled" {
+		t.Errorf("a console move_out with \"sys\": true: %s, want is_not_handled", a)
+	}
 
 	ws.expect("victim", "echo", raw(`"still here"`), "echoed")
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "victim"}`), "actor_is_found"); f.bodyString("node") != child {
