@@ -18,3 +18,9 @@ func PeacepieExample() fs.FS {
 	}
 	return sub
 }
+
+// Admin is what peacepie_example is granted when the repo list has no
+// entry of that name: every admin command ("all"), since its CircleStarter
+// creates processes and actors. An entry of that name replaces the
+// package, and its own admin grants then apply.
+var Admin = []string{"all"}

@@ -464,7 +464,19 @@ func (a *Actor) Sleep(d time.Duration) error {
 // Send sends a message from this actor; it fails at once when the recipient
 // is unknown.
 func (a *Actor) Send(to Address, command string, body any) error {
-	return a.proc.Send(Message{Command: command, Body: body, Recipient: to})
+	return a.proc.Send(a.message(to, command, body))
+}
+
+// message makes a message of this actor. What goes to an admin, and exit
+// and quit (which go to the head admin whatever the recipient), carries
+// the actor's package, so that the admin checks what the package may ask
+// of it (Process.permit); messages to actors do not need it.
+func (a *Actor) message(to Address, command string, body any) Message {
+	m := Message{Command: command, Body: body, Recipient: to}
+	if (to.Entity == "" && to.Reply == 0) || command == "exit" || command == "quit" {
+		m.From = a.class.Package
+	}
+	return m
 }
 
 // Ask sends a request and waits for the reply, the timeout or the actor's
@@ -474,7 +486,7 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	defer a.budget.resume(a.proc)
 	a.waitBegins()
 	defer a.waitEnds()
-	return a.proc.askFromActor(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
+	return a.proc.askFromActor(a.ctx, a.message(to, command, body), timeout)
 }
 
 // BudgetContext returns the context a behaviour attaches to code that must
@@ -509,6 +521,7 @@ func (a *Actor) AskAll(reqs []Message, timeout time.Duration) []AskResult {
 	out := make([]AskResult, len(reqs))
 	pending := make([]*PendingAsk, len(reqs))
 	for i, m := range reqs {
+		m = a.message(m.Recipient, m.Command, m.Body)
 		pa, nf, err := a.proc.StartAsk(m, timeout)
 		if err != nil {
 			out[i] = AskResult{Reply: nf, Err: err}

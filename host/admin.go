@@ -21,6 +21,14 @@ func (ad *admin) Stop(*Actor)       {}
 
 func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	p := ad.p
+	if !m.System && IsInternal(m.Command) {
+		// Only the system's processes use these among themselves.
+		return Reply{}, fmt.Errorf("%w: %q is a verb of the system's own processes", ErrNotHandled, m.Command)
+	}
+	if err := p.permit(m); err != nil {
+		p.log.Warn("admin command refused", "command", m.Command, "package", m.From, "mid", m.ID.String())
+		return Reply{}, err
+	}
 	switch m.Command {
 	case "create_actor":
 		ad.createActor(m)
@@ -216,6 +224,9 @@ func (ad *admin) createActor(req *Message) {
 		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
 		defer cancel()
 		class, err := ad.resolve(ctx, desc)
+		if err == nil {
+			err = p.permitPackage(m, class.Info().Package)
+		}
 		if err != nil {
 			fail(fmt.Errorf("create %q: %w", name, err))
 			return
@@ -277,6 +288,9 @@ func (ad *admin) createActors(req *Message) {
 		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
 		defer cancel()
 		class, err := ad.resolve(ctx, desc)
+		if err == nil {
+			err = p.permitPackage(m, class.Info().Package)
+		}
 		if err != nil {
 			fail(err)
 			return
@@ -353,14 +367,19 @@ func (ad *admin) seekActor(m *Message) (Reply, error) {
 }
 
 // exit shuts the system down; Send calls it for exit and quit, whatever the
-// recipient, so it never waits in a mailbox.
-func (p *Process) exit(m *Message) {
+// recipient, so it never waits in a mailbox. It refuses (ErrNotAllowed)
+// an actor whose package has no grant for it.
+func (p *Process) exit(m *Message) error {
+	if err := p.permit(m); err != nil {
+		p.log.Warn("exit refused", "package", m.From, "mid", m.ID.String())
+		return err
+	}
 	if head := p.HeadAdmin(); head != p.adminName {
 		// Only the head stops the system: pass it on.
 		fwd := *m
 		fwd.Recipient = Address{Node: head}
 		if err := p.forward(head, fwd); err == nil {
-			return
+			return nil
 		}
 	}
 	p.log.Info("exit requested", "mid", m.ID.String())
@@ -371,6 +390,7 @@ func (p *Process) exit(m *Message) {
 		p.reply(m, "is_exiting", Object{{Key: "mid", Value: m.ID.String()}})
 	}
 	p.Shutdown()
+	return nil
 }
 
 // adminCommands are the commands every admin understands.

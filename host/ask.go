@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -15,10 +17,25 @@ const askSpinRounds = 50
 // askTable holds the asks of a process that wait for their reply. A reply
 // addressed to "_N" completes waiter N; a reply for a waiter that has gone
 // (timed out) is dropped and counted.
+//
+// N is drawn from a ChaCha8 generator seeded from crypto/rand, so a reply
+// address is 64 unguessable bits: seeing the reply addresses of some asks
+// (an actor sees the sender of every ask it gets) tells nothing of the
+// others, and an actor, a console client or a link peer cannot answer an
+// ask it was not sent by trying numbers. Drawing one costs a few
+// nanoseconds under mu, which open takes anyway.
 type askTable struct {
-	mu      sync.Mutex // guards waiting, next
+	mu      sync.Mutex // guards waiting, rng
 	waiting map[uint64]*waiter
-	next    uint64
+	rng     *rand.ChaCha8
+}
+
+// init makes the table empty, with a freshly seeded generator.
+func (t *askTable) init() {
+	var seed [32]byte
+	crand.Read(seed[:]) // never fails (crypto/rand panics rather than return an error)
+	t.waiting = make(map[uint64]*waiter)
+	t.rng = rand.NewChaCha8(seed)
 }
 
 type waiter struct {
@@ -35,8 +52,13 @@ func (t *askTable) open() *waiter {
 	w := waiterPool.Get().(*waiter)
 	w.node, w.entity = "", ""
 	t.mu.Lock()
-	t.next++
-	w.id = t.next
+	for {
+		// 0 is no reply address; a number in use (one in 2^64) is drawn again.
+		w.id = t.rng.Uint64()
+		if _, taken := t.waiting[w.id]; w.id != 0 && !taken {
+			break
+		}
+	}
 	t.waiting[w.id] = w
 	t.mu.Unlock()
 	return w

@@ -453,6 +453,10 @@ func knownKey(b []byte) string {
 		return "timeout"
 	case "transit":
 		return "transit"
+	case "sys":
+		return "sys"
+	case "from":
+		return "from"
 	case "hops":
 		return "hops"
 	case "node":
@@ -584,6 +588,10 @@ func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 				msg.Timeout, _ = ToFloat(v)
 			case "transit":
 				msg.Transit = v == true
+			case "sys":
+				msg.System = v == true
+			case "from":
+				msg.From, _ = v.(string)
 			case "hops":
 				if h, ok := v.(int64); ok && h > 0 && h < 256 {
 					msg.Hops = uint8(h)

@@ -140,6 +140,7 @@ func FuzzMessageEnvelope(f *testing.F) {
 	for _, s := range []string{
 		`{"mid":"first.main.7","command":"next","body":{"n":1},"sender":{"node":"first.main.admin","entity":"pump"},"recipient":{"node":"first.process_0.admin","entity":"seq"}}`,
 		`{"command":"x","recipient":{"node":"first.main.admin","entity":"_12"},"sender":null,"hops":3,"transit":true,"timeout":2.5}`,
+		`{"command":"move_out","body":{"entity":"x"},"recipient":"first.process_0.admin","sys":true}`, `{"command":"x","sys":1,"sys":true}`,
 		`{"recipient":{"node":"first.main.admin"},"hops":3,"hops":"x","command":"a","command":"b"}`,
 		`{"recipient":"name","mid":5}`, `{"mid":"a.007"}`, `{"mid":"a.-1"}`, `{"mid":"x.y.123456789012345678901"}`, `{"mid":"\u0041.1"}`, `{"body":{"n":-12,"m":123456789012345678901,"s":"seq"}}`, `{"sender":{"entity":"","entity":"0"}}`, `{"recipient":{"node":"bad","entity":"x"}}`, `{"recipient":{"entity":""}}`, `{}`, ` {"body":[1,2]} `, `[1]`,
 	} {
@@ -170,7 +171,7 @@ func FuzzMessageEnvelope(f *testing.F) {
 		}
 		a, _ := fast.MarshalJSON()
 		b, _ := generic.MarshalJSON()
-		if !bytes.Equal(a, b) || fast.ID != generic.ID || fast.Sender != generic.Sender || fast.Recipient != generic.Recipient || fast.Hops != generic.Hops || fast.Transit != generic.Transit || fast.Timeout != generic.Timeout {
+		if !bytes.Equal(a, b) || fast.ID != generic.ID || fast.Sender != generic.Sender || fast.Recipient != generic.Recipient || fast.Hops != generic.Hops || fast.Transit != generic.Transit || fast.System != generic.System || fast.Timeout != generic.Timeout {
 			t.Fatalf("%q: fast %s %+v, generic %s %+v", data, a, fast, b, generic)
 		}
 	})

@@ -23,4 +23,10 @@ var (
 	ErrStopping = errors.New("stopping")
 	// ErrBadRequest: a command's body does not have the expected shape.
 	ErrBadRequest = errors.New("bad request")
+	// ErrNotAllowed: the sender may not send that command (an actor whose
+	// package has no grant for it in the repo list).
+	ErrNotAllowed = errors.New("not allowed")
+	// ErrProcessLimit: the host runs as many child processes as its
+	// config allows (max_processes).
+	ErrProcessLimit = errors.New("too many processes")
 )

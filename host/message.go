@@ -190,6 +190,19 @@ type Message struct {
 	Timeout   float64 // seconds the asker waits; 0 when unknown
 	Hops      uint8   // times forwarded between processes (a loop guard)
 	Transit   bool    // sent on by the old place of an actor that is moving
+	// From is the package of the actor that sent the message, set on what
+	// an actor sends to an admin (and on exit and quit): the admin checks
+	// what the package may ask of it (Config.Grants). It is empty on what
+	// the console, the REPL and Go code send (operators), and travels on
+	// links as "from".
+	From string
+	// System marks a message of the system itself: sent by the Go code of
+	// a process (internal/cluster, the admin's own steps), or received
+	// over an authenticated link with "sys": true, which only another
+	// process's system code writes. The internal verbs (IsInternal) are
+	// accepted only with it. Nothing an actor, the console or the REPL
+	// sends has it: Lua and the console build messages without it.
+	System bool
 }
 
 // MarshalJSON encodes the message in the shape of DESIGN.md.
@@ -235,6 +248,13 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 	}
 	if m.Transit {
 		buf = append(buf, `,"transit":true`...)
+	}
+	if m.From != "" {
+		buf = append(buf, `,"from":`...)
+		buf = appendString(buf, m.From)
+	}
+	if m.System {
+		buf = append(buf, `,"sys":true`...)
 	}
 	return append(buf, '}'), nil
 }
@@ -285,6 +305,10 @@ func (m *Message) unmarshalGeneric(data []byte) error {
 			m.Timeout, _ = ToFloat(f.Value)
 		case "transit":
 			m.Transit = f.Value == true
+		case "sys":
+			m.System = f.Value == true
+		case "from":
+			m.From, _ = f.Value.(string)
 		case "hops":
 			if h, ok := f.Value.(int64); ok && h > 0 && h < 256 {
 				m.Hops = uint8(h)
@@ -354,5 +378,6 @@ func MessageFromValue(v any) (Message, error) {
 	}
 	var m Message
 	err = m.UnmarshalJSON(data)
+	m.System = false // a queued message of an actor: never the system's
 	return m, err
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// LinkPause bounds how long a link reader waits for an actor's full
 	// mailbox before it reads on (link backpressure, see mailboxHigh); 50ms.
 	LinkPause time.Duration
+	// Grants returns the admin commands the repo list grants the actors of
+	// a package (GrantableCommands; GrantAll for every one). nil grants
+	// nothing. It is called for each restricted admin command, from any
+	// goroutine.
+	Grants func(pkg string) []string
 }
 
 func (c *Config) setDefaults() {
@@ -122,7 +127,7 @@ func NewProcess(cfg Config) (*Process, error) {
 	p.log = cfg.Logger.With("node", p.adminName)
 	p.tick.Store(1)
 	p.sched.init()
-	p.asks.waiting = make(map[uint64]*waiter)
+	p.asks.init()
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
 	p.admin.beh = &admin{p: p}
 	go p.watchdog(p.stopWatchdog)
@@ -184,8 +189,7 @@ func (p *Process) Send(m Message) error {
 	}
 	if m.Command == "exit" || m.Command == "quit" {
 		// Never queued behind a backlog: the head admin acts on it at once.
-		p.exit(&m)
-		return nil
+		return p.exit(&m)
 	}
 	return p.deliver(m)
 }

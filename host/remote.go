@@ -247,7 +247,7 @@ func (p *Process) takeRoundLocked(name string) []Message {
 func (p *Process) sendRouteFlushLocked(name string) {
 	head := p.HeadAdmin()
 	epoch := p.viaHead[name]
-	m := Message{ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
+	m := Message{System: true, ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
 		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}, {Key: "epoch", Value: int64(epoch)}}}
 	if err := p.forward(head, m); err != nil {
 		p.flushedLocked(name, epoch) // no head: nothing can come back round
@@ -375,7 +375,9 @@ func (p *Process) DeliverFromChild(m Message) { p.deliverLinked(m, false) }
 
 func (p *Process) deliverLinked(m Message, fromHead bool) {
 	if m.Command == "exit" || m.Command == "quit" {
-		p.exit(&m)
+		if err := p.exit(&m); err != nil {
+			p.Reply(&m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		}
 		return
 	}
 	a, err := p.deliverFrom(m, fromHead)

@@ -17,6 +17,7 @@ import (
 //	name = "counter"
 //	url  = "https://git.example.org/team/counter.git"
 //	tags = ["v1.0.0", "v2.0.0"]
+//	admin = ["create_actor"]        # optional: admin commands its actors may send
 //	[package.auth]                  # optional, for private repositories
 //	username = "me"
 //	password_file = "secrets/counter.token"
@@ -31,6 +32,10 @@ type Entry struct {
 	URL  string   `toml:"url"`
 	Tags []string `toml:"tags"`
 	Auth *Auth    `toml:"auth"`
+	// Admin grants the package's actors admin commands they may not send
+	// otherwise (host.GrantableCommands; "all" for every one). The engine
+	// gives them meaning; the list only keeps them.
+	Admin []string `toml:"admin"`
 
 	versions map[Version]string // version → tag
 }
@@ -94,6 +99,11 @@ func ParseList(data []byte, path string) (*List, error) {
 			return nil, fmt.Errorf("%w: %s has no url", ErrBadList, where())
 		case len(e.Tags) == 0:
 			return nil, fmt.Errorf("%w: %s pins no tags (tags = [\"v1.0.0\"])", ErrBadList, where())
+		}
+		for _, g := range e.Admin {
+			if !namePattern.MatchString(g) {
+				return nil, fmt.Errorf("%w: %s: admin grants %q, which is not a command name", ErrBadList, where(), g)
+			}
 		}
 		seen[e.Name] = true
 		e.versions = make(map[Version]string, len(e.Tags))

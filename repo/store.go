@@ -88,6 +88,15 @@ func (s *Store) refreshList() error {
 	return nil
 }
 
+// Grants returns the admin commands the repo list grants the actors of
+// package name (Entry.Admin), and whether the list has the package at all.
+func (s *Store) Grants(name string) ([]string, bool) {
+	if e := s.list().Entry(name); e != nil {
+		return e.Admin, true
+	}
+	return nil, false
+}
+
 func (s *Store) list() *List {
 	s.mu.Lock()
 	defer s.mu.Unlock()

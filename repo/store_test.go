@@ -1020,6 +1020,8 @@ func TestParseListErrors(t *testing.T) {
 		{"bad name", "[[package]]\nname = \"a.b\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\n", []string{"a.b", "name"}},
 		{"no name", "[[package]]\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\n", []string{"package #1", "name"}},
 		{"tags not a list", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = \"v1.0.0\"\n", []string{"tags"}},
+		{"admin not a list", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nadmin = true\n", []string{"admin"}},
+		{"admin not a name", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nadmin = [\"create process\"]\n", []string{`"a"`, `"create process"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := repo.ParseList([]byte(tt.text), "config/repos.toml")
@@ -1060,6 +1062,7 @@ tags = ["v1.0.0", "2.0.0", "v1.10.0"]
 name = "remote"
 url = "https://git.example.org/team/remote.git"
 tags = ["v0.1.0"]
+admin = ["create_process", "remove_actor"]
 [package.auth]
 username = "me"
 token_file = "secrets/remote.token"
@@ -1087,6 +1090,9 @@ ssh_key = "/abs/key"
 	}
 	if rem.Auth.TokenFile != filepath.Join(dir, "secrets", "remote.token") || rem.Auth.SSHKey != "/abs/key" {
 		t.Errorf("auth paths: %+v", *rem.Auth)
+	}
+	if got := strings.Join(rem.Admin, " "); got != "create_process remove_actor" || loc.Admin != nil {
+		t.Errorf("admin grants: remote %q, local %q", rem.Admin, loc.Admin)
 	}
 	if l.Entry("nothere") != nil {
 		t.Errorf("Entry(nothere) is not nil")

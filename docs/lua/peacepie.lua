@@ -68,7 +68,9 @@ local peacepie = {}
 ---the recipient does not exist or is stopping, or the command is empty.
 ---Raises on a malformed address
 ---or a body that cannot be converted. "exit" and "quit" go to the head admin
----whatever `to` is.
+---whatever `to` is, if the repo list grants them to this actor's package
+---(else nil and "not allowed: ..."). Admin commands beyond reading and this
+---package's own actors need such a grant too (docs/packages.md).
 ---@param to peacepie.Address
 ---@param command string
 ---@param body? any

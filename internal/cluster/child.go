@@ -35,11 +35,14 @@ func (c *Child) Run() {
 			c.log.Warn("bad message from the head", "error", err.Error())
 			return
 		}
-		if m.Command == "exit_process" && m.Recipient.Node == c.proc.AdminName() {
+		// The head's notices, in link order: only from its system code
+		// (System), never an actor's message that the head passed on.
+		sys := m.System && m.Recipient.Node == c.proc.AdminName()
+		if sys && m.Command == "exit_process" {
 			c.proc.Shutdown()
 			return
 		}
-		if m.Command == "activate" && m.Recipient.Node == c.proc.AdminName() {
+		if sys && m.Command == "activate" {
 			// In link order: what the head sends after it must find the actor.
 			o, _ := m.Body.(host.Object)
 			if err := c.proc.Activate(o.String("entity")); err != nil {
@@ -47,12 +50,12 @@ func (c *Child) Run() {
 			}
 			return
 		}
-		if m.Command == "process_gone" && m.Recipient.Node == c.proc.AdminName() {
+		if sys && m.Command == "process_gone" {
 			o, _ := m.Body.(host.Object)
 			c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
 			return
 		}
-		if m.Command == "go_threads" && m.Recipient.Node == c.proc.AdminName() {
+		if sys && m.Command == "go_threads" {
 			// The head shares the host's cores among its processes.
 			o, _ := m.Body.(host.Object)
 			v, _ := o.Get("n")
@@ -63,7 +66,7 @@ func (c *Child) Run() {
 			}
 			return
 		}
-		if m.Command == "head_lost" && m.Recipient.Node == c.proc.AdminName() {
+		if sys && m.Command == "head_lost" {
 			o, _ := m.Body.(host.Object)
 			c.proc.HeadLost(o.String("reason"), nil)
 			return
@@ -99,7 +102,7 @@ func reserveAt(proc *host.Process, at, name string, class host.ClassDesc, params
 	if params == nil {
 		params = host.Object{}
 	}
-	r, err := proc.Ask(ctx, host.Message{Command: "reserve_name", Recipient: host.Address{Node: at},
+	r, err := proc.Ask(ctx, host.Message{System: true, Command: "reserve_name", Recipient: host.Address{Node: at},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: proc.AdminName()},
 			{Key: "class_desc", Value: class.Value()}, {Key: "params", Value: params}}}, 10*time.Second)
 	if err != nil {
@@ -119,13 +122,13 @@ func reserveAt(proc *host.Process, at, name string, class host.ClassDesc, params
 func (c *Child) Release(name string) { releaseAt(c.proc, c.head, name) }
 
 func releaseAt(proc *host.Process, at, name string) {
-	proc.Send(host.Message{Command: "release_name", Recipient: host.Address{Node: at},
+	proc.Send(host.Message{System: true, Command: "release_name", Recipient: host.Address{Node: at},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: proc.AdminName()}}})
 }
 
 // NoteParams implements host.Remote.
 func (c *Child) NoteParams(name string, params host.Object) {
-	c.proc.Send(host.Message{Command: "params_known", Recipient: host.Address{Node: c.head},
+	c.proc.Send(host.Message{System: true, Command: "params_known", Recipient: host.Address{Node: c.head},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: c.proc.AdminName()}, {Key: "params", Value: params}}})
 }
 

@@ -63,6 +63,10 @@ type HeadConfig struct {
 	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
 	Restart bool
 	Backoff time.Duration
+	// MaxProcesses bounds the child processes this host runs at once
+	// (being started included): create_process past it is refused with
+	// host.ErrProcessLimit. 0: DefaultMaxProcesses.
+	MaxProcesses int
 	// ShareCores is the number of cores this host's processes share
 	// (go_threads = 0): each runs its Go code on ShareCores ÷ processes
 	// threads, at least one, adjusted as processes come and go. 0: every
@@ -150,6 +154,9 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second
+	}
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
@@ -242,7 +249,7 @@ func (h *Head) childGone(node string, err error) {
 		h.forgetNode(node)
 		h.proc.ProcessGone(node, reason)
 		if up != nil {
-			m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
+			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
 				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "restart", Value: restart}}}
 			up.SendAppend(m.AppendJSON)
 		}
@@ -283,7 +290,7 @@ func (h *Head) restart(node string) {
 		h.restore(ctx, node)
 		return
 	}
-	if _, err := h.proc.Ask(ctx, host.Message{Command: "restore_process", Recipient: host.Address{Node: h.Head()},
+	if _, err := h.proc.Ask(ctx, host.Message{System: true, Command: "restore_process", Recipient: host.Address{Node: h.Head()},
 		Body: host.Object{{Key: "node", Value: node}}}, 25*time.Second); err != nil {
 		h.log.Error("the system's head did not restore the process's actors", "node", node, "error", err.Error())
 	}
@@ -324,7 +331,7 @@ func (h *Head) shareCores() {
 	h.mu.Unlock()
 	h.proc.SetGoThreads(n)
 	for _, ch := range tell {
-		m := host.Message{ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
 			Body: host.Object{{Key: "n", Value: int64(n)}}}
 		if err := ch.conn.SendAppend(m.AppendJSON); err != nil {
 			h.log.Warn("a child's share of the cores is not sent", "node", ch.node, "error", err.Error())
@@ -332,10 +339,20 @@ func (h *Head) shareCores() {
 	}
 }
 
+// DefaultMaxProcesses is the child processes a host runs at most when its
+// config does not say (max_processes).
+const DefaultMaxProcesses = 16
+
 // CreateProcess starts a child process and returns its admin's name once
-// the child is linked and ready for actors.
+// the child is linked and ready for actors. Past HeadConfig.MaxProcesses
+// children it fails with host.ErrProcessLimit.
 func (h *Head) CreateProcess(ctx context.Context) (string, error) {
 	h.mu.Lock()
+	if n := len(h.children) + len(h.waiting); n >= h.cfg.MaxProcesses {
+		h.mu.Unlock()
+		return "", fmt.Errorf("create process: %w: host %s runs %d child processes, its limit (max_processes in its config)",
+			host.ErrProcessLimit, h.cfg.Host, n)
+	}
 	name := "process_" + strconv.Itoa(h.next)
 	h.next++
 	h.mu.Unlock()
@@ -416,7 +433,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	h.mu.Lock()
 	ch.removing = true
 	h.mu.Unlock()
-	m := host.Message{ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
 	ch.conn.SendAppend(m.AppendJSON)
 	done := make(chan struct{})
 	go func() { ch.cmd.Wait(); close(done) }()
@@ -726,7 +743,7 @@ func (h *Head) Shutdown() {
 	up := h.up
 	h.mu.Unlock()
 	for _, mb := range members {
-		m := host.Message{ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
 		mb.conn.SendAppend(m.AppendJSON)
 	}
 	defer func() {

@@ -76,7 +76,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 			h.log.Warn("bad message from a host", "host", name, "error", err.Error())
 			return
 		}
-		if msg.Recipient.Node == h.proc.AdminName() {
+		if msg.System && msg.Recipient.Node == h.proc.AdminName() { // a host's system code, not its actors
 			switch msg.Command {
 			case "host_join":
 				h.memberJoined(m, msg)
@@ -149,7 +149,7 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 			h.mu.Unlock()
 		}
 	}
-	w := host.Message{ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
+	w := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
 		Body: host.Object{{Key: "head", Value: h.proc.AdminName()}, {Key: "gossip", Value: h.gossipAddr()}}}
 	m.conn.SendAppend(w.AppendJSON)
 	h.log.Info("host joined", "host", m.host, "processes", len(m.nodes), "actors", len(actors))
@@ -223,7 +223,7 @@ func (h *Head) tellGone(to []*link.Conn, node, reason string, names []string) {
 		arr[i] = n
 	}
 	for _, c := range to {
-		m := host.Message{ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.Peer()},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.Peer()},
 			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "names", Value: arr}}}
 		c.SendAppend(m.AppendJSON)
 	}
@@ -243,7 +243,7 @@ func (h *Head) restore(ctx context.Context, node string) {
 	for _, n := range names {
 		r := hosted[n]
 		body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: n}, {Key: "params", Value: r.params}}
-		reply, err := h.proc.Ask(ctx, host.Message{Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
+		reply, err := h.proc.Ask(ctx, host.Message{System: true, Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
 		if err != nil || reply.Command != "actor_is_created" {
 			h.log.Error("an actor could not be re-created", "node", node, "actor", n, "reply", reply.Command, "error", fmt.Sprint(err))
 		}
@@ -404,7 +404,7 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 	for name, node := range h.hostActors(ctx) {
 		actors = append(actors, host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}})
 	}
-	m := host.Message{ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
 	c.SendAppend(m.AppendJSON)
 }
@@ -421,7 +421,7 @@ func (h *Head) hostActors(ctx context.Context) map[string]string {
 	for _, n := range h.Nodes()[1:] {
 		node := n.String("node")
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		r, err := h.proc.Ask(actx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
+		r, err := h.proc.Ask(actx, host.Message{System: true, Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
 		cancel()
 		if err != nil {
 			continue
@@ -458,7 +458,7 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 			return
 		}
 	}
-	if r.Node == h.proc.AdminName() {
+	if m.System && r.Node == h.proc.AdminName() { // the root's system code, not its actors
 		switch m.Command {
 		case "host_welcome", "join_elsewhere":
 			select {
@@ -517,7 +517,7 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 		return h.children[node] != nil
 	})
 	for _, c := range to {
-		m := host.Message{ID: h.proc.NewMID(), Command: "head_lost", Recipient: host.Address{Node: c.Peer()},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "head_lost", Recipient: host.Address{Node: c.Peer()},
 			Body: host.Object{{Key: "reason", Value: reason}}}
 		c.SendAppend(m.AppendJSON)
 	}
@@ -556,7 +556,7 @@ func (h *Head) reportProcesses() {
 	for _, n := range h.Nodes() {
 		nodes = append(nodes, n.String("node"))
 	}
-	m := host.Message{ID: h.proc.NewMID(), Command: "host_processes", Recipient: host.Address{Node: up.Peer()},
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_processes", Recipient: host.Address{Node: up.Peer()},
 		Body: host.Object{{Key: "nodes", Value: nodes}}}
 	up.SendAppend(m.AppendJSON)
 }
@@ -566,7 +566,7 @@ func (h *Head) redirect(c *link.Conn) {
 	h.mu.Lock()
 	addr := h.rootAddr
 	h.mu.Unlock()
-	m := host.Message{ID: h.proc.NewMID(), Command: "join_elsewhere", Recipient: host.Address{Node: c.Peer()},
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "join_elsewhere", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "root", Value: addr}}}
 	c.SendAppend(m.AppendJSON)
 	c.Close("join the system's head")

@@ -55,7 +55,8 @@ func TestMisbehavingHost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	root := `"recipient":{"node":"first.main.admin"}`
+	// The notices of a host's system code carry "sys": true.
+	root := `"recipient":{"node":"first.main.admin"},"sys":true`
 	send(`{not json`)
 	send(`{"command":"host_join",` + root + `,"body":"a string"}`)
 	select {

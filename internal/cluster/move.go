@@ -95,7 +95,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 	defer cancel()
 	if from == to {
 		// In place: the owner does it (a restart or a hot upgrade).
-		r, err := p.Ask(ctx, host.Message{Command: "recreate_actor", Recipient: host.Address{Node: from},
+		r, err := p.Ask(ctx, host.Message{System: true, Command: "recreate_actor", Recipient: host.Address{Node: from},
 			Body: host.Object{{Key: "entity", Value: name}, {Key: "class_desc", Value: mustGet(body, "class_desc")}}}, timeout)
 		if err != nil {
 			fail(err)
@@ -118,7 +118,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 		fail(fmt.Errorf("take %q out of %s: %w", name, from, err))
 		return
 	}
-	out, err := p.Ask(ctx, host.Message{Command: "move_out", Recipient: host.Address{Node: from},
+	out, err := p.Ask(ctx, host.Message{System: true, Command: "move_out", Recipient: host.Address{Node: from},
 		Body: host.Object{{Key: "entity", Value: name}}}, timeout)
 	if err == nil && out.Command != "moved_out" {
 		err = fmt.Errorf("%s: %s", out.Command, describe(out.Body))
@@ -135,14 +135,14 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 	}
 	adopt := host.Object{{Key: "entity", Value: name}, {Key: "class_desc", Value: desc},
 		{Key: "params", Value: mustGet(ob, "params")}, {Key: "queue", Value: mustGet(ob, "queue")}}
-	in, err := p.Ask(ctx, host.Message{Command: "adopt_actor", Recipient: host.Address{Node: to}, Body: adopt}, timeout)
+	in, err := p.Ask(ctx, host.Message{System: true, Command: "adopt_actor", Recipient: host.Address{Node: to}, Body: adopt}, timeout)
 	if err == nil && in.Command != "adopted" {
 		err = fmt.Errorf("%s: %s", in.Command, describe(in.Body))
 	}
 	if err != nil {
 		// It cannot live there: it goes back where it was, as it was.
 		adopt[1].Value = mustGet(ob, "class_desc")
-		back, berr := p.Ask(ctx, host.Message{Command: "adopt_actor", Recipient: host.Address{Node: from}, Body: adopt}, timeout)
+		back, berr := p.Ask(ctx, host.Message{System: true, Command: "adopt_actor", Recipient: host.Address{Node: from}, Body: adopt}, timeout)
 		if berr != nil || back.Command != "adopted" {
 			h.log.Error("an actor that could not move could not go back either", "actor", name, "error", fmt.Sprint(berr))
 		}
@@ -193,7 +193,7 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	if w, ok := h.flushWait[name]; ok {
 		delete(h.flushWait, name)
 		if w == node && !activate { // it stayed there, still waiting for its flush
-			m := host.Message{ID: h.proc.NewMID(), Command: "route_reflush", Recipient: host.Address{Node: node},
+			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_reflush", Recipient: host.Address{Node: node},
 				Body: host.Object{{Key: "entity", Value: name}}}
 			if err := h.forwardLocked(node, m); err != nil {
 				h.log.Warn("route_reflush is not delivered", "actor", name, "error", err.Error())
@@ -206,7 +206,7 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 				h.log.Error("activate after a move", "actor", name, "error", err.Error())
 			}
 		} else {
-			act := host.Message{ID: h.proc.NewMID(), Command: "activate", Recipient: host.Address{Node: node},
+			act := host.Message{System: true, ID: h.proc.NewMID(), Command: "activate", Recipient: host.Address{Node: node},
 				Body: host.Object{{Key: "entity", Value: name}}}
 			if err := h.forwardLocked(node, act); err != nil {
 				h.log.Error("activate after a move", "actor", name, "error", err.Error())

@@ -34,7 +34,7 @@ import (
 func (h *Head) tellNameLocked(name, node string) {
 	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
 		h.epoch++
-		m := host.Message{ID: h.proc.NewMID(), Command: "name_here", Recipient: host.Address{Node: mb.node},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_here", Recipient: host.Address{Node: mb.node},
 			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: h.epoch}}}
 		mb.conn.SendAppend(m.AppendJSON)
 	}
@@ -60,7 +60,7 @@ func (h *Head) answerFlush(m *member, msg host.Message) {
 	if h.moving[name] != nil || hostOf(h.dir[name]) != m.host {
 		return
 	}
-	back := host.Message{ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
+	back := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
 	m.conn.SendAppend(back.AppendJSON)
 }
@@ -69,7 +69,7 @@ func (h *Head) answerFlush(m *member, msg host.Message) {
 // no longer lives there (root, h.mu held).
 func (h *Head) forgetNameLocked(name, node string) {
 	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
-		m := host.Message{ID: h.proc.NewMID(), Command: "name_gone", Recipient: host.Address{Node: mb.node},
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_gone", Recipient: host.Address{Node: mb.node},
 			Body: host.Object{{Key: "name", Value: name}}}
 		mb.conn.SendAppend(m.AppendJSON)
 	}
@@ -84,7 +84,7 @@ func (h *Head) takeNameBack(ctx context.Context, name, node string) error {
 	if mb == nil || node == mb.node {
 		return nil
 	}
-	r, err := h.proc.Ask(ctx, host.Message{Command: "name_gone", Recipient: host.Address{Node: mb.node},
+	r, err := h.proc.Ask(ctx, host.Message{System: true, Command: "name_gone", Recipient: host.Address{Node: mb.node},
 		Body: host.Object{{Key: "name", Value: name}}}, 10*time.Second)
 	if err == nil && r.Command != "name_is_gone" {
 		err = fmt.Errorf("%s: %s", r.Command, describe(r.Body))
@@ -114,7 +114,7 @@ func (h *Head) nameNotice(m *host.Message) {
 		}
 		h.flushing[name] = flush{node: node, epoch: epoch}
 		// Under h.mu, as every message routed up: it follows them all.
-		f := host.Message{ID: h.proc.NewMID(), Command: "name_flush", Recipient: host.Address{Node: h.up.Peer()},
+		f := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_flush", Recipient: host.Address{Node: h.up.Peer()},
 			Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: epoch}}}
 		h.up.SendAppend(f.AppendJSON)
 	case "name_flushed":
@@ -165,7 +165,7 @@ func (h *Head) answerRouteFlush(name, node string, epoch any) {
 		h.flushWait[name] = node
 		return
 	}
-	m := host.Message{ID: h.proc.NewMID(), Command: "route_flushed", Recipient: host.Address{Node: node},
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_flushed", Recipient: host.Address{Node: node},
 		Body: host.Object{{Key: "entity", Value: name}, {Key: "epoch", Value: epoch}}}
 	if err := h.forwardLocked(node, m); err != nil {
 		h.log.Warn("route_flushed is not delivered", "actor", name, "node", node, "error", err.Error())

@@ -47,6 +47,7 @@ type Config struct {
 	HandlerBudget   Duration `toml:"handler_budget"`
 	GCPercent       int      `toml:"gc_percent"`
 	GoThreads       int      `toml:"go_threads"`
+	MaxProcesses    int      `toml:"max_processes"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
 	LogLevel        string   `toml:"log_level"`
 	ReplLua         bool     `toml:"repl_lua"`
@@ -148,6 +149,10 @@ handler_budget = "5s"
 gc_percent = 400
 go_threads = 0
 
+# Child processes this host runs at most (create_process past it is
+# refused): each is an OS process with its own memory.
+max_processes = 16
+
 # Largest request the console accepts, in bytes.
 max_request_bytes = 1048576
 
@@ -174,6 +179,8 @@ const defaultRepos = `# Repo list: the Git repositories actor packages come from
 # name = "counter"
 # url  = "https://git.example.org/team/counter.git"  # https, ssh, file:// or a local path
 # tags = ["v1.0.0", "v2.0.0"]
+# admin = ["create_process"]  # optional: admin commands its actors may send
+#                             # (docs/packages.md, "Admin grants"; "all" for every one)
 #
 # A private repository takes credentials (never logged); paths are relative
 # to this file:
@@ -283,6 +290,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.GCPercent < 25 && c.GCPercent != -1 {
 		return c, fmt.Errorf("config %s: gc_percent must be 25 or more (or -1: no collection), not %d", path, c.GCPercent)
+	}
+	if c.MaxProcesses < 1 {
+		return c, fmt.Errorf("config %s: max_processes must be 1 or more, not %d", path, c.MaxProcesses)
 	}
 	if c.GoThreads < 0 {
 		return c, fmt.Errorf("config %s: go_threads must be 0 (share the cores) or more, not %d", path, c.GoThreads)

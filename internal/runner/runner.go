@@ -100,6 +100,7 @@ func Run(ctx context.Context, opt Options) error {
 		Logger:    log,
 		Output:    termtext.NewWriter(opt.Stdout), // what actors print, escaped
 		AllowEval: cfg.ReplLua,
+		Grants:    Grants(src),
 	})
 	if err != nil {
 		return err
@@ -117,7 +118,8 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
-		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth})
+		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
+		MaxProcesses: cfg.MaxProcesses})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -211,8 +213,43 @@ func OpenStore(cfg config.Config, log *slog.Logger) (*repo.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGrants(store.List); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Repos, err)
+	}
 	store.FetchTimeout = cfg.FetchTimeout.Duration
 	return store, nil
+}
+
+// Grants returns the admin grants of packages (host.Config.Grants): those
+// of the repo list, read again when it changes, and examples.Admin for the
+// built-in peacepie_example when the list does not replace it.
+func Grants(store *repo.Store) func(pkg string) []string {
+	return func(pkg string) []string {
+		if g, listed := store.Grants(pkg); listed {
+			return g
+		}
+		if pkg == "peacepie_example" {
+			return examples.Admin
+		}
+		return nil
+	}
+}
+
+// checkGrants refuses a repo list that grants a command no grant can name.
+func checkGrants(list *repo.List) error {
+	known := map[string]bool{host.GrantAll: true}
+	for _, c := range host.GrantableCommands {
+		known[c] = true
+	}
+	for _, e := range list.Packages {
+		for _, g := range e.Admin {
+			if !known[g] {
+				return fmt.Errorf("%w: package %q: admin grants %q, which is not a command that needs a grant (%s, or %q for all)",
+					repo.ErrBadList, e.Name, g, strings.Join(host.GrantableCommands, ", "), host.GrantAll)
+			}
+		}
+	}
+	return nil
 }
 
 // ChildOptions are the arguments of the hidden `peacepie child`.
@@ -257,6 +294,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
 		Resolver: luart.NewRuntime(store), Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
+		Grants: Grants(store),
 	})
 	if err != nil {
 		return err

@@ -47,7 +47,9 @@ type Process struct {
 }
 
 // Start starts a process that is shut down when the test ends. cfg may set
-// Budget and other fields; Resolver and Output are filled in.
+// Budget and other fields; Resolver and Output are filled in, and Grants
+// when it is nil (peacepie_example gets every admin command, as in
+// peacepie run).
 func Start(t testing.TB, cfg host.Config, extra ...fs.FS) *Process {
 	t.Helper()
 	src, err := repo.NewEmbedded(append([]fs.FS{examples.PeacepieExample(), actors.Std()}, extra...)...)
@@ -57,6 +59,14 @@ func Start(t testing.TB, cfg host.Config, extra ...fs.FS) *Process {
 	out := &Output{}
 	cfg.Resolver = luart.NewRuntime(src)
 	cfg.Output = out
+	if cfg.Grants == nil { // as peacepie run grants them without a repo list
+		cfg.Grants = func(pkg string) []string {
+			if pkg == "peacepie_example" {
+				return examples.Admin
+			}
+			return nil
+		}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
