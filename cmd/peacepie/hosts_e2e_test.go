@@ -61,7 +61,7 @@ func (l *lineLog) matching(re *regexp.Regexp) [][]string {
 	return out
 }
 
-var joinLineRE = regexp.MustCompile(`(?m)^other hosts join with: peacepie run --host NAME --join (\S+) --secret-file (\S+)$`)
+var joinLineRE = regexp.MustCompile(`(?m)^other hosts join with: peacepie run --host NAME --console 127\.0\.0\.1:0 --join (\S+) --secret-file (\S+)$`)
 
 // joinInfo reads the join address and secret file a host printed.
 func joinInfo(t testing.TB, in *instance) (addr, secret string) {
@@ -505,4 +505,33 @@ func TestHostRestartsItsChild(t *testing.T) {
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "far"}`), "actor_is_found"); f.bodyString("node") != node {
 		t.Errorf("the actor came back in %s, want %s", f.bodyString("node"), node)
 	}
+}
+
+// TestJoinLineOfASecondHost: the join line a joined host prints works as
+// printed. It names the system's secret file (not the secret its own first
+// run made in its config) and a console address free on this machine, so
+// a third host follows it on the same machine; and `peacepie ask` in the
+// second host's directory reaches the second host's own console.
+func TestJoinLineOfASecondHost(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	secondDir := t.TempDir()
+	// No --console: the second host would take the default port if it were free.
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	addr2, secret2 := joinInfo(t, second)
+	if secret2 != secret {
+		t.Errorf("the second host's join line names the secret file %s, want the system's %s", secret2, secret)
+	}
+	m := joinLineRE.FindStringSubmatch(second.stdout.String())
+	line := strings.TrimPrefix(m[0], "other hosts join with: peacepie ")
+	args := strings.Fields(strings.Replace(line, "NAME", "third", 1))
+	startIn(t, t.TempDir(), nil, "third", args...)
+	ws := dial(t, first)
+	eventually(t, 15*time.Second, "three hosts up after following the second host's join line "+addr2, func() bool {
+		states := hostStates(ws)
+		return len(states) == 3 && states["third"] == "up"
+	})
+	r := runCLI(t, secondDir, nil, "ask", "second.main.admin", "get_processes")
+	r.check(t, "peacepie ask in the second host's directory", 0, `"host": "second"`, "")
 }

@@ -150,8 +150,16 @@ func Run(ctx context.Context, opt Options) error {
 		defer remove()
 	}
 	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("peacepie is running: console http://%s/?token=%s\n", ln.Addr(), cfg.Token))
-	secretPath, _ := filepath.Abs(cfg.SecretFile)
-	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --join %s --secret-file %s\n", head.Addr(), secretPath))
+	// The join line works as printed: it names the file this host took the
+	// system's secret from (--secret-file, not a secret of its own that a
+	// first run may have made in its config) and a console address that is
+	// free on this machine (127.0.0.1:0: the system picks a port).
+	secretFile := cfg.SecretFile
+	if opt.SecretFile != "" {
+		secretFile = opt.SecretFile
+	}
+	secretPath, _ := filepath.Abs(secretFile)
+	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --console 127.0.0.1:0 --join %s --secret-file %s\n", head.Addr(), secretPath))
 	log.Info("started", "node", proc.AdminName(), "console", ln.Addr().String(), "links", head.Addr(), "join", cfg.Join)
 
 	select {
