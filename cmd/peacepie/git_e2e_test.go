@@ -286,6 +286,12 @@ func TestGitRunReposFlag(t *testing.T) {
 		t.Errorf("pkg is not in the --repos list, yet: %s", a)
 	}
 	ws.expect(admin, "get_actors", nil, "actors") // still running
+	// The children of the host use the --repos list too.
+	ws.expect(admin, "create_process", nil, "process_is_created")
+	ws.expect("first.process_0.admin", "create_actor", gitCreateBody("other", "o_child"), "actor_is_created")
+	if v, _ := askVersion(ws, "o_child"); v != "3.0.0" {
+		t.Errorf("other in a child answers version %q, want 3.0.0", v)
+	}
 
 	repoCmd := func(list string, args ...string) cliResult {
 		t.Helper()

@@ -125,10 +125,11 @@ func app() *cli.App {
 					&cli.StringFlag{Name: "host"},
 					&cli.StringFlag{Name: "parent", Required: true},
 					&cli.IntFlag{Name: "go-threads"},
+					&cli.StringFlag{Name: "repos"},
 				},
 				Action: func(c *cli.Context) error {
 					return runner.RunChild(c.Context, runner.ChildOptions{
-						ConfigPath: c.String("config"), Host: c.String("host"), Process: c.String("process"), Parent: c.String("parent"),
+						ConfigPath: c.String("config"), Repos: c.String("repos"), Host: c.String("host"), Process: c.String("process"), Parent: c.String("parent"),
 						GoThreads: c.Int("go-threads"),
 						Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 					})

@@ -52,7 +52,7 @@ type HeadConfig struct {
 	Gossip     string
 	TLS        *tls.Config // mutual TLS on links (nil: none)
 	Executable string      // the binary children run; os.Executable()
-	ChildArgs  []string    // extra arguments for children (tests)
+	ChildArgs  []string    // extra arguments for children (--repos, tests)
 	Logger     *slog.Logger
 	// HandshakeTimeout and MaxUnauthenticated bound strangers on the
 	// links listener (link.Config); 0: link's defaults (5s, 64).

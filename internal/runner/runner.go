@@ -119,7 +119,7 @@ func Run(ctx context.Context, opt Options) error {
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
 		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
-		MaxProcesses: cfg.MaxProcesses})
+		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt)})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -260,9 +260,23 @@ func checkGrants(list *repo.List) error {
 	return nil
 }
 
+// childArgs are the options of run that children take too: a repo list
+// given with --repos is the host's, its children's included.
+func childArgs(opt Options) []string {
+	if opt.Repos == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(opt.Repos)
+	if err != nil {
+		abs = opt.Repos
+	}
+	return []string{"--repos", abs}
+}
+
 // ChildOptions are the arguments of the hidden `peacepie child`.
 type ChildOptions struct {
 	ConfigPath string
+	Repos      string // overrides the config's repo list (run's --repos)
 	Host       string // the host's name (its --host may differ from the config)
 	Process    string // "process_N"
 	Parent     string // the head's link address
@@ -287,6 +301,9 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	if opt.Host != "" {
 		cfg.Host = opt.Host
+	}
+	if opt.Repos != "" {
+		cfg.Repos = opt.Repos
 	}
 	base, err := newLogger(opt.Stderr, cfg.LogLevel)
 	if err != nil {
