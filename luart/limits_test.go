@@ -1,0 +1,75 @@
+package luart_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/testhost"
+)
+
+// limitsPackage holds the hostile actors of the hardening tests.
+var limitsPackage = fstest.MapFS{
+	"peacepie.toml": file(`
+name = "limits"
+version = "1.0.0"
+
+[actors]
+Hostile = "hostile"
+`),
+	"hostile.lua": file(`
+local pp = require "peacepie"
+local Hostile = {}
+function Hostile:echo(body) return "echoed", body end
+-- a pcall at every level until the call stack is full (issue item 14)
+function Hostile:pcall_rec()
+  local function f() return pcall(f) end
+  local r = {pcall(f)}
+  return "recursed", {n = #r, ok = r[#r - 1], err = tostring(r[#r])}
+end
+function Hostile:pcall_rec_plain()
+  local function f() return pcall(f) end
+  pcall(f)
+  return "survived"
+end
+return Hostile
+`),
+}
+
+// startLimits starts a process with the test packages and limits.
+func startLimits(t *testing.T, cfg host.Config) *luaHost {
+	t.Helper()
+	log := &testhost.Output{}
+	cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return &luaHost{t: t, p: testhost.Start(t, cfg, testPackage, otherPackage, limitsPackage), log: log}
+}
+
+func (h *luaHost) mustCreateHostile(name string) {
+	h.t.Helper()
+	if r := h.createFrom("limits", name, "Hostile", ""); r.Command != "actor_is_created" {
+		h.t.Fatalf("create %s: %s %s", name, r.Command, jsonOf(r.Body))
+	}
+}
+
+// TestPCallRecursion: a pcall at every level until the call stack is full
+// ends in the ordinary "stack overflow" error, not a Go nil-pointer error
+// from inside the VM, and the actor goes on.
+func TestPCallRecursion(t *testing.T) {
+	h := startLimits(t, host.Config{})
+	h.mustCreateHostile("h")
+	r := h.ask("h", "pcall_rec", "")
+	body, _ := r.Body.(host.Object)
+	if r.Command != "recursed" || body.String("err") == "" {
+		t.Fatalf("pcall_rec: %s %s", r.Command, jsonOf(r.Body))
+	}
+	if msg := body.String("err"); !strings.Contains(msg, "stack overflow") || strings.Contains(msg, "nil pointer") {
+		t.Fatalf("innermost pcall failed with %q, want a stack overflow", msg)
+	}
+	if ok, _ := body.Get("ok"); ok != false {
+		t.Fatalf("innermost pcall returned %v, want false", ok)
+	}
+	h.expect("h", "pcall_rec_plain", "", "survived", "null")
+	h.expect("h", "echo", `{"n":1}`, "echoed", `{"n":1}`)
+}
