@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/testhost"
@@ -33,6 +34,13 @@ function Hostile:pcall_rec_plain()
   local function f() return pcall(f) end
   pcall(f)
   return "survived"
+end
+-- exponential backtracking in Go code (issue item 7: 38 s against a 5 s budget)
+function Hostile:pattern_bomb()
+  return "found", {string.find(string.rep('a', 120), string.rep('a*', 4) .. 'b')}
+end
+function Hostile:gsub_bomb()
+  return "found", {string.gsub(string.rep('a', 120), string.rep('a*', 4) .. 'b', 'x')}
 end
 return Hostile
 `),
@@ -72,4 +80,43 @@ func TestPCallRecursion(t *testing.T) {
 	}
 	h.expect("h", "pcall_rec_plain", "", "survived", "null")
 	h.expect("h", "echo", `{"n":1}`, "echoed", `{"n":1}`)
+}
+
+// TestPatternBombIsInterrupted: a pattern that backtracks exponentially in
+// the Go matcher is interrupted by the time budget like Lua code, the
+// actor keeps answering, and remove_actor stops it while it runs.
+func TestPatternBombIsInterrupted(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	h := startLimits(t, host.Config{Budget: budget})
+	h.mustCreateHostile("h")
+	for _, cmd := range []string{"pattern_bomb", "gsub_bomb"} {
+		start := time.Now()
+		r := h.ask("h", cmd, "")
+		if r.Command != "error" || !strings.Contains(errorText(r), "time budget") {
+			t.Fatalf("%s: %s %s, want an error about the time budget", cmd, r.Command, jsonOf(r.Body))
+		}
+		// The watchdog scans about 20 times a budget; 5 s is for a loaded machine.
+		if d := time.Since(start); d > budget+5*time.Second {
+			t.Fatalf("%s was interrupted only after %s", cmd, d)
+		}
+		h.expect("h", "echo", `{"n":1}`, "echoed", `{"n":1}`)
+	}
+
+	// remove_actor while the bomb runs, with a budget too long to help
+	h2 := startLimits(t, host.Config{Budget: time.Hour})
+	h2.mustCreateHostile("h2")
+	if err := h2.p.Send(host.Message{Command: "pattern_bomb", Recipient: host.Address{Entity: "h2"}}); err != nil {
+		t.Fatal(err)
+	}
+	testhost.Eventually(t, 5*time.Second, "the bomb to begin", func() bool {
+		a := h2.p.Lookup("h2")
+		return a != nil && a.MailboxLen() == 0
+	})
+	start := time.Now()
+	if r := h2.remove("h2"); r.Command != "actor_is_removed" {
+		t.Fatalf("remove: %s %s", r.Command, jsonOf(r.Body))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("remove took %s", d)
+	}
 }
