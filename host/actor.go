@@ -315,6 +315,11 @@ func (a *Actor) handle(m *Message) {
 		}
 		return
 	}
+	if errors.Is(err, ErrMemory) {
+		a.replyError(m, err)
+		a.memoryExceeded(m, err)
+		return
+	}
 	if overrun {
 		err = fmt.Errorf("%w (%s); %q was interrupted: %v", ErrBudget, a.proc.cfg.Budget, m.Command, err)
 	} else if a.ctx.Err() != nil && !errors.Is(err, ErrNotHandled) {
@@ -475,6 +480,35 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	a.waitBegins()
 	defer a.waitEnds()
 	return a.proc.askFromActor(a.ctx, Message{Command: command, Body: body, Recipient: to}, timeout)
+}
+
+// MemoryLimit returns the bytes the actor's state may hold (see
+// MemoryMeter); 0: unlimited.
+func (a *Actor) MemoryLimit() int64 {
+	return max(a.proc.cfg.ActorMemory, 0)
+}
+
+// memoryExceeded reports a handler whose allocation was refused, and stops
+// the actor when it still holds more than its limit. It runs on the
+// actor's goroutine, after the handler.
+func (a *Actor) memoryExceeded(m *Message, err error) {
+	limit := a.MemoryLimit()
+	a.Logger().Warn("memory limit exceeded", "command", m.Command, "mid", m.ID.String(), "limit_mib", limit>>20, "error", err.Error())
+	line := fmt.Sprintf("%q: %v", m.Command, err)
+	mm, ok := a.beh.(MemoryMeter)
+	if !ok || limit == 0 {
+		a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line})
+		return
+	}
+	live := mm.MemoryInUse()
+	if live <= limit {
+		a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line})
+		return
+	}
+	reason := fmt.Sprintf("it holds about %d MiB after %q, over its memory limit of %d MiB", live>>20, m.Command, limit>>20)
+	a.Logger().Error("actor is stopped: over its memory limit", "command", m.Command, "mid", m.ID.String(), "live_mib", live>>20, "limit_mib", limit>>20)
+	a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line + "; the actor is stopped: " + reason})
+	a.stop()
 }
 
 // BudgetContext returns the context a behaviour attaches to code that must

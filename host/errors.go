@@ -23,4 +23,7 @@ var (
 	ErrStopping = errors.New("stopping")
 	// ErrBadRequest: a command's body does not have the expected shape.
 	ErrBadRequest = errors.New("bad request")
+	// ErrMemory: a handler's allocation was refused because the actor's
+	// memory would have gone past Config.ActorMemory.
+	ErrMemory = errors.New("actor exceeded its memory limit")
 )

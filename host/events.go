@@ -9,7 +9,7 @@ import (
 // see: a line an actor printed, an actor created or removed, the system
 // exiting.
 type Event struct {
-	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone"
+	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone", "memory_exceeded"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"
@@ -25,7 +25,7 @@ func (e Event) Value() Object {
 	if e.Kind == "created" {
 		o = append(o, Field{Key: "class", Value: e.Class.Class}, Field{Key: "package", Value: e.Class.Package}, Field{Key: "version", Value: e.Class.Version})
 	}
-	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" {
+	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" || e.Kind == "memory_exceeded" {
 		o = append(o, Field{Key: "line", Value: e.Line})
 	}
 	return o

@@ -33,7 +33,13 @@ type Config struct {
 	// LinkPause bounds how long a link reader waits for an actor's full
 	// mailbox before it reads on (link backpressure, see mailboxHigh); 50ms.
 	LinkPause time.Duration
+	// ActorMemory bounds the memory one actor's state may hold, in bytes
+	// (see MemoryMeter); 64 MiB; < 0: unlimited.
+	ActorMemory int64
 }
+
+// DefaultActorMemory is Config.ActorMemory's default.
+const DefaultActorMemory = 64 << 20
 
 func (c *Config) setDefaults() {
 	if c.Host == "" {
@@ -59,6 +65,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LinkPause <= 0 {
 		c.LinkPause = 50 * time.Millisecond
+	}
+	if c.ActorMemory == 0 {
+		c.ActorMemory = DefaultActorMemory
 	}
 }
 

@@ -2,6 +2,7 @@ package luart_test
 
 import (
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -42,6 +43,17 @@ end
 function Hostile:gsub_bomb()
   return "found", {string.gsub(string.rep('a', 120), string.rep('a*', 4) .. 'b', 'x')}
 end
+-- memory (issue item 6)
+function Hostile:rep_gib() self.big = string.rep("x", 2^30) return "kept" end
+function Hostile:hoard(body)
+  -- fills the state up to its limit, catching the refusal, then keeps
+  -- what it was sent, which is counted but not checked
+  self.t = {}
+  pcall(function() for i = 1, 1e7 do self.t[i] = string.rep("x", 1000) .. i end end)
+  self.extra = body
+  return "hoarded"
+end
+function Hostile:size() return "size", {n = self.t and #self.t or 0} end
 return Hostile
 `),
 }
@@ -118,5 +130,79 @@ func TestPatternBombIsInterrupted(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("remove took %s", d)
+	}
+}
+
+// heapBound fails the test when the Go heap has grown past max bytes
+// since before: a regression of the memory limit fails instead of taking
+// the machine's memory.
+func heapBound(t *testing.T, max uint64) func() {
+	t.Helper()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	return func() {
+		t.Helper()
+		runtime.ReadMemStats(&ms)
+		if grown := ms.TotalAlloc - before; grown > max {
+			t.Fatalf("the process allocated %d MiB, more than %d MiB", grown>>20, max>>20)
+		}
+	}
+}
+
+// TestActorMemoryLimit: an allocation past the actor's memory limit fails
+// the handler with a clear error, reported by a log line and an event; the
+// actor goes on when it keeps nothing, and is stopped when it keeps more
+// than its limit; the process and the other actors go on.
+func TestActorMemoryLimit(t *testing.T) {
+	const limit = 8 << 20
+	check := heapBound(t, 1<<30)
+	h := startLimits(t, host.Config{ActorMemory: limit})
+	w := h.p.Watch()
+	defer w.Close()
+	h.mustCreateHostile("hog")
+	h.mustCreateHostile("bystander")
+
+	// string.rep("x", 2^30) is refused before it is allocated.
+	r := h.ask("hog", "rep_gib", "")
+	if r.Command != "error" || !strings.Contains(errorText(r), "memory limit of 8 MiB exceeded") {
+		t.Fatalf("rep_gib: %s %s, want the memory error", r.Command, jsonOf(r.Body))
+	}
+	check()
+	h.expect("hog", "echo", `{"n":1}`, "echoed", `{"n":1}`)
+	waitEvent(t, w, "memory_exceeded", "hog")
+	testhost.Eventually(t, 5*time.Second, "the log line", func() bool {
+		return strings.Contains(h.log.String(), "memory limit exceeded")
+	})
+
+	// Keeping more than the limit stops the actor.
+	r = h.ask("hog", "hoard", jsonOf(strings.Repeat("y", 2<<20)))
+	if r.Command != "error" || !strings.Contains(errorText(r), "memory limit") {
+		t.Fatalf("hoard: %s %s, want the memory error", r.Command, jsonOf(r.Body))
+	}
+	waitEvent(t, w, "removed", "hog")
+	testhost.Eventually(t, 5*time.Second, "hog to be gone", func() bool { return h.p.Lookup("hog") == nil })
+	check()
+	if !strings.Contains(h.log.String(), "actor is stopped: over its memory limit") {
+		t.Errorf("no log line says why hog was stopped:\n%s", h.log.String())
+	}
+	h.expect("bystander", "echo", `{"n":2}`, "echoed", `{"n":2}`)
+	h.mustCreateHostile("hog") // the name is free again
+	h.expect("hog", "echo", `{"n":3}`, "echoed", `{"n":3}`)
+}
+
+// waitEvent waits for an event of kind about actor.
+func waitEvent(t *testing.T, w *host.Watch, kind, actor string) host.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-w.C:
+			if e.Kind == kind && e.Actor == actor {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s event for %s", kind, actor)
+		}
 	}
 }

@@ -43,6 +43,7 @@ type Config struct {
 	Packages        string   `toml:"packages"`
 	FetchTimeout    Duration `toml:"fetch_timeout"`
 	HandlerBudget   Duration `toml:"handler_budget"`
+	ActorMemory     Size     `toml:"actor_memory"`
 	GCPercent       int      `toml:"gc_percent"`
 	GoThreads       int      `toml:"go_threads"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
@@ -68,6 +69,51 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	d.Duration = v
 	return nil
+}
+
+// Size is a number of bytes written as "64MiB" (also KiB, GiB, or bytes
+// as a plain number) in TOML.
+type Size int64
+
+// UnmarshalTOML implements toml.Unmarshaler: an integer is bytes, a string
+// is a number with an optional unit KiB, MiB or GiB.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return fmt.Errorf("size %d must not be negative", x)
+		}
+		*s = Size(x)
+		return nil
+	case string:
+		n, err := ParseSize(x)
+		if err != nil {
+			return err
+		}
+		*s = n
+		return nil
+	}
+	return fmt.Errorf("size %v must be a number of bytes or a string such as \"64MiB\"", v)
+}
+
+// ParseSize reads "64MiB", "512KiB", "1GiB" or a plain number of bytes.
+func ParseSize(text string) (Size, error) {
+	t := strings.TrimSpace(text)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscanf(t, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != t || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as \"64MiB\", \"512KiB\" or a number of bytes", text)
+	}
+	return Size(n * mult), nil
 }
 
 const defaultConfig = `# peacepie configuration. Relative paths are relative to this file.
@@ -127,6 +173,13 @@ fetch_timeout = "60s"
 # Running time one Lua handler may use before it is interrupted. Time spent
 # waiting in pp.ask or pp.sleep does not count.
 handler_budget = "5s"
+
+# Memory one Lua actor may hold (KiB, MiB or GiB; 0: no bound). Lua code
+# that would allocate past it fails with "memory limit of N MiB exceeded";
+# an actor that still holds more after that handler is stopped. Garbage
+# does not count: the actor is measured when what it allocated reaches
+# the bound.
+actor_memory = "64MiB"
 
 # Go runtime of every process of this host. gc_percent: how much the heap
 # grows past what is live before the garbage collector runs (Go's GOGC;

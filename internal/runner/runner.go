@@ -93,13 +93,14 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	sharedCores := tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
-		Host:      cfg.Host,
-		Process:   cfg.Process,
-		Budget:    cfg.HandlerBudget.Duration,
-		Resolver:  luart.NewRuntime(src),
-		Logger:    log,
-		Output:    opt.Stdout,
-		AllowEval: cfg.ReplLua,
+		Host:        cfg.Host,
+		Process:     cfg.Process,
+		Budget:      cfg.HandlerBudget.Duration,
+		ActorMemory: actorMemory(cfg),
+		Resolver:    luart.NewRuntime(src),
+		Logger:      log,
+		Output:      opt.Stdout,
+		AllowEval:   cfg.ReplLua,
 	})
 	if err != nil {
 		return err
@@ -250,7 +251,8 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
-		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
+		ActorMemory: actorMemory(cfg),
+		Resolver:    luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
 		return err
@@ -283,4 +285,13 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		<-proc.Done()
 	}
 	return nil
+}
+
+// actorMemory is host.Config.ActorMemory for actor_memory, where 0 means
+// no bound.
+func actorMemory(cfg config.Config) int64 {
+	if cfg.ActorMemory == 0 {
+		return -1
+	}
+	return int64(cfg.ActorMemory)
 }
