@@ -31,6 +31,8 @@ type Actor struct {
 	done     chan struct{}
 
 	handled  atomic.Uint64
+	refused  atomic.Uint64         // user messages refused because the mailbox was full
+	full     bool                  // the mailbox is full and that has been reported (guarded by mu)
 	halt     atomic.Bool           // a stop is pending: leave the rest of the batch
 	onward   *Actor                // set when replaced: messages pushed here go there (guarded by mu)
 	onwardFn func(m Message) error // set when moved out: messages pushed here go through it (guarded by mu)
@@ -120,6 +122,16 @@ func (a *Actor) Address() Address {
 }
 
 // push appends m to the mailbox and makes sure a goroutine drains it.
+//
+// The mailbox holds at most Config.MailboxLimit user messages. Past it a
+// message is refused with ErrMailboxFull: the sender of a send gets the
+// error (a send from another process is dropped), an ask is answered
+// mailbox_is_full at once (Process.StartAsk, deliverLinked). Either way
+// the refusal is counted (Refused, shown by get_actor and the stats), and
+// the first refusal after the mailbox was last below half the limit is
+// logged and published as a "mailbox_full" event. Tasks (init, stop,
+// eval, recreate, move) do not go through the mailbox and are never
+// refused.
 func (a *Actor) push(m Message) error {
 	a.mu.Lock()
 	if next := a.onward; next != nil {
@@ -134,6 +146,12 @@ func (a *Actor) push(m Message) error {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
+	if limit := a.proc.cfg.MailboxLimit; limit > 0 && a.queue.n+int(a.batched.Load()) >= limit {
+		report := !a.full
+		a.full = true
+		a.mu.Unlock()
+		return a.refuse(&m, limit, report)
+	}
 	a.queue.push(m)
 	if a.queue.n >= mailboxHigh && !a.backlogged.Load() {
 		a.backlogged.Store(true)
@@ -146,6 +164,25 @@ func (a *Actor) push(m Message) error {
 	}
 	return nil
 }
+
+// refuse counts a message refused by a full mailbox and, when report is
+// set, logs it and publishes a "mailbox_full" event.
+func (a *Actor) refuse(m *Message, limit int, report bool) error {
+	n := a.refused.Add(1)
+	err := fmt.Errorf("%w: %q holds %d messages, its limit (%d refused so far)", ErrMailboxFull, a.name, limit, n)
+	if report {
+		a.Logger().Warn("mailbox is full: messages are refused", "command", m.Command, "mid", m.ID.String(), "limit", limit)
+		if a.proc.events.watched() {
+			a.proc.events.publish(Event{Kind: "mailbox_full", Node: a.proc.adminName, Actor: a.name,
+				Line: fmt.Sprintf("the mailbox holds %d messages, its limit: messages are refused until it is half empty", limit)})
+		}
+	}
+	return err
+}
+
+// Refused returns the number of messages refused so far because the
+// mailbox was full.
+func (a *Actor) Refused() uint64 { return a.refused.Load() }
 
 // pushSystem queues a task ahead of all user messages.
 func (a *Actor) pushSystem(t sysTask) {
@@ -265,6 +302,9 @@ func (a *Actor) run(buf []Message) bool {
 		batch := a.queue.popInto(buf[:0], batchSize-handled)
 		if a.queue.n <= mailboxLow && a.backlogged.Load() {
 			a.releaseLinksLocked()
+		}
+		if a.full && a.queue.n < a.proc.cfg.MailboxLimit/2 {
+			a.full = false // the next refusal is reported again
 		}
 		if len(batch) == 0 {
 			a.running = false

@@ -26,4 +26,7 @@ var (
 	// ErrMemory: a handler's allocation was refused because the actor's
 	// memory would have gone past Config.ActorMemory.
 	ErrMemory = errors.New("actor exceeded its memory limit")
+	// ErrMailboxFull: the recipient's mailbox holds Config.MailboxLimit
+	// messages; the message was not queued.
+	ErrMailboxFull = errors.New("mailbox is full")
 )

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -35,8 +36,8 @@ func (a *Actor) addTimer(d, period time.Duration, command string, body any) int 
 		}
 		m := msg
 		m.ID = a.proc.NewMID()
-		if err := a.push(m); err != nil {
-			return
+		if err := a.push(m); err != nil && !errors.Is(err, ErrMailboxFull) {
+			return // the actor is gone; a full mailbox only loses this tick
 		}
 		if period > 0 {
 			t.Reset(period)

@@ -1,6 +1,8 @@
 package luart_test
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -52,6 +54,17 @@ function Hostile:hoard(body)
   pcall(function() for i = 1, 1e7 do self.t[i] = string.rep("x", 1000) .. i end end)
   self.extra = body
   return "hoarded"
+end
+function Hostile:nap(body) pp.sleep(body) return "napped" end
+-- sends n messages to body.to and asks it once (mailbox bound)
+function Hostile:flood(body)
+  local sent, refused, first = 0, 0, nil
+  for i = 1, body.n do
+    local ok, err = pp.send(body.to, "echo", {i = i})
+    if ok then sent = sent + 1 else refused = refused + 1; first = first or err end
+  end
+  local r, err = pp.ask(body.to, "echo", {}, 5)
+  return "flooded", {sent = sent, refused = refused, first = first, ask_err = err, asked = r ~= nil}
 end
 function Hostile:size() return "size", {n = self.t and #self.t or 0} end
 return Hostile
@@ -205,4 +218,90 @@ func waitEvent(t *testing.T, w *host.Watch, kind, actor string) host.Event {
 			t.Fatalf("no %s event for %s", kind, actor)
 		}
 	}
+}
+
+// TestMailboxLimit: a sleeping actor's mailbox takes mailbox_limit
+// messages; past it a send fails and is counted, an ask is answered
+// mailbox_is_full at once, an event says so, memory stays bounded, and
+// remove_actor (a system task) still gets through.
+func TestMailboxLimit(t *testing.T) {
+	check := heapBound(t, 1<<30)
+	h := startLimits(t, host.Config{}) // the default bound
+	limit := host.DefaultMailboxLimit
+	w := h.p.Watch()
+	defer w.Close()
+	h.mustCreateHostile("sleepy")
+	h.mustCreateHostile("flooder")
+	to := host.Address{Entity: "sleepy"}
+	if err := h.p.Send(host.Message{Command: "nap", Body: int64(60), Recipient: to}); err != nil {
+		t.Fatal(err)
+	}
+	testhost.Eventually(t, 5*time.Second, "the nap to begin", func() bool {
+		return h.p.Lookup("sleepy").MailboxLen() == 0
+	})
+
+	var sent, refused int
+	for i := range 2 * limit {
+		err := h.p.Send(host.Message{Command: "echo", Body: int64(i), Recipient: to})
+		switch {
+		case err == nil:
+			sent++
+		case errors.Is(err, host.ErrMailboxFull):
+			refused++
+		default:
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	if sent != limit || refused != limit {
+		t.Fatalf("sent %d, refused %d; want %d each", sent, refused, limit)
+	}
+	check()
+
+	// An ask is answered at once.
+	start := time.Now()
+	r, err := h.p.Process.Ask(context.Background(), host.Message{Command: "echo", Recipient: to}, 30*time.Second)
+	if !errors.Is(err, host.ErrMailboxFull) || r.Command != "mailbox_is_full" {
+		t.Fatalf("ask: %s %s, %v; want mailbox_is_full", r.Command, jsonOf(r.Body), err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the ask was answered after %s", d)
+	}
+
+	// From Lua: pp.send fails, pp.ask returns nil, "mailbox_is_full: ...".
+	r = h.ask("flooder", "flood", `{"to":"sleepy","n":10}`)
+	body, _ := r.Body.(host.Object)
+	if r.Command != "flooded" || jsonOf(body) == "" {
+		t.Fatalf("flood: %s %s", r.Command, jsonOf(r.Body))
+	}
+	if sent, _ := body.Get("sent"); sent != int64(0) {
+		t.Errorf("flood sent %v messages into a full mailbox", sent)
+	}
+	if !strings.Contains(body.String("first"), "mailbox is full") || !strings.HasPrefix(body.String("ask_err"), "mailbox_is_full: ") {
+		t.Errorf("flood: %s", jsonOf(body))
+	}
+
+	// The count is visible.
+	info := h.ask("first.main.admin", "get_actor", `{"name":"sleepy"}`)
+	ib, _ := info.Body.(host.Object)
+	want := int64(limit + 1 + 11)
+	if got, _ := ib.Get("refused"); got != want {
+		t.Errorf("get_actor refused = %v, want %d (%s)", got, want, jsonOf(info.Body))
+	}
+	if got, _ := h.p.Stats("sleepy").Get("refused"); got != want {
+		t.Errorf("stats refused = %v, want %d", got, want)
+	}
+	waitEvent(t, w, "mailbox_full", "sleepy")
+	if n := strings.Count(h.log.String(), "mailbox is full"); n != 1 {
+		t.Errorf("%d log lines about the full mailbox, want 1", n)
+	}
+
+	// Stop gets through the backlog.
+	start = time.Now()
+	if r := h.remove("sleepy"); r.Command != "actor_is_removed" {
+		t.Fatalf("remove: %s %s", r.Command, jsonOf(r.Body))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("remove took %s", d)
+	}
+	check()
 }

@@ -137,6 +137,9 @@ func askErrorText(err error, r host.Message) string {
 	if errors.Is(err, host.ErrNoActor) || errors.Is(err, host.ErrNoProcess) {
 		return "actor_is_not_found: " + err.Error()
 	}
+	if errors.Is(err, host.ErrMailboxFull) {
+		return "mailbox_is_full: " + err.Error()
+	}
 	return err.Error()
 }
 

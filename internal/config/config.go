@@ -44,6 +44,7 @@ type Config struct {
 	FetchTimeout    Duration `toml:"fetch_timeout"`
 	HandlerBudget   Duration `toml:"handler_budget"`
 	ActorMemory     Size     `toml:"actor_memory"`
+	MailboxLimit    int      `toml:"mailbox_limit"`
 	GCPercent       int      `toml:"gc_percent"`
 	GoThreads       int      `toml:"go_threads"`
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
@@ -180,6 +181,12 @@ handler_budget = "5s"
 # does not count: the actor is measured when what it allocated reaches
 # the bound.
 actor_memory = "64MiB"
+
+# Messages one actor's mailbox may hold (0: no bound). Past it an ask is
+# answered at once with mailbox_is_full and a send is dropped, counted in
+# the actor's "refused" (get_actor, the console) and reported as an event;
+# stop and move always get through.
+mailbox_limit = 100000
 
 # Go runtime of every process of this host. gc_percent: how much the heap
 # grows past what is live before the garbage collector runs (Go's GOGC;
@@ -328,6 +335,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.GCPercent < 25 && c.GCPercent != -1 {
 		return c, fmt.Errorf("config %s: gc_percent must be 25 or more (or -1: no collection), not %d", path, c.GCPercent)
+	}
+	if c.MailboxLimit < 0 {
+		return c, fmt.Errorf("config %s: mailbox_limit must be 0 (no bound) or more, not %d", path, c.MailboxLimit)
 	}
 	if c.GoThreads < 0 {
 		return c, fmt.Errorf("config %s: go_threads must be 0 (share the cores) or more, not %d", path, c.GoThreads)

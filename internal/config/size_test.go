@@ -58,3 +58,23 @@ func TestActorMemoryKey(t *testing.T) {
 		t.Error("a bad actor_memory was accepted")
 	}
 }
+
+func TestMailboxLimitKey(t *testing.T) {
+	if got := Defaults().MailboxLimit; got != 100000 {
+		t.Errorf("default mailbox_limit = %d, want 100000", got)
+	}
+	path := filepath.Join(t.TempDir(), "peacepie.toml")
+	if err := os.WriteFile(path, []byte("mailbox_limit = 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil || c.MailboxLimit != 0 {
+		t.Fatalf("mailbox_limit = 0: %d, %v", c.MailboxLimit, err)
+	}
+	if err := os.WriteFile(path, []byte("mailbox_limit = -5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil {
+		t.Error("a negative mailbox_limit was accepted")
+	}
+}

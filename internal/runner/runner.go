@@ -93,14 +93,15 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	sharedCores := tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
-		Host:        cfg.Host,
-		Process:     cfg.Process,
-		Budget:      cfg.HandlerBudget.Duration,
-		ActorMemory: actorMemory(cfg),
-		Resolver:    luart.NewRuntime(src),
-		Logger:      log,
-		Output:      opt.Stdout,
-		AllowEval:   cfg.ReplLua,
+		Host:         cfg.Host,
+		Process:      cfg.Process,
+		Budget:       cfg.HandlerBudget.Duration,
+		ActorMemory:  actorMemory(cfg),
+		MailboxLimit: mailboxLimit(cfg),
+		Resolver:     luart.NewRuntime(src),
+		Logger:       log,
+		Output:       opt.Stdout,
+		AllowEval:    cfg.ReplLua,
 	})
 	if err != nil {
 		return err
@@ -251,8 +252,8 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
-		ActorMemory: actorMemory(cfg),
-		Resolver:    luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
+		ActorMemory: actorMemory(cfg), MailboxLimit: mailboxLimit(cfg),
+		Resolver: luart.NewRuntime(store), Logger: base, Output: opt.Stdout, AllowEval: cfg.ReplLua,
 	})
 	if err != nil {
 		return err
@@ -294,4 +295,13 @@ func actorMemory(cfg config.Config) int64 {
 		return -1
 	}
 	return int64(cfg.ActorMemory)
+}
+
+// mailboxLimit is host.Config.MailboxLimit for mailbox_limit, where 0
+// means no bound.
+func mailboxLimit(cfg config.Config) int {
+	if cfg.MailboxLimit <= 0 {
+		return -1
+	}
+	return cfg.MailboxLimit
 }
