@@ -46,10 +46,12 @@ type Actor struct {
 
 	budget budgetState
 
-	tmu       sync.Mutex // guards timers, timerSeq
-	timers    map[int]*time.Timer
-	timerSeq  int
-	initReply chan error
+	tmu        sync.Mutex // guards timers, timerSeq, timerBytes
+	timers     map[int]*time.Timer
+	timerSizes map[int]int64 // ValueSize of each live timer's message
+	timerBytes int64         // what the live timers hold (TimerBytes)
+	timerSeq   int
+	initReply  chan error
 }
 
 type sysKind uint8
@@ -545,8 +547,8 @@ func (a *Actor) memoryExceeded(m *Message, err error) {
 		a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line})
 		return
 	}
-	reason := fmt.Sprintf("it holds about %d MiB after %q, over its memory limit of %d MiB", live>>20, m.Command, limit>>20)
-	a.Logger().Error("actor is stopped: over its memory limit", "command", m.Command, "mid", m.ID.String(), "live_mib", live>>20, "limit_mib", limit>>20)
+	reason := fmt.Sprintf("it holds about %.1f MiB after %q, over its memory limit of %d MiB", float64(live)/(1<<20), m.Command, limit>>20)
+	a.Logger().Error("actor is stopped: over its memory limit", "command", m.Command, "mid", m.ID.String(), "live_bytes", live, "limit_bytes", limit)
 	a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line + "; the actor is stopped: " + reason})
 	a.stop()
 }

@@ -207,9 +207,10 @@ func (b *actor) limitMemory() {
 	}
 }
 
-// MemoryInUse estimates the bytes the actor's state holds: what its
+// MemoryInUse estimates the bytes the actor holds: what its state's
 // registry, globals, stack, instance, class and modules reach, without
-// what every actor shares (host.MemoryMeter).
+// what every actor shares, and its timers with their messages
+// (host.MemoryMeter).
 func (b *actor) MemoryInUse() int64 {
 	roots := make([]lua.LValue, 0, 2+len(b.loaded))
 	if b.self != nil {
@@ -221,7 +222,7 @@ func (b *actor) MemoryInUse() int64 {
 	for _, v := range b.loaded {
 		roots = append(roots, v)
 	}
-	return b.L.LiveSize(isShared, roots...)
+	return b.L.LiveSize(isShared, roots...) + b.host.TimerBytes()
 }
 
 // memoryError turns a handler's outcome into an error wrapping
@@ -238,7 +239,7 @@ func (b *actor) memoryError(refused int, err error) error {
 		return fmt.Errorf("%w (%d MiB): %w", host.ErrMemory, limit>>20, err)
 	}
 	if live := b.MemoryInUse(); live > limit {
-		return fmt.Errorf("%w (%d MiB): the handler caught the memory error but holds about %d MiB", host.ErrMemory, limit>>20, live>>20)
+		return fmt.Errorf("%w (%d MiB): the handler caught the memory error but holds about %.1f MiB", host.ErrMemory, limit>>20, float64(live)/(1<<20))
 	}
 	return nil
 }

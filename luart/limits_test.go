@@ -55,6 +55,11 @@ function Hostile:hoard(body)
   self.extra = body
   return "hoarded"
 end
+function Hostile:timers()
+  local n, s = 0, string.rep("y", 1000)
+  local ok, err = pcall(function() for i = 1, 1e6 do pp.every(1000, "x", {s = s}) n = n + 1 end end)
+  return "timers", {n = n, err = tostring(err)}
+end
 function Hostile:nap(body) pp.sleep(body) return "napped" end
 -- sends n messages to body.to and asks it once (mailbox bound)
 function Hostile:flood(body)
@@ -200,6 +205,22 @@ func TestActorMemoryLimit(t *testing.T) {
 		t.Errorf("no log line says why hog was stopped:\n%s", h.log.String())
 	}
 	h.expect("bystander", "echo", `{"n":2}`, "echoed", `{"n":2}`)
+
+	// Timers and their messages count: pp.every is refused at the bound.
+	h.mustCreateHostile("ticker")
+	r = h.ask("ticker", "timers", "")
+	tb, _ := r.Body.(host.Object)
+	switch {
+	case r.Command == "timers":
+		if n, _ := tb.Get("n"); n.(int64) >= 1e5 || !strings.Contains(tb.String("err"), "memory limit of 8 MiB exceeded") {
+			t.Fatalf("timers: %s, want the memory error before 100000 timers", jsonOf(tb))
+		}
+	case r.Command == "error" && strings.Contains(errorText(r), "memory limit"):
+		// it holds more than its bound and was stopped
+	default:
+		t.Fatalf("timers: %s %s", r.Command, jsonOf(r.Body))
+	}
+	check()
 	h.mustCreateHostile("hog") // the name is free again
 	h.expect("hog", "echo", `{"n":3}`, "echoed", `{"n":3}`)
 }

@@ -224,6 +224,7 @@ func (b *actor) timerArgs(L *lua.LState) (time.Duration, string, any) {
 // pp.every(seconds, command, body) → timer
 func (b *actor) luaEvery(L *lua.LState) int {
 	d, cmd, body := b.timerArgs(L)
+	L.ChargeMemory(int(host.TimerCost + host.ValueSize(body)))
 	L.Push(lua.LNumber(b.host.Every(d, cmd, body)))
 	return 1
 }
@@ -231,6 +232,7 @@ func (b *actor) luaEvery(L *lua.LState) int {
 // pp.after(seconds, command, body) → timer
 func (b *actor) luaAfter(L *lua.LState) int {
 	d, cmd, body := b.timerArgs(L)
+	L.ChargeMemory(int(host.TimerCost + host.ValueSize(body)))
 	L.Push(lua.LNumber(b.host.After(d, cmd, body)))
 	return 1
 }
