@@ -125,7 +125,9 @@ func (a *Actor) Address() Address {
 
 // push appends m to the mailbox and makes sure a goroutine drains it.
 //
-// The mailbox holds at most Config.MailboxLimit user messages. Past it a
+// The mailbox holds at most Config.MailboxLimit user messages, and bodies
+// of at most Config.ActorMemory bytes in all (ValueSize; a message is
+// taken into an empty mailbox whatever its size). Past either a
 // message is refused with ErrMailboxFull: the sender of a send gets the
 // error (a send from another process is dropped), an ask is answered
 // mailbox_is_full at once (Process.StartAsk, deliverLinked). Either way
@@ -135,6 +137,10 @@ func (a *Actor) Address() Address {
 // eval, recreate, move) do not go through the mailbox and are never
 // refused.
 func (a *Actor) push(m Message) error {
+	var size int64
+	if a.proc.cfg.ActorMemory > 0 {
+		size = ValueSize(m.Body)
+	}
 	a.mu.Lock()
 	if next := a.onward; next != nil {
 		a.mu.Unlock()
@@ -152,9 +158,15 @@ func (a *Actor) push(m Message) error {
 		report := !a.full
 		a.full = true
 		a.mu.Unlock()
-		return a.refuse(&m, limit, report)
+		return a.refuse(&m, fmt.Sprintf("holds %d messages, its limit", limit), report)
 	}
-	a.queue.push(m)
+	if bound := a.proc.cfg.ActorMemory; bound > 0 && a.queue.n > 0 && a.queue.bytes+size > bound {
+		report := !a.full
+		a.full = true
+		a.mu.Unlock()
+		return a.refuse(&m, fmt.Sprintf("holds %.1f MiB of messages, its memory limit", float64(bound)/(1<<20)), report)
+	}
+	a.queue.pushSized(m, size)
 	if a.queue.n >= mailboxHigh && !a.backlogged.Load() {
 		a.backlogged.Store(true)
 	}
@@ -168,15 +180,16 @@ func (a *Actor) push(m Message) error {
 }
 
 // refuse counts a message refused by a full mailbox and, when report is
-// set, logs it and publishes a "mailbox_full" event.
-func (a *Actor) refuse(m *Message, limit int, report bool) error {
+// set, logs it and publishes a "mailbox_full" event; why says what the
+// mailbox holds ("holds N messages, its limit").
+func (a *Actor) refuse(m *Message, why string, report bool) error {
 	n := a.refused.Add(1)
-	err := fmt.Errorf("%w: %q holds %d messages, its limit (%d refused so far)", ErrMailboxFull, a.name, limit, n)
+	err := fmt.Errorf("%w: %q %s (%d refused so far)", ErrMailboxFull, a.name, why, n)
 	if report {
-		a.Logger().Warn("mailbox is full: messages are refused", "command", m.Command, "mid", m.ID.String(), "limit", limit)
+		a.Logger().Warn("mailbox is full: messages are refused", "command", m.Command, "mid", m.ID.String(), "why", why)
 		if a.proc.events.watched() {
 			a.proc.events.publish(Event{Kind: "mailbox_full", Node: a.proc.adminName, Actor: a.name,
-				Line: fmt.Sprintf("the mailbox holds %d messages, its limit: messages are refused until it is half empty", limit)})
+				Line: "the mailbox " + why + ": messages are refused until it is half empty"})
 		}
 	}
 	return err
@@ -305,8 +318,8 @@ func (a *Actor) run(buf []Message) bool {
 		if a.queue.n <= mailboxLow && a.backlogged.Load() {
 			a.releaseLinksLocked()
 		}
-		if a.full && a.queue.n < a.proc.cfg.MailboxLimit/2 {
-			a.full = false // the next refusal is reported again
+		if a.full && a.queue.n < a.proc.cfg.MailboxLimit/2 && a.queue.bytes <= a.proc.cfg.ActorMemory/2 {
+			a.full = false // the next refusal is reported again (a bound < 0 is never reached, so full is never set for it)
 		}
 		if len(batch) == 0 {
 			a.running = false

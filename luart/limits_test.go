@@ -71,6 +71,17 @@ function Hostile:flood(body)
   local r, err = pp.ask(body.to, "echo", {}, 5)
   return "flooded", {sent = sent, refused = refused, first = first, ask_err = err, asked = r ~= nil}
 end
+-- sends n copies of a table of size numbers to body.to
+function Hostile:flood_big(body)
+  local t = {}
+  for i = 1, body.size do t[i] = i end
+  local sent, refused, first = 0, 0, nil
+  for i = 1, body.n do
+    local ok, err = pp.send(body.to, "echo", t)
+    if ok then sent = sent + 1 else refused = refused + 1; first = first or err end
+  end
+  return "flooded", {sent = sent, refused = refused, first = first}
+end
 function Hostile:size() return "size", {n = self.t and #self.t or 0} end
 return Hostile
 `),
@@ -325,4 +336,40 @@ func TestMailboxLimit(t *testing.T) {
 		t.Fatalf("remove took %s", d)
 	}
 	check()
+}
+
+// TestMailboxBytes: the bodies waiting in a mailbox are bounded by the
+// actor's memory bound too, so large messages to a sleeping actor cannot
+// take the process's memory either.
+func TestMailboxBytes(t *testing.T) {
+	const limit = 8 << 20
+	check := heapBound(t, 1<<30)
+	h := startLimits(t, host.Config{ActorMemory: limit, Budget: time.Minute}) // the flood is slow under -race
+	h.mustCreateHostile("sleepy")
+	h.mustCreateHostile("flooder")
+	if err := h.p.Send(host.Message{Command: "nap", Body: int64(60), Recipient: host.Address{Entity: "sleepy"}}); err != nil {
+		t.Fatal(err)
+	}
+	testhost.Eventually(t, 5*time.Second, "the nap to begin", func() bool {
+		return h.p.Lookup("sleepy").MailboxLen() == 0
+	})
+	// Each body is an array of 5000 numbers (about 160 KB as a value):
+	// 500 of them would be 80 MB.
+	r, err := h.p.Process.Ask(context.Background(), host.Message{Command: "flood_big", Recipient: host.Address{Entity: "flooder"},
+		Body: h.body(`{"to":"sleepy","n":500,"size":5000}`)}, time.Minute)
+	body, _ := r.Body.(host.Object)
+	if err != nil || r.Command != "flooded" {
+		t.Fatalf("flood_big: %s %s, %v", r.Command, jsonOf(r.Body), err)
+	}
+	sent, _ := body.Get("sent")
+	if n := sent.(int64); n == 0 || n*5000*16 > 2*limit {
+		t.Errorf("%d bodies were queued, want a few and less than the bound", n)
+	}
+	if !strings.Contains(body.String("first"), "MiB of messages") {
+		t.Errorf("flood_big: %s", jsonOf(body))
+	}
+	check()
+	if r := h.remove("sleepy"); r.Command != "actor_is_removed" {
+		t.Fatalf("remove: %s %s", r.Command, jsonOf(r.Body))
+	}
 }
