@@ -182,10 +182,11 @@ handler_budget = "5s"
 # the bound.
 actor_memory = "64MiB"
 
-# Messages one actor's mailbox may hold (0: no bound). Past it an ask is
-# answered at once with mailbox_is_full and a send is dropped, counted in
-# the actor's "refused" (get_actor, the console) and reported as an event;
-# stop and move always get through.
+# Messages one actor's mailbox may hold (0: no bound); their bodies may
+# hold actor_memory in all. Past either, an ask is answered at once with
+# mailbox_is_full and a send fails (its sender gets the error; one from
+# another process is dropped), counted in the actor's "refused" (get_actor,
+# the console) and reported as an event; stop and move always get through.
 mailbox_limit = 100000
 
 # Go runtime of every process of this host. gc_percent: how much the heap
