@@ -65,3 +65,27 @@ func TestRepIsInterrupted(t *testing.T) {
 		t.Fatalf("err = %v, want the context's error", err)
 	}
 }
+
+// TestSortIsInterrupted: table.sort of a large table, which runs in Go
+// without a comparator, checks the context every 1024 comparisons.
+func TestSortIsInterrupted(t *testing.T) {
+	L := NewState()
+	defer L.Close()
+	if err := L.DoString(`t = {} for i = 1, 1e6 do t[i] = (i * 7919) % 1e6 end`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	L.SetContext(ctx)
+	fn := L.GetField(L.GetField(L.G.Global, "table"), "sort")
+	cancel()
+	L.Push(fn)
+	L.Push(L.GetGlobal("t"))
+	if err := L.PCall(1, 0, nil); err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {
+		t.Fatalf("err = %v, want the context's error", err)
+	}
+	L.RemoveContext()
+	if err := L.DoString(`table.sort(t) for i = 2, #t do assert(t[i-1] <= t[i]) end
+		local u = {3, 1, 2}; table.sort(u, function(a, b) return a > b end); assert(u[1] == 3 and u[3] == 1)`); err != nil {
+		t.Fatal(err)
+	}
+}
