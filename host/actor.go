@@ -31,6 +31,8 @@ type Actor struct {
 	done     chan struct{}
 
 	handled  atomic.Uint64
+	refused  atomic.Uint64         // user messages refused because the mailbox was full
+	full     bool                  // the mailbox is full and that has been reported (guarded by mu)
 	halt     atomic.Bool           // a stop is pending: leave the rest of the batch
 	onward   *Actor                // set when replaced: messages pushed here go there (guarded by mu)
 	onwardFn func(m Message) error // set when moved out: messages pushed here go through it (guarded by mu)
@@ -44,10 +46,12 @@ type Actor struct {
 
 	budget budgetState
 
-	tmu       sync.Mutex // guards timers, timerSeq
-	timers    map[int]*time.Timer
-	timerSeq  int
-	initReply chan error
+	tmu        sync.Mutex // guards timers, timerSeq, timerBytes
+	timers     map[int]*time.Timer
+	timerSizes map[int]int64 // ValueSize of each live timer's message
+	timerBytes int64         // what the live timers hold (TimerBytes)
+	timerSeq   int
+	initReply  chan error
 }
 
 type sysKind uint8
@@ -120,7 +124,23 @@ func (a *Actor) Address() Address {
 }
 
 // push appends m to the mailbox and makes sure a goroutine drains it.
+//
+// The mailbox holds at most Config.MailboxLimit user messages, and bodies
+// of at most Config.ActorMemory bytes in all (ValueSize; a message is
+// taken into an empty mailbox whatever its size). Past either a
+// message is refused with ErrMailboxFull: the sender of a send gets the
+// error (a send from another process is dropped), an ask is answered
+// mailbox_is_full at once (Process.StartAsk, deliverLinked). Either way
+// the refusal is counted (Refused, shown by get_actor and the stats), and
+// the first refusal after the mailbox was last below half the limit is
+// logged and published as a "mailbox_full" event. Tasks (init, stop,
+// eval, recreate, move) do not go through the mailbox and are never
+// refused.
 func (a *Actor) push(m Message) error {
+	var size int64
+	if a.proc.cfg.ActorMemory > 0 {
+		size = ValueSize(m.Body)
+	}
 	a.mu.Lock()
 	if next := a.onward; next != nil {
 		a.mu.Unlock()
@@ -134,7 +154,19 @@ func (a *Actor) push(m Message) error {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
-	a.queue.push(m)
+	if limit := a.proc.cfg.MailboxLimit; limit > 0 && a.queue.n+int(a.batched.Load()) >= limit {
+		report := !a.full
+		a.full = true
+		a.mu.Unlock()
+		return a.refuse(&m, fmt.Sprintf("holds %d messages, its limit", limit), report)
+	}
+	if bound := a.proc.cfg.ActorMemory; bound > 0 && a.queue.n > 0 && a.queue.bytes+size > bound {
+		report := !a.full
+		a.full = true
+		a.mu.Unlock()
+		return a.refuse(&m, fmt.Sprintf("holds %.1f MiB of messages, its memory limit", float64(bound)/(1<<20)), report)
+	}
+	a.queue.pushSized(m, size)
 	if a.queue.n >= mailboxHigh && !a.backlogged.Load() {
 		a.backlogged.Store(true)
 	}
@@ -146,6 +178,26 @@ func (a *Actor) push(m Message) error {
 	}
 	return nil
 }
+
+// refuse counts a message refused by a full mailbox and, when report is
+// set, logs it and publishes a "mailbox_full" event; why says what the
+// mailbox holds ("holds N messages, its limit").
+func (a *Actor) refuse(m *Message, why string, report bool) error {
+	n := a.refused.Add(1)
+	err := fmt.Errorf("%w: %q %s (%d refused so far)", ErrMailboxFull, a.name, why, n)
+	if report {
+		a.Logger().Warn("mailbox is full: messages are refused", "command", m.Command, "mid", m.ID.String(), "why", why)
+		if a.proc.events.watched() {
+			a.proc.events.publish(Event{Kind: "mailbox_full", Node: a.proc.adminName, Actor: a.name,
+				Line: "the mailbox " + why + ": messages are refused until it is half empty"})
+		}
+	}
+	return err
+}
+
+// Refused returns the number of messages refused so far because the
+// mailbox was full.
+func (a *Actor) Refused() uint64 { return a.refused.Load() }
 
 // pushSystem queues a task ahead of all user messages.
 func (a *Actor) pushSystem(t sysTask) {
@@ -266,6 +318,9 @@ func (a *Actor) run(buf []Message) bool {
 		if a.queue.n <= mailboxLow && a.backlogged.Load() {
 			a.releaseLinksLocked()
 		}
+		if a.full && a.queue.n < a.proc.cfg.MailboxLimit/2 && a.queue.bytes <= a.proc.cfg.ActorMemory/2 {
+			a.full = false // the next refusal is reported again (a bound < 0 is never reached, so full is never set for it)
+		}
 		if len(batch) == 0 {
 			a.running = false
 			a.mu.Unlock()
@@ -313,6 +368,11 @@ func (a *Actor) handle(m *Message) {
 		if reply.Command != "" && !m.Sender.IsZero() {
 			a.proc.reply(m, reply.Command, reply.Body)
 		}
+		return
+	}
+	if errors.Is(err, ErrMemory) {
+		a.replyError(m, err)
+		a.memoryExceeded(m, err)
 		return
 	}
 	if overrun {
@@ -487,6 +547,35 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	a.waitBegins()
 	defer a.waitEnds()
 	return a.proc.askFromActor(a.ctx, a.message(to, command, body), timeout)
+}
+
+// MemoryLimit returns the bytes the actor's state may hold (see
+// MemoryMeter); 0: unlimited.
+func (a *Actor) MemoryLimit() int64 {
+	return max(a.proc.cfg.ActorMemory, 0)
+}
+
+// memoryExceeded reports a handler whose allocation was refused, and stops
+// the actor when it still holds more than its limit. It runs on the
+// actor's goroutine, after the handler.
+func (a *Actor) memoryExceeded(m *Message, err error) {
+	limit := a.MemoryLimit()
+	a.Logger().Warn("memory limit exceeded", "command", m.Command, "mid", m.ID.String(), "limit_mib", limit>>20, "error", err.Error())
+	line := fmt.Sprintf("%q: %v", m.Command, err)
+	mm, ok := a.beh.(MemoryMeter)
+	if !ok || limit == 0 {
+		a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line})
+		return
+	}
+	live := mm.MemoryInUse()
+	if live <= limit {
+		a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line})
+		return
+	}
+	reason := fmt.Sprintf("it holds about %.1f MiB after %q, over its memory limit of %d MiB", float64(live)/(1<<20), m.Command, limit>>20)
+	a.Logger().Error("actor is stopped: over its memory limit", "command", m.Command, "mid", m.ID.String(), "live_bytes", live, "limit_bytes", limit)
+	a.proc.events.publish(Event{Kind: "memory_exceeded", Node: a.proc.adminName, Actor: a.name, Line: line + "; the actor is stopped: " + reason})
+	a.stop()
 }
 
 // BudgetContext returns the context a behaviour attaches to code that must

@@ -97,3 +97,13 @@ type Behaviour interface {
 	// Stop runs once when the actor is removed or the system stops.
 	Stop(a *Actor)
 }
+
+// MemoryMeter is implemented by behaviours that bound their memory to
+// Actor.MemoryLimit. A Receive whose allocation was refused returns an
+// error wrapping ErrMemory; the actor then reports it (a log line and a
+// "memory_exceeded" event) and asks MemoryInUse, and when the actor still
+// holds more than its limit (it kept what it had made) it is stopped.
+// MemoryInUse is called on the actor's goroutine, between messages.
+type MemoryMeter interface {
+	MemoryInUse() int64
+}

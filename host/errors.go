@@ -29,4 +29,10 @@ var (
 	// ErrProcessLimit: the host runs as many child processes as its
 	// config allows (max_processes).
 	ErrProcessLimit = errors.New("too many processes")
+	// ErrMemory: a handler's allocation was refused because the actor's
+	// memory would have gone past Config.ActorMemory.
+	ErrMemory = errors.New("actor exceeded its memory limit")
+	// ErrMailboxFull: the recipient's mailbox holds Config.MailboxLimit
+	// messages; the message was not queued.
+	ErrMailboxFull = errors.New("mailbox is full")
 )

@@ -9,7 +9,7 @@ import (
 // see: a line an actor printed, an actor created or removed, the system
 // exiting.
 type Event struct {
-	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone"
+	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone", "memory_exceeded", "mailbox_full"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"
@@ -25,7 +25,7 @@ func (e Event) Value() Object {
 	if e.Kind == "created" {
 		o = append(o, Field{Key: "class", Value: e.Class.Class}, Field{Key: "package", Value: e.Class.Package}, Field{Key: "version", Value: e.Class.Version})
 	}
-	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" {
+	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" || e.Kind == "memory_exceeded" || e.Kind == "mailbox_full" {
 		o = append(o, Field{Key: "line", Value: e.Line})
 	}
 	return o
@@ -98,7 +98,7 @@ func (p *Process) Stats(filter string) Object {
 			return Object{{Key: "kind", Value: "stats"}, {Key: "actor", Value: filter}, {Key: "gone", Value: true}}
 		}
 		return Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName}, {Key: "actor", Value: filter},
-			{Key: "handled", Value: int64(a.Handled())}, {Key: "mailbox", Value: int64(a.MailboxLen())}}
+			{Key: "handled", Value: int64(a.Handled())}, {Key: "mailbox", Value: int64(a.MailboxLen())}, {Key: "refused", Value: int64(a.Refused())}}
 	}
 	p.mu.RLock()
 	list := make([]*Actor, 0, len(p.actors))
@@ -116,7 +116,7 @@ func (p *Process) Stats(filter string) Object {
 		handled += h
 		mailbox += m
 		if each != nil {
-			each = append(each, Object{{Key: "name", Value: a.name}, {Key: "handled", Value: h}, {Key: "mailbox", Value: m}})
+			each = append(each, Object{{Key: "name", Value: a.name}, {Key: "handled", Value: h}, {Key: "mailbox", Value: m}, {Key: "refused", Value: int64(a.Refused())}})
 		}
 	}
 	handled += int64(p.admin.Handled())

@@ -40,7 +40,19 @@ type Config struct {
 	// nothing. It is called for each restricted admin command, from any
 	// goroutine.
 	Grants func(pkg string) []string
+	// ActorMemory bounds the memory one actor's state may hold, in bytes
+	// (see MemoryMeter); 64 MiB; < 0: unlimited.
+	ActorMemory int64
+	// MailboxLimit bounds the user messages waiting in one actor's mailbox
+	// (see Actor.push); 100000; < 0: unlimited.
+	MailboxLimit int
 }
+
+// DefaultMailboxLimit is Config.MailboxLimit's default.
+const DefaultMailboxLimit = 100_000
+
+// DefaultActorMemory is Config.ActorMemory's default.
+const DefaultActorMemory = 64 << 20
 
 func (c *Config) setDefaults() {
 	if c.Host == "" {
@@ -66,6 +78,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.LinkPause <= 0 {
 		c.LinkPause = 50 * time.Millisecond
+	}
+	if c.ActorMemory == 0 {
+		c.ActorMemory = DefaultActorMemory
+	}
+	if c.MailboxLimit == 0 {
+		c.MailboxLimit = DefaultMailboxLimit
 	}
 }
 
@@ -461,6 +479,11 @@ func (p *Process) Remove(ctx context.Context, name string) error {
 	}
 }
 
+// mailboxFullBody is the body of the mailbox_is_full reply to req.
+func mailboxFullBody(req *Message, err error) Object {
+	return Object{{Key: "mid", Value: req.ID.String()}, {Key: "entity", Value: req.Recipient.String()}, {Key: "message", Value: err.Error()}}
+}
+
 // ActorInfo describes an actor for the listing commands.
 type ActorInfo struct {
 	Name    string
@@ -468,6 +491,7 @@ type ActorInfo struct {
 	Class   ClassInfo
 	Mailbox int
 	Handled uint64
+	Refused uint64 // messages refused because the mailbox was full
 }
 
 // Value returns the info as a body value.
@@ -481,12 +505,13 @@ func (i ActorInfo) Value() Object {
 		{Key: "commit", Value: i.Class.Commit},
 		{Key: "mailbox", Value: int64(i.Mailbox)},
 		{Key: "handled", Value: int64(i.Handled)},
+		{Key: "refused", Value: int64(i.Refused)},
 	}
 }
 
 // Info returns the actor's details.
 func (a *Actor) Info() ActorInfo {
-	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled()}
+	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused()}
 }
 
 // Actors lists the actors of the process, sorted by name, the admin excluded.
@@ -596,6 +621,9 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 	}
 	if err := p.Send(m); err != nil {
 		p.asks.abandon(w)
+		if errors.Is(err, ErrMailboxFull) {
+			return nil, Message{ID: p.NewMID(), Command: "mailbox_is_full", Body: mailboxFullBody(&m, err)}, err
+		}
 		if errors.Is(err, ErrNoActor) || errors.Is(err, ErrNoProcess) {
 			return nil, Message{ID: p.NewMID(), Command: "actor_is_not_found", Body: Object{
 				{Key: "mid", Value: m.ID.String()}, {Key: "entity", Value: m.Recipient.String()}, {Key: "message", Value: err.Error()},

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -382,7 +383,11 @@ func (p *Process) deliverLinked(m Message, fromHead bool) {
 	}
 	a, err := p.deliverFrom(m, fromHead)
 	if err != nil && !m.Sender.IsZero() {
-		p.replyNotFound(&m, m.Recipient.String())
+		if errors.Is(err, ErrMailboxFull) {
+			p.reply(&m, "mailbox_is_full", mailboxFullBody(&m, err))
+		} else {
+			p.replyNotFound(&m, m.Recipient.String())
+		}
 	}
 	if a != nil && a.backlogged.Load() {
 		a.awaitDrain()

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -22,10 +23,12 @@ func (a *Actor) addTimer(d, period time.Duration, command string, body any) int 
 	defer a.tmu.Unlock()
 	if a.timers == nil {
 		a.timers = make(map[int]*time.Timer)
+		a.timerSizes = make(map[int]int64)
 	}
 	a.timerSeq++
 	id := a.timerSeq
 	msg := Message{Command: command, Body: body, Recipient: a.Address()}
+	size := TimerCost + ValueSize(body) + int64(len(command))
 	var t *time.Timer
 	t = time.AfterFunc(d, func() {
 		a.tmu.Lock()
@@ -35,17 +38,36 @@ func (a *Actor) addTimer(d, period time.Duration, command string, body any) int 
 		}
 		m := msg
 		m.ID = a.proc.NewMID()
-		if err := a.push(m); err != nil {
-			return
+		if err := a.push(m); err != nil && !errors.Is(err, ErrMailboxFull) {
+			return // the actor is gone; a full mailbox only loses this tick
 		}
 		if period > 0 {
 			t.Reset(period)
 		} else {
-			delete(a.timers, id)
+			a.dropTimerLocked(id)
 		}
 	})
 	a.timers[id] = t
+	a.timerSizes[id] = size
+	a.timerBytes += size
 	return id
+}
+
+// TimerCost is what a timer costs beyond its message's body, in bytes.
+const TimerCost = 256
+
+// TimerBytes returns about how many bytes the actor's live timers hold,
+// their messages included: they count in its memory (MemoryMeter).
+func (a *Actor) TimerBytes() int64 {
+	a.tmu.Lock()
+	defer a.tmu.Unlock()
+	return a.timerBytes
+}
+
+func (a *Actor) dropTimerLocked(id int) {
+	delete(a.timers, id)
+	a.timerBytes -= a.timerSizes[id]
+	delete(a.timerSizes, id)
 }
 
 // CancelTimer stops a timer; it reports whether the timer was still active.
@@ -55,7 +77,7 @@ func (a *Actor) CancelTimer(id int) bool {
 	t, ok := a.timers[id]
 	if ok {
 		t.Stop()
-		delete(a.timers, id)
+		a.dropTimerLocked(id)
 	}
 	return ok
 }
@@ -65,7 +87,7 @@ func (a *Actor) cancelTimers() {
 	defer a.tmu.Unlock()
 	for id, t := range a.timers {
 		t.Stop()
-		delete(a.timers, id)
+		a.dropTimerLocked(id)
 	}
 }
 

@@ -179,3 +179,35 @@ const envelopeDepth = 4
 // alone, a body Lua may send (64 levels) did not decode at the receiving
 // process, and a move carrying one failed.
 const maxDecodeDepth = MaxDepth + envelopeDepth
+
+// ValueSize estimates the bytes a body value holds in memory, for the
+// memory an actor's timers hold (Actor.TimerBytes). Values nested deeper
+// than MaxDepth are not counted.
+func ValueSize(v any) int64 {
+	return valueSize(v, 0)
+}
+
+func valueSize(v any, depth int) int64 {
+	if depth > MaxDepth {
+		return 0
+	}
+	switch x := v.(type) {
+	case string:
+		return 16 + int64(len(x))
+	case RawJSON:
+		return 24 + int64(len(x))
+	case Object:
+		n := int64(24 + 48*cap(x))
+		for _, f := range x {
+			n += int64(len(f.Key)) + valueSize(f.Value, depth+1)
+		}
+		return n
+	case Array:
+		n := int64(24 + 16*cap(x))
+		for _, e := range x {
+			n += valueSize(e, depth+1)
+		}
+		return n
+	}
+	return 16
+}

@@ -74,6 +74,7 @@ func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor
 	b.module.RawSetString("log", log)
 
 	b.attachBudget()
+	b.limitMemory()
 	cv, err := b.load(c.module)
 	if err != nil {
 		L.Close()
@@ -224,6 +225,52 @@ func (b *actor) attachBudget() {
 	}
 }
 
+// limitMemory bounds the state's memory to the actor's limit: the VM
+// charges what Lua code allocates, and measures the state with MemoryInUse
+// when the charges reach the limit (third_party/gopher-lua, patch 0006).
+func (b *actor) limitMemory() {
+	if limit := b.host.MemoryLimit(); limit > 0 {
+		b.L.SetMemoryLimit(limit, b.MemoryInUse)
+	}
+}
+
+// MemoryInUse estimates the bytes the actor holds: what its state's
+// registry, globals, stack, instance, class and modules reach, without
+// what every actor shares, and its timers with their messages
+// (host.MemoryMeter).
+func (b *actor) MemoryInUse() int64 {
+	roots := make([]lua.LValue, 0, 2+len(b.loaded))
+	if b.self != nil {
+		roots = append(roots, b.self)
+	}
+	if b.class != nil {
+		roots = append(roots, b.class)
+	}
+	for _, v := range b.loaded {
+		roots = append(roots, v)
+	}
+	return b.L.LiveSize(isShared, roots...) + b.host.TimerBytes()
+}
+
+// memoryError turns a handler's outcome into an error wrapping
+// host.ErrMemory when the memory limit refused an allocation during it
+// (refused is the count before the handler): the error the handler
+// failed with, or, when the handler caught the refusal and the actor
+// holds more than its limit, an error of its own.
+func (b *actor) memoryError(refused int, err error) error {
+	if b.L.MemoryRefusals() == refused {
+		return err
+	}
+	limit := b.L.MemoryLimit()
+	if err != nil {
+		return fmt.Errorf("%w (%d MiB): %w", host.ErrMemory, limit>>20, err)
+	}
+	if live := b.MemoryInUse(); live > limit {
+		return fmt.Errorf("%w (%d MiB): the handler caught the memory error but holds about %.1f MiB", host.ErrMemory, limit>>20, float64(live)/(1<<20))
+	}
+	return nil
+}
+
 // Init runs the class's init hook, if any. When it fails the actor never
 // runs, so the state is closed here.
 func (b *actor) Init(*host.Actor) error {
@@ -263,6 +310,7 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		return b.builtin(m)
 	}
 	L := b.L
+	refused := L.MemoryRefusals()
 	L.Push(fn)
 	L.Push(b.self)
 	L.Push(b.toLua(m.Body))
@@ -272,7 +320,11 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		nargs = 3
 	}
 	if err := L.PCall(nargs, 2, nil); err != nil {
-		return host.Reply{}, luaError(err)
+		return host.Reply{}, b.memoryError(refused, luaError(err))
+	}
+	if err := b.memoryError(refused, nil); err != nil {
+		L.Pop(2)
+		return host.Reply{}, err
 	}
 	cmd, body := L.Get(-2), L.Get(-1)
 	L.Pop(2)

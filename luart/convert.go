@@ -120,6 +120,7 @@ func (b *actor) toLua(v any) lua.LValue {
 	case nil:
 		return lua.LNil
 	case string:
+		b.L.NoteMemory(len(x))
 		return lua.LString(x)
 	case int64:
 		return lua.LNumber(x)

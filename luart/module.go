@@ -137,6 +137,9 @@ func askErrorText(err error, r host.Message) string {
 	if errors.Is(err, host.ErrNoActor) || errors.Is(err, host.ErrNoProcess) {
 		return "actor_is_not_found: " + err.Error()
 	}
+	if errors.Is(err, host.ErrMailboxFull) {
+		return "mailbox_is_full: " + err.Error()
+	}
 	return err.Error()
 }
 
@@ -221,6 +224,7 @@ func (b *actor) timerArgs(L *lua.LState) (time.Duration, string, any) {
 // pp.every(seconds, command, body) → timer
 func (b *actor) luaEvery(L *lua.LState) int {
 	d, cmd, body := b.timerArgs(L)
+	L.ChargeMemory(int(host.TimerCost + host.ValueSize(body)))
 	L.Push(lua.LNumber(b.host.Every(d, cmd, body)))
 	return 1
 }
@@ -228,6 +232,7 @@ func (b *actor) luaEvery(L *lua.LState) int {
 // pp.after(seconds, command, body) → timer
 func (b *actor) luaAfter(L *lua.LState) int {
 	d, cmd, body := b.timerArgs(L)
+	L.ChargeMemory(int(host.TimerCost + host.ValueSize(body)))
 	L.Push(lua.LNumber(b.host.After(d, cmd, body)))
 	return 1
 }

@@ -44,12 +44,55 @@ var safeLibs = map[string][]string{
 // tables after init.
 var library struct {
 	once     sync.Once
-	globalMT *lua.LTable            // {__index = base functions}
-	libMTs   map[string]*lua.LTable // {__index = the library}
-	moduleMT *lua.LTable            // {__index = the module peacepie}
-	logMT    *lua.LTable            // {__index = peacepie.log}
-	arrayMT  *lua.LTable            // the metatable that marks arrays
-	null     *lua.LUserData         // peacepie.null
+	globalMT *lua.LTable             // {__index = base functions}
+	libMTs   map[string]*lua.LTable  // {__index = the library}
+	moduleMT *lua.LTable             // {__index = the module peacepie}
+	logMT    *lua.LTable             // {__index = peacepie.log}
+	arrayMT  *lua.LTable             // the metatable that marks arrays
+	null     *lua.LUserData          // peacepie.null
+	shared   map[lua.LValue]struct{} // everything above and what it reaches: not counted in an actor's memory
+}
+
+// isShared reports whether v belongs to the library every sandbox shares.
+func isShared(v lua.LValue) bool {
+	_, ok := library.shared[v]
+	return ok
+}
+
+// collectShared adds v and the tables, functions and userdata it reaches
+// to library.shared.
+func collectShared(v lua.LValue) {
+	todo := []lua.LValue{v}
+	for len(todo) > 0 {
+		v := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		switch v.(type) {
+		case *lua.LTable, *lua.LFunction, *lua.LUserData:
+		default:
+			continue
+		}
+		if _, ok := library.shared[v]; ok {
+			continue
+		}
+		library.shared[v] = struct{}{}
+		switch x := v.(type) {
+		case *lua.LTable:
+			todo = append(todo, x.Metatable)
+			x.ForEach(func(k, e lua.LValue) { todo = append(todo, k, e) })
+		case *lua.LFunction:
+			if x.Env != nil {
+				todo = append(todo, x.Env)
+			}
+			for _, uv := range x.Upvalues {
+				todo = append(todo, uv.Value())
+			}
+		case *lua.LUserData:
+			todo = append(todo, x.Metatable)
+			if x.Env != nil {
+				todo = append(todo, x.Env)
+			}
+		}
+	}
 }
 
 func initLibrary() {
@@ -107,6 +150,13 @@ func initLibrary() {
 			lib.RawSetString("wrap", T.NewFunction(coWrap))
 		}
 		library.libMTs[name] = protectedIndex(T, lib)
+	}
+	library.shared = make(map[lua.LValue]struct{}, 512)
+	for _, v := range []lua.LValue{T.G.Global, T.G.Registry, library.globalMT, library.moduleMT, library.logMT, library.arrayMT, library.null} {
+		collectShared(v)
+	}
+	for _, mt := range library.libMTs {
+		collectShared(mt)
 	}
 }
 

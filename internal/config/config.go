@@ -45,6 +45,8 @@ type Config struct {
 	Packages        string   `toml:"packages"`
 	FetchTimeout    Duration `toml:"fetch_timeout"`
 	HandlerBudget   Duration `toml:"handler_budget"`
+	ActorMemory     Size     `toml:"actor_memory"`
+	MailboxLimit    int      `toml:"mailbox_limit"`
 	GCPercent       int      `toml:"gc_percent"`
 	GoThreads       int      `toml:"go_threads"`
 	MaxProcesses    int      `toml:"max_processes"`
@@ -71,6 +73,51 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	d.Duration = v
 	return nil
+}
+
+// Size is a number of bytes written as "64MiB" (also KiB, GiB, or bytes
+// as a plain number) in TOML.
+type Size int64
+
+// UnmarshalTOML implements toml.Unmarshaler: an integer is bytes, a string
+// is a number with an optional unit KiB, MiB or GiB.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return fmt.Errorf("size %d must not be negative", x)
+		}
+		*s = Size(x)
+		return nil
+	case string:
+		n, err := ParseSize(x)
+		if err != nil {
+			return err
+		}
+		*s = n
+		return nil
+	}
+	return fmt.Errorf("size %v must be a number of bytes or a string such as \"64MiB\"", v)
+}
+
+// ParseSize reads "64MiB", "512KiB", "1GiB" or a plain number of bytes.
+func ParseSize(text string) (Size, error) {
+	t := strings.TrimSpace(text)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscanf(t, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != t || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as \"64MiB\", \"512KiB\" or a number of bytes", text)
+	}
+	return Size(n * mult), nil
 }
 
 const defaultConfig = `# peacepie configuration. Relative paths are relative to this file.
@@ -136,6 +183,20 @@ fetch_timeout = "60s"
 # Running time one Lua handler may use before it is interrupted. Time spent
 # waiting in pp.ask or pp.sleep does not count.
 handler_budget = "5s"
+
+# Memory one Lua actor may hold (KiB, MiB or GiB; 0: no bound). Lua code
+# that would allocate past it fails with "memory limit of N MiB exceeded";
+# an actor that still holds more after that handler is stopped. Garbage
+# does not count: the actor is measured when what it allocated reaches
+# the bound.
+actor_memory = "64MiB"
+
+# Messages one actor's mailbox may hold (0: no bound); their bodies may
+# hold actor_memory in all. Past either, an ask is answered at once with
+# mailbox_is_full and a send fails (its sender gets the error; one from
+# another process is dropped), counted in the actor's "refused" (get_actor,
+# the console) and reported as an event; stop and move always get through.
+mailbox_limit = 100000
 
 # Go runtime of every process of this host. gc_percent: how much the heap
 # grows past what is live before the garbage collector runs (Go's GOGC;
@@ -293,6 +354,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.MaxProcesses < 1 {
 		return c, fmt.Errorf("config %s: max_processes must be 1 or more, not %d", path, c.MaxProcesses)
+	}
+	if c.MailboxLimit < 0 {
+		return c, fmt.Errorf("config %s: mailbox_limit must be 0 (no bound) or more, not %d", path, c.MailboxLimit)
 	}
 	if c.GoThreads < 0 {
 		return c, fmt.Errorf("config %s: go_threads must be 0 (share the cores) or more, not %d", path, c.GoThreads)

@@ -512,6 +512,9 @@ func (r *repl) info(ctx context.Context, name string) {
 		fmt.Fprintf(r.out, "@%s", termtext.Line(c))
 	}
 	fmt.Fprintf(r.out, "\nnode     %s\nmailbox  %s\nhandled  %s\n", field(o, "node"), show(get("mailbox")), show(get("handled")))
+	if n, ok := get("refused").(int64); ok && n > 0 {
+		fmt.Fprintf(r.out, "refused  %d (the mailbox was full)\n", n)
+	}
 	pm, err := r.ask(ctx, "ask", name, "get_params", nil)
 	if err == nil && pm.Command == "params" {
 		po, _ := pm.Body.(host.Object)

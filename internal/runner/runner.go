@@ -93,14 +93,16 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	sharedCores := tuneRuntime(cfg)
 	proc, err := host.NewProcess(host.Config{
-		Host:      cfg.Host,
-		Process:   cfg.Process,
-		Budget:    cfg.HandlerBudget.Duration,
-		Resolver:  luart.NewRuntime(src),
-		Logger:    log,
-		Output:    termtext.NewWriter(opt.Stdout), // what actors print, escaped
-		AllowEval: cfg.ReplLua,
-		Grants:    Grants(src),
+		Host:         cfg.Host,
+		Process:      cfg.Process,
+		Budget:       cfg.HandlerBudget.Duration,
+		ActorMemory:  actorMemory(cfg),
+		MailboxLimit: mailboxLimit(cfg),
+		Resolver:     luart.NewRuntime(src),
+		Logger:       log,
+		Output:       termtext.NewWriter(opt.Stdout), // what actors print, escaped
+		AllowEval:    cfg.ReplLua,
+		Grants:       Grants(src),
 	})
 	if err != nil {
 		return err
@@ -318,6 +320,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
+		ActorMemory: actorMemory(cfg), MailboxLimit: mailboxLimit(cfg),
 		Resolver: luart.NewRuntime(store), Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
 		Grants: Grants(store),
 	})
@@ -352,4 +355,22 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		<-proc.Done()
 	}
 	return nil
+}
+
+// actorMemory is host.Config.ActorMemory for actor_memory, where 0 means
+// no bound.
+func actorMemory(cfg config.Config) int64 {
+	if cfg.ActorMemory == 0 {
+		return -1
+	}
+	return int64(cfg.ActorMemory)
+}
+
+// mailboxLimit is host.Config.MailboxLimit for mailbox_limit, where 0
+// means no bound.
+func mailboxLimit(cfg config.Config) int {
+	if cfg.MailboxLimit <= 0 {
+		return -1
+	}
+	return cfg.MailboxLimit
 }

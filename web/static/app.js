@@ -191,7 +191,7 @@ async function processView(node) {
   main.innerHTML = `<h1>Process ${esc(node)}</h1><p><a href="#/host/${encodeURIComponent(hostName)}">..</a></p>
     <div class="card"><div class="toolbar"><input id="filter" placeholder="filter by name or class">
       <button id="prev">‹</button><span id="page" class="muted"></span><button id="next">›</button></div>
-    <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th></tr></thead><tbody></tbody></table></div>
+    <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th><th>refused</th></tr></thead><tbody></tbody></table></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
     <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
   let actors = [], page = 0;
@@ -201,9 +201,9 @@ async function processView(node) {
     page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
     const rows = shown.slice(page * PAGE, page * PAGE + PAGE);
     $("#page").textContent = `${shown.length ? page * PAGE + 1 : 0}–${page * PAGE + rows.length} of ${shown.length}`;
-    $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td></tr>` +
+    $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td></tr>` +
       rows.map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
-        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td></tr>`).join("");
+        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
   };
   const load = async () => {
     const a = await ask(node, "get_actors");
@@ -222,12 +222,13 @@ async function processView(node) {
   watch(node, (e) => {
     if (e.kind === "created" || e.kind === "removed") { clearTimeout(reload); reload = setTimeout(load, 150); }
     if (e.kind === "printed" || e.kind === "log") lines((e.actor ? e.actor + ": " : "") + e.line);
+    if (e.kind === "memory_exceeded" || e.kind === "mailbox_full") lines(`${e.actor}: ${e.kind}: ${e.line}`);
     if (e.kind === "exiting") lines("— the system is exiting —");
     if (e.kind === "stats") {
       chart(e.handled);
       for (const s of e.each || []) {
         const x = actors.find((y) => y.name === s.name);
-        if (x) { x.mailbox = s.mailbox; x.handled = s.handled; }
+        if (x) { x.mailbox = s.mailbox; x.handled = s.handled; x.refused = s.refused; }
       }
       if (e.each) draw();
     }
