@@ -168,6 +168,18 @@ func (j *job) handEdits() (made string, edits []string, ok bool, err error) {
 	return made, differences(digests, disk.digests()), true, nil
 }
 
+// compare builds upstream + patches in memory and lists how the patched
+// directory differs from it.
+func (j *job) compare(ctx context.Context, u upstream, patches []patchFile) (want, disk tree, diffs []string, err error) {
+	if want, err = j.build(ctx, u, patches); err != nil {
+		return nil, nil, nil, err
+	}
+	if disk, err = readPatched(j.patchedDir()); err != nil {
+		return nil, nil, nil, err
+	}
+	return want, disk, differences(want.digests(), disk.digests()), nil
+}
+
 // check fails unless the patched directory is complete and exactly
 // upstream + patches.
 func (j *job) check(ctx context.Context) error {
@@ -182,15 +194,11 @@ func (j *job) check(ctx context.Context) error {
 	if made != inputsDigest(conf, patches) {
 		return fmt.Errorf("%s was made from other patches or another upstream version: run `go run ./internal/patchmod %s` (make does)", j.patchedDir(), j.dir)
 	}
-	want, err := j.build(ctx, u, patches)
+	_, _, diffs, err := j.compare(ctx, u, patches)
 	if err != nil {
 		return err
 	}
-	disk, err := readPatched(j.patchedDir())
-	if err != nil {
-		return err
-	}
-	if diffs := differences(want.digests(), disk.digests()); len(diffs) > 0 {
+	if len(diffs) > 0 {
 		return fmt.Errorf("%s is not %s:\n  %s", j.patchedDir(), describe(u, patches), strings.Join(diffs, "\n  "))
 	}
 	fmt.Fprintf(j.stdout, "%s is %s\n", j.patchedDir(), describe(u, patches))
@@ -204,15 +212,10 @@ func (j *job) diff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	want, err := j.build(ctx, u, patches)
+	want, disk, diffs, err := j.compare(ctx, u, patches)
 	if err != nil {
 		return err
 	}
-	disk, err := readPatched(j.patchedDir())
-	if err != nil {
-		return err
-	}
-	diffs := differences(want.digests(), disk.digests())
 	if len(diffs) == 0 {
 		fmt.Fprintf(j.stderr, "patchmod: %s has no edits beyond the patches\n", j.patchedDir())
 		return nil

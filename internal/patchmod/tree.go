@@ -39,23 +39,50 @@ func isOurs(rel string) bool {
 // readUpstream loads a module's files, without its go.mod and go.sum (the
 // patched directory has a go.mod of ours) and without omitted paths.
 func readUpstream(dir string, omit []string) (tree, error) {
+	t, err := readTree(dir, func(rel string, isDir bool) (bool, error) {
+		switch {
+		case omitted(rel, omit):
+			return false, nil
+		case isDir:
+			return true, nil
+		}
+		return rel != "go.mod" && rel != "go.sum", nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read upstream %s: %w", dir, err)
+	}
+	return t, nil
+}
+
+// readPatched reads the files of the patched directory that are not ours.
+func readPatched(dir string) (tree, error) {
+	t, err := readTree(dir, func(rel string, isDir bool) (bool, error) { return isDir || !isOurs(rel), nil })
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	return t, nil
+}
+
+// readTree reads the regular files below dir that keep says to keep;
+// keep is asked about directories too, and a directory it refuses is not
+// entered.
+func readTree(dir string, keep func(rel string, isDir bool) (bool, error)) (tree, error) {
 	t := tree{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)
-		if err != nil {
+		if err != nil || rel == "." {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if rel != "." && omitted(rel, omit) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || rel == "go.mod" || rel == "go.sum" {
+		switch ok, err := keep(rel, d.IsDir()); {
+		case err != nil:
+			return err
+		case !ok && d.IsDir():
+			return filepath.SkipDir
+		case !ok || d.IsDir():
 			return nil
 		}
 		if !d.Type().IsRegular() {
@@ -65,10 +92,7 @@ func readUpstream(dir string, omit []string) (tree, error) {
 		t[rel] = data
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read upstream %s: %w", dir, err)
-	}
-	return t, nil
+	return t, err
 }
 
 func omitted(rel string, omit []string) bool {
@@ -157,31 +181,6 @@ func (t tree) applyFile(fp filePatch, patchName string, moved func(string)) erro
 		return fmt.Errorf("%s: the patch deletes it, but lines would remain", fp.oldPath)
 	}
 	return nil
-}
-
-// readPatched reads the files of the patched directory that are not ours.
-func readPatched(dir string) (tree, error) {
-	t := tree{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() || isOurs(rel) {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		t[rel] = data
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
-	}
-	return t, nil
 }
 
 // digests maps each path to the SHA-256 of its content, in hex.
