@@ -205,11 +205,20 @@ func (p *Process) Send(m Message) error {
 	if m.ID.Seq == 0 && m.ID.Prefix == "" {
 		m.ID = p.NewMID()
 	}
-	if m.Command == "exit" || m.Command == "quit" {
+	if isExit(&m) {
 		// Never queued behind a backlog: the head admin acts on it at once.
 		return p.exit(&m)
 	}
 	return p.deliver(m)
+}
+
+// isExit reports whether m asks the system to exit: exit or quit sent to
+// anyone but a reply address. A reply is only ever an answer, so a handler
+// that returns "exit" answers its asker with that command and stops
+// nothing (it would otherwise stop the system without the grant an
+// actor's exit needs).
+func isExit(m *Message) bool {
+	return (m.Command == "exit" || m.Command == "quit") && m.Recipient.Reply == 0
 }
 
 func (p *Process) deliver(m Message) error {

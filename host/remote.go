@@ -375,7 +375,7 @@ func (p *Process) DeliverFromLink(m Message) { p.deliverLinked(m, true) }
 func (p *Process) DeliverFromChild(m Message) { p.deliverLinked(m, false) }
 
 func (p *Process) deliverLinked(m Message, fromHead bool) {
-	if m.Command == "exit" || m.Command == "quit" {
+	if isExit(&m) {
 		if err := p.exit(&m); err != nil {
 			p.Reply(&m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
 		}

@@ -123,6 +123,8 @@ function Mallory:send(b)
   local ok, err = pp.send(b.to, b.command, b.body)
   return "sent", {ok = ok or false, error = err}
 end
+-- answer replies with the command it is told to (exit, quit, …).
+function Mallory:answer(b) return b.command end
 return Mallory
 `),
 }
@@ -255,5 +257,34 @@ func TestAdminCommandsNeedAGrant(t *testing.T) {
 	// A package granted remove_actor removes another package's actor.
 	if r := p.Ask(t, "janitor", "remove", host.Object{{Key: "name", Value: "m1"}}); jsonOf(r.Body) != `{"command":"actor_is_removed"}` {
 		t.Errorf("remove_actor from a package granted it: %s %s", r.Command, jsonOf(r.Body))
+	}
+}
+
+// TestReplyingExitStopsNothing: a handler that answers its asker with the
+// command "exit" (or "quit") only answers: the reply reaches the asker and
+// the system keeps running. Replies used to be taken for an exit sent by
+// an operator, so an actor without the exit grant could stop the system.
+func TestReplyingExitStopsNothing(t *testing.T) {
+	p := testhost.Start(t, host.Config{Grants: func(string) []string { return nil }}, malloryPackage)
+	createOf(t, p, "mallory", "Mallory", "mallory")
+	createOf(t, p, "mallory", "Mallory", "mallory2")
+	for _, command := range []string{"exit", "quit"} {
+		// The console asks.
+		if r := p.Ask(t, "mallory2", "answer", host.Object{{Key: "command", Value: command}}); r.Command != command {
+			t.Errorf("the console's ask: %s %v, want the reply %s", r.Command, r.Body, command)
+		}
+		// An actor asks.
+		r := p.Ask(t, "mallory", "ask", host.Object{{Key: "to", Value: "mallory2"}, {Key: "command", Value: "answer"}, {Key: "body", Value: host.Object{{Key: "command", Value: command}}}})
+		if got := jsonOf(r.Body); !strings.Contains(got, `"command":"`+command+`"`) {
+			t.Errorf("an actor's ask: %s %s, want the reply %s", r.Command, got, command)
+		}
+		select {
+		case <-p.Done():
+			t.Fatalf("the process stopped after an actor replied %q", command)
+		default:
+		}
+	}
+	if r := p.Ask(t, "mallory", "answer", host.Object{{Key: "command", Value: "still_here"}}); r.Command != "still_here" {
+		t.Errorf("after the replies: %s %v", r.Command, r.Body)
 	}
 }
