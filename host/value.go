@@ -165,6 +165,11 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
+// MaxBodyBytes bounds a body leaving Lua, as its JSON would be (the
+// links' frame limit, net/wire.DefaultMaxFrame): one string referenced a
+// thousand times is counted a thousand times, as it would be written.
+const MaxBodyBytes = 16 << 20
+
 // MaxDepth is the deepest nesting of arrays and objects a body may have:
 // a Lua actor cannot send a deeper table (luart refuses it).
 const MaxDepth = 64

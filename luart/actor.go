@@ -59,6 +59,7 @@ type actor struct {
 	lastAddr host.Address
 	fields   []field // appendTableJSON's stack
 	tables   int     // tables the current conversion or copy went through (maxTables)
+	bytes    int     // the JSON size of the current conversion so far (host.MaxBodyBytes)
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {

@@ -2,6 +2,7 @@ package luart_test
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -286,5 +287,66 @@ func TestReplyingExitStopsNothing(t *testing.T) {
 	}
 	if r := p.Ask(t, "mallory", "answer", host.Object{{Key: "command", Value: "still_here"}}); r.Command != "still_here" {
 		t.Errorf("after the replies: %s %v", r.Command, r.Body)
+	}
+}
+
+// amplifierPackage holds a string of 1 MiB once and sends a table that
+// refers to it 400 times: 400 MiB once written as JSON.
+var amplifierPackage = fstest.MapFS{
+	"peacepie.toml": file("name = \"amplifier\"\nversion = \"1.0.0\"\n[actors]\nAmplifier = \"amplifier\"\n"),
+	"amplifier.lua": file(`
+local pp = require "peacepie"
+local Amplifier = {}
+local function big()
+  local s, t = string.rep("x", 2^20), {}
+  for i = 1, 400 do t[i] = s end
+  return t
+end
+function Amplifier:reply() return "big", big() end
+function Amplifier:keyed()
+  local k, t = string.rep("k", 2^20), {}
+  local inner = {[k] = 1}
+  for i = 1, 400 do t[i] = inner end
+  return "big", t
+end
+function Amplifier:send(b)
+  local ok, err = pp.send(b.to, "big", big())
+  return "sent", {ok = ok or false, error = err}
+end
+return Amplifier
+`),
+}
+
+// TestRepeatedStringsDoNotAmplify: a value that holds one string many
+// times is counted as it would be written: past host.MaxBodyBytes of JSON
+// it is refused with a clear error, whether it is a reply (which the
+// console would write out), a send here, or a send to another process
+// (written as JSON at once). The actor's memory bound does not see it: the
+// string is kept once.
+func TestRepeatedStringsDoNotAmplify(t *testing.T) {
+	p := testhost.Start(t, host.Config{ActorMemory: 8 << 20}, amplifierPackage)
+	createOf(t, p, "amplifier", "Amplifier", "amp")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, command := range []string{"reply", "keyed"} {
+		r := p.Ask(t, "amp", command, nil)
+		if got := jsonOf(r.Body); r.Command != "error" || !strings.Contains(got, "larger than the limit of 16 MiB as JSON") {
+			t.Errorf("%s: %s %.300s, want an error saying it is too large", command, r.Command, got)
+		}
+	}
+	for _, to := range []string{"amp", "first.process_9.admin/someone"} {
+		r := p.Ask(t, "amp", "send", host.Object{{Key: "to", Value: to}})
+		if got := jsonOf(r.Body); !strings.Contains(got, "larger than the limit of 16 MiB as JSON") {
+			t.Errorf("send to %s: %s %.300s, want an error saying it is too large", to, r.Command, got)
+		}
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.TotalAlloc - before.TotalAlloc); grew > 200<<20 {
+		t.Errorf("the refused values allocated %d MiB", grew>>20)
+	}
+	if r := p.Ask(t, "amp", "keyed", nil); r.Command != "error" {
+		t.Errorf("amp after the refusals: %s", r.Command)
 	}
 }

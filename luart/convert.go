@@ -162,7 +162,7 @@ func (b *actor) elemToLua(v any) lua.LValue {
 // error (errConvert) that names the path below root: "value cannot be sent:
 // body.a.self: a table that contains itself".
 func (b *actor) fromLua(v lua.LValue, root string) (any, error) {
-	b.tables = 0
+	b.tables, b.bytes = 0, 0
 	out, err := b.fromLuaDepth(v, 0)
 	if err != nil {
 		return nil, convertAt(err, root)
@@ -175,6 +175,9 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 	case *lua.LNilType:
 		return nil, nil
 	case lua.LString:
+		if b.bytes += len(x) + 2; b.bytes > host.MaxBodyBytes {
+			return nil, errTooLarge()
+		}
 		return string(x), nil
 	case lua.LNumber:
 		f := float64(x)
@@ -201,6 +204,13 @@ func (b *actor) fromLuaDepth(v lua.LValue, depth int) (any, error) {
 		}
 	}
 	return nil, &convertError{why: fmt.Sprintf("a %s has no JSON form", v.Type())}
+}
+
+// errTooLarge: the value would be more than host.MaxBodyBytes of JSON. A
+// string kept once in Lua counts each time the value reaches it, as it
+// would be written out (to another process, or the console).
+func errTooLarge() *convertError {
+	return &convertError{why: fmt.Sprintf("larger than the limit of %d MiB as JSON (a string counts each time the value holds it)", host.MaxBodyBytes>>20)}
 }
 
 func errTooMany() *convertError {
@@ -246,6 +256,10 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		ks, ok := k.(lua.LString)
 		if !ok {
 			err = &convertError{why: fmt.Sprintf("a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", k.String(), k.Type())}
+			return
+		}
+		if b.bytes += len(ks) + 4; b.bytes > host.MaxBodyBytes {
+			err = errTooLarge()
 			return
 		}
 		var e any

@@ -21,6 +21,9 @@ func (b *actor) sendBody(L *lua.LState, n int, to host.Address) any {
 	}
 	b.tables = 0
 	buf, ok := b.appendTableJSON(make([]byte, 0, 64), t, 1)
+	if len(buf) > host.MaxBodyBytes {
+		ok = false
+	}
 	if !ok {
 		return b.checkBody(L, n)
 	}
@@ -38,6 +41,9 @@ type field struct {
 func (b *actor) appendJSON(buf []byte, v lua.LValue, depth int) ([]byte, bool) {
 	switch x := v.(type) {
 	case lua.LString:
+		if len(buf)+len(x) > host.MaxBodyBytes {
+			return buf, false // fromLua says why
+		}
 		return host.AppendString(buf, string(x)), true
 	case lua.LNumber:
 		f := float64(x)
@@ -81,7 +87,7 @@ func (b *actor) appendTableJSON(buf []byte, t *lua.LTable, depth int) ([]byte, b
 	ok := true
 	if isArray {
 		buf = append(buf, '[')
-		for i := 1; i <= n && ok; i++ {
+		for i := 1; i <= n && ok && len(buf) <= host.MaxBodyBytes; i++ {
 			if i > 1 {
 				buf = append(buf, ',')
 			}
@@ -105,7 +111,7 @@ func (b *actor) appendTableJSON(buf []byte, t *lua.LTable, depth int) ([]byte, b
 		}
 	}
 	buf = append(buf, '{')
-	for i := 0; i < len(fs) && ok; i++ {
+	for i := 0; i < len(fs) && ok && len(buf) <= host.MaxBodyBytes; i++ {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
