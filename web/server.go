@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/ratelog"
 )
 
 //go:embed static
@@ -57,10 +58,16 @@ type Server struct {
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
 
+	refusals *ratelog.Logger // requests without the token: strangers choose how many
+
 	mu       sync.Mutex // guards sessions, closed
 	sessions map[*session]struct{}
 	closed   bool
 }
+
+// RefusalLogRate is how many refused console requests a second are logged;
+// the next line let through says how many were held back.
+const RefusalLogRate = 10
 
 // TokenCookie is the cookie the page may keep the token in.
 const TokenCookie = "peacepie_token"
@@ -94,7 +101,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 256
 	}
-	s := &Server{cfg: cfg, sessions: make(map[*session]struct{}), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, sessions: make(map[*session]struct{}), mux: http.NewServeMux(),
+		refusals: ratelog.New(cfg.Logger, RefusalLogRate, 256)}
 	sub, _ := fs.Sub(static, "static")
 	s.mux.Handle("GET /", http.FileServerFS(sub))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
@@ -170,7 +178,7 @@ func (s *Server) serveHello(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
-		s.cfg.Logger.Warn("console request refused: missing or wrong token", "remote", r.RemoteAddr)
+		s.refusals.Warn("console request refused: missing or wrong token", "remote", r.RemoteAddr)
 		http.Error(w, "missing or wrong token: open the URL printed by peacepie run, or pass ?token=", http.StatusUnauthorized)
 		return
 	}

@@ -2,11 +2,15 @@ package web_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,4 +124,51 @@ func TestMaxConns(t *testing.T) {
 		t.Fatalf("the waiting connection after one ended: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestRefusalLogIsRateLimited: requests without the token, which anyone who
+// reaches the port can send as fast as it likes, log at most
+// RefusalLogRate lines a second (they logged one line each).
+func TestRefusalLogIsRateLimited(t *testing.T) {
+	var log syncBuffer
+	cfg := web.Config{Token: "0123456789abcdef", Gateway: gateway{}, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	s, err := web.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	start := time.Now()
+	for i := 0; i < 500; i++ {
+		resp, err := http.Get(srv.URL + "/ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a request without the token: %s", resp.Status)
+		}
+	}
+	seconds := int(time.Since(start)/time.Second) + 1
+	if n := strings.Count(log.String(), "console request refused"); n == 0 || n > web.RefusalLogRate*(seconds+1) {
+		t.Errorf("500 refused requests in %d s logged %d lines, want 1 to %d", seconds, n, web.RefusalLogRate*(seconds+1))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

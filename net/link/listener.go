@@ -4,12 +4,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/peacepie/peacepie/internal/ratelog"
 	"github.com/peacepie/peacepie/net/wire"
 )
 
@@ -35,7 +35,7 @@ const maxLoggedError = 256
 type Listener struct {
 	ln   net.Listener
 	cfg  Config
-	log  *rateLog
+	log  *ratelog.Logger
 	done chan struct{} // closed by Close
 	once sync.Once
 
@@ -74,7 +74,7 @@ func NewListener(ln net.Listener, cfg Config) (*Listener, error) {
 		ln.Close()
 		return nil, err
 	}
-	return &Listener{ln: ln, cfg: cfg, log: newRateLog(cfg.Logger, RefusalLogRate), done: make(chan struct{})}, nil
+	return &Listener{ln: ln, cfg: cfg, log: ratelog.New(cfg.Logger, RefusalLogRate, maxLoggedError), done: make(chan struct{})}, nil
 }
 
 // Addr returns the address the listener is on.
@@ -133,7 +133,7 @@ func (l *Listener) Serve(onLink func(*Conn)) error {
 			l.handshaking.Add(-1)
 			remote := nc.RemoteAddr().String()
 			nc.Close()
-			l.log.warn("link refused", "remote", remote,
+			l.log.Warn("link refused", "remote", remote,
 				"error", fmt.Sprintf("%d connections are in the handshake already (the limit)", l.cfg.MaxUnauthenticated))
 			l.overCap.Add(1)
 			continue
@@ -161,11 +161,11 @@ func (l *Listener) handshake(nc net.Conn) (*Conn, error) {
 			err = fmt.Errorf("the handshake did not finish within %s: %w", l.cfg.HandshakeTimeout, err)
 		}
 		nc.Close()
-		attrs := []any{"remote", remote, "error", cut(err.Error(), maxLoggedError)}
+		attrs := []any{"remote", remote, "error", ratelog.Cut(err.Error(), maxLoggedError)}
 		if node != "" {
-			attrs = append(attrs, "node", cut(node, 64))
+			attrs = append(attrs, "node", ratelog.Cut(node, 64))
 		}
-		l.log.warn("link refused", attrs...)
+		l.log.Warn("link refused", attrs...)
 		l.refused.Add(1) // after the log line, which tests wait for
 		return nil, err
 	}
@@ -182,59 +182,4 @@ func (l *Listener) handshake(nc net.Conn) (*Conn, error) {
 	}
 	nc.SetDeadline(time.Time{})
 	return newConn(l.cfg, nc, wire.NewReader(readerOf(nc), l.cfg.MaxFrame), peer), nil
-}
-
-// cut returns s, or its first max bytes and "…".
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
-
-// rateLog logs at most rate lines a second and counts the others: the
-// next line it lets through carries "suppressed", how many it held back
-// since the last.
-type rateLog struct {
-	log  *slog.Logger
-	rate int
-	now  func() time.Time // time.Now; tests set it
-
-	mu         sync.Mutex // guards the fields below
-	window     time.Time  // the start of the current second
-	n          int        // lines logged in it
-	suppressed int        // lines held back since the last logged
-}
-
-func newRateLog(log *slog.Logger, rate int) *rateLog {
-	return &rateLog{log: log, rate: rate, now: time.Now}
-}
-
-// warn logs a warning unless rate lines were logged in the last second.
-// The values of string attributes are cut to maxLoggedError bytes and
-// escaped by the handler (slog's text and JSON handlers quote control
-// characters).
-func (r *rateLog) warn(msg string, attrs ...any) {
-	r.mu.Lock()
-	now := r.now()
-	if now.Sub(r.window) >= time.Second {
-		r.window, r.n = now, 0
-	}
-	if r.n >= r.rate {
-		r.suppressed++
-		r.mu.Unlock()
-		return
-	}
-	r.n++
-	if r.suppressed > 0 {
-		attrs = append(attrs, "suppressed", r.suppressed)
-		r.suppressed = 0
-	}
-	r.mu.Unlock()
-	for i, a := range attrs {
-		if s, ok := a.(string); ok && i%2 == 1 {
-			attrs[i] = cut(s, maxLoggedError)
-		}
-	}
-	r.log.Warn(msg, attrs...)
 }

@@ -1,7 +1,6 @@
 package link
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -11,37 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peacepie/peacepie/internal/ratelog"
 	"github.com/peacepie/peacepie/net/wire"
 )
-
-// TestRateLog: at most rate lines a second; the next line let through
-// after a pause says how many were held back.
-func TestRateLog(t *testing.T) {
-	var buf bytes.Buffer
-	r := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 3)
-	now := time.Unix(1000, 0)
-	r.now = func() time.Time { return now }
-	for i := 0; i < 10; i++ {
-		r.warn("link refused", "error", "no")
-	}
-	if got := strings.Count(buf.String(), "link refused"); got != 3 {
-		t.Fatalf("10 lines in a second: %d logged, want 3", got)
-	}
-	now = now.Add(time.Second)
-	r.warn("link refused", "error", strings.Repeat("x", 5000))
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	last := lines[len(lines)-1]
-	if len(lines) != 4 || !strings.Contains(last, "suppressed=7") {
-		t.Fatalf("after a second: %d lines, the last %q; want 4 and suppressed=7", len(lines), last)
-	}
-	if len(last) > maxLoggedError+200 {
-		t.Fatalf("a line of %d bytes", len(last))
-	}
-	r.warn("link refused", "error", "again")
-	if strings.Contains(buf.String()[len(strings.Join(lines, "\n")):], "suppressed") {
-		t.Fatal("the count of held-back lines was logged twice")
-	}
-}
 
 // fuzzSecret is the listener's secret in FuzzListenerHandshake.
 const fuzzSecret = "fuzz-secret-fuzz-secret-fuzz-secret"
@@ -66,7 +37,7 @@ func FuzzListenerHandshake(f *testing.F) {
 	cfg := Config{Node: "first.main.admin", Secret: []byte(fuzzSecret), HandshakeTimeout: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.defaults()
-	l := &Listener{cfg: cfg, log: newRateLog(cfg.Logger, RefusalLogRate), done: make(chan struct{})}
+	l := &Listener{cfg: cfg, log: ratelog.New(cfg.Logger, RefusalLogRate, maxLoggedError), done: make(chan struct{})}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		server, client := net.Pipe()
 		var wg sync.WaitGroup
