@@ -136,6 +136,12 @@ func (a *Actor) Address() Address {
 // logged and published as a "mailbox_full" event. Tasks (init, stop,
 // eval, recreate, move) do not go through the mailbox and are never
 // refused.
+//
+// The admin is bounded otherwise: what actors send it (m.From is set) is
+// refused past AdminActorMessages waiting, a small bound, so that an actor
+// flooding it with get_actors delays an operator's remove_actor by a
+// moment at most; the system's messages and the operators' (console,
+// REPL) are never refused there.
 func (a *Actor) push(m Message) error {
 	var size int64
 	if a.proc.cfg.ActorMemory > 0 {
@@ -154,13 +160,20 @@ func (a *Actor) push(m Message) error {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: %q is stopping", ErrNoActor, a.name)
 	}
-	if limit := a.proc.cfg.MailboxLimit; limit > 0 && a.queue.n+int(a.batched.Load()) >= limit {
+	limit, bound := a.proc.cfg.MailboxLimit, a.proc.cfg.ActorMemory
+	if a == a.proc.admin {
+		limit, bound = -1, -1
+		if m.From != "" && !m.System {
+			limit = AdminActorMessages
+		}
+	}
+	if limit > 0 && a.queue.n+int(a.batched.Load()) >= limit {
 		report := !a.full
 		a.full = true
 		a.mu.Unlock()
 		return a.refuse(&m, fmt.Sprintf("holds %d messages, its limit", limit), report)
 	}
-	if bound := a.proc.cfg.ActorMemory; bound > 0 && a.queue.n > 0 && a.queue.bytes+size > bound {
+	if bound > 0 && a.queue.n > 0 && a.queue.bytes+size > bound {
 		report := !a.full
 		a.full = true
 		a.mu.Unlock()
@@ -177,6 +190,20 @@ func (a *Actor) push(m Message) error {
 		a.proc.sched.enqueue(a)
 	}
 	return nil
+}
+
+// AdminActorMessages bounds the messages from actors waiting in an
+// admin's mailbox (Actor.push).
+const AdminActorMessages = 1024
+
+// belowHalf reports whether the mailbox holds less than half of each of
+// its bounds (a bound <= 0 is none). Called with a.mu held.
+func (a *Actor) belowHalf() bool {
+	limit, bound := a.proc.cfg.MailboxLimit, a.proc.cfg.ActorMemory
+	if a == a.proc.admin {
+		limit, bound = AdminActorMessages, -1
+	}
+	return (limit <= 0 || a.queue.n < limit/2) && (bound <= 0 || a.queue.bytes <= bound/2)
 }
 
 // refuse counts a message refused by a full mailbox and, when report is
@@ -318,8 +345,8 @@ func (a *Actor) run(buf []Message) bool {
 		if a.queue.n <= mailboxLow && a.backlogged.Load() {
 			a.releaseLinksLocked()
 		}
-		if a.full && a.queue.n < a.proc.cfg.MailboxLimit/2 && a.queue.bytes <= a.proc.cfg.ActorMemory/2 {
-			a.full = false // the next refusal is reported again (a bound < 0 is never reached, so full is never set for it)
+		if a.full && a.belowHalf() {
+			a.full = false // the next refusal is reported again
 		}
 		if len(batch) == 0 {
 			a.running = false

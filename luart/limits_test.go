@@ -373,3 +373,52 @@ func TestMailboxBytes(t *testing.T) {
 		t.Fatalf("remove: %s %s", r.Command, jsonOf(r.Body))
 	}
 }
+
+// TestAdminFloodIsBounded: an actor that floods its admin with commands
+// gets refusals past host.AdminActorMessages waiting, and the operator's
+// and the system's messages to the admin are never refused: the console's
+// remove_actor of the flooder works at once. With the mailbox bound of
+// ordinary actors (100000) the flood was queued whole.
+func TestAdminFloodIsBounded(t *testing.T) {
+	h := startLimits(t, host.Config{Budget: time.Minute})
+	h.mustCreateHostile("flooder")
+	r, err := h.p.Process.Ask(context.Background(), host.Message{Command: "flood", Recipient: host.Address{Entity: "flooder"},
+		Body: h.body(`{"to":"first.main.admin","n":50000}`)}, time.Minute)
+	body, _ := r.Body.(host.Object)
+	if err != nil || r.Command != "flooded" {
+		t.Fatalf("flood: %s %s, %v", r.Command, jsonOf(r.Body), err)
+	}
+	if refused, _ := body.Get("refused"); refused.(int64) == 0 || !strings.Contains(body.String("first"), "mailbox is full") {
+		t.Errorf("50000 sends to the admin: %s, want refusals", jsonOf(body))
+	}
+	if r := h.remove("flooder"); r.Command != "actor_is_removed" {
+		t.Fatalf("the console's remove_actor: %s %s", r.Command, jsonOf(r.Body))
+	}
+}
+
+// TestMailboxFullReportedAgain: with no count bound (mailbox_limit = 0),
+// a mailbox refused by its byte bound, then drained, reports its next
+// backlog again (the count bound's half was never reached before, so a
+// mailbox was "full" for good after its first backlog).
+func TestMailboxFullReportedAgain(t *testing.T) {
+	h := startLimits(t, host.Config{ActorMemory: 1 << 20, MailboxLimit: -1, Budget: time.Minute})
+	h.mustCreateHostile("sleepy")
+	h.mustCreateHostile("flooder")
+	for round := 1; round <= 2; round++ {
+		if err := h.p.Send(host.Message{Command: "nap", Body: int64(2), Recipient: host.Address{Entity: "sleepy"}}); err != nil {
+			t.Fatal(err)
+		}
+		testhost.Eventually(t, 5*time.Second, "the nap to begin", func() bool { return h.p.Lookup("sleepy").MailboxLen() == 0 })
+		r, err := h.p.Process.Ask(context.Background(), host.Message{Command: "flood_big", Recipient: host.Address{Entity: "flooder"},
+			Body: h.body(`{"to":"sleepy","n":100,"size":5000}`)}, time.Minute)
+		if body, _ := r.Body.(host.Object); err != nil || !strings.Contains(body.String("first"), "MiB of messages") {
+			t.Fatalf("round %d: flood_big: %s %s, %v", round, r.Command, jsonOf(r.Body), err)
+		}
+		testhost.Eventually(t, 10*time.Second, "the mailbox to drain", func() bool {
+			return h.p.Lookup("sleepy").MailboxLen() == 0 && h.log.String() != "" && h.ask("sleepy", "echo", `{}`).Command == "echoed"
+		})
+		if n := strings.Count(h.log.String(), "mailbox is full: messages are refused"); n != round {
+			t.Fatalf("after backlog %d: %d log lines about it, want %d", round, n, round)
+		}
+	}
+}
