@@ -91,6 +91,7 @@ type Head struct {
 	moving   map[string]*move              // actors on their way between processes
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
+	pending  map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
 	sharing  sync.Mutex // serializes shareCores
 
 	root       bool                          // this head is the system's root
@@ -159,7 +160,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
-		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{},
+		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}}
@@ -231,6 +232,9 @@ func (h *Head) childGone(node string, err error) {
 	}
 	delete(h.children, node)
 	restart := !ch.removing && !h.stopping && h.cfg.Restart
+	if restart {
+		h.pending[node] = true
+	}
 	// Listed as gone before anybody hears of it.
 	h.gone = append(h.gone, host.Object{{Key: "node", Value: node}, {Key: "state", Value: "gone"}, {Key: "reason", Value: reason}})
 	if len(h.gone) > 20 {
@@ -275,6 +279,9 @@ func (h *Head) restart(node string) {
 	h.mu.Unlock()
 	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String())
 	time.Sleep(st.backoff)
+	h.mu.Lock()
+	delete(h.pending, node) // from here on it is counted in waiting
+	h.mu.Unlock()
 	if h.isStopping() {
 		return
 	}
@@ -346,27 +353,45 @@ const DefaultMaxProcesses = 16
 // CreateProcess starts a child process and returns its admin's name once
 // the child is linked and ready for actors. Past HeadConfig.MaxProcesses
 // children it fails with host.ErrProcessLimit.
+//
+// The place is taken under the same lock as the count (in waiting), and a
+// child gone that a restart will bring back keeps its place, so neither
+// concurrent calls nor restarts take the host past its limit.
 func (h *Head) CreateProcess(ctx context.Context) (string, error) {
 	h.mu.Lock()
-	if n := len(h.children) + len(h.waiting); n >= h.cfg.MaxProcesses {
+	if n := len(h.children) + len(h.waiting) + len(h.pending); n >= h.cfg.MaxProcesses {
 		h.mu.Unlock()
 		return "", fmt.Errorf("create process: %w: host %s runs %d child processes, its limit (max_processes in its config)",
 			host.ErrProcessLimit, h.cfg.Host, n)
 	}
 	name := "process_" + strconv.Itoa(h.next)
 	h.next++
+	node, ready, threads := h.reserveLocked(name)
 	h.mu.Unlock()
-	return h.createNamed(ctx, name)
+	return h.spawn(ctx, name, node, ready, threads)
 }
 
-// createNamed starts the child process "name" (a new one, or a restart).
+// createNamed starts the child process "name" again (a restart).
 func (h *Head) createNamed(ctx context.Context, name string) (string, error) {
 	h.mu.Lock()
-	node := h.cfg.Host + "." + name + ".admin"
-	ready := make(chan *link.Conn, 1)
-	h.waiting[node] = ready
-	threads := h.coreShareLocked()
+	node, ready, threads := h.reserveLocked(name)
 	h.mu.Unlock()
+	return h.spawn(ctx, name, node, ready, threads)
+}
+
+// reserveLocked registers the child "name" as awaited (it then counts in
+// MaxProcesses) and returns its node, the channel its link arrives on and
+// its share of the cores. Called with h.mu held.
+func (h *Head) reserveLocked(name string) (node string, ready chan *link.Conn, threads int) {
+	node = h.cfg.Host + "." + name + ".admin"
+	ready = make(chan *link.Conn, 1)
+	h.waiting[node] = ready
+	return node, ready, h.coreShareLocked()
+}
+
+// spawn starts the child process reserved by reserveLocked and waits until
+// it is linked.
+func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Conn, threads int) (string, error) {
 	fail := func(err error) (string, error) {
 		h.mu.Lock()
 		delete(h.waiting, node)
