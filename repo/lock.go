@@ -105,6 +105,21 @@ func (l *Lock) Set(e LockEntry) error {
 	return l.save()
 }
 
+// replace takes the entries of fresh (the file read again) and returns
+// those whose commit changed or that are new.
+func (l *Lock) replace(fresh *Lock) []LockEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var changed []LockEntry
+	for k, e := range fresh.entries {
+		if old, ok := l.entries[k]; !ok || old.Commit != e.Commit {
+			changed = append(changed, e)
+		}
+	}
+	l.entries = fresh.entries
+	return changed
+}
+
 // save writes the lock file atomically (a temporary file, then rename).
 func (l *Lock) save() error {
 	if l.path == "" {
