@@ -121,13 +121,14 @@ func Run(ctx context.Context, opt Options) error {
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
 		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
-		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt)})
+		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt), Packages: src})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
 		return err
 	}
 	proc.SetRemote(head)
+	src.AskPin = cluster.AskPin(proc, head.Head)
 	console, err := web.NewServer(web.Config{
 		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
 	})
@@ -342,6 +343,8 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		return err
 	}
 	c := cluster.NewChild(proc, conn, proc.Logger())
+	c.Packages = store.FollowJSON
+	store.AskPin = cluster.AskPin(proc, c.Head)
 	proc.SetRemote(c)
 	go c.Run()
 	go func() {
