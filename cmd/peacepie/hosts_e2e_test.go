@@ -651,3 +651,53 @@ func TestJoinLineOfASecondHost(t *testing.T) {
 	r := runCLI(t, secondDir, nil, "ask", "second.main.admin", "get_processes")
 	r.check(t, "peacepie ask in the second host's directory", 0, `"host": "second"`, "")
 }
+
+// TestHostsPackageGrants: the admin grants of the system's package set
+// hold on every host. The second host's own repo list grants "mallory"
+// everything and "trusted" nothing; it is not used: mallory's actor in a
+// child of the second host may not create a process, while trusted,
+// granted create_process by the first host's list, may.
+func TestHostsPackageGrants(t *testing.T) {
+	t.Parallel()
+	firstDir := t.TempDir()
+	cfg := grantsHome(t, firstDir, "", map[string]string{
+		"mallory": "",
+		"trusted": `admin = ["create_process"]`,
+	})
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	// The second host's own list: the same packages at the same URLs, but
+	// mallory has every grant and trusted none.
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstList string
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "repos = "); ok {
+			firstList, _ = strconv.Unquote(v)
+		}
+	}
+	list, err := os.ReadFile(firstList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondDir := t.TempDir()
+	own := strings.Replace(string(list), `admin = ["create_process"]`, "", 1)
+	own = strings.Replace(own, "name = \"mallory\"", "name = \"mallory\"\nadmin = [\"all\"]", 1)
+	writeFile(t, filepath.Join(secondDir, "config", "repos.toml"), own)
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", gitCreateBody("mallory", "mallory"), "actor_is_created")
+	ws.expect(node, "create_actor", gitCreateBody("trusted", "trusted"), "actor_is_created")
+
+	if r := via(ws, "ask", "second.main.admin", "create_process", nil); r.command() != "error" ||
+		!strings.Contains(fmt.Sprint(r["body"]), `not allowed: the actors of package "mallory" may not send`) {
+		t.Errorf("mallory's create_process on the second host: %s, want a refusal (its own list's grant is not used)", r)
+	}
+	if r := viaActor(ws, "trusted", "ask", "second.main.admin", "create_process", nil); r.command() != "process_is_created" {
+		t.Errorf("trusted's create_process on the second host: %s, want process_is_created (the first host's grant)", r)
+	}
+}
