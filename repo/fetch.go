@@ -176,9 +176,6 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 	if err := s.Lock.Set(LockEntry{Name: e.Name, Version: v.String(), Tag: tag, Commit: commit}); err != nil {
 		return "", "", err
 	}
-	s.mu.Lock()
-	s.lockStamp = stamp(s.Lock.path) // our own write: nothing moved
-	s.mu.Unlock()
 	s.log().Info("package fetched", "package", e.Name, "tag", tag, "commit", shortCommit(commit))
 	return dir, commit, nil
 }

@@ -105,19 +105,17 @@ func (l *Lock) Set(e LockEntry) error {
 	return l.save()
 }
 
-// replace takes the entries of fresh (the file read again) and returns
-// those whose commit changed or that are new.
-func (l *Lock) replace(fresh *Lock) []LockEntry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var changed []LockEntry
+// replace takes the entries of fresh (the file read again).
+func (l *Lock) replace(fresh *Lock) {
+	fresh.mu.Lock()
+	entries := make(map[string]LockEntry, len(fresh.entries))
 	for k, e := range fresh.entries {
-		if old, ok := l.entries[k]; !ok || old.Commit != e.Commit {
-			changed = append(changed, e)
-		}
+		entries[k] = e
 	}
-	l.entries = fresh.entries
-	return changed
+	fresh.mu.Unlock()
+	l.mu.Lock()
+	l.entries = entries
+	l.mu.Unlock()
 }
 
 // save writes the lock file atomically (a temporary file, then rename).

@@ -124,12 +124,15 @@ func (s *Store) refreshLock() {
 		s.log().Error("the lock file does not parse; the previous one stays in use until it is fixed", "error", err.Error())
 		return
 	}
-	moved := s.Lock.replace(fresh)
+	s.Lock.replace(fresh)
+	// Every loaded version is checked, not only the entries that changed
+	// since the last read: Lock.Set merges what others wrote into memory.
+	var moved []LockEntry
 	s.mu.Lock()
-	for _, le := range moved {
-		key := le.Name + "@" + le.Version
-		if p := s.loaded[key]; p != nil && p.Commit != le.Commit {
+	for key, p := range s.loaded {
+		if le, ok := fresh.Get(p.Manifest.Name, p.Manifest.Version); ok && p.Commit != "" && le.Commit != p.Commit {
 			delete(s.loaded, key)
+			moved = append(moved, le)
 		}
 	}
 	s.mu.Unlock()
