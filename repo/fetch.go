@@ -81,6 +81,9 @@ func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (di
 	// caller that gives up must not fail the others waiting for this tag.
 	go func() {
 		c.dir, c.commit, c.err = s.clone(context.Background(), e, v, accept)
+		if c.err != nil {
+			c.dir, c.commit, c.err = s.cloneFailed(e, v, c.err)
+		}
 		s.mu.Lock()
 		delete(s.inflight, key)
 		s.mu.Unlock()
@@ -178,6 +181,29 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 	}
 	s.log().Info("package fetched", "package", e.Name, "tag", tag, "commit", shortCommit(commit))
 	return dir, commit, nil
+}
+
+// cloneFailed gets a version whose URL this host could not fetch from the
+// system's root instead, over the link (a following store with FetchTree
+// only; a fetch that got another commit than the pin, or a package that
+// is not valid, is not retried).
+func (s *Store) cloneFailed(e *Entry, v Version, err error) (string, string, error) {
+	s.mu.Lock()
+	pin, pinned := s.pins[lockKey(e.Name, v.String())]
+	following := s.following != nil
+	s.mu.Unlock()
+	if !following || !pinned || s.FetchTree == nil || !errors.Is(err, ErrFetch) {
+		return "", "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout())
+	defer cancel()
+	dir, terr := s.treeFromRoot(ctx, e, v, pin.Commit, pin.Hash)
+	if terr != nil {
+		return "", "", fmt.Errorf("%w; nor from the system's root: %v", err, terr)
+	}
+	s.log().Warn("package fetched from the system's root over the link: this host could not fetch it from its URL",
+		"package", e.Name, "tag", pin.Tag, "commit", shortCommit(pin.Commit), "error", err.Error())
+	return dir, pin.Commit, nil
 }
 
 // checkTree checks a fetched package before it enters the cache: its

@@ -2,9 +2,14 @@ package repo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -35,6 +40,9 @@ type Pin struct {
 	Version string `json:"version"`
 	Tag     string `json:"tag"`
 	Commit  string `json:"commit"`
+	// Hash is the TreeHash of the version's files, when the root has
+	// them in its cache: files sent over a link are checked against it.
+	Hash string `json:"hash,omitempty"`
 }
 
 // ErrPinMismatch reports a fetch that got another commit than the one the
@@ -69,7 +77,13 @@ func (s *Store) SystemSet() Set {
 		out.Packages = append(out.Packages, SetEntry{Name: e.Name, URL: e.URL, Tags: append([]string(nil), e.Tags...), Admin: append([]string(nil), e.Admin...)})
 	}
 	for _, le := range s.Lock.Entries() {
-		out.Pins = append(out.Pins, Pin(le))
+		p := Pin{Name: le.Name, Version: le.Version, Tag: le.Tag, Commit: le.Commit}
+		if v, err := ParseVersion(le.Version); err == nil {
+			if dir := s.cacheDir(le.Name, v, le.Commit); isDir(dir) {
+				p.Hash = s.treeHash(dir)
+			}
+		}
+		out.Pins = append(out.Pins, p)
 	}
 	return out
 }
@@ -238,4 +252,173 @@ func (s *Store) pinFromRoot(ctx context.Context, e *Entry, v Version) (string, e
 	}
 	s.mu.Unlock()
 	return commit, nil
+}
+
+// Tree is a cached package version's files, as the root sends them over
+// a link to a host that cannot fetch the version from its URL
+// (Store.FetchTree).
+type Tree struct {
+	Name    string            `json:"name"`
+	Version string            `json:"version"`
+	Commit  string            `json:"commit"`
+	Hash    string            `json:"hash"`  // TreeHash of Files
+	Files   map[string][]byte `json:"files"` // slash-separated path → content
+}
+
+// MaxTreeBytes bounds the files of a package sent over a link.
+const MaxTreeBytes = 8 << 20
+
+// ErrTree reports package files from another host that cannot be used.
+var ErrTree = errors.New("package files from the system's root")
+
+// TreeHash is the content hash of a package's files: SHA-256 over each
+// regular file, in path order, as path, NUL, size, NUL, content.
+func TreeHash(files map[string][]byte) string {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(files[p]))
+		h.Write(files[p])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// readTree reads the files of a cached package directory, at most
+// MaxTreeBytes.
+func readTree(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	total := 0
+	err := fs.WalkDir(os.DirFS(dir), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", path)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+		if err != nil {
+			return err
+		}
+		if total += len(b); total > MaxTreeBytes {
+			return fmt.Errorf("the package's files are larger than %d bytes", MaxTreeBytes)
+		}
+		files[path] = b
+		return nil
+	})
+	return files, err
+}
+
+// treeHash returns the TreeHash of a cached package directory, computed
+// once (a cache directory never changes).
+func (s *Store) treeHash(dir string) string {
+	s.mu.Lock()
+	h, ok := s.hashes[dir]
+	s.mu.Unlock()
+	if ok {
+		return h
+	}
+	files, err := readTree(dir)
+	if err != nil {
+		return ""
+	}
+	h = TreeHash(files)
+	s.mu.Lock()
+	if s.hashes == nil {
+		s.hashes = map[string]string{}
+	}
+	s.hashes[dir] = h
+	s.mu.Unlock()
+	return h
+}
+
+// PackageTreeJSON returns the files of a version this leading store has
+// pinned at commit and cached, encoded (Tree), for a host that cannot
+// fetch it from its URL.
+func (s *Store) PackageTreeJSON(name, version, commit string) (string, error) {
+	s.init()
+	v, err := ParseVersion(version)
+	if err != nil {
+		return "", err
+	}
+	locked, ok := s.locked(name, v.String())
+	if !ok || locked != commit {
+		return "", fmt.Errorf("%w: %s %s at %s is not what the system pins (%s)", ErrTree, name, v, shortCommit(commit), shortCommit(locked))
+	}
+	dir := s.cacheDir(name, v, commit)
+	files, err := readTree(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s %s: %v", ErrTree, name, v, err)
+	}
+	b, err := json.Marshal(Tree{Name: name, Version: v.String(), Commit: commit, Hash: TreeHash(files), Files: files})
+	if err != nil {
+		return "", fmt.Errorf("encode package files: %w", err)
+	}
+	return string(b), nil
+}
+
+// treeFromRoot gets version v of e at the pinned commit from the system's
+// root (FetchTree), checks it (the commit, the content hash the set pins
+// and the one sent, the manifest) and puts it in the cache.
+func (s *Store) treeFromRoot(ctx context.Context, e *Entry, v Version, commit, hash string) (string, error) {
+	text, err := s.FetchTree(ctx, e.Name, v.String(), commit)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+	}
+	var t Tree
+	if err := json.Unmarshal([]byte(text), &t); err != nil {
+		return "", fmt.Errorf("%w: %s %s: decode: %v", ErrTree, e.Name, v, err)
+	}
+	got := TreeHash(t.Files)
+	switch {
+	case t.Name != e.Name || t.Version != v.String() || t.Commit != commit:
+		return "", fmt.Errorf("%w: asked for %s %s at %s, got %s %s at %s", ErrTree, e.Name, v, shortCommit(commit), t.Name, t.Version, shortCommit(t.Commit))
+	case got != t.Hash:
+		return "", fmt.Errorf("%w: %s %s: the files hash to %s, the root says %s", ErrTree, e.Name, v, got, t.Hash)
+	case hash != "" && got != hash:
+		return "", fmt.Errorf("%w: %s %s: the files hash to %s, the system pins %s", ErrTree, e.Name, v, got, hash)
+	}
+	if err := os.MkdirAll(filepath.Join(s.CacheDir, e.Name), 0o755); err != nil {
+		return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(s.CacheDir, e.Name), ".fetch-")
+	if err != nil {
+		return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for p, b := range t.Files {
+		if !fs.ValidPath(p) || p == "." {
+			return "", fmt.Errorf("%w: %s %s: bad path %q", ErrTree, e.Name, v, p)
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+		}
+	}
+	if err := checkTree(os.DirFS(tmp), e.Name, v); err != nil {
+		return "", fmt.Errorf("%s %s from the system's root: %w", e.Name, v, err)
+	}
+	dir := s.cacheDir(e.Name, v, commit)
+	if err := os.Rename(tmp, dir); err != nil {
+		if !isDir(dir) {
+			return "", fmt.Errorf("%w: %s %s: %v", ErrTree, e.Name, v, err)
+		}
+		os.RemoveAll(tmp)
+	}
+	ok = true
+	return dir, nil
 }

@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -115,5 +116,65 @@ func TestStoreFollowSet(t *testing.T) {
 		}
 		checkPackage(t, mustFind(t, s, "pkg==1.0.0"), "pkg", "1.0.0", moved)
 		checkPackage(t, mustFind(t, s, "pkg==2.0.0"), "pkg", "2.0.0", c2)
+	}
+}
+
+// TestStoreTreeFromRoot: a follower that cannot fetch a pinned version
+// from its URL gets its files from the root (FetchTree), checked against
+// the commit and the content hash the set pins; files changed on the way
+// are refused and leave nothing in the cache.
+func TestStoreTreeFromRoot(t *testing.T) {
+	t.Parallel()
+	e := newStoreEnv(t)
+	r := makePackage(t, e.repos, "pkg", "1.0.0")
+	root := e.store(listTOML(listEntry{"pkg", r.URL(), []string{"v1.0.0"}}))
+	commit := mustFind(t, root, "pkg").Commit
+	set := root.SystemSet()
+	if len(set.Pins) != 1 || !strings.HasPrefix(set.Pins[0].Hash, "sha256:") {
+		t.Fatalf("the root's pins carry no content hash: %+v", set.Pins)
+	}
+	// The follower's URL leads nowhere.
+	set.Packages[0].URL = "http://" + closedAddr(t) + "/pkg.git"
+
+	follower := func(tamper func(*repo.Tree)) (*repo.Store, string) {
+		cache := t.TempDir()
+		f := (&storeEnv{t: t, repos: e.repos, cache: cache, lockPath: filepath.Join(t.TempDir(), "repos.lock"), log: &logBuffer{}}).store("")
+		f.FetchTree = func(ctx context.Context, name, version, commit string) (string, error) {
+			text, err := root.PackageTreeJSON(name, version, commit)
+			if err != nil || tamper == nil {
+				return text, err
+			}
+			var tr repo.Tree
+			if err := json.Unmarshal([]byte(text), &tr); err != nil {
+				return "", err
+			}
+			tamper(&tr)
+			b, _ := json.Marshal(tr)
+			return string(b), nil
+		}
+		if err := f.Follow(set); err != nil {
+			t.Fatal(err)
+		}
+		return f, cache
+	}
+
+	f, _ := follower(nil)
+	checkPackage(t, mustFind(t, f, "pkg"), "pkg", "1.0.0", commit)
+
+	for what, tamper := range map[string]func(*repo.Tree){
+		"a file changed, the hash not": func(tr *repo.Tree) { tr.Files["main.lua"] = append(tr.Files["main.lua"], "\n-- evil"...) },
+		"a file changed, and the hash": func(tr *repo.Tree) { tr.Files["main.lua"] = []byte("return {}"); tr.Hash = repo.TreeHash(tr.Files) },
+		"another commit":               func(tr *repo.Tree) { tr.Commit = strings.Repeat("0", 40) },
+		"a path out of the package":    func(tr *repo.Tree) { tr.Files["../x.lua"] = []byte("x"); tr.Hash = repo.TreeHash(tr.Files) },
+	} {
+		f, cache := follower(tamper)
+		if _, err := findPkg(t, f, "pkg"); !errors.Is(err, repo.ErrFetch) || !strings.Contains(err.Error(), "from the system's root") {
+			t.Errorf("%s: %v, want a refusal", what, err)
+		}
+		checkCacheClean(t, cache)
+	}
+	// The root sends only what it pins.
+	if _, err := root.PackageTreeJSON("pkg", "1.0.0", strings.Repeat("1", 40)); !errors.Is(err, repo.ErrTree) {
+		t.Errorf("a tree at another commit than the pin: %v", err)
 	}
 }

@@ -31,15 +31,20 @@ type Store struct {
 	// AskPin asks the system's root for the commit of a tag the followed
 	// set does not pin yet (Follow); nil in a process that follows no root.
 	AskPin func(ctx context.Context, name, version string) (string, error)
+	// FetchTree asks the system's root for the files of a pinned version
+	// (PackageTreeJSON) when this host cannot fetch it from its URL; nil:
+	// the URL only.
+	FetchTree func(ctx context.Context, name, version, commit string) (string, error)
 
 	mu        sync.Mutex // guards loaded, inflight, List, listStamp, lockStamp, following, pins
 	loaded    map[string]*Package
 	inflight  map[string]*fetchCall
 	listPath  string // re-read when it changes, so new entries need no restart
 	listStamp string
-	lockStamp string         // the lock file as last read; re-read when it changes (repo update)
-	following *Set           // the system's set this store follows (Follow), or nil: it leads
-	pins      map[string]Pin // following: the system's pins, name@version → pin
+	lockStamp string            // the lock file as last read; re-read when it changes (repo update)
+	following *Set              // the system's set this store follows (Follow), or nil: it leads
+	pins      map[string]Pin    // following: the system's pins, name@version → pin
+	hashes    map[string]string // cache directory → TreeHash (treeHash)
 }
 
 // OpenStore makes a store from the repo list at listPath, the lock file at

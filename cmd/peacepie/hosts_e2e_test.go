@@ -701,3 +701,53 @@ func TestHostsPackageGrants(t *testing.T) {
 		t.Errorf("trusted's create_process on the second host: %s, want process_is_created (the first host's grant)", r)
 	}
 }
+
+// TestHostsPackageFromRoot: a private repository whose credentials only
+// the first host's list has. A second host cannot fetch it from the URL
+// (credentials are not part of the system's package set), so it gets the
+// pinned version's files from the first host over the link, checked by
+// commit and content hash, and runs it in a child.
+func TestHostsPackageFromRoot(t *testing.T) {
+	t.Parallel()
+	const password = "priv-pa55word-e2e"
+	repos := t.TempDir()
+	r := gittest.Init(t, filepath.Join(repos, "priv"))
+	gitPackageRelease(r, "priv", "1.0.0", "private")
+	srv := gittest.Serve(t, repos)
+	srv.RequireAuth("alice", password, "")
+	firstDir := t.TempDir()
+	writeFile(t, filepath.Join(firstDir, "config", "pw"), password+"\n")
+	writeFile(t, filepath.Join(firstDir, "config", "repos.toml"), fmt.Sprintf(
+		"[[package]]\nname = \"priv\"\nurl = %q\ntags = [\"v1.0.0\"]\n[package.auth]\nusername = \"alice\"\npassword_file = \"pw\"\n", srv.RepoURL("priv")))
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	secondDir := t.TempDir()
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+
+	ws.expect(node, "create_actor", gitCreateBody("priv==1.0.0", "p"), "actor_is_created")
+	if v, build := askVersion(ws, "p"); v != "1.0.0" || build != "private" {
+		t.Errorf("priv in %s answers %s %s, want 1.0.0 private", node, v, build)
+	}
+	if c := actorCommit(ws, node, "p"); c != r.CommitOf("v1.0.0") {
+		t.Errorf("priv in %s runs commit %s, want %s", node, c, r.CommitOf("v1.0.0"))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(secondDir, "packages", "priv")); len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "1.0.0-") {
+		t.Errorf("second's cache holds %v, want priv 1.0.0", entries)
+	}
+	if !strings.Contains(second.stderr.String(), "package fetched from the system's root over the link") {
+		t.Errorf("second does not say where it got priv from:\n%s", second.stderr.String())
+	}
+	// The second host's main process uses its cache now; a move there works.
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "p", "node": "second.main.admin"}`), "actor_is_recreated")
+	if v, _ := askVersion(ws, "p"); v != "1.0.0" {
+		t.Errorf("after the move priv answers %s", v)
+	}
+	for _, out := range []string{first.stdout.String(), first.stderr.String(), second.stdout.String(), second.stderr.String()} {
+		if strings.Contains(out, password) {
+			t.Error("the password is printed")
+		}
+	}
+}

@@ -657,7 +657,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	body, _ := m.Body.(host.Object)
 	if !h.root {
 		switch m.Command {
-		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package":
+		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
 			if err := h.Forward(root, req); err != nil {
@@ -721,6 +721,8 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		go h.moveActor(p, req)
 	case "pin_package":
 		go h.pinPackage(p, req)
+	case "fetch_package":
+		go h.fetchPackage(p, req)
 	case "release_name":
 		h.release(body.String("name"), body.String("node"))
 	case "params_known":

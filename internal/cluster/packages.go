@@ -28,6 +28,9 @@ type Packages interface {
 	// PinTag returns the commit of a tag, fetching and locking it first
 	// if needed (root only).
 	PinTag(ctx context.Context, name, version string) (string, error)
+	// PackageTreeJSON returns the files of a pinned, cached version, for
+	// a host that cannot fetch it from its URL (root only).
+	PackageTreeJSON(name, version, commit string) (string, error)
 }
 
 // packagesEvery is how often the root looks whether its set changed.
@@ -119,6 +122,48 @@ func (h *Head) pinPackage(p *host.Process, req host.Message) {
 		return
 	}
 	p.Reply(&req, "package_is_pinned", host.Object{{Key: "name", Value: name}, {Key: "version", Value: version}, {Key: "commit", Value: commit}})
+}
+
+// fetchPackage answers fetch_package {name, version, commit} at the root
+// with package_is_fetched {tree}, or package_is_not_fetched {mid, error}.
+func (h *Head) fetchPackage(p *host.Process, req host.Message) {
+	body, _ := req.Body.(host.Object)
+	if h.cfg.Packages == nil {
+		p.Reply(&req, "package_is_not_fetched", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: "the system's root shares no package set"}})
+		return
+	}
+	tree, err := h.cfg.Packages.PackageTreeJSON(body.String("name"), body.String("version"), body.String("commit"))
+	if err != nil {
+		p.Reply(&req, "package_is_not_fetched", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: err.Error()}})
+		return
+	}
+	h.log.Info("package files sent over the link", "to", req.Sender.Node, "package", body.String("name"), "version", body.String("version"), "bytes", len(tree))
+	p.Reply(&req, "package_is_fetched", host.Object{{Key: "tree", Value: tree}})
+}
+
+// AskTree returns a function that asks the system's root (as AskPin) for
+// the files of a pinned version this host cannot fetch from its URL. It
+// is repo.Store.FetchTree.
+func AskTree(proc *host.Process, head func() string) func(ctx context.Context, name, version, commit string) (string, error) {
+	return func(ctx context.Context, name, version, commit string) (string, error) {
+		timeout := pinTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = time.Until(d)
+		}
+		r, err := proc.Ask(ctx, host.Message{System: true, Command: "fetch_package", Recipient: host.Address{Node: head()},
+			Body: host.Object{{Key: "name", Value: name}, {Key: "version", Value: version}, {Key: "commit", Value: commit}}}, timeout)
+		if err != nil {
+			return "", fmt.Errorf("ask the system's root for the files of %s %s: %w", name, version, err)
+		}
+		o, _ := r.Body.(host.Object)
+		if r.Command != "package_is_fetched" {
+			if e := o.String("error"); e != "" {
+				return "", errors.New(e)
+			}
+			return "", fmt.Errorf("the files of %s %s: the root answered %s: %s", name, version, r.Command, describe(r.Body))
+		}
+		return o.String("tree"), nil
+	}
 }
 
 // pinTimeout bounds a pin at the root, a fetch included.

@@ -129,6 +129,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	proc.SetRemote(head)
 	src.AskPin = cluster.AskPin(proc, head.Head)
+	src.FetchTree = cluster.AskTree(proc, head.Head)
 	console, err := web.NewServer(web.Config{
 		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
 	})
@@ -345,6 +346,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	c := cluster.NewChild(proc, conn, proc.Logger())
 	c.Packages = store.FollowJSON
 	store.AskPin = cluster.AskPin(proc, c.Head)
+	store.FetchTree = cluster.AskTree(proc, c.Head)
 	proc.SetRemote(c)
 	go c.Run()
 	go func() {
