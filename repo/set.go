@@ -316,7 +316,7 @@ func readTree(dir string) (map[string][]byte, error) {
 }
 
 // treeHash returns the TreeHash of a cached package directory, computed
-// once (a cache directory never changes).
+// once (a cache directory never changes); "" when it cannot be read.
 func (s *Store) treeHash(dir string) string {
 	s.mu.Lock()
 	h, ok := s.hashes[dir]
@@ -324,11 +324,9 @@ func (s *Store) treeHash(dir string) string {
 	if ok {
 		return h
 	}
-	files, err := readTree(dir)
-	if err != nil {
-		return ""
-	}
-	h = TreeHash(files)
+	if files, err := readTree(dir); err == nil {
+		h = TreeHash(files)
+	} // else "" (too large to send, say), and not read again
 	s.mu.Lock()
 	if s.hashes == nil {
 		s.hashes = map[string]string{}
