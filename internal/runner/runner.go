@@ -118,6 +118,9 @@ func Run(ctx context.Context, opt Options) error {
 		<-proc.Done()
 		return err
 	}
+	// Set before the host joins: what the root sends may load packages.
+	src.AskPin = cluster.AskPin(proc, proc.HeadAdmin)
+	src.FetchTree = cluster.AskTree(proc, proc.HeadAdmin)
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
 		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
@@ -128,8 +131,6 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	proc.SetRemote(head)
-	src.AskPin = cluster.AskPin(proc, head.Head)
-	src.FetchTree = cluster.AskTree(proc, head.Head)
 	console, err := web.NewServer(web.Config{
 		Token: cfg.Token, Gateway: proc, Logger: log, MaxRequestBytes: cfg.MaxRequestBytes,
 	})
