@@ -23,6 +23,8 @@ var internalVerbs = map[string]bool{
 	// hosts and the root
 	"host_join": true, "host_welcome": true, "join_elsewhere": true, "host_processes": true, "exit_host": true,
 	"name_here": true, "name_flush": true, "name_flushed": true, "name_gone": true,
+	// the system's package set (internal/cluster/packages.go)
+	"packages": true, "pin_package": true, "fetch_package": true,
 }
 
 // IsInternal reports whether command is one of the verbs processes use

@@ -61,9 +61,17 @@ func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (di
 	}
 	if !accept {
 		// Another fetch may have finished since the caller looked.
-		if locked, ok := s.Lock.Get(e.Name, v.String()); ok && isDir(s.cacheDir(e.Name, v, locked.Commit)) {
+		var locked string
+		ok := false
+		if s.following != nil {
+			p, has := s.pins[lockKey(e.Name, v.String())]
+			locked, ok = p.Commit, has
+		} else if le, has := s.Lock.Get(e.Name, v.String()); has {
+			locked, ok = le.Commit, true
+		}
+		if ok && isDir(s.cacheDir(e.Name, v, locked)) {
 			s.mu.Unlock()
-			return s.cacheDir(e.Name, v, locked.Commit), locked.Commit, nil
+			return s.cacheDir(e.Name, v, locked), locked, nil
 		}
 	}
 	c := &fetchCall{done: make(chan struct{})}
@@ -73,6 +81,9 @@ func (s *Store) fetch(ctx context.Context, e *Entry, v Version, accept bool) (di
 	// caller that gives up must not fail the others waiting for this tag.
 	go func() {
 		c.dir, c.commit, c.err = s.clone(context.Background(), e, v, accept)
+		if c.err != nil {
+			c.dir, c.commit, c.err = s.cloneFailed(e, v, c.err)
+		}
 		s.mu.Lock()
 		delete(s.inflight, key)
 		s.mu.Unlock()
@@ -138,9 +149,14 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
 	}
 	commit := head.Hash().String()
-	if locked, ok := s.Lock.Get(e.Name, v.String()); ok && locked.Commit != commit && !accept {
+	following := !s.Leading()
+	if locked, ok := s.locked(e.Name, v.String()); ok && locked != commit && following {
+		return "", "", fmt.Errorf("%w: %s: tag %s of %s points to commit %s here, but the system pins %s (the lock of the system's first host); "+
+			"this host gets other code from that URL: make it reach the same repository, or accept the new commit with `peacepie repo update %s` on the first host",
+			ErrPinMismatch, where, tag, e.Name, shortCommit(commit), shortCommit(locked), e.Name)
+	} else if ok && locked != commit && !accept {
 		return "", "", fmt.Errorf("%w: tag %s of %s now points to commit %s, but repos.lock says %s; if that is expected, accept it with `peacepie repo update %s`",
-			ErrTagMoved, tag, e.Name, shortCommit(commit), shortCommit(locked.Commit), e.Name)
+			ErrTagMoved, tag, e.Name, shortCommit(commit), shortCommit(locked), e.Name)
 	}
 	if err := os.RemoveAll(filepath.Join(tmp, ".git")); err != nil {
 		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
@@ -156,11 +172,38 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 		os.RemoveAll(tmp) // another process of this host cached it first
 	}
 	ok = true
+	if following { // the system's lock is the root's
+		s.log().Info("package fetched", "package", e.Name, "tag", tag, "commit", shortCommit(commit), "pinned_by", "the system's root")
+		return dir, commit, nil
+	}
 	if err := s.Lock.Set(LockEntry{Name: e.Name, Version: v.String(), Tag: tag, Commit: commit}); err != nil {
 		return "", "", err
 	}
 	s.log().Info("package fetched", "package", e.Name, "tag", tag, "commit", shortCommit(commit))
 	return dir, commit, nil
+}
+
+// cloneFailed gets a version whose URL this host could not fetch from the
+// system's root instead, over the link (a following store with FetchTree
+// only; a fetch that got another commit than the pin, or a package that
+// is not valid, is not retried).
+func (s *Store) cloneFailed(e *Entry, v Version, err error) (string, string, error) {
+	s.mu.Lock()
+	pin, pinned := s.pins[lockKey(e.Name, v.String())]
+	following := s.following != nil
+	s.mu.Unlock()
+	if !following || !pinned || s.FetchTree == nil || !errors.Is(err, ErrFetch) {
+		return "", "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout())
+	defer cancel()
+	dir, terr := s.treeFromRoot(ctx, e, v, pin.Commit, pin.Hash)
+	if terr != nil {
+		return "", "", fmt.Errorf("%w; nor from the system's root: %v", err, terr)
+	}
+	s.log().Warn("package fetched from the system's root over the link: this host could not fetch it from its URL",
+		"package", e.Name, "tag", pin.Tag, "commit", shortCommit(pin.Commit), "error", err.Error())
+	return dir, pin.Commit, nil
 }
 
 // checkTree checks a fetched package before it enters the cache: its

@@ -105,6 +105,19 @@ func (l *Lock) Set(e LockEntry) error {
 	return l.save()
 }
 
+// replace takes the entries of fresh (the file read again).
+func (l *Lock) replace(fresh *Lock) {
+	fresh.mu.Lock()
+	entries := make(map[string]LockEntry, len(fresh.entries))
+	for k, e := range fresh.entries {
+		entries[k] = e
+	}
+	fresh.mu.Unlock()
+	l.mu.Lock()
+	l.entries = entries
+	l.mu.Unlock()
+}
+
 // save writes the lock file atomically (a temporary file, then rename).
 func (l *Lock) save() error {
 	if l.path == "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -27,12 +28,23 @@ type Store struct {
 	FetchTimeout time.Duration // per fetch; 1 minute
 	Log          *slog.Logger
 	Fetches      *atomic.Int64 // counts clones, for tests and benchmarks; may be nil
+	// AskPin asks the system's root for the commit of a tag the followed
+	// set does not pin yet (Follow); nil in a process that follows no root.
+	AskPin func(ctx context.Context, name, version string) (string, error)
+	// FetchTree asks the system's root for the files of a pinned version
+	// (PackageTreeJSON) when this host cannot fetch it from its URL; nil:
+	// the URL only.
+	FetchTree func(ctx context.Context, name, version, commit string) (string, error)
 
-	mu        sync.Mutex // guards loaded, inflight, List, listStamp
+	mu        sync.Mutex // guards loaded, inflight, List, listStamp, lockStamp, following, pins
 	loaded    map[string]*Package
 	inflight  map[string]*fetchCall
 	listPath  string // re-read when it changes, so new entries need no restart
 	listStamp string
+	lockStamp string            // the lock file as last read; re-read when it changes (repo update)
+	following *Set              // the system's set this store follows (Follow), or nil: it leads
+	pins      map[string]Pin    // following: the system's pins, name@version → pin
+	hashes    map[string]string // cache directory → TreeHash (treeHash)
 }
 
 // OpenStore makes a store from the repo list at listPath, the lock file at
@@ -47,16 +59,22 @@ func OpenStore(listPath, lockPath, cacheDir string, embedded *Embedded, log *slo
 		return nil, err
 	}
 	return &Store{Embedded: embedded, List: list, Lock: lock, CacheDir: cacheDir, Log: log,
-		listPath: listPath, listStamp: stamp(listPath)}, nil
+		listPath: listPath, listStamp: stamp(listPath), lockStamp: stamp(lockPath)}, nil
 }
 
-// stamp identifies a version of a file by its size and modification time.
+// stamp identifies a version of a file by its size, modification time and
+// inode (a file replaced by rename, as the lock file is written, is a new
+// inode even when the clock did not tick).
 func stamp(path string) string {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano(), ino)
 }
 
 // refreshList re-reads the repo list when its file has changed since it
@@ -68,7 +86,7 @@ func (s *Store) refreshList() error {
 	}
 	st := stamp(s.listPath)
 	s.mu.Lock()
-	same := st == s.listStamp
+	same := st == s.listStamp || s.following != nil
 	s.mu.Unlock()
 	if same {
 		return nil
@@ -86,6 +104,46 @@ func (s *Store) refreshList() error {
 	s.mu.Unlock()
 	s.log().Info("repo list read again", "file", s.listPath, "packages", len(list.Packages))
 	return nil
+}
+
+// refreshLock reads the lock file again when it changed since it was
+// read (`peacepie repo update` accepted a moved tag, say) in a leading
+// store: versions loaded at a commit the lock no longer names are
+// forgotten, so new actors load the accepted commit.
+func (s *Store) refreshLock() {
+	if s.Lock == nil || s.Lock.path == "" {
+		return
+	}
+	st := stamp(s.Lock.path)
+	s.mu.Lock()
+	same := st == s.lockStamp || s.following != nil
+	s.mu.Unlock()
+	if same {
+		return
+	}
+	fresh, err := LoadLock(s.Lock.path)
+	s.mu.Lock()
+	s.lockStamp = st
+	s.mu.Unlock()
+	if err != nil {
+		s.log().Error("the lock file does not parse; the previous one stays in use until it is fixed", "error", err.Error())
+		return
+	}
+	s.Lock.replace(fresh)
+	// Every loaded version is checked, not only the entries that changed
+	// since the last read: Lock.Set merges what others wrote into memory.
+	var moved []LockEntry
+	s.mu.Lock()
+	for key, p := range s.loaded {
+		if le, ok := fresh.Get(p.Manifest.Name, p.Manifest.Version); ok && p.Commit != "" && le.Commit != p.Commit {
+			delete(s.loaded, key)
+			moved = append(moved, le)
+		}
+	}
+	s.mu.Unlock()
+	for _, le := range moved {
+		s.log().Info("the lock file pins a tag at another commit now; new actors load it", "package", le.Name, "tag", le.Tag, "commit", shortCommit(le.Commit))
+	}
 }
 
 // Grants returns the admin commands the repo list grants the actors of
@@ -125,6 +183,7 @@ func (s *Store) Find(ctx context.Context, req Requirement) (*Package, error) {
 	if err := s.refreshList(); err != nil {
 		return nil, err
 	}
+	s.refreshLock()
 	root, err := s.resolve(ctx, req.Name, []constraint{{req, "the request"}})
 	if err != nil {
 		return nil, err
@@ -211,9 +270,17 @@ func (s *Store) gitPackage(ctx context.Context, e *Entry, v Version) (*Package, 
 		return p, nil
 	}
 	var dir, commit string
-	if locked, ok := s.Lock.Get(e.Name, v.String()); ok {
-		if d := s.cacheDir(e.Name, v, locked.Commit); isDir(d) {
-			dir, commit = d, locked.Commit
+	locked, ok := s.locked(e.Name, v.String())
+	if !ok && !s.Leading() {
+		c, err := s.pinFromRoot(ctx, e, v)
+		if err != nil {
+			return nil, err
+		}
+		locked, ok = c, true
+	}
+	if ok {
+		if d := s.cacheDir(e.Name, v, locked); isDir(d) {
+			dir, commit = d, locked
 		}
 	}
 	if dir == "" {
@@ -338,6 +405,9 @@ func hasConstraint(cs []constraint, c constraint) bool {
 // commits the tags point to now, replacing the locked ones.
 func (s *Store) Update(ctx context.Context, name string) ([]LockEntry, error) {
 	s.init()
+	if !s.Leading() {
+		return nil, fmt.Errorf("repo update %s: this process follows the system's package set: run `peacepie repo update` with the config of the system's first host", name)
+	}
 	e := s.list().Entry(name)
 	if e == nil {
 		return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)

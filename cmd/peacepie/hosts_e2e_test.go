@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peacepie/peacepie/internal/gittest"
 	"github.com/peacepie/peacepie/internal/testcert"
 )
 
@@ -363,9 +364,11 @@ func TestHostRefused(t *testing.T) {
 	}
 }
 
-// TestHostsPackages: a move to another host fetches the package there, from
-// that host's own repo list into its own cache; a host that cannot get it
-// refuses the move with a clear error and the actor stays where it was.
+// TestHostsPackages: one package set for the system. A Git package listed
+// only in the first host's repo list is created in a child of a second
+// host, whose own list does not name it, and moved between the hosts; each
+// host fetches it into its own cache, at the commit the first host's lock
+// pins, and the second host's own list is not used while it is joined.
 func TestHostsPackages(t *testing.T) {
 	t.Parallel()
 	h := newGitHome(t)
@@ -373,35 +376,148 @@ func TestHostsPackages(t *testing.T) {
 	h.config(t, firstDir)
 	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
 	addr, secret := joinInfo(t, first)
-	// second: the same repo list, its own lock and cache.
+	// second: its own repo list (without pkg, with a package of its own),
+	// lock and cache.
+	other := gittest.Init(t, filepath.Join(h.repos, "other"))
+	gitPackageRelease(other, "other", "3.0.0", "other")
 	secondDir := t.TempDir()
 	cache2 := filepath.Join(secondDir, "packages")
-	writeFile(t, filepath.Join(secondDir, "config", "peacepie.toml"), fmt.Sprintf("repos = %q\nlock = \"repos.lock\"\npackages = %q\n", h.list, cache2))
-	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
-	// third: the default repo list, without pkg; it joins by its config.
-	thirdDir := t.TempDir()
-	writeFile(t, filepath.Join(thirdDir, "config", "peacepie.toml"), fmt.Sprintf("host = \"third\"\njoin = %q\nsecret_file = %q\n", addr, secret))
-	start(t, thirdDir, "run", "--console", "127.0.0.1:0")
+	writeFile(t, filepath.Join(secondDir, "config", "repos.toml"), fmt.Sprintf("[[package]]\nname = \"other\"\nurl = %q\ntags = [\"v3.0.0\"]\n", other.URL()))
+	writeFile(t, filepath.Join(secondDir, "config", "peacepie.toml"), fmt.Sprintf("repos = \"repos.toml\"\nlock = \"repos.lock\"\npackages = %q\n", cache2))
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
 	ws := dial(t, first)
-	eventually(t, 10*time.Second, "three hosts up", func() bool { return len(hostStates(ws)) == 3 })
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
 
-	ws.expect(admin, "create_actor", gitCreateBody("pkg==2.0.0", "mover"), "actor_is_created")
-	ws.expect(admin, "recreate_actor", raw(`{"entity": "mover", "node": "second.main.admin"}`), "actor_is_recreated")
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", gitCreateBody("pkg==2.0.0", "mover"), "actor_is_created")
 	if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
-		t.Errorf("after the move mover answers version %q, want 2.0.0", v)
+		t.Errorf("mover in %s answers version %q, want 2.0.0", node, v)
+	}
+	if c := actorCommit(ws, node, "mover"); c != h.pkg.CommitOf("v2.0.0") {
+		t.Errorf("mover in %s runs commit %q, want %s", node, c, h.pkg.CommitOf("v2.0.0"))
 	}
 	if entries, _ := os.ReadDir(filepath.Join(cache2, "pkg")); len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "2.0.0-") {
 		t.Errorf("second's own cache holds %v, want pkg 2.0.0", entries)
 	}
-	a := ws.expect(admin, "recreate_actor", raw(`{"entity": "mover", "node": "third.main.admin"}`), "actor_is_not_recreated")
-	if e := a.bodyString("error"); !strings.Contains(e, "third.main.admin cannot take \"mover\"") || !strings.Contains(e, "pkg") {
-		t.Errorf("the refused move says %q", e)
+	// The system's lock (the first host's) pins it.
+	if lock, err := os.ReadFile(h.lock); err != nil || !strings.Contains(string(lock), h.pkg.CommitOf("v2.0.0")) {
+		t.Errorf("the first host's lock does not pin pkg 2.0.0 (%v):\n%s", err, lock)
 	}
-	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "mover"}`), "actor_is_found"); f.bodyString("node") != "second.main.admin" {
-		t.Errorf("after the refused move: %s", f)
+	// The second host's own list is not the system's: its package is not there.
+	a := ws.expect(node, "create_actor", gitCreateBody("other", "o"), "actor_is_not_created")
+	if !strings.Contains(a.bodyString("error"), "other") {
+		t.Errorf("a package of the second host's own list: %s", a)
 	}
-	if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
-		t.Errorf("after the refused move mover answers version %q, want 2.0.0", v)
+
+	for _, to := range []string{"first.main.admin", "second.main.admin", node} {
+		ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "mover", "node": %q}`, to)), "actor_is_recreated")
+		if f := ws.expect(admin, "seek_actor", raw(`{"entity": "mover"}`), "actor_is_found"); f.bodyString("node") != to {
+			t.Errorf("after the move to %s: %s", to, f)
+		}
+		if v, _ := askVersion(ws, "mover"); v != "2.0.0" {
+			t.Errorf("after the move to %s mover answers version %q, want 2.0.0", to, v)
+		}
+		if c := actorCommit(ws, to, "mover"); c != h.pkg.CommitOf("v2.0.0") {
+			t.Errorf("after the move to %s mover runs commit %q, want %s", to, c, h.pkg.CommitOf("v2.0.0"))
+		}
+	}
+	eventually(t, 10*time.Second, "second to say its own repo list is not used", func() bool {
+		return strings.Contains(second.stderr.String(), "its own repo list is not used")
+	})
+}
+
+// actorCommit returns the commit get_actors of the admin at node reports
+// for an actor.
+func actorCommit(ws *wsConn, node, name string) string {
+	ws.t.Helper()
+	a := ws.expect(node, "get_actors", nil, "actors")
+	o, _ := a["body"].(map[string]any)
+	list, _ := o["actors"].([]any)
+	for _, e := range list {
+		if m, _ := e.(map[string]any); m["name"] == name {
+			return fmt.Sprint(m["commit"])
+		}
+	}
+	ws.t.Fatalf("get_actors of %s does not list %s: %s", node, name, a)
+	return ""
+}
+
+// TestHostsPackageMovedTag: a tag that moved is refused by a host whose
+// fetch gets another commit than the system pins; once `peacepie repo
+// update` on the first host accepts it, new actors of that version run
+// the new commit everywhere (the first host's main process and child, the
+// second host's main process and child), while an actor that ran the old
+// commit keeps it.
+func TestHostsPackageMovedTag(t *testing.T) {
+	t.Parallel()
+	h := newGitHome(t)
+	firstDir := t.TempDir()
+	cfg := h.config(t, firstDir)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	secondDir := t.TempDir()
+	cache2 := filepath.Join(secondDir, "packages")
+	writeFile(t, filepath.Join(secondDir, "config", "peacepie.toml"), fmt.Sprintf("packages = %q\n", cache2))
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	child1 := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	child2 := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+
+	old := h.pkg.CommitOf("v1.0.0")
+	ws.expect(admin, "create_actor", gitCreateBody("pkg==1.0.0", "old"), "actor_is_created")
+	ws.expect(child1, "create_actor", gitCreateBody("pkg==1.0.0", "old_child"), "actor_is_created")
+
+	// The tag moves; the first host's lock still pins the old commit.
+	h.pkg.Commit("re-release 1.0.0", map[string]string{
+		"peacepie.toml": "name = \"pkg\"\nversion = \"1.0.0\"\n\n[actors]\nMain = \"main\"\n",
+		"main.lua":      gitMainModule("1.0.0", "moved"),
+	})
+	h.pkg.MoveTag("v1.0.0", false)
+	moved := h.pkg.CommitOf("v1.0.0")
+	// The second host has nothing cached: its fetch gets the new commit,
+	// which the system does not pin.
+	a := ws.expect(child2, "create_actor", gitCreateBody("pkg==1.0.0", "refused"), "actor_is_not_created")
+	if e := a.bodyString("error"); !strings.Contains(e, "the system pins "+old[:12]) || !strings.Contains(e, moved[:12]) || !strings.Contains(e, "peacepie repo update pkg") {
+		t.Errorf("a fetch of another commit than the pin: %s", a)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cache2, "pkg")); len(entries) != 0 {
+		t.Errorf("the refused fetch left %v in second's cache", entries)
+	}
+	// The first host, from its cache, still runs the pinned commit.
+	ws.expect(child1, "create_actor", gitCreateBody("pkg==1.0.0", "still_old"), "actor_is_created")
+	if c := actorCommit(ws, child1, "still_old"); c != old {
+		t.Errorf("before repo update, a new actor in %s runs %s, want the pinned %s", child1, c, old)
+	}
+
+	r := runCLI(t, firstDir, nil, "repo", "update", "--config", cfg, "pkg")
+	r.check(t, "repo update pkg", 0, fmt.Sprintf("pkg v1.0.0: moved from %s to %s (accepted)", old[:12], moved[:12]), "")
+
+	// One commit everywhere for new actors (the set reaches the others in
+	// a moment).
+	n := 0
+	for _, node := range []string{admin, child1, "second.main.admin", child2} {
+		eventually(t, 15*time.Second, "a new pkg==1.0.0 actor in "+node+" to run the accepted commit", func() bool {
+			n++
+			name := fmt.Sprintf("new_%d", n)
+			a := ws.ask(node, "create_actor", gitCreateBody("pkg==1.0.0", name))
+			if a.command() != "actor_is_created" {
+				t.Logf("%s: %s", node, a)
+				return false
+			}
+			c := actorCommit(ws, node, name)
+			if _, build := askVersion(ws, name); c != moved || build != "moved" {
+				ws.expect(node, "remove_actor", raw(fmt.Sprintf(`{"name": %q}`, name)), "actor_is_removed")
+				return false
+			}
+			return true
+		})
+	}
+	// Actors of the old commit keep running it.
+	for _, name := range []string{"old", "old_child"} {
+		if _, build := askVersion(ws, name); build != "first" {
+			t.Errorf("%s answers build %q after repo update, want its old code (first)", name, build)
+		}
 	}
 }
 
@@ -534,4 +650,104 @@ func TestJoinLineOfASecondHost(t *testing.T) {
 	})
 	r := runCLI(t, secondDir, nil, "ask", "second.main.admin", "get_processes")
 	r.check(t, "peacepie ask in the second host's directory", 0, `"host": "second"`, "")
+}
+
+// TestHostsPackageGrants: the admin grants of the system's package set
+// hold on every host. The second host's own repo list grants "mallory"
+// everything and "trusted" nothing; it is not used: mallory's actor in a
+// child of the second host may not create a process, while trusted,
+// granted create_process by the first host's list, may.
+func TestHostsPackageGrants(t *testing.T) {
+	t.Parallel()
+	firstDir := t.TempDir()
+	cfg := grantsHome(t, firstDir, "", map[string]string{
+		"mallory": "",
+		"trusted": `admin = ["create_process"]`,
+	})
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	// The second host's own list: the same packages at the same URLs, but
+	// mallory has every grant and trusted none.
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstList string
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "repos = "); ok {
+			firstList, _ = strconv.Unquote(v)
+		}
+	}
+	list, err := os.ReadFile(firstList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondDir := t.TempDir()
+	own := strings.Replace(string(list), `admin = ["create_process"]`, "", 1)
+	own = strings.Replace(own, "name = \"mallory\"", "name = \"mallory\"\nadmin = [\"all\"]", 1)
+	writeFile(t, filepath.Join(secondDir, "config", "repos.toml"), own)
+	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", gitCreateBody("mallory", "mallory"), "actor_is_created")
+	ws.expect(node, "create_actor", gitCreateBody("trusted", "trusted"), "actor_is_created")
+
+	if r := via(ws, "ask", "second.main.admin", "create_process", nil); r.command() != "error" ||
+		!strings.Contains(fmt.Sprint(r["body"]), `not allowed: the actors of package "mallory" may not send`) {
+		t.Errorf("mallory's create_process on the second host: %s, want a refusal (its own list's grant is not used)", r)
+	}
+	if r := viaActor(ws, "trusted", "ask", "second.main.admin", "create_process", nil); r.command() != "process_is_created" {
+		t.Errorf("trusted's create_process on the second host: %s, want process_is_created (the first host's grant)", r)
+	}
+}
+
+// TestHostsPackageFromRoot: a private repository whose credentials only
+// the first host's list has. A second host cannot fetch it from the URL
+// (credentials are not part of the system's package set), so it gets the
+// pinned version's files from the first host over the link, checked by
+// commit and content hash, and runs it in a child.
+func TestHostsPackageFromRoot(t *testing.T) {
+	t.Parallel()
+	const password = "priv-pa55word-e2e"
+	repos := t.TempDir()
+	r := gittest.Init(t, filepath.Join(repos, "priv"))
+	gitPackageRelease(r, "priv", "1.0.0", "private")
+	srv := gittest.Serve(t, repos)
+	srv.RequireAuth("alice", password, "")
+	firstDir := t.TempDir()
+	writeFile(t, filepath.Join(firstDir, "config", "pw"), password+"\n")
+	writeFile(t, filepath.Join(firstDir, "config", "repos.toml"), fmt.Sprintf(
+		"[[package]]\nname = \"priv\"\nurl = %q\ntags = [\"v1.0.0\"]\n[package.auth]\nusername = \"alice\"\npassword_file = \"pw\"\n", srv.RepoURL("priv")))
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	secondDir := t.TempDir()
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+
+	ws.expect(node, "create_actor", gitCreateBody("priv==1.0.0", "p"), "actor_is_created")
+	if v, build := askVersion(ws, "p"); v != "1.0.0" || build != "private" {
+		t.Errorf("priv in %s answers %s %s, want 1.0.0 private", node, v, build)
+	}
+	if c := actorCommit(ws, node, "p"); c != r.CommitOf("v1.0.0") {
+		t.Errorf("priv in %s runs commit %s, want %s", node, c, r.CommitOf("v1.0.0"))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(secondDir, "packages", "priv")); len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "1.0.0-") {
+		t.Errorf("second's cache holds %v, want priv 1.0.0", entries)
+	}
+	if !strings.Contains(second.stderr.String(), "package fetched from the system's root over the link") {
+		t.Errorf("second does not say where it got priv from:\n%s", second.stderr.String())
+	}
+	// The second host's main process uses its cache now; a move there works.
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "p", "node": "second.main.admin"}`), "actor_is_recreated")
+	if v, _ := askVersion(ws, "p"); v != "1.0.0" {
+		t.Errorf("after the move priv answers %s", v)
+	}
+	for _, out := range []string{first.stdout.String(), first.stderr.String(), second.stdout.String(), second.stderr.String()} {
+		if strings.Contains(out, password) {
+			t.Error("the password is printed")
+		}
+	}
 }

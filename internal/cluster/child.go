@@ -18,6 +18,9 @@ type Child struct {
 	conn *link.Conn
 	head string
 	log  *slog.Logger
+	// Packages follows the system's package set the head sends (set it
+	// before Run); nil: the set is ignored.
+	Packages func(set string) error
 }
 
 // NewChild links a child process to its head over conn.
@@ -63,6 +66,16 @@ func (c *Child) Run() {
 				c.proc.SetGoThreads(int(n))
 			} else {
 				c.log.Warn("bad go_threads from the head: want {\"n\": a count of threads}", "body", describe(m.Body))
+			}
+			return
+		}
+		if sys && m.Command == "packages" {
+			// Before anything the head sends after it (link order).
+			o, _ := m.Body.(host.Object)
+			if c.Packages != nil {
+				if err := c.Packages(o.String("set")); err != nil {
+					c.log.Error("the system's package set is not applied", "error", err.Error())
+				}
 			}
 			return
 		}

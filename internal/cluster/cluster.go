@@ -67,6 +67,10 @@ type HeadConfig struct {
 	// (being started included): create_process past it is refused with
 	// host.ErrProcessLimit. 0: DefaultMaxProcesses.
 	MaxProcesses int
+	// Packages is the system's package set (packages.go): the root sends
+	// it to every process and host and again when it changes; the others
+	// follow it. nil: every process uses its own repo list.
+	Packages Packages
 	// ShareCores is the number of cores this host's processes share
 	// (go_threads = 0): each runs its Go code on ShareCores ÷ processes
 	// threads, at least one, adjusted as processes come and go. 0: every
@@ -173,6 +177,9 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		h.gossip = g
 	}
 	go ln.Serve(h.onLink)
+	if h.root && cfg.Packages != nil {
+		go h.watchPackages()
+	}
 	if !h.root {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -424,6 +431,7 @@ func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Co
 	}
 	select {
 	case c := <-ready:
+		h.packagesForChild(c) // before anything else reaches it
 		h.mu.Lock()
 		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w, threads: threads}
 		h.mu.Unlock()
@@ -674,7 +682,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	body, _ := m.Body.(host.Object)
 	if !h.root {
 		switch m.Command {
-		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush":
+		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
 			if err := h.Forward(root, req); err != nil {
@@ -736,6 +744,10 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		}
 	case "recreate_actor":
 		go h.moveActor(p, req)
+	case "pin_package":
+		go h.pinPackage(p, req)
+	case "fetch_package":
+		go h.fetchPackage(p, req)
 	case "release_name":
 		h.release(body.String("name"), body.String("node"))
 	case "params_known":

@@ -151,6 +151,13 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 	}
 	w := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
 		Body: host.Object{{Key: "head", Value: h.proc.AdminName()}, {Key: "gossip", Value: h.gossipAddr()}}}
+	if h.cfg.Packages != nil { // the system's package set, before anything else reaches the host
+		if set, err := h.cfg.Packages.SystemSetJSON(); err == nil {
+			w.Body = append(w.Body.(host.Object), host.Field{Key: "packages", Value: set})
+		} else {
+			h.log.Error("the package set is not sent to a joining host", "host", m.host, "error", err.Error())
+		}
+	}
 	m.conn.SendAppend(w.AppendJSON)
 	h.log.Info("host joined", "host", m.host, "processes", len(m.nodes), "actors", len(actors))
 	for _, n := range m.nodes {
@@ -369,6 +376,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 				addr = redirect
 				continue
 			}
+			h.followPackages(o.String("packages"))
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.mu.Unlock()
@@ -483,6 +491,10 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 			to := h.neighbours("")
 			h.mu.Unlock()
 			h.tellGone(to, o.String("node"), o.String("reason"), names)
+			return
+		case "packages":
+			o, _ := m.Body.(host.Object)
+			h.followPackages(o.String("set"))
 			return
 		case "exit_host":
 			h.log.Info("the system is exiting")

@@ -118,10 +118,13 @@ func Run(ctx context.Context, opt Options) error {
 		<-proc.Done()
 		return err
 	}
+	// Set before the host joins: what the root sends may load packages.
+	src.AskPin = cluster.AskPin(proc, proc.HeadAdmin)
+	src.FetchTree = cluster.AskTree(proc, proc.HeadAdmin)
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
 		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
 		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
-		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt)})
+		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt), Packages: src})
 	if err != nil {
 		proc.Shutdown()
 		<-proc.Done()
@@ -342,6 +345,9 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		return err
 	}
 	c := cluster.NewChild(proc, conn, proc.Logger())
+	c.Packages = store.FollowJSON
+	store.AskPin = cluster.AskPin(proc, c.Head)
+	store.FetchTree = cluster.AskTree(proc, c.Head)
 	proc.SetRemote(c)
 	go c.Run()
 	go func() {
