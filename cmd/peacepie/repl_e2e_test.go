@@ -576,8 +576,15 @@ func TestAttachChildViews(t *testing.T) {
 	s.send(t, "\x03")
 	s.waitPrompt(t)
 
+	// watch NAME follows the actor into another process.
 	s.send(t, "watch child_iterating\r")
 	s.expect(t, "watching child_iterating; Ctrl-C to stop\n", 5*time.Second)
+	s.expect(t, fmt.Sprintf(`child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (`, node), 10*time.Second)
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "child_iterating", "node": "first.main.admin"}`), "actor_is_recreated")
+	s.expect(t, "> child_iterating moved to first.main.admin", 10*time.Second)
+	s.expect(t, `child_iterating: IteratingHelloWorld "child_iterating" from "first.main.admin" says "Hello, World! (`, 10*time.Second)
+	ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "child_iterating", "node": %q}`, node)), "actor_is_recreated")
+	s.expect(t, "> child_iterating moved to "+node, 10*time.Second)
 	s.expect(t, fmt.Sprintf(`child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (`, node), 10*time.Second)
 	s.send(t, "\x03")
 	s.waitPrompt(t)
