@@ -605,14 +605,20 @@ func (r *repl) watch(ctx context.Context, filter string) {
 func (r *repl) exists(ctx context.Context, name string) (bool, error) {
 	if !host.IsAdminName(name) {
 		m, err := r.ask(ctx, "ask", r.head, "seek_actor", host.Object{{Key: "entity", Value: name}})
-		if err != nil {
+		switch {
+		case err != nil:
 			return false, err
+		case m.Command != "actor_is_found" && m.Command != "actor_is_not_found":
+			return false, fmt.Errorf("cannot tell whether %q exists: seek_actor answered %s", name, describeReply(m))
 		}
 		return m.Command == "actor_is_found", nil
 	}
 	m, err := r.ask(ctx, "ask", r.head, "get_hosts", nil)
 	if err != nil {
 		return false, err
+	}
+	if m.Command != "hosts" {
+		return false, fmt.Errorf("cannot tell whether %q exists: get_hosts answered %s", name, describeReply(m))
 	}
 	o, _ := m.Body.(host.Object)
 	hv, _ := o.Get("hosts")
@@ -628,6 +634,15 @@ func (r *repl) exists(ctx context.Context, name string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// describeReply is a reply's command and body, as JSON.
+func describeReply(m host.Message) string {
+	data, err := host.MarshalValue(m.Body)
+	if err != nil {
+		return m.Command
+	}
+	return m.Command + " " + string(data)
 }
 
 func (r *repl) reportFailure(m host.Message, err error) {
