@@ -39,12 +39,18 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	case "seek_actor":
 		return ad.seekActor(m)
 	case "get_actors":
-		list := p.Actors()
-		actors := make(Array, len(list))
-		for i, info := range list {
-			actors[i] = info.Value()
+		if o, _ := m.Body.(Object); o != nil {
+			if all, _ := o.Get("all"); all == true {
+				// Every actor of the system: the head gathers them
+				// (Remote.Admin); a process alone is the whole system.
+				if p.remote != nil && p.remote.Admin(p, m) {
+					return Reply{}, nil
+				}
+				return Reply{"actors", Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.adminName},
+					{Key: "actors", Value: p.ActorValues()}, {Key: "nodes", Value: Array{p.adminName}}}}, nil
+			}
 		}
-		return Reply{"actors", Object{{Key: "node", Value: p.adminName}, {Key: "actors", Value: actors}}}, nil
+		return Reply{"actors", Object{{Key: "scope", Value: "process"}, {Key: "node", Value: p.adminName}, {Key: "actors", Value: p.ActorValues()}}}, nil
 	case "get_actor":
 		name, err := nameField(m.Body, "name")
 		if err != nil {
@@ -121,6 +127,17 @@ func (ad *admin) forwardTo(m *Message, name string) bool {
 	fwd := *m
 	fwd.Recipient = Address{Node: node}
 	return p.forward(node, fwd) == nil
+}
+
+// ActorValues lists the actors of the process as get_actors shows them,
+// sorted by name.
+func (p *Process) ActorValues() Array {
+	list := p.Actors()
+	actors := make(Array, len(list))
+	for i, info := range list {
+		actors[i] = info.Value()
+	}
+	return actors
 }
 
 func (p *Process) processValue() Object {
@@ -410,6 +427,10 @@ func (ad *admin) eval(req *Message) {
 	}
 	if err != nil {
 		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
+		return
+	}
+	if p.Lookup(name) == nil && ad.forwardTo(m, name) {
+		// The actor's process evaluates it, if its config allows.
 		return
 	}
 	go func() {

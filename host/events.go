@@ -1,15 +1,18 @@
 package host
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Event is something a watcher (the REPL's watch, the console) may want to
-// see: a line an actor printed, an actor created or removed, the system
-// exiting.
+// see: a line an actor printed, an actor created, removed or moved in, the
+// system exiting. A head also publishes the events its children forward
+// (internal/cluster), with their own node.
 type Event struct {
-	Kind  string // "printed", "log", "created", "removed", "exiting", "process_created", "process_gone", "memory_exceeded", "mailbox_full"
+	Kind  string // "printed", "log", "created", "removed", "moved", "exiting", "process_created", "process_gone", "head_lost", "memory_exceeded", "mailbox_full"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"
@@ -25,10 +28,27 @@ func (e Event) Value() Object {
 	if e.Kind == "created" {
 		o = append(o, Field{Key: "class", Value: e.Class.Class}, Field{Key: "package", Value: e.Class.Package}, Field{Key: "version", Value: e.Class.Version})
 	}
-	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" || e.Kind == "memory_exceeded" || e.Kind == "mailbox_full" {
+	if e.Kind == "printed" || e.Kind == "log" || e.Kind == "process_gone" || e.Kind == "head_lost" || e.Kind == "memory_exceeded" || e.Kind == "mailbox_full" {
 		o = append(o, Field{Key: "line", Value: e.Line})
 	}
 	return o
+}
+
+// EventFromValue reads an event written by Event.Value (forwarded by a
+// child process); it fails on a body without a kind and a node.
+func EventFromValue(v any) (Event, error) {
+	o, ok := v.(Object)
+	if !ok {
+		return Event{}, fmt.Errorf("%w: an event must be an object, not %s", ErrBadRequest, TypeName(v))
+	}
+	e := Event{Kind: o.String("kind"), Node: o.String("node"), Actor: o.String("actor"), Line: o.String("line")}
+	if e.Kind == "" || e.Node == "" {
+		return Event{}, fmt.Errorf("%w: an event needs a kind and a node", ErrBadRequest)
+	}
+	if e.Kind == "created" {
+		e.Class = ClassInfo{Class: o.String("class"), Package: o.String("package"), Version: o.String("version")}
+	}
+	return e, nil
 }
 
 // eventHub fans events out to watchers. Publishing costs one atomic load
@@ -38,6 +58,10 @@ type eventHub struct {
 	count atomic.Int32
 	mu    sync.Mutex // guards subs
 	subs  map[*Watch]struct{}
+	// hookMu serialises calls of hook, which is told whether anybody
+	// watches each time that changes (taken after mu is released).
+	hookMu sync.Mutex
+	hook   func(watched bool)
 }
 
 // Watch is a subscription to the events of a process.
@@ -57,21 +81,65 @@ func (p *Process) Watch() *Watch {
 		p.events.subs = make(map[*Watch]struct{})
 	}
 	p.events.subs[w] = struct{}{}
+	first := len(p.events.subs) == 1
 	p.events.count.Store(int32(len(p.events.subs)))
 	p.events.mu.Unlock()
+	if first {
+		p.events.changed()
+	}
 	return w
+}
+
+// OnWatched sets the function told, in order, whether anybody watches the
+// process's events each time that changes (a head tells its children to
+// forward their events, or to stop). It is called at once with the current
+// state. It must not call Watch or Close.
+func (p *Process) OnWatched(f func(watched bool)) {
+	p.events.hookMu.Lock()
+	p.events.hook = f
+	p.events.hookMu.Unlock()
+	p.events.changed()
+}
+
+// NotifyWatched calls the OnWatched function again with the current state
+// (a process joined that must be told).
+func (p *Process) NotifyWatched() { p.events.changed() }
+
+// changed tells the hook the current state.
+func (h *eventHub) changed() {
+	h.hookMu.Lock()
+	defer h.hookMu.Unlock()
+	if h.hook != nil {
+		h.hook(h.watched())
+	}
+}
+
+// Watched reports whether anybody watches the process's events.
+func (p *Process) Watched() bool { return p.events.watched() }
+
+// Publish gives watchers an event that happened elsewhere (a child's,
+// forwarded to its head); it costs one atomic load when nobody watches.
+func (p *Process) Publish(e Event) {
+	if p.events.watched() {
+		p.events.publish(e)
+	}
 }
 
 // Close ends the subscription and closes C. It may be called more than once.
 func (w *Watch) Close() {
 	h := w.hub
 	h.mu.Lock()
+	last := false
 	if _, ok := h.subs[w]; ok {
 		delete(h.subs, w)
 		close(w.c) // publish sends under h.mu, so nothing sends now
+		last = len(h.subs) == 0
 	}
 	h.count.Store(int32(len(h.subs)))
 	h.mu.Unlock()
+	if last {
+		h.changed()
+	}
 }
 
 func (h *eventHub) watched() bool { return h.count.Load() > 0 }
@@ -91,10 +159,21 @@ func (h *eventHub) publish(e Event) {
 // Stats returns counters for a live view: for a node, the process's totals
 // and, when it has at most 500 actors, each actor's; for an actor, its own.
 // They are cheap to make but not free: watchers ask for them once a second.
+//
+// On a head, a filter that names another process, or an actor that lives
+// there, is answered from the stats that process last sent (NoteStats), at
+// most 3 seconds old; without them the answer has "pending": true (the
+// process was just asked for them) instead of counters.
 func (p *Process) Stats(filter string) Object {
 	if filter != "" && filter != p.adminName {
 		a := p.Lookup(filter)
 		if a == nil {
+			if o, ok := p.remoteStats(filter); ok {
+				return o
+			}
+			if IsAdminName(filter) {
+				return Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: filter}, {Key: "pending", Value: true}}
+			}
 			return Object{{Key: "kind", Value: "stats"}, {Key: "actor", Value: filter}, {Key: "gone", Value: true}}
 		}
 		return Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName}, {Key: "actor", Value: filter},
@@ -126,4 +205,67 @@ func (p *Process) Stats(filter string) Object {
 		o = append(o, Field{Key: "each", Value: each})
 	}
 	return o
+}
+
+// statsStale is the age past which stats another process sent are not shown.
+const statsStale = 3 * time.Second
+
+type noted struct {
+	stats Object
+	at    time.Time
+}
+
+// statsBook keeps the stats other processes sent (a head's children, while
+// somebody watches).
+type statsBook struct {
+	mu    sync.Mutex // guards nodes
+	nodes map[string]noted
+}
+
+// NoteStats records the stats (Process.Stats("") of that process) that the
+// process node sent; Stats answers from them for node and its actors.
+func (p *Process) NoteStats(node string, stats Object) {
+	p.stats.mu.Lock()
+	if p.stats.nodes == nil {
+		p.stats.nodes = make(map[string]noted)
+	}
+	p.stats.nodes[node] = noted{stats: stats, at: time.Now()}
+	p.stats.mu.Unlock()
+}
+
+// ForgetStats drops what NoteStats recorded for node (it is gone).
+func (p *Process) ForgetStats(node string) {
+	p.stats.mu.Lock()
+	delete(p.stats.nodes, node)
+	p.stats.mu.Unlock()
+}
+
+// remoteStats answers Stats for another process's node or actor from the
+// book.
+func (p *Process) remoteStats(filter string) (Object, bool) {
+	p.stats.mu.Lock()
+	defer p.stats.mu.Unlock()
+	if n, ok := p.stats.nodes[filter]; ok {
+		return n.stats, time.Since(n.at) < statsStale
+	}
+	for node, n := range p.stats.nodes {
+		if time.Since(n.at) >= statsStale {
+			continue
+		}
+		each, _ := n.stats.Get("each")
+		arr, _ := each.(Array)
+		for _, v := range arr {
+			o, _ := v.(Object)
+			if o.String("name") != filter {
+				continue
+			}
+			out := Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: node}, {Key: "actor", Value: filter}}
+			for _, k := range []string{"handled", "mailbox", "refused"} {
+				v, _ := o.Get(k)
+				out = append(out, Field{Key: k, Value: v})
+			}
+			return out, true
+		}
+	}
+	return nil, false
 }

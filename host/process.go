@@ -102,6 +102,7 @@ type Process struct {
 	asks   askTable
 	sched  scheduler
 	events eventHub
+	stats  statsBook // what other processes' stats were (a head)
 
 	mu     sync.RWMutex // guards actors, hidden, stopping
 	actors map[string]*Actor

@@ -212,6 +212,9 @@ func (p *Process) Activate(name string) error {
 	if round {
 		p.sendRouteFlushLocked(name)
 	}
+	if p.events.watched() {
+		p.events.publish(Event{Kind: "moved", Node: p.adminName, Actor: name})
+	}
 	return nil
 }
 

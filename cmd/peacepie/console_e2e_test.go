@@ -676,3 +676,44 @@ func TestConsoleHosts(t *testing.T) {
 	b.screenshot(screenshotDir(t), "hosts.png")
 	b.noExceptions("hosts")
 }
+
+// TestConsoleChildLive: a child process's page is live like the main
+// process's: its chart shows a number of messages a second and goes on
+// drawing, its actors' counters grow and their printed lines arrive; the
+// system page lists the child's actor among every actor of the system.
+func TestConsoleChildLive(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	b := newBrowser(t)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "IteratingHelloWorld"}, `+
+		`"name": "child_iterating", "params": {"period": 0.2}}`), "actor_is_created")
+	ws.expect("child_iterating", "tick_start", nil, "tick_started")
+
+	b.do("open the child's page", 15*time.Second, chromedp.Navigate(in.url+"#/process/"+node))
+	b.waitFor("child_iterating on the child's page", 10*time.Second, jsHas(row("#actors", "child_iterating")))
+	b.waitFor("the child's chart with a rate", 15*time.Second,
+		`(() => { const c = document.querySelector("#chart"); return c && c.dataset.rate !== "" && c.dataset.rate !== undefined && !isNaN(Number(c.dataset.rate)) && Number(c.dataset.samples) >= 1; })()`)
+	first := b.eval(`document.querySelector("#chart").dataset.samples`)
+	b.waitFor("the child's chart to go on (another stats event)", 10*time.Second,
+		fmt.Sprintf(`Number(document.querySelector("#chart").dataset.samples) > %s`, first))
+	b.waitFor("the child's chart to show messages", 15*time.Second, `Number(document.querySelector("#chart").dataset.rate) > 0`)
+	handled := b.eval(jsText(row("#actors", "child_iterating") + " .handled"))
+	b.waitFor("child_iterating's handled counter to grow", 10*time.Second,
+		fmt.Sprintf(`Number(%s) > %s`, jsText(row("#actors", "child_iterating")+" .handled"), handled))
+	b.waitFor("its printed line in #lines", 10*time.Second,
+		jsText("#lines")+fmt.Sprintf(`.includes('child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (')`, node))
+	if got := b.eval(jsText("#chart") + ` + "|" + String(document.querySelector("#chart").title)`); strings.Contains(got, "NaN") {
+		t.Errorf("the chart shows NaN: %q", got)
+	}
+
+	b.do("open the actor's page", 15*time.Second, chromedp.Navigate(in.url+"#/actor/child_iterating"))
+	b.waitFor("its printed lines on its page", 10*time.Second, jsText("#lines")+`.includes("says \"Hello, World! (")`)
+	b.waitFor("its live handled counter", 10*time.Second, `Number(`+jsText("#d-handled")+`) > `+handled)
+
+	b.do("open the system page", 15*time.Second, chromedp.Navigate(in.url+"#/"))
+	b.waitFor("child_iterating among every actor of the system", 10*time.Second,
+		jsHas(row("#all-actors", "child_iterating"))+` && `+jsText(row("#all-actors", "child_iterating"))+fmt.Sprintf(`.includes(%s)`, js(node)))
+	b.noExceptions("a child's pages")
+}

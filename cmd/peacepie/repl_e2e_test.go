@@ -555,3 +555,52 @@ func TestAttachTreeHosts(t *testing.T) {
 	eventually(t, 10*time.Second, "second gone", func() bool { return hostStates(ws)["second"] == "gone" })
 	s.doExpect(t, "tree", "first.main.admin", "second (gone: host second is gone")
 }
+
+// TestAttachChildViews: the REPL sees every process of the system: watch
+// alone prints a child's actor's lines and watch NAME follows an actor in
+// a child (and one on another host), watch of a name that does not exist
+// says so, and lua evaluates in an actor of a child.
+func TestAttachChildViews(t *testing.T) {
+	t.Parallel()
+	in, cfg := startAttachable(t, true)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "IteratingHelloWorld"}, `+
+		`"name": "child_iterating", "params": {"period": 0.2}}`), "actor_is_created")
+	ws.expect("child_iterating", "tick_start", nil, "tick_started")
+	s := attach(t, in.dir, "--config", cfg)
+
+	s.send(t, "watch\r")
+	s.expect(t, "watching everything; Ctrl-C to stop\n", 5*time.Second)
+	s.expect(t, fmt.Sprintf(`child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (`, node), 10*time.Second)
+	s.send(t, "\x03")
+	s.waitPrompt(t)
+
+	// watch NAME follows the actor into another process.
+	s.send(t, "watch child_iterating\r")
+	s.expect(t, "watching child_iterating; Ctrl-C to stop\n", 5*time.Second)
+	s.expect(t, fmt.Sprintf(`child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (`, node), 10*time.Second)
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "child_iterating", "node": "first.main.admin"}`), "actor_is_recreated")
+	s.expect(t, "> child_iterating moved to first.main.admin", 10*time.Second)
+	s.expect(t, `child_iterating: IteratingHelloWorld "child_iterating" from "first.main.admin" says "Hello, World! (`, 10*time.Second)
+	ws.expect(admin, "recreate_actor", raw(fmt.Sprintf(`{"entity": "child_iterating", "node": %q}`, node)), "actor_is_recreated")
+	s.expect(t, "> child_iterating moved to "+node, 10*time.Second)
+	s.expect(t, fmt.Sprintf(`child_iterating: IteratingHelloWorld "child_iterating" from "%s" says "Hello, World! (`, node), 10*time.Second)
+	s.send(t, "\x03")
+	s.waitPrompt(t)
+
+	s.doExpect(t, "watch no_such_actor", `there is no actor or process "no_such_actor" in the system`)
+	s.doExpect(t, "watch first.process_9.admin", `there is no actor or process "first.process_9.admin" in the system`)
+
+	if out := strings.TrimSpace(s.do(t, "lua child_iterating return 1+1")); out != "2" {
+		t.Errorf("lua child_iterating return 1+1 printed %q, want 2", out)
+	}
+	if out := strings.TrimSpace(s.do(t, "lua child_iterating self.period * 10")); out != "2" {
+		t.Errorf("lua child_iterating self.period * 10 printed %q, want 2", out)
+	}
+	s.doExpect(t, "lua no_such_actor return 1", "actor_is_not_found")
+	eventually(t, 5*time.Second, "the eval logged by the child, with the code", func() bool {
+		log := in.stderr.String()
+		return strings.Contains(log, "evaluating code in an actor") && strings.Contains(log, "return 1+1") && strings.Contains(log, "child_iterating")
+	})
+}

@@ -21,11 +21,17 @@ type Child struct {
 	// Packages follows the system's package set the head sends (set it
 	// before Run); nil: the set is ignored.
 	Packages func(set string) error
+	fwd      *forwarder // this process's events, to the head while it watches (events.go)
 }
 
 // NewChild links a child process to its head over conn.
 func NewChild(proc *host.Process, conn *link.Conn, log *slog.Logger) *Child {
-	return &Child{proc: proc, conn: conn, head: conn.Peer(), log: log}
+	c := &Child{proc: proc, conn: conn, head: conn.Peer(), log: log}
+	c.fwd = &forwarder{proc: proc, send: func(m host.Message) error {
+		m.Recipient = host.Address{Node: c.head}
+		return c.conn.SendAppend(m.AppendJSON)
+	}}
+	return c
 }
 
 // Run delivers what the head sends until the link ends (the head is gone
@@ -79,6 +85,10 @@ func (c *Child) Run() {
 			}
 			return
 		}
+		if sys && m.Command == "watch_events" {
+			c.fwd.set(watchEventsOn(&m))
+			return
+		}
 		if sys && m.Command == "head_lost" {
 			o, _ := m.Body.(host.Object)
 			c.proc.HeadLost(o.String("reason"), nil)
@@ -87,6 +97,7 @@ func (c *Child) Run() {
 		c.proc.DeliverFromLink(m)
 	})
 	c.log.Info("the link to the head ended", "reason", fmt.Sprint(err))
+	c.fwd.set(false)
 	c.proc.Shutdown()
 }
 
@@ -159,7 +170,7 @@ func (c *Child) Nodes() []host.Object {
 // Admin implements host.Remote: process commands go to the head.
 func (c *Child) Admin(p *host.Process, m *host.Message) bool {
 	switch m.Command {
-	case "create_process", "remove_process", "get_hosts":
+	case "create_process", "remove_process", "get_hosts", "get_actors": // get_actors {"all": true} only
 		fwd := *m
 		fwd.Recipient = host.Address{Node: c.head}
 		if err := c.Forward(c.head, fwd); err != nil {

@@ -112,6 +112,7 @@ type Head struct {
 	epoch      int64                         // root: numbers the name_here notices
 	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
 	gossip     *gossip
+	fwd        *forwarder // not root: this host's events, to the root while it watches (events.go)
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -176,6 +177,10 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		}
 		h.gossip = g
 	}
+	if !h.root {
+		h.fwd = &forwarder{proc: proc, send: h.sendToRoot}
+	}
+	proc.OnWatched(h.watched)
 	go ln.Serve(h.onLink)
 	if h.root && cfg.Packages != nil {
 		go h.watchPackages()
@@ -220,7 +225,7 @@ func (h *Head) onLink(c *link.Conn) {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		if h.upFromChild(m) {
+		if m.System && h.fromBelow(&m) || h.upFromChild(m) {
 			return
 		}
 		h.proc.DeliverFromChild(m)
@@ -250,6 +255,7 @@ func (h *Head) childGone(node string, err error) {
 	up := h.up
 	h.mu.Unlock()
 	h.log.Info("process is gone", "node", node, "reason", reason)
+	h.proc.ForgetStats(node)
 	ch.in.Close()
 	go ch.cmd.Wait()
 	h.shareCores()
@@ -436,6 +442,7 @@ func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Co
 		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w, threads: threads}
 		h.mu.Unlock()
 		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
+		h.proc.NotifyWatched() // it forwards its events if somebody watches
 		h.shareCores()
 		h.proc.ProcessCreated(node)
 		if !h.root {
@@ -682,7 +689,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	body, _ := m.Body.(host.Object)
 	if !h.root {
 		switch m.Command {
-		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package":
+		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package", "get_actors":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
 			if err := h.Forward(root, req); err != nil {
@@ -697,6 +704,8 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		}
 	}
 	switch m.Command {
+	case "get_actors": // {"all": true} (host.admin passes only that on)
+		go h.allActors(p, req)
 	case "get_hosts":
 		p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: h.hosts()}})
 	case "route_flush":

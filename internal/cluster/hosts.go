@@ -97,6 +97,9 @@ func (h *Head) acceptMember(c *link.Conn) {
 			case "name_flush":
 				h.answerFlush(m, msg)
 				return
+			case "child_event", "child_stats":
+				h.fromBelow(&msg)
+				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)
 				node := o.String("node")
@@ -159,6 +162,7 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 		}
 	}
 	m.conn.SendAppend(w.AppendJSON)
+	h.proc.NotifyWatched() // it forwards its events if somebody watches
 	h.log.Info("host joined", "host", m.host, "processes", len(m.nodes), "actors", len(actors))
 	for _, n := range m.nodes {
 		h.proc.ProcessCreated(n)
@@ -355,6 +359,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 		go func() {
 			dec := newLinkDecoder()
 			err := c.Run(func(p []byte) { h.fromRoot(c, dec, p, welcome) })
+			h.fwd.set(false) // the root tells it again when it is back
 			h.uplinkEnded(c, err)
 		}()
 		h.sendJoin(ctx, c)
@@ -482,6 +487,9 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 			return
 		case "name_here", "name_flushed", "name_gone":
 			h.nameNotice(&m)
+			return
+		case "watch_events":
+			h.fwd.set(watchEventsOn(&m))
 			return
 		case "process_gone":
 			o, _ := m.Body.(host.Object)

@@ -555,6 +555,15 @@ func (r *repl) watch(ctx context.Context, filter string) {
 		r.errorf("%v", err)
 		return
 	}
+	if filter != "" {
+		if ok, err := r.exists(wctx, filter); err != nil {
+			r.errorf("%v", err)
+			return
+		} else if !ok {
+			r.errorf("there is no actor or process %q in the system: nothing to watch (tree lists them)", filter)
+			return
+		}
+	}
 	events, err := r.conn.Watch(wctx, filter)
 	if err != nil {
 		r.errorf("%v", err)
@@ -574,6 +583,8 @@ func (r *repl) watch(ctx context.Context, filter string) {
 			fmt.Fprintf(r.out, "+ %s (%s %s@%s) in %s\n", field(o, "actor"), field(o, "class"), field(o, "package"), field(o, "version"), field(o, "node"))
 		case "removed":
 			fmt.Fprintf(r.out, "- %s from %s\n", field(o, "actor"), field(o, "node"))
+		case "moved":
+			fmt.Fprintf(r.out, "> %s moved to %s\n", field(o, "actor"), field(o, "node"))
 		case "exiting":
 			fmt.Fprintf(r.out, "! the system is exiting\n")
 		case "log":
@@ -587,6 +598,51 @@ func (r *repl) watch(ctx context.Context, filter string) {
 		r.errorf("connection lost: %v", r.conn.Err())
 	default:
 	}
+}
+
+// exists reports whether name is an actor or a process admin of the
+// system, asking the head (seek_actor, get_hosts).
+func (r *repl) exists(ctx context.Context, name string) (bool, error) {
+	if !host.IsAdminName(name) {
+		m, err := r.ask(ctx, "ask", r.head, "seek_actor", host.Object{{Key: "entity", Value: name}})
+		switch {
+		case err != nil:
+			return false, err
+		case m.Command != "actor_is_found" && m.Command != "actor_is_not_found":
+			return false, fmt.Errorf("cannot tell whether %q exists: seek_actor answered %s", name, describeReply(m))
+		}
+		return m.Command == "actor_is_found", nil
+	}
+	m, err := r.ask(ctx, "ask", r.head, "get_hosts", nil)
+	if err != nil {
+		return false, err
+	}
+	if m.Command != "hosts" {
+		return false, fmt.Errorf("cannot tell whether %q exists: get_hosts answered %s", name, describeReply(m))
+	}
+	o, _ := m.Body.(host.Object)
+	hv, _ := o.Get("hosts")
+	hosts, _ := hv.(host.Array)
+	for _, h := range hosts {
+		ho, _ := h.(host.Object)
+		pv, _ := ho.Get("processes")
+		procs, _ := pv.(host.Array)
+		for _, p := range procs {
+			if p == name {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// describeReply is a reply's command and body, as JSON.
+func describeReply(m host.Message) string {
+	data, err := host.MarshalValue(m.Body)
+	if err != nil {
+		return m.Command
+	}
+	return m.Command + " " + string(data)
 }
 
 func (r *repl) reportFailure(m host.Message, err error) {

@@ -107,6 +107,10 @@ function rateChart(canvas) {
     if (last !== null) points.push(Math.max(0, counter - last));
     last = counter;
     if (points.length > 60) points.shift();
+    // The last rate and how many there are, for tests and tooltips.
+    canvas.dataset.rate = points.length ? points[points.length - 1] : "";
+    canvas.dataset.samples = points.length;
+    canvas.title = points.length ? `${points[points.length - 1]} msgs/s` : "";
     const w = canvas.width = canvas.clientWidth * devicePixelRatio, h = canvas.height = canvas.clientHeight * devicePixelRatio;
     const g = canvas.getContext("2d");
     g.clearRect(0, 0, w, h);
@@ -156,12 +160,28 @@ async function systemView() {
     </tbody></table></div>
     <h2>Head admin</h2><div class="card"><a id="head-admin" href="#/actor/${encodeURIComponent(head)}">${esc(head)}</a>
     <span class="muted">— create actors and processes, stop the system</span></div>
-    <h2>Messages per second</h2><canvas id="chart"></canvas>`;
+    <h2>Messages per second</h2><canvas id="chart"></canvas>
+    <h2>Actors of the system</h2><div class="card"><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
+    <div class="muted" id="all-actors-note"></div></div>`;
   const chart = rateChart($("#chart"));
+  // Every actor of every process (get_actors {"all": true}); the first 200.
+  const loadAll = async () => {
+    const l = await ask(head, "get_actors", { all: true });
+    if (seq !== renderSeq) return;
+    if (l.command !== "actors") { showFailure($("#all-actors tbody"), l); return; }
+    const list = l.body.actors;
+    $("#all-actors tbody").innerHTML = list.slice(0, 200).map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
+      <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td><a href="#/process/${encodeURIComponent(x.node)}">${esc(x.node)}</a></td></tr>`).join("");
+    $("#all-actors-note").textContent = (list.length > 200 ? `the first 200 of ${list.length} actors` : `${list.length} actors`) +
+      (l.body.unreachable ? "; not answering: " + l.body.unreachable.map((u) => u.node).join(", ") : "");
+  };
+  loadAll();
+  let reload = null;
   // Hosts and their processes come and go: draw the list again when they do.
   watch("", (e) => {
-    if (e.kind === "stats" && e.node === head) chart(e.handled);
+    if (e.kind === "stats" && e.node === head && e.handled !== undefined) chart(e.handled);
     else if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route();
+    else if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(loadAll, 300); }
   });
 }
 
@@ -220,11 +240,11 @@ async function processView(node) {
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
   let reload = null;
   watch(node, (e) => {
-    if (e.kind === "created" || e.kind === "removed") { clearTimeout(reload); reload = setTimeout(load, 150); }
+    if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(load, 150); }
     if (e.kind === "printed" || e.kind === "log") lines((e.actor ? e.actor + ": " : "") + e.line);
     if (e.kind === "memory_exceeded" || e.kind === "mailbox_full") lines(`${e.actor}: ${e.kind}: ${e.line}`);
     if (e.kind === "exiting") lines("— the system is exiting —");
-    if (e.kind === "stats") {
+    if (e.kind === "stats" && e.handled !== undefined) { // a child's first stats may be pending
       chart(e.handled);
       for (const s of e.each || []) {
         const x = actors.find((y) => y.name === s.name);

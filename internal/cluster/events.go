@@ -1,0 +1,261 @@
+package cluster
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// Events system-wide. A watcher (the console, peacepie attach) subscribes
+// to the hub of the process it is connected to; to show the events and
+// stats of every process, each process forwards its own up the tree of
+// links while somebody above watches, and nothing when nobody does:
+//
+//   - a head whose hub gains its first watcher sends watch_events {on: true}
+//     to each child (and the root to each other host's head); the last
+//     watcher gone, watch_events {on: false}. A child started while
+//     somebody watches is told at once.
+//   - a process told on subscribes to its own hub (a forwarder) and sends
+//     up, as System messages: child_event {event} for the events of its
+//     actors (those of the kinds in forwarded; a host's head also passes
+//     on its children's), at most eventRate a second, lines cut to
+//     maxEventLine bytes (what is over is counted and reported as one log
+//     line a second); and child_stats {stats} once a second.
+//   - the head publishes child_event into its own hub with the event's
+//     node, and keeps child_stats for Process.Stats (NoteStats); a host's
+//     head that forwards passes child_stats on to the root.
+//
+// The forwarder's watch buffers 256 events: when the link is slow it loses
+// events (counted like any watcher's), and actors are never held back.
+
+// eventRate bounds the events a process forwards a second.
+const eventRate = 1000
+
+// maxEventLine bounds the line of a forwarded event, in bytes.
+const maxEventLine = 4096
+
+// forwarded are the kinds of event a process forwards up: those about its
+// actors. The head publishes processes coming and going itself.
+var forwarded = map[string]bool{
+	"printed": true, "log": true, "created": true, "removed": true, "moved": true,
+	"memory_exceeded": true, "mailbox_full": true,
+}
+
+// forwarder sends a process's events and stats up its link while the
+// process above watches. Its methods may be called from any goroutine.
+type forwarder struct {
+	proc *host.Process
+	// send writes a System message to the process above (it must not block
+	// for long: a link's SendAppend).
+	send func(m host.Message) error
+
+	mu   sync.Mutex // guards stop
+	stop chan struct{}
+}
+
+// set starts (on) or stops forwarding; it does nothing when that is the
+// state already.
+func (f *forwarder) set(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case on && f.stop == nil:
+		f.stop = make(chan struct{})
+		go f.run(f.proc.Watch(), f.stop)
+	case !on && f.stop != nil:
+		close(f.stop)
+		f.stop = nil
+	}
+}
+
+// on reports whether the process forwards.
+func (f *forwarder) on() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stop != nil
+}
+
+func (f *forwarder) run(w *host.Watch, stop chan struct{}) {
+	defer w.Close()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	node := f.proc.AdminName()
+	tokens, over := eventRate, 0
+	f.sendStats(node)
+	for {
+		select {
+		case <-stop:
+			return
+		case e := <-w.C:
+			if !forwarded[e.Kind] {
+				continue
+			}
+			if tokens == 0 {
+				over++
+				continue
+			}
+			tokens--
+			if len(e.Line) > maxEventLine {
+				e.Line = e.Line[:maxEventLine] + "…"
+			}
+			f.sendUp("child_event", e.Value())
+		case <-tick.C:
+			tokens = eventRate
+			if lost := over + int(w.Dropped.Swap(0)); lost > 0 {
+				over = 0
+				f.sendUp("child_event", host.Event{Kind: "log", Node: node,
+					Line: "WARN events of this process were not forwarded to the watchers (at most 1000 a second) lost=" + strconv.Itoa(lost)}.Value())
+			}
+			f.sendStats(node)
+		}
+	}
+}
+
+func (f *forwarder) sendStats(node string) {
+	f.sendUp("child_stats", host.Object{{Key: "node", Value: node}, {Key: "stats", Value: f.proc.Stats("")}})
+}
+
+func (f *forwarder) sendUp(command string, body any) {
+	m := host.Message{System: true, ID: f.proc.NewMID(), Command: command, Body: body}
+	_ = f.send(m) // a failure: the link is ending, and the forwarding with it
+}
+
+// watchEventsOn reads watch_events {on}.
+func watchEventsOn(m *host.Message) bool {
+	o, _ := m.Body.(host.Object)
+	on, _ := o.Get("on")
+	return on == true
+}
+
+// watchEvents tells a process below to forward its events, or to stop.
+func (h *Head) watchEvents(c *link.Conn, on bool) {
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "watch_events", Recipient: host.Address{Node: c.Peer()},
+		Body: host.Object{{Key: "on", Value: on}}}
+	if err := c.SendAppend(m.AppendJSON); err != nil {
+		h.log.Debug("watch_events is not sent", "node", c.Peer(), "error", err.Error())
+	}
+}
+
+// watched is the hook of the head's hub (Process.OnWatched): every child,
+// and the root's other hosts, forward their events while it is watched.
+func (h *Head) watched(on bool) {
+	h.mu.Lock()
+	conns := make([]*link.Conn, 0, len(h.children)+len(h.members))
+	for _, ch := range h.children {
+		conns = append(conns, ch.conn)
+	}
+	for _, mb := range h.members {
+		conns = append(conns, mb.conn)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		h.watchEvents(c, on)
+	}
+}
+
+// fromBelow handles child_event and child_stats from a child or another
+// host (System messages to this head); it reports whether m was one.
+func (h *Head) fromBelow(m *host.Message) bool {
+	if !m.System || m.Recipient.Node != "" && m.Recipient.Node != h.proc.AdminName() {
+		return false
+	}
+	switch m.Command {
+	case "child_event":
+		// Published here; a host's head that forwards passes it on to the
+		// root through its own forwarder, which watches this hub.
+		if e, err := host.EventFromValue(m.Body); err == nil {
+			h.proc.Publish(e)
+		}
+		return true
+	case "child_stats":
+		o, _ := m.Body.(host.Object)
+		stats, _ := o.Get("stats")
+		if so, ok := stats.(host.Object); ok && host.IsAdminName(o.String("node")) {
+			h.proc.NoteStats(o.String("node"), so)
+		}
+		if h.fwd != nil && h.fwd.on() {
+			h.fwd.sendUp("child_stats", m.Body)
+		}
+		return true
+	}
+	return false
+}
+
+// sendToRoot sends m up this host's link to the root (not root).
+func (h *Head) sendToRoot(m host.Message) error {
+	h.mu.Lock()
+	up := h.up
+	h.mu.Unlock()
+	if up == nil {
+		return host.ErrNoProcess
+	}
+	m.Recipient = host.Address{Node: up.Peer()}
+	return up.SendAppend(m.AppendJSON)
+}
+
+// allActors answers get_actors {"all": true} on the root: every actor of
+// the system, each process asked at once (5 s at most). A process that does
+// not answer is listed in "unreachable" with the reason, and its actors are
+// missing.
+func (h *Head) allActors(p *host.Process, req host.Message) {
+	var nodes []string
+	for _, hv := range h.hosts() {
+		ho, _ := hv.(host.Object)
+		nodes = append(nodes, stringList(ho, "processes")...)
+	}
+	type answer struct {
+		actors host.Array
+		err    string
+	}
+	answers := make([]answer, len(nodes))
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		if node == p.AdminName() {
+			answers[i].actors = p.ActorValues()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			r, err := p.Ask(ctx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 5*time.Second)
+			switch {
+			case err != nil:
+				answers[i].err = err.Error()
+			case r.Command != "actors":
+				answers[i].err = r.Command
+			default:
+				o, _ := r.Body.(host.Object)
+				answers[i].actors, _ = mustGet(o, "actors").(host.Array)
+			}
+		}()
+	}
+	wg.Wait()
+	all := host.Array{}
+	listed := make(host.Array, 0, len(nodes))
+	var unreachable host.Array
+	for i, a := range answers {
+		if a.err != "" {
+			unreachable = append(unreachable, host.Object{{Key: "node", Value: nodes[i]}, {Key: "error", Value: a.err}})
+			continue
+		}
+		listed = append(listed, nodes[i])
+		all = append(all, a.actors...)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		a, _ := all[i].(host.Object)
+		b, _ := all[j].(host.Object)
+		return a.String("name") < b.String("name")
+	})
+	body := host.Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.AdminName()}, {Key: "actors", Value: all}, {Key: "nodes", Value: listed}}
+	if unreachable != nil {
+		body = append(body, host.Field{Key: "unreachable", Value: unreachable})
+	}
+	p.Reply(&req, "actors", body)
+}
