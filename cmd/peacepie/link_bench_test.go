@@ -159,16 +159,30 @@ func BenchmarkHostInnerPingPong(b *testing.B) {
 	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
 		ws, _ := benchHosts(b)
 		return ws, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
-	}, "second.main.admin")
+	}, func() string { return "second.main.admin" })
+}
+
+// BenchmarkChildPingPong: BenchmarkLinkPingPong between two child
+// processes of one host: every message goes through the head today (the
+// baseline for direct links between children).
+func BenchmarkChildPingPong(b *testing.B) {
+	var first string
+	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
+		ws, node := benchSystem(b)
+		first = node
+		return ws, ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	}, func() string { return first })
 }
 
 func benchPingPong(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
-	benchPingPongAt(b, setup, admin)
+	benchPingPongAt(b, setup, func() string { return admin })
 }
 
-func benchPingPongAt(b *testing.B, setup func(*testing.B) (*wsConn, string), pingNode string) {
+// benchPingPongAt runs the rally between an actor in pingNode (asked after
+// setup) and one in the node setup returns.
+func benchPingPongAt(b *testing.B, setup func(*testing.B) (*wsConn, string), pingNode func() string) {
 	ws, node := setup(b)
-	ws.expect(pingNode, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "ping"}`), "actor_is_created")
+	ws.expect(pingNode(), "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "ping"}`), "actor_is_created")
 	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Rally"}, "name": "pong"}`), "actor_is_created")
 	b.ResetTimer()
 	ws.expect("ping", "serve", map[string]any{"to": "pong", "n": b.N}, "served")
