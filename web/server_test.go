@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,10 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/peacepie/peacepie/internal/testhost"
 	"github.com/peacepie/peacepie/web"
 )
 
@@ -130,7 +129,7 @@ func TestMaxConns(t *testing.T) {
 // reaches the port can send as fast as it likes, log at most
 // RefusalLogRate lines a second (they logged one line each).
 func TestRefusalLogIsRateLimited(t *testing.T) {
-	var log syncBuffer
+	var log testhost.Output
 	cfg := web.Config{Token: "0123456789abcdef", Gateway: gateway{}, Logger: slog.New(slog.NewTextHandler(&log, nil))}
 	s, err := web.NewServer(cfg)
 	if err != nil {
@@ -153,22 +152,4 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 	if n := strings.Count(log.String(), "console request refused"); n == 0 || n > web.RefusalLogRate*(seconds+1) {
 		t.Errorf("500 refused requests in %d s logged %d lines, want 1 to %d", seconds, n, web.RefusalLogRate*(seconds+1))
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
