@@ -95,7 +95,7 @@ function peacepie.ask(to, command, body, timeout) end
 ---Returns the replies in request order and the number of requests that got
 ---no reply; each of those appears as {command = "error", body = {message = ...}}.
 ---@param requests peacepie.Request[]
----@param timeout? number seconds; nil means 10 (0 means about 1 ms)
+---@param timeout? number seconds; nil or 0 means 10
 ---@return peacepie.Reply[] replies
 ---@return integer failures
 function peacepie.ask_all(requests, timeout) end
