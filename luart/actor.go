@@ -346,7 +346,7 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 }
 
 // builtin handles the commands every Lua actor has unless its class defines
-// them: set_params and get_params.
+// them: set_params, get_params and get_commands.
 func (b *actor) builtin(m *host.Message) (host.Reply, error) {
 	switch m.Command {
 	case "set_params":

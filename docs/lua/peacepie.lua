@@ -65,7 +65,8 @@ function log.error(...) end
 local peacepie = {}
 
 ---Sends a message that expects no reply. Returns nil and an error text when
----the recipient does not exist or is stopping, or the command is empty.
+---the recipient does not exist or is stopping, its mailbox is full
+---("mailbox is full: ..."), or the command is empty.
 ---Raises on a malformed address
 ---or a body that cannot be converted. "exit" and "quit" go to the head admin
 ---whatever `to` is, if the repo list grants them to this actor's package
@@ -80,8 +81,8 @@ function peacepie.send(to, command, body) end
 
 ---Sends a request and blocks this actor until the first reply (returned as
 ---{command, body}), or returns nil and an error text on a timeout, an unknown
----recipient ("actor_is_not_found: ..."), an empty command, or when the actor
----is being removed.
+---recipient ("actor_is_not_found: ..."), a full mailbox ("mailbox_is_full:
+---..."), an empty command, or when the actor is being removed.
 ---Failure replies (error, is_not_handled) are returned as replies.
 ---@param to peacepie.Address
 ---@param command string
@@ -95,7 +96,7 @@ function peacepie.ask(to, command, body, timeout) end
 ---Returns the replies in request order and the number of requests that got
 ---no reply; each of those appears as {command = "error", body = {message = ...}}.
 ---@param requests peacepie.Request[]
----@param timeout? number seconds; nil means 10 (0 means about 1 ms)
+---@param timeout? number seconds; nil or 0 means 10
 ---@return peacepie.Reply[] replies
 ---@return integer failures
 function peacepie.ask_all(requests, timeout) end

@@ -14,7 +14,7 @@ function IteratingHelloWorld:_arm()
 end
 
 -- start resumes ticking when is_ticking is set (a moved actor is sent start
--- in its new place, once actors can move).
+-- in its new place).
 function IteratingHelloWorld:start()
   if self.is_ticking then
     self:_arm()

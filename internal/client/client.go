@@ -1,5 +1,5 @@
 // Package client talks to a running peacepie over its console WebSocket, as
-// `peacepie ask` and `peacepie send` do.
+// `peacepie ask`, `peacepie send` and `peacepie attach` do.
 package client
 
 import (
