@@ -13,7 +13,7 @@ import (
 func TestWeakSecretRefused(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, contents, want string }{
-		{"weak", "wxyz\n", "is 4 bytes, less than 16"},
+		{"weak", "wxyz\n", "is 4 bytes, less than 32"},
 		{"empty", "", "is empty"},
 	} {
 		dir := t.TempDir()

@@ -23,7 +23,7 @@ func TestChildGoThreads(t *testing.T) {
 	t.Cleanup(func() { runtime.GOMAXPROCS(start) })
 	logs := &testhost.Output{}
 	p := testhost.Start(t, host.Config{Host: "first", Process: "process_0", Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	secret := []byte("s3cret-s3cret-s3cret")
+	secret := []byte("s3cret-s3cret-s3cret-s3cret-s3cret")
 	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: secret})
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func (f *headFrames) saw(s string) bool {
 // how many it held back.
 func TestChildForwardsEvents(t *testing.T) {
 	p := testhost.Start(t, host.Config{Host: "first", Process: "process_0"}, floodPkg)
-	secret := []byte("s3cret-s3cret-s3cret")
+	secret := []byte("s3cret-s3cret-s3cret-s3cret-s3cret")
 	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: secret})
 	if err != nil {
 		t.Fatal(err)

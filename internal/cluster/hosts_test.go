@@ -36,14 +36,14 @@ func hostList(t *testing.T, p *testhost.Process) string {
 // (bad JSON, bodies of the wrong shape, processes and deaths of other
 // hosts) changes nothing it should not, and the root keeps working.
 func TestMisbehavingHost(t *testing.T) {
-	p, h := startRoot(t, "s3cret-s3cret-s3cret")
+	p, h := startRoot(t, "s3cret-s3cret-s3cret-s3cret-s3cret")
 	p.Ask(t, "first.main.admin", "create_actor", testhost.MustJSON(t,
 		`{"class_desc": {"requires_dist": "peacepie_example", "class": "HelloWorld"}, "name": "local"}`))
 	events := p.Watch()
 	defer events.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := link.Dial(ctx, h.Addr(), link.Config{Node: "evil.main.admin", Secret: []byte("s3cret-s3cret-s3cret")})
+	c, err := link.Dial(ctx, h.Addr(), link.Config{Node: "evil.main.admin", Secret: []byte("s3cret-s3cret-s3cret-s3cret-s3cret")})
 	if err != nil {
 		t.Fatal(err)
 	}

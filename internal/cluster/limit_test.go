@@ -25,7 +25,7 @@ func TestMaxProcessesUnderConcurrentCreates(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := testhost.Start(t, host.Config{})
-	h, err := cluster.NewHead(p.Process, cluster.HeadConfig{Host: "first", Secret: []byte("s3cret-s3cret-s3cret"), Listen: "127.0.0.1:0",
+	h, err := cluster.NewHead(p.Process, cluster.HeadConfig{Host: "first", Secret: []byte("s3cret-s3cret-s3cret-s3cret-s3cret"), Listen: "127.0.0.1:0",
 		Executable: exe, MaxProcesses: 2})
 	if err != nil {
 		t.Fatal(err)

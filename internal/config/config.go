@@ -410,9 +410,10 @@ func btoi(b bool) int {
 }
 
 // MinSecret is the shortest secret accepted, in bytes after trimming
-// white space: 128 bits (net/link refuses shorter ones too). The secret
-// made on first run is 64 hex digits.
-const MinSecret = 16
+// white space: 32, so that even a secret of hex digits holds 128 bits
+// (net/link refuses shorter ones too). The secret made on first run is 64
+// hex digits.
+const MinSecret = 32
 
 // ErrWeakSecret: a secret file is empty or holds fewer than MinSecret
 // bytes.
@@ -436,7 +437,7 @@ func ReadSecret(path string) (string, error) {
 		return "", fmt.Errorf("%w: the secret file %s is empty: put the system's secret in it (a copy of the first host's), or "+how, ErrWeakSecret, path, path)
 	}
 	if len(sec) < MinSecret {
-		return "", fmt.Errorf("%w: the secret in %s is %d bytes, less than %d (128 bits): "+how, ErrWeakSecret, path, len(sec), MinSecret, path)
+		return "", fmt.Errorf("%w: the secret in %s is %d bytes, less than %d (128 bits of hex digits): "+how, ErrWeakSecret, path, len(sec), MinSecret, path)
 	}
 	return sec, nil
 }

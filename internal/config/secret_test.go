@@ -14,7 +14,7 @@ import (
 
 // TestSecretStrength: every way a secret is loaded — the config's
 // secret_file (peacepie run) and --secret-file — refuses a secret under
-// 16 bytes, and an empty file, with an error that names the file and says
+// 32 bytes, and an empty file, with an error that names the file and says
 // how to make a good secret. The secret made on first run passes.
 func TestSecretStrength(t *testing.T) {
 	if config.MinSecret != link.MinSecret {
@@ -23,11 +23,12 @@ func TestSecretStrength(t *testing.T) {
 	tests := []struct {
 		name, contents, want string // want: "" for accepted
 	}{
-		{"weak", "wxyz\n", "is 4 bytes, less than 16"},
-		{"15 bytes", "0123456789abcde", "is 15 bytes"},
+		{"weak", "wxyz\n", "is 4 bytes, less than 32"},
+		{"16 hex digits (64 bits)", "0123456789abcdef", "is 16 bytes"},
+		{"31 bytes", "0123456789abcdef0123456789abcde", "is 31 bytes"},
 		{"empty", "", "is empty"},
 		{"blank", " \n\t\n", "is empty"},
-		{"16 bytes", "0123456789abcdef\n", ""},
+		{"32 bytes", "0123456789abcdef0123456789abcdef\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

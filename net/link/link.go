@@ -42,10 +42,10 @@ type Config struct {
 	MaxUnauthenticated int
 }
 
-// MinSecret is the shortest secret a link accepts, in bytes (128 bits).
-// peacepie makes 64 hex digits on first run (`openssl rand -hex 32` makes
-// the same).
-const MinSecret = 16
+// MinSecret is the shortest secret a link accepts, in bytes: 32, so that
+// even a secret of hex digits holds 128 bits. peacepie makes 64 hex digits
+// on first run (`openssl rand -hex 32` makes the same).
+const MinSecret = 32
 
 // ErrWeakSecret: the secret is shorter than MinSecret.
 var ErrWeakSecret = errors.New("link: the secret is too short")

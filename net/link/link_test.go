@@ -126,7 +126,7 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 func TestWrongSecretIsRefused(t *testing.T) {
 	got := make(chan string, 1)
 	addr, log := server(t, testSecret, got, link.Config{})
-	if _, err := dial(t, addr, "another-secret-of-16+"); !errors.Is(err, wire.ErrAuth) {
+	if _, err := dial(t, addr, "another-secret-of-at-least-32-bytes"); !errors.Is(err, wire.ErrAuth) {
 		t.Fatalf("dial with a wrong secret: %v, want ErrAuth", err)
 	}
 	eventually(t, "the refusal in the log", func() bool { return strings.Contains(log.String(), "link refused") })
