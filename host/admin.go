@@ -411,8 +411,8 @@ func (p *Process) exit(m *Message) error {
 }
 
 // adminCommands are the commands every admin understands.
-var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors", "recreate_actor",
-	"get_commands", "get_hosts", "get_processes", "quit", "remove_actor", "remove_process", "seek_actor"}
+var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
+	"get_commands", "get_hosts", "get_processes", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

@@ -602,7 +602,17 @@ func (p *Process) askFromActor(ctx context.Context, m Message, timeout time.Dura
 	// Spinning pays only for a reply from this process: one from another
 	// process takes a link round trip, and spinning would keep the CPU
 	// from the processes that make it (all the more on one core).
-	return p.asks.wait(pa.w, ctx, timeout, &pa.req, pa.w.node == "")
+	return p.asks.wait(pa.w, ctx, askTimeout(timeout), &pa.req, pa.w.node == "")
+}
+
+// DefaultAskTimeout is how long an ask waits when its timeout is 0.
+const DefaultAskTimeout = 10 * time.Second
+
+func askTimeout(t time.Duration) time.Duration {
+	if t <= 0 {
+		return DefaultAskTimeout
+	}
+	return t
 }
 
 // PendingAsk is an ask that has been sent and waits for its reply.
@@ -615,9 +625,7 @@ type PendingAsk struct {
 // StartAsk sends m as an ask and returns at once; Wait collects the reply.
 // Errors are as for Ask.
 func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Message, error) {
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
+	timeout = askTimeout(timeout)
 	w := p.asks.open()
 	if m.ID.Seq == 0 && m.ID.Prefix == "" {
 		m.ID = p.NewMID()
@@ -646,7 +654,7 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 
 // Wait waits up to timeout for the reply. It must be called exactly once.
 func (pa *PendingAsk) Wait(ctx context.Context, timeout time.Duration) (Message, error) {
-	return pa.p.asks.wait(pa.w, ctx, timeout, &pa.req, false)
+	return pa.p.asks.wait(pa.w, ctx, askTimeout(timeout), &pa.req, false)
 }
 
 // PrintLine writes a line to w through the process's output lock, so it

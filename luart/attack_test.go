@@ -3,6 +3,7 @@ package luart_test
 import (
 	"context"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -348,5 +349,36 @@ func TestRepeatedStringsDoNotAmplify(t *testing.T) {
 	}
 	if r := p.Ask(t, "amp", "keyed", nil); r.Command != "error" {
 		t.Errorf("amp after the refusals: %s", r.Command)
+	}
+}
+
+// TestAskTimeoutZeroIsTheDefault: pp.ask with a timeout of 0 waits the
+// default 10 s, as documented; it used to give up at once (from a child
+// process it failed "timed out after 0s").
+func TestAskTimeoutZeroIsTheDefault(t *testing.T) {
+	p := testhost.Start(t, host.Config{}, victimPackage, malloryPackage)
+	createOf(t, p, "victim", "Slow", "slow")
+	createOf(t, p, "mallory", "Mallory", "mallory")
+	r := p.Ask(t, "mallory", "ask", host.Object{{Key: "to", Value: "slow"}, {Key: "command", Value: "slow"},
+		{Key: "body", Value: host.Object{{Key: "delay", Value: 0.2}}}, {Key: "timeout", Value: int64(0)}})
+	if got := jsonOf(r.Body); !strings.Contains(got, `"command":"slow_done"`) {
+		t.Errorf("pp.ask with timeout 0 of an actor that answers after 0.2 s: %s %s", r.Command, got)
+	}
+}
+
+// TestAdminCommandsAreSorted: get_commands lists the admin's commands in
+// order, as docs/protocol.md says.
+func TestAdminCommandsAreSorted(t *testing.T) {
+	p := testhost.Start(t, host.Config{})
+	r := p.Ask(t, "first.main.admin", "get_commands", nil)
+	o, _ := r.Body.(host.Object)
+	v, _ := o.Get("commands")
+	list, _ := v.(host.Array)
+	var names []string
+	for _, c := range list {
+		names = append(names, c.(string))
+	}
+	if len(names) == 0 || !sort.StringsAreSorted(names) {
+		t.Errorf("get_commands: %v, want a sorted list", names)
 	}
 }

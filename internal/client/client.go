@@ -324,7 +324,7 @@ func answerID(data []byte) (int64, bool) {
 
 // IsFailure reports whether an answer's command means the request failed:
 // error, timeout, any "…_not_…" reply (is_not_handled,
-// actors_are_not_created, …) and actor_is_absent.
+// actors_are_not_created, …), actor_is_absent and mailbox_is_full.
 func IsFailure(command string) bool {
-	return command == "error" || command == "timeout" || command == "actor_is_absent" || strings.Contains(command, "_not_")
+	return command == "error" || command == "timeout" || command == "actor_is_absent" || command == "mailbox_is_full" || strings.Contains(command, "_not_")
 }

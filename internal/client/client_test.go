@@ -113,3 +113,18 @@ func closedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// TestIsFailure: the answers that mean a request failed, so that
+// `peacepie ask` exits with an error for them.
+func TestIsFailure(t *testing.T) {
+	for _, c := range []string{"error", "timeout", "actor_is_absent", "mailbox_is_full", "is_not_handled", "actor_is_not_found", "actors_are_not_created"} {
+		if !IsFailure(c) {
+			t.Errorf("IsFailure(%q) = false", c)
+		}
+	}
+	for _, c := range []string{"actor_is_created", "echoed", "is_handled", "processes"} {
+		if IsFailure(c) {
+			t.Errorf("IsFailure(%q) = true", c)
+		}
+	}
+}
