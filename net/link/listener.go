@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/peacepie/peacepie/net/wire"
 )
 
 // RefusalLogRate is how many `link refused` lines a Listener logs a
@@ -181,7 +179,7 @@ func (l *Listener) handshake(nc net.Conn) (*Conn, error) {
 		return fail(peer, err)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(l.cfg, nc, wire.NewReader(readerOf(nc), l.cfg.MaxFrame), peer), nil
+	return newConn(l.cfg, nc, readerOf(nc), peer), nil
 }
 
 // cut returns s, or its first max bytes and "…".
