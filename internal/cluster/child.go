@@ -85,6 +85,17 @@ func (c *Child) Forward(node string, m host.Message) error {
 	return c.conn.SendAppend(m.AppendJSON)
 }
 
+// ReserveForward implements host.Reserver: m's place on the link to the
+// head.
+func (c *Child) ReserveForward(node string, m host.Message) (place any, out host.Message, ok bool, err error) {
+	return c.conn.Reserve(), m, true, nil
+}
+
+// SendReserved implements host.Reserver.
+func (c *Child) SendReserved(place any, m host.Message) error {
+	return place.(*link.Slot).Fill(m.AppendJSON)
+}
+
 // Locate implements host.Remote: the head knows.
 func (c *Child) Locate(string) string { return c.head }
 

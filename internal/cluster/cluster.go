@@ -317,26 +317,22 @@ func (h *Head) shareCores() {
 	if h.cfg.ShareCores == 0 {
 		return
 	}
+	var out outbox
 	h.sharing.Lock()
-	defer h.sharing.Unlock()
 	h.mu.Lock()
 	n := h.coreShareLocked()
-	var tell []*child
 	for _, ch := range h.children {
 		if ch.threads != n {
 			ch.threads = n
-			tell = append(tell, ch)
+			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
+				Body: host.Object{{Key: "n", Value: int64(n)}}}
+			out.add(ch.conn, m) // in the order of the shares
 		}
 	}
 	h.mu.Unlock()
 	h.proc.SetGoThreads(n)
-	for _, ch := range tell {
-		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
-			Body: host.Object{{Key: "n", Value: int64(n)}}}
-		if err := ch.conn.SendAppend(m.AppendJSON); err != nil {
-			h.log.Warn("a child's share of the cores is not sent", "node", ch.node, "error", err.Error())
-		}
-	}
+	h.sharing.Unlock()
+	out.send(h.log)
 }
 
 // DefaultMaxProcesses is the child processes a host runs at most when its
@@ -448,8 +444,33 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 
 // Forward implements host.Remote. In a host other than the root, a
 // message for an actor is routed again under the lock, with the host's own
-// names (names.go): the way Locate gave may have changed since.
+// names (names.go): the way Locate gave may have changed since. The way is
+// chosen and the message's place on its link taken under h.mu; it is
+// encoded and written after (outbox.go).
 func (h *Head) Forward(node string, m host.Message) error {
+	o, ok, err := h.route(node, m)
+	if err != nil || !ok {
+		return err
+	}
+	return o.send()
+}
+
+// ReserveForward implements host.Reserver: Forward up to the message's
+// place on its link; SendReserved sends it. ok is false when the message
+// was taken here (held for a move or a flush).
+func (h *Head) ReserveForward(node string, m host.Message) (place any, out host.Message, ok bool, err error) {
+	o, ok, err := h.route(node, m)
+	return o.slot, o.m, ok, err
+}
+
+// SendReserved implements host.Reserver.
+func (h *Head) SendReserved(place any, m host.Message) error {
+	return outgoing{slot: place.(*link.Slot), m: m}.send()
+}
+
+// route is Forward under h.mu, up to the message's place on its link (ok
+// false: the message is held here).
+func (h *Head) route(node string, m host.Message) (o outgoing, ok bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
@@ -463,13 +484,13 @@ func (h *Head) Forward(node string, m host.Message) error {
 			} else {
 				mv.held = append(mv.held, m)
 			}
-			return nil
+			return outgoing{}, false, nil
 		}
 	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
 			h.flushQ[e] = append(h.flushQ[e], m)
-			return nil
+			return outgoing{}, false, nil
 		}
 		switch n := h.hostDir[e]; {
 		case n != "":
@@ -478,36 +499,38 @@ func (h *Head) Forward(node string, m host.Message) error {
 			node = h.rootNode
 		}
 	}
-	return h.forwardLocked(node, m)
+	o, err = h.routeLocked(node, m)
+	return o, err == nil, err
 }
 
-// forwardLocked is Forward with h.mu held: to a child; from the root to
-// the host of node (a message for an actor says which process, so that
-// its host need not look the name up); from another host to the root.
-func (h *Head) forwardLocked(node string, m host.Message) error {
+// routeLocked is Forward with h.mu held, up to the message's place on its
+// link: to a child; from the root to the host of node (a message for an
+// actor says which process, so that its host need not look the name up);
+// from another host to the root.
+func (h *Head) routeLocked(node string, m host.Message) (outgoing, error) {
 	if ch := h.children[node]; ch != nil {
-		return ch.conn.SendAppend(m.AppendJSON)
+		return reserve(ch.conn, m), nil
 	}
 	hostName := hostOf(node)
 	switch {
 	case hostName == h.cfg.Host:
-		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+		return outgoing{}, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	case h.root:
 		mb := h.members[hostName]
 		if mb == nil {
 			if reason, ok := h.goneHosts[hostName]; ok {
-				return fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
+				return outgoing{}, fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
 			}
-			return fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
+			return outgoing{}, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
 		}
 		if m.Recipient.Entity != "" {
 			m.Recipient.Node = node
 		}
-		return mb.conn.SendAppend(m.AppendJSON)
+		return reserve(mb.conn, m), nil
 	case h.up == nil:
-		return fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
+		return outgoing{}, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
 	}
-	return h.up.SendAppend(m.AppendJSON)
+	return reserve(h.up, m), nil
 }
 
 // Locate implements host.Remote: the root knows every name; another host
@@ -539,6 +562,8 @@ func (h *Head) Reserve(name string, class host.ClassDesc, params host.Object) er
 func (h *Head) NoteParams(string, host.Object) {}
 
 func (h *Head) reserve(name, node string, rec *record) error {
+	var out outbox
+	defer func() { out.send(h.log) }() // after h.mu is released
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if n, taken := h.dir[name]; taken && n != node {
@@ -555,7 +580,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 			}
 			h.hosted[node][name] = rec
 		}
-		h.tellNameLocked(name, node)
+		h.tellNameLocked(&out, name, node)
 	}
 	return nil
 }
@@ -568,13 +593,15 @@ func (h *Head) Release(name string) {
 }
 
 func (h *Head) release(name, node string) {
+	var out outbox
 	h.mu.Lock()
 	if h.dir[name] == node {
 		delete(h.dir, name)
-		h.forgetNameLocked(name, node)
+		h.forgetNameLocked(&out, name, node)
 	}
 	delete(h.hosted[node], name)
 	h.mu.Unlock()
+	out.send(h.log)
 }
 
 // Head implements host.Remote: the system's root.
