@@ -74,26 +74,36 @@ type HeadConfig struct {
 	ShareCores int
 }
 
-// Head is host.Remote for the main process.
+// Head is host.Remote (and host.Reserver) for the main process.
 type Head struct {
-	cfg  HeadConfig
-	proc *host.Process
-	ln   *link.Listener
-	log  *slog.Logger
+	// Set by NewHead, then only read.
+	cfg    HeadConfig
+	proc   *host.Process
+	ln     *link.Listener
+	log    *slog.Logger
+	root   bool    // this head is the system's root
+	gossip *gossip // nil: no gossip
 
-	mu       sync.Mutex // guards children, dir, next, waiting
+	sharing sync.Mutex // serializes shareCores; taken before mu
+
+	// mu guards every field below, and in what they point to: a child's
+	// removing and threads, a move's transits and held, a member's nodes
+	// and gossip, a record's params (the other fields of those are set
+	// before they are shared). It is held only to read and change them,
+	// and to take a message's place on a link (outbox.go): never while a
+	// message is encoded or written, nor while waiting for a process. The
+	// lock order is in docs/architecture.md ("Locks").
+	mu       sync.Mutex
 	children map[string]*child
-	dir      map[string]string // actor name → node, for actors of children
-	next     int
+	dir      map[string]string // root: actor name → node, for actors of children and other hosts
+	next     int               // the number of the next process_N
 	waiting  map[string]chan *link.Conn
 	gone     []host.Object                 // the last processes that ended, for get_processes
 	hosted   map[string]map[string]*record // node → actor name → what re-creates it
 	moving   map[string]*move              // actors on their way between processes
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
-	sharing  sync.Mutex // serializes shareCores
 
-	root       bool                          // this head is the system's root
 	rootNode   string                        // the root's admin
 	members    map[string]*member            // root: the other hosts
 	goneHosts  map[string]string             // root: hosts that went, and why
@@ -106,7 +116,6 @@ type Head struct {
 	flushQ     map[string][]host.Message     // not root: messages from this process for them, meanwhile
 	epoch      int64                         // root: numbers the name_here notices
 	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
-	gossip     *gossip
 }
 
 // record is what the head knows of an actor of a child: enough to make it
