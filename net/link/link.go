@@ -105,10 +105,13 @@ const writeChunk = 256 << 10
 
 // maxSlotBuf: a slot's buffer larger than this (after a large message) is
 // dropped rather than kept for the next message; maxFree bounds the slots
-// kept for reuse.
+// kept for reuse. Small frames merged into the slot before them
+// (mergeLocked) go into a batch buffer of batchCap bytes, room for
+// directBatch and one more frame; two are kept.
 const (
 	maxSlotBuf = 16 << 10
-	maxFree    = 1024
+	maxFree    = 128
+	batchCap   = directBatch + bigFrame
 )
 
 // ErrClosed: the link is closed.
@@ -139,10 +142,11 @@ type Conn struct {
 	// them with mu released; it owns batch and writeDeadlineSet until it
 	// clears writing.
 	mu         sync.Mutex
-	q          []*Slot // user frames in link order, not yet taken by a writer
-	filled     int     // bytes of the filled frames in q
-	free       []*Slot // slots for reuse
-	ctrl       []byte  // control frames: written ahead of q
+	q          []*Slot  // user frames in link order, not yet taken by a writer
+	filled     int      // bytes of the filled frames in q
+	free       []*Slot  // slots for reuse
+	batches    [][]byte // batch buffers for reuse (mergeLocked)
+	ctrl       []byte   // control frames: written ahead of q
 	closed     bool
 	err        error
 	writing    bool          // a batch is being written
@@ -270,6 +274,7 @@ func (s *Slot) fill(k wire.Kind, appendPayload func([]byte) ([]byte, error)) err
 	} else {
 		s.buf, s.state = f, slotFilled
 		c.filled += len(f)
+		c.mergeLocked(s)
 	}
 	if c.closed {
 		c.mu.Unlock()
@@ -277,6 +282,52 @@ func (s *Slot) fill(k wire.Kind, appendPayload func([]byte) ([]byte, error)) err
 	}
 	c.ready(was)
 	return err
+}
+
+// mergeLocked appends the small frame of s, just filled, to the filled
+// frames of the slot before it, when s is last in the queue, and frees s:
+// a stream that the writer has not caught up with is a few batches, not a
+// slot per frame (the copy is at most a small frame, under mu).
+func (c *Conn) mergeLocked(s *Slot) {
+	n := len(c.q)
+	if n < 2 || c.q[n-1] != s || len(s.buf) >= bigFrame {
+		return
+	}
+	prev := c.q[n-2]
+	if prev.state != slotFilled || len(prev.buf) >= directBatch {
+		return
+	}
+	if cap(prev.buf)-len(prev.buf) < len(s.buf) {
+		// A batch buffer (batchCap: room for directBatch and a frame).
+		var b []byte
+		if k := len(c.batches); k > 0 {
+			b, c.batches = c.batches[k-1], c.batches[:k-1]
+		} else {
+			b = make([]byte, 0, batchCap)
+		}
+		prev.buf = append(b, prev.buf...)
+	}
+	prev.buf = append(prev.buf, s.buf...)
+	c.q[n-1] = nil
+	c.q = c.q[:n-1]
+	c.recycleLocked(s)
+}
+
+// recycleLocked keeps a slot that has been written (or merged) for reuse,
+// and its buffer if it is small, or a batch buffer (two at most).
+func (c *Conn) recycleLocked(s *Slot) {
+	switch {
+	case cap(s.buf) == batchCap:
+		if len(c.batches) < 2 {
+			c.batches = append(c.batches, s.buf[:0])
+		}
+		s.buf = nil
+	case cap(s.buf) > maxSlotBuf:
+		s.buf = nil
+	}
+	if len(c.free) < maxFree {
+		c.free = append(c.free, s)
+	}
 }
 
 func (c *Conn) closedError() error {
@@ -376,12 +427,7 @@ func (c *Conn) writeOut(direct bool) {
 		c.mu.Lock()
 		c.writing = false
 		for i, s := range taken {
-			if cap(s.buf) > maxSlotBuf {
-				s.buf = nil
-			}
-			if len(c.free) < maxFree {
-				c.free = append(c.free, s)
-			}
+			c.recycleLocked(s)
 			taken[i] = nil
 		}
 		c.taken = taken[:0]
