@@ -1,8 +1,9 @@
 // Package link is an authenticated connection between two peacepie
 // processes over TCP (usually loopback): a handshake proves that both ends
 // know the system's secret, then message frames flow both ways. Writes are
-// batched (many small messages share a syscall), a keep-alive runs when the
-// link is idle, and a peer that stops answering is declared dead.
+// batched (many small messages share a syscall) and made with no lock held,
+// a keep-alive runs when the link is idle and goes ahead of the messages
+// waiting, and a peer that sends no byte for DeadAfter is declared dead.
 //
 // link knows frames and bytes, not actors: the process that owns a Conn
 // encodes its messages and routes what arrives.
@@ -28,7 +29,7 @@ type Config struct {
 	Secret    []byte        // the system's secret; required
 	MaxFrame  int           // the largest message; wire.DefaultMaxFrame
 	Heartbeat time.Duration // a ping when idle this long; 1s
-	DeadAfter time.Duration // no frame for this long: the peer is dead; 3s
+	DeadAfter time.Duration // no byte for this long: the peer is dead; 3s
 	Logger    *slog.Logger
 	// TLS, when set, wraps every link in mutual TLS (TLSConfig); both ends
 	// must use it.
@@ -150,6 +151,7 @@ type Conn struct {
 	closed     bool
 	err        error
 	writing    bool          // a batch is being written
+	woken      bool          // the writer was kicked for the filled frames and has not taken them
 	lastDirect time.Time     // the last direct write
 	out        io.Writer     // set by Run
 	wake       chan struct{} // capacity 1: the writer has work
@@ -371,8 +373,14 @@ func (c *Conn) ready(was int) {
 		return
 	}
 	if was > 0 && (c.filled < directBatch || c.out == nil) {
+		// The writer was woken for the frames before; a frame behind one
+		// that was still being encoded may be the first it hears of.
+		kick := !c.woken
+		c.woken = true
 		c.mu.Unlock()
-		c.kick()
+		if kick {
+			c.kick()
+		}
 		return
 	}
 	if was > 0 { // a full batch: the writer was kicked for it, but has not come
@@ -386,6 +394,7 @@ func (c *Conn) ready(was int) {
 			return
 		}
 	}
+	c.woken = true
 	c.mu.Unlock()
 	c.kick()
 }
@@ -403,6 +412,7 @@ func (c *Conn) kick() {
 // !writing, and returns with mu released.
 func (c *Conn) writeOut(direct bool) {
 	for !c.closed {
+		c.woken = false // what is filled from now on wakes the writer again
 		n := 0
 		for n < len(c.q) && c.q[n].state != slotReserved {
 			n++
@@ -441,6 +451,7 @@ func (c *Conn) writeOut(direct bool) {
 		}
 	}
 	more := !c.closed && (len(c.ctrl) > 0 || len(c.q) > 0 && c.q[0].state != slotReserved)
+	c.woken = more // else a frame filled behind one being encoded must wake the writer
 	c.mu.Unlock()
 	if more {
 		c.kick()
