@@ -303,14 +303,14 @@ func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
 		}
 		return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
 	}
-	res, err := p.reserveForward(node, m)
+	res, err := p.reserveForward(node, &m)
 	if p.underHead {
 		p.roundMu.Unlock()
 	}
 	if err != nil {
 		return nil, err
 	}
-	return nil, p.sendReserved(res)
+	return nil, p.sendReserved(res, m)
 }
 
 // reply answers the message req with a new message to its sender.

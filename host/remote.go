@@ -44,42 +44,43 @@ type Remote interface {
 // written (a 20 MiB message would hold it for as long as it takes).
 // ReserveForward routes m to node and takes its place there (the order of
 // messages is the order of these calls); ok is false when m was taken
-// already (the head holds it for a move). SendReserved encodes and sends
-// the message in that place, with out (m as it goes); call it exactly
-// once for each place, with no lock held.
+// already (the head holds it for a move). SendReserved encodes the same
+// node and m into that place and sends it; call it exactly once for each
+// place, with no lock held.
 type Reserver interface {
-	ReserveForward(node string, m Message) (place any, out Message, ok bool, err error)
-	SendReserved(place any, out Message) error
+	ReserveForward(node string, m Message) (place any, ok bool, err error)
+	SendReserved(place any, node string, m Message) error
 }
 
 // reservation is a message whose place on its way is taken (Reserver).
 type reservation struct {
 	place any
-	m     Message
+	node  string
 	ok    bool // false: nothing to send (held, or sent already)
 }
 
-// reserveForward is forward's first step, under the caller's lock; a
-// Remote that is no Reserver forwards m at once.
-func (p *Process) reserveForward(node string, m Message) (reservation, error) {
+// reserveForward is forward's first step, under the caller's lock: m, its
+// hops counted, is to be passed to sendReserved. A Remote that is no
+// Reserver forwards m at once.
+func (p *Process) reserveForward(node string, m *Message) (reservation, error) {
 	if m.Hops >= maxHops {
 		return reservation{}, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
 	}
 	m.Hops++
 	r, ok := p.remote.(Reserver)
 	if !ok {
-		return reservation{}, p.remote.Forward(node, m)
+		return reservation{}, p.remote.Forward(node, *m)
 	}
-	place, out, ok, err := r.ReserveForward(node, m)
-	return reservation{place: place, m: out, ok: ok}, err
+	place, ok, err := r.ReserveForward(node, *m)
+	return reservation{place: place, node: node, ok: ok}, err
 }
 
 // sendReserved is forward's second step, with no lock held.
-func (p *Process) sendReserved(r reservation) error {
+func (p *Process) sendReserved(r reservation, m Message) error {
 	if !r.ok {
 		return nil
 	}
-	return p.remote.(Reserver).SendReserved(r.place, r.m)
+	return p.remote.(Reserver).SendReserved(r.place, r.node, m)
 }
 
 // transit sends on a message that reached an actor that has left this
@@ -146,22 +147,22 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 			delete(p.actors, name)
 		}
 		p.mu.Unlock()
-		var queued []Message
+		var queued, sending []Message
 		var places []reservation
 		if removed {
 			for _, m := range p.takeRoundLocked(name) {
-				r, err := p.reserveForward(p.HeadAdmin(), m)
+				r, err := p.reserveForward(p.HeadAdmin(), &m)
 				if err != nil {
 					queued = append(queued, m)
 					continue
 				}
-				places = append(places, r)
+				places, sending = append(places, r), append(sending, m)
 			}
 		}
 		p.roundMu.Unlock()
-		for _, r := range places {
-			if err := p.sendReserved(r); err != nil {
-				queued = append(queued, r.m)
+		for i, r := range places {
+			if err := p.sendReserved(r, sending[i]); err != nil {
+				queued = append(queued, sending[i])
 			}
 		}
 		for _, m := range queued { // not sent: an asker hears of it
@@ -318,6 +319,7 @@ type routeFlush struct {
 	name  string
 	epoch uint64
 	res   reservation
+	m     Message
 }
 
 // reserveRouteFlushLocked takes the place of a route_flush for name behind
@@ -332,19 +334,19 @@ func (p *Process) reserveRouteFlushLocked(name string) routeFlush {
 	head := p.HeadAdmin()
 	m := Message{System: true, ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
 		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}, {Key: "epoch", Value: int64(epoch)}}}
-	res, err := p.reserveForward(head, m)
+	res, err := p.reserveForward(head, &m)
 	if err != nil {
 		p.flushedLocked(name, epoch)
 		return routeFlush{}
 	}
-	return routeFlush{name: name, epoch: epoch, res: res}
+	return routeFlush{name: name, epoch: epoch, res: res, m: m}
 }
 
 func (p *Process) sendRouteFlush(f routeFlush) {
 	if f.name == "" {
 		return
 	}
-	if err := p.sendReserved(f.res); err != nil {
+	if err := p.sendReserved(f.res, f.m); err != nil {
 		p.RouteFlushed(f.name, f.epoch) // no head: nothing can come back round
 	}
 }

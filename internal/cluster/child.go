@@ -87,12 +87,12 @@ func (c *Child) Forward(node string, m host.Message) error {
 
 // ReserveForward implements host.Reserver: m's place on the link to the
 // head.
-func (c *Child) ReserveForward(node string, m host.Message) (place any, out host.Message, ok bool, err error) {
-	return c.conn.Reserve(), m, true, nil
+func (c *Child) ReserveForward(string, host.Message) (place any, ok bool, err error) {
+	return c.conn.Reserve(), true, nil
 }
 
 // SendReserved implements host.Reserver.
-func (c *Child) SendReserved(place any, m host.Message) error {
+func (c *Child) SendReserved(place any, _ string, m host.Message) error {
 	return place.(*link.Slot).Fill(m.AppendJSON)
 }
 

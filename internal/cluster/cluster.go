@@ -457,29 +457,30 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 // chosen and the message's place on its link taken under h.mu; it is
 // encoded and written after (outbox.go).
 func (h *Head) Forward(node string, m host.Message) error {
-	o, ok, err := h.route(node, m)
+	s, ok, err := h.route(node, m)
 	if err != nil || !ok {
 		return err
 	}
-	return o.send()
+	return h.SendReserved(s, node, m)
 }
 
 // ReserveForward implements host.Reserver: Forward up to the message's
 // place on its link; SendReserved sends it. ok is false when the message
 // was taken here (held for a move or a flush).
-func (h *Head) ReserveForward(node string, m host.Message) (place any, out host.Message, ok bool, err error) {
-	o, ok, err := h.route(node, m)
-	return o.slot, o.m, ok, err
+func (h *Head) ReserveForward(node string, m host.Message) (place any, ok bool, err error) {
+	return h.route(node, m)
 }
 
-// SendReserved implements host.Reserver.
-func (h *Head) SendReserved(place any, m host.Message) error {
-	return outgoing{slot: place.(*link.Slot), m: m}.send()
+// SendReserved implements host.Reserver: m, addressed for node as
+// routeLocked does, into the place ReserveForward took.
+func (h *Head) SendReserved(place any, node string, m host.Message) error {
+	h.addressFor(node, &m)
+	return place.(*link.Slot).Fill(m.AppendJSON)
 }
 
 // route is Forward under h.mu, up to the message's place on its link (ok
 // false: the message is held here).
-func (h *Head) route(node string, m host.Message) (o outgoing, ok bool, err error) {
+func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
@@ -493,13 +494,13 @@ func (h *Head) route(node string, m host.Message) (o outgoing, ok bool, err erro
 			} else {
 				mv.held = append(mv.held, m)
 			}
-			return outgoing{}, false, nil
+			return nil, false, nil
 		}
 	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
 			h.flushQ[e] = append(h.flushQ[e], m)
-			return outgoing{}, false, nil
+			return nil, false, nil
 		}
 		switch n := h.hostDir[e]; {
 		case n != "":
@@ -508,38 +509,57 @@ func (h *Head) route(node string, m host.Message) (o outgoing, ok bool, err erro
 			node = h.rootNode
 		}
 	}
-	o, err = h.routeLocked(node, m)
-	return o, err == nil, err
+	c, err := h.linkLocked(node)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.Reserve(), true, nil
 }
 
 // routeLocked is Forward with h.mu held, up to the message's place on its
-// link: to a child; from the root to the host of node (a message for an
-// actor says which process, so that its host need not look the name up);
-// from another host to the root.
+// link (outbox.go).
 func (h *Head) routeLocked(node string, m host.Message) (outgoing, error) {
+	c, err := h.linkLocked(node)
+	if err != nil {
+		return outgoing{}, err
+	}
+	h.addressFor(node, &m)
+	return reserve(c, m), nil
+}
+
+// linkLocked returns the link a message for node goes on (h.mu held): to
+// a child; from the root to the host of node; from another host to the
+// root.
+func (h *Head) linkLocked(node string) (*link.Conn, error) {
 	if ch := h.children[node]; ch != nil {
-		return reserve(ch.conn, m), nil
+		return ch.conn, nil
 	}
 	hostName := hostOf(node)
 	switch {
 	case hostName == h.cfg.Host:
-		return outgoing{}, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+		return nil, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	case h.root:
 		mb := h.members[hostName]
 		if mb == nil {
 			if reason, ok := h.goneHosts[hostName]; ok {
-				return outgoing{}, fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
+				return nil, fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
 			}
-			return outgoing{}, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
+			return nil, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
 		}
-		if m.Recipient.Entity != "" {
-			m.Recipient.Node = node
-		}
-		return reserve(mb.conn, m), nil
+		return mb.conn, nil
 	case h.up == nil:
-		return outgoing{}, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
+		return nil, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
 	}
-	return reserve(h.up, m), nil
+	return h.up, nil
+}
+
+// addressFor writes node into a message for an actor that the root sends
+// to another host, so that its host need not look the name up (it needs
+// no lock: node and the host's name say it).
+func (h *Head) addressFor(node string, m *host.Message) {
+	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
+		m.Recipient.Node = node
+	}
 }
 
 // Locate implements host.Remote: the root knows every name; another host
