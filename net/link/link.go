@@ -136,7 +136,7 @@ type Conn struct {
 	r    *wire.Reader
 	live *liveReader
 
-	// mu guards the queue of slots and the fields up to wake. It is never
+	// mu guards the queue of slots and the fields up to out. It is never
 	// held while a frame is encoded or written: whoever sets writing (the
 	// writer, or a sender writing directly on an idle link) takes the
 	// filled slots at the front of q and the control frames, and writes
