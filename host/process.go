@@ -266,24 +266,7 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 				if p.remote.Intercept(m) {
 					return nil, nil
 				}
-				if p.underHead {
-					// Under roundMu, so that the way chosen and the message sent
-					// are one step for Activate, which sends its route_flush
-					// under it: the message is either ahead of the flush, or
-					// finds the actor here.
-					p.roundMu.Lock()
-					defer p.roundMu.Unlock()
-				}
-				if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
-					if !fromHead && p.viaHead[r.Entity] != 0 {
-						p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
-						return nil, nil
-					}
-					return a, a.push(m)
-				}
-				if node := p.remote.Locate(r.Entity); node != "" && node != p.adminName {
-					return nil, p.forward(node, m)
-				}
+				return p.deliverAway(m, fromHead)
 			}
 			return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
 		}
@@ -297,6 +280,47 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoProcess, r.Node)
 	}
 	return nil, fmt.Errorf("%w: message %q has no recipient", ErrBadAddress, m.Command)
+}
+
+// deliverAway delivers m to an actor that is not here (any more, or yet):
+// where the system's directory says. In a process under a head, the way is
+// chosen and the message's place on it taken under roundMu, so that the two
+// are one step for Activate, which takes the place of its route_flush
+// under it: the message is either ahead of the flush, or finds the actor
+// here. It is encoded and written after roundMu is released (Reserver).
+func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
+	r := m.Recipient
+	if p.underHead {
+		p.roundMu.Lock()
+	}
+	if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
+		var err error
+		if !fromHead && p.viaHead[r.Entity] != 0 {
+			p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
+			a = nil
+		} else {
+			err = a.push(m)
+		}
+		if p.underHead {
+			p.roundMu.Unlock()
+		}
+		return a, err
+	}
+	node := p.remote.Locate(r.Entity)
+	if node == "" || node == p.adminName {
+		if p.underHead {
+			p.roundMu.Unlock()
+		}
+		return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
+	}
+	res, err := p.reserveForward(node, &m)
+	if p.underHead {
+		p.roundMu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, p.sendReserved(res, m)
 }
 
 // reply answers the message req with a new message to its sender.

@@ -38,6 +38,51 @@ type Remote interface {
 	Intercept(m Message) bool
 }
 
+// A Reserver is a Remote whose Forward comes in two steps, so that a
+// caller may decide a message's way under a lock of its own and send it
+// after releasing it: no lock is held while a message is encoded or
+// written (a 20 MiB message would hold it for as long as it takes).
+// ReserveForward routes m to node and takes its place there (the order of
+// messages is the order of these calls); ok is false when m was taken
+// already (the head holds it for a move). SendReserved encodes the same
+// node and m into that place and sends it; call it exactly once for each
+// place, with no lock held.
+type Reserver interface {
+	ReserveForward(node string, m Message) (place any, ok bool, err error)
+	SendReserved(place any, node string, m Message) error
+}
+
+// reservation is a message whose place on its way is taken (Reserver).
+type reservation struct {
+	place any
+	node  string
+	ok    bool // false: nothing to send (held, or sent already)
+}
+
+// reserveForward is forward's first step, under the caller's lock: m, its
+// hops counted, is to be passed to sendReserved. A Remote that is no
+// Reserver forwards m at once.
+func (p *Process) reserveForward(node string, m *Message) (reservation, error) {
+	if m.Hops >= maxHops {
+		return reservation{}, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
+	}
+	m.Hops++
+	r, ok := p.remote.(Reserver)
+	if !ok {
+		return reservation{}, p.remote.Forward(node, *m)
+	}
+	place, ok, err := r.ReserveForward(node, *m)
+	return reservation{place: place, node: node, ok: ok}, err
+}
+
+// sendReserved is forward's second step, with no lock held.
+func (p *Process) sendReserved(r reservation, m Message) error {
+	if !r.ok {
+		return nil
+	}
+	return p.remote.(Reserver).SendReserved(r.place, r.node, m)
+}
+
 // transit sends on a message that reached an actor that has left this
 // process: through the head, which knows where it went.
 func (p *Process) transit(m Message) error {
@@ -82,26 +127,47 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		old.stopping = true
 		old.releaseLinksLocked()
 		old.mu.Unlock()
-		if p.underHead {
-			// What waited for its route flush goes to the head as ordinary
-			// messages: behind what their senders sent there before (which
-			// the head may be holding for this move) and, under roundMu,
-			// ahead of what they send next. As transits they would be
-			// delivered before those older messages.
-			p.roundMu.Lock()
-			defer p.roundMu.Unlock()
+		if !p.underHead {
+			p.mu.Lock()
+			if p.actors[name] == old {
+				delete(p.actors, name)
+			}
+			p.mu.Unlock()
+			return nil
 		}
+		// What waited for its route flush goes to the head as ordinary
+		// messages: behind what their senders sent there before (which the
+		// head may be holding for this move) and, their places taken under
+		// roundMu, ahead of what they send next. As transits they would be
+		// delivered before those older messages.
+		p.roundMu.Lock()
 		p.mu.Lock()
 		removed := p.actors[name] == old
 		if removed {
 			delete(p.actors, name)
 		}
 		p.mu.Unlock()
-		if removed && p.underHead {
+		var queued, sending []Message
+		var places []reservation
+		if removed {
 			for _, m := range p.takeRoundLocked(name) {
-				if err := p.forward(p.HeadAdmin(), m); err != nil && !m.Sender.IsZero() {
-					p.replyNotFound(&m, name)
+				r, err := p.reserveForward(p.HeadAdmin(), &m)
+				if err != nil {
+					queued = append(queued, m)
+					continue
 				}
+				places, sending = append(places, r), append(sending, m)
+			}
+		}
+		p.roundMu.Unlock()
+		for i, r := range places {
+			if err := p.sendReserved(r, sending[i]); err != nil {
+				queued = append(queued, sending[i])
+			}
+		}
+		for _, m := range queued { // not sent: an asker hears of it
+			if !m.Sender.IsZero() {
+				p.replyNotFound(&m, name)
 			}
 		}
 		return nil
@@ -184,15 +250,18 @@ func (p *Process) PushLocal(m Message) error {
 func (p *Process) Activate(name string) error {
 	round := p.underHead
 	if round {
-		// Held until the flush is sent: a message from here chose its way
-		// either before (it is ahead of the flush) or after (it waits).
+		// Held until the flush has its place on the way to the head: a
+		// message from here chose its way either before (it is ahead of
+		// the flush) or after (it waits). The flush is sent after.
 		p.roundMu.Lock()
-		defer p.roundMu.Unlock()
 	}
 	p.mu.Lock()
 	a := p.hidden[name]
 	if a == nil {
 		p.mu.Unlock()
+		if round {
+			p.roundMu.Unlock()
+		}
 		return fmt.Errorf("%w: no actor %q is waiting to be activated", ErrNoActor, name)
 	}
 	if round { // before the actor can be found here
@@ -210,7 +279,9 @@ func (p *Process) Activate(name string) error {
 	p.mu.Unlock()
 	p.sched.enqueue(a)
 	if round {
-		p.sendRouteFlushLocked(name)
+		f := p.reserveRouteFlushLocked(name)
+		p.roundMu.Unlock()
+		p.sendRouteFlush(f)
 	}
 	if p.events.watched() {
 		p.events.publish(Event{Kind: "moved", Node: p.adminName, Actor: name})
@@ -246,15 +317,40 @@ func (p *Process) takeRoundLocked(name string) []Message {
 	return q
 }
 
-// sendRouteFlushLocked asks the head for route_flushed behind what this
-// process sent before (roundMu held).
-func (p *Process) sendRouteFlushLocked(name string) {
-	head := p.HeadAdmin()
+// routeFlush is a route_flush whose place on the way to the head is taken.
+type routeFlush struct {
+	name  string
+	epoch uint64
+	res   reservation
+	m     Message
+}
+
+// reserveRouteFlushLocked takes the place of a route_flush for name behind
+// what this process sent the head before (roundMu held); sendRouteFlush
+// sends it once roundMu is released. Without a head nothing can come back
+// round, and the wait ends at once.
+func (p *Process) reserveRouteFlushLocked(name string) routeFlush {
 	epoch := p.viaHead[name]
+	if epoch == 0 {
+		return routeFlush{} // not waiting (the actor is not here)
+	}
+	head := p.HeadAdmin()
 	m := Message{System: true, ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
 		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}, {Key: "epoch", Value: int64(epoch)}}}
-	if err := p.forward(head, m); err != nil {
-		p.flushedLocked(name, epoch) // no head: nothing can come back round
+	res, err := p.reserveForward(head, &m)
+	if err != nil {
+		p.flushedLocked(name, epoch)
+		return routeFlush{}
+	}
+	return routeFlush{name: name, epoch: epoch, res: res, m: m}
+}
+
+func (p *Process) sendRouteFlush(f routeFlush) {
+	if f.name == "" {
+		return
+	}
+	if err := p.sendReserved(f.res, f.m); err != nil {
+		p.RouteFlushed(f.name, f.epoch) // no head: nothing can come back round
 	}
 }
 
@@ -288,10 +384,9 @@ func (p *Process) flushedLocked(name string, epoch uint64) {
 // (the head did not answer while the actor was moving).
 func (p *Process) RouteReflush(name string) {
 	p.roundMu.Lock()
-	defer p.roundMu.Unlock()
-	if p.viaHead[name] != 0 {
-		p.sendRouteFlushLocked(name)
-	}
+	f := p.reserveRouteFlushLocked(name)
+	p.roundMu.Unlock()
+	p.sendRouteFlush(f)
 }
 
 // SetRemote connects the process to the rest of its system. Call it before

@@ -109,6 +109,17 @@ func (c *Child) Forward(node string, m host.Message) error {
 	return c.conn.SendAppend(m.AppendJSON)
 }
 
+// ReserveForward implements host.Reserver: m's place on the link to the
+// head.
+func (c *Child) ReserveForward(string, host.Message) (place any, ok bool, err error) {
+	return c.conn.Reserve(), true, nil
+}
+
+// SendReserved implements host.Reserver.
+func (c *Child) SendReserved(place any, _ string, m host.Message) error {
+	return place.(*link.Slot).Fill(m.AppendJSON)
+}
+
 // Locate implements host.Remote: the head knows.
 func (c *Child) Locate(string) string { return c.head }
 

@@ -78,17 +78,29 @@ type HeadConfig struct {
 	ShareCores int
 }
 
-// Head is host.Remote for the main process.
+// Head is host.Remote (and host.Reserver) for the main process.
 type Head struct {
-	cfg  HeadConfig
-	proc *host.Process
-	ln   *link.Listener
-	log  *slog.Logger
+	// Set by NewHead, then only read.
+	cfg    HeadConfig
+	proc   *host.Process
+	ln     *link.Listener
+	log    *slog.Logger
+	root   bool    // this head is the system's root
+	gossip *gossip // nil: no gossip
 
-	mu       sync.Mutex // guards children, dir, next, waiting
+	sharing sync.Mutex // serializes shareCores; taken before mu
+
+	// mu guards every field below, and in what they point to: a child's
+	// removing and threads, a move's transits and held, a member's nodes
+	// and gossip, a record's params (the other fields of those are set
+	// before they are shared). It is held only to read and change them,
+	// and to take a message's place on a link (outbox.go): never while a
+	// message is encoded or written, nor while waiting for a process. The
+	// lock order is in docs/architecture.md ("Locks").
+	mu       sync.Mutex
 	children map[string]*child
-	dir      map[string]string // actor name → node, for actors of children
-	next     int
+	dir      map[string]string // root: actor name → node, for actors of children and other hosts
+	next     int               // the number of the next process_N
 	waiting  map[string]chan *link.Conn
 	gone     []host.Object                 // the last processes that ended, for get_processes
 	hosted   map[string]map[string]*record // node → actor name → what re-creates it
@@ -96,9 +108,7 @@ type Head struct {
 	stopping bool                          // the head is shutting down: no restarts
 	restarts map[string]restartState
 	pending  map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
-	sharing  sync.Mutex // serializes shareCores
 
-	root       bool                          // this head is the system's root
 	rootNode   string                        // the root's admin
 	members    map[string]*member            // root: the other hosts
 	goneHosts  map[string]string             // root: hosts that went, and why
@@ -111,8 +121,7 @@ type Head struct {
 	flushQ     map[string][]host.Message     // not root: messages from this process for them, meanwhile
 	epoch      int64                         // root: numbers the name_here notices
 	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
-	gossip     *gossip
-	fwd        *forwarder // not root: this host's events, to the root while it watches (events.go)
+	fwd        *forwarder                    // not root: this host's events, to the root while it watches (events.go)
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -337,26 +346,22 @@ func (h *Head) shareCores() {
 	if h.cfg.ShareCores == 0 {
 		return
 	}
+	var out outbox
 	h.sharing.Lock()
-	defer h.sharing.Unlock()
 	h.mu.Lock()
 	n := h.coreShareLocked()
-	var tell []*child
 	for _, ch := range h.children {
 		if ch.threads != n {
 			ch.threads = n
-			tell = append(tell, ch)
+			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
+				Body: host.Object{{Key: "n", Value: int64(n)}}}
+			out.add(ch.conn, m) // in the order of the shares
 		}
 	}
 	h.mu.Unlock()
 	h.proc.SetGoThreads(n)
-	for _, ch := range tell {
-		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "go_threads", Recipient: host.Address{Node: ch.node},
-			Body: host.Object{{Key: "n", Value: int64(n)}}}
-		if err := ch.conn.SendAppend(m.AppendJSON); err != nil {
-			h.log.Warn("a child's share of the cores is not sent", "node", ch.node, "error", err.Error())
-		}
-	}
+	h.sharing.Unlock()
+	out.send(h.log)
 }
 
 // DefaultMaxProcesses is the child processes a host runs at most when its
@@ -488,8 +493,34 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 
 // Forward implements host.Remote. In a host other than the root, a
 // message for an actor is routed again under the lock, with the host's own
-// names (names.go): the way Locate gave may have changed since.
+// names (names.go): the way Locate gave may have changed since. The way is
+// chosen and the message's place on its link taken under h.mu; it is
+// encoded and written after (outbox.go).
 func (h *Head) Forward(node string, m host.Message) error {
+	s, ok, err := h.route(node, m)
+	if err != nil || !ok {
+		return err
+	}
+	return h.SendReserved(s, node, m)
+}
+
+// ReserveForward implements host.Reserver: Forward up to the message's
+// place on its link; SendReserved sends it. ok is false when the message
+// was taken here (held for a move or a flush).
+func (h *Head) ReserveForward(node string, m host.Message) (place any, ok bool, err error) {
+	return h.route(node, m)
+}
+
+// SendReserved implements host.Reserver: m, addressed for node as
+// routeLocked does, into the place ReserveForward took.
+func (h *Head) SendReserved(place any, node string, m host.Message) error {
+	h.addressFor(node, &m)
+	return place.(*link.Slot).Fill(m.AppendJSON)
+}
+
+// route is Forward under h.mu, up to the message's place on its link (ok
+// false: the message is held here).
+func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
@@ -503,13 +534,13 @@ func (h *Head) Forward(node string, m host.Message) error {
 			} else {
 				mv.held = append(mv.held, m)
 			}
-			return nil
+			return nil, false, nil
 		}
 	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
 			h.flushQ[e] = append(h.flushQ[e], m)
-			return nil
+			return nil, false, nil
 		}
 		switch n := h.hostDir[e]; {
 		case n != "":
@@ -518,36 +549,57 @@ func (h *Head) Forward(node string, m host.Message) error {
 			node = h.rootNode
 		}
 	}
-	return h.forwardLocked(node, m)
+	c, err := h.linkLocked(node)
+	if err != nil {
+		return nil, false, err
+	}
+	return c.Reserve(), true, nil
 }
 
-// forwardLocked is Forward with h.mu held: to a child; from the root to
-// the host of node (a message for an actor says which process, so that
-// its host need not look the name up); from another host to the root.
-func (h *Head) forwardLocked(node string, m host.Message) error {
+// routeLocked is Forward with h.mu held, up to the message's place on its
+// link (outbox.go).
+func (h *Head) routeLocked(node string, m host.Message) (outgoing, error) {
+	c, err := h.linkLocked(node)
+	if err != nil {
+		return outgoing{}, err
+	}
+	h.addressFor(node, &m)
+	return reserve(c, m), nil
+}
+
+// linkLocked returns the link a message for node goes on (h.mu held): to
+// a child; from the root to the host of node; from another host to the
+// root.
+func (h *Head) linkLocked(node string) (*link.Conn, error) {
 	if ch := h.children[node]; ch != nil {
-		return ch.conn.SendAppend(m.AppendJSON)
+		return ch.conn, nil
 	}
 	hostName := hostOf(node)
 	switch {
 	case hostName == h.cfg.Host:
-		return fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+		return nil, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	case h.root:
 		mb := h.members[hostName]
 		if mb == nil {
 			if reason, ok := h.goneHosts[hostName]; ok {
-				return fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
+				return nil, fmt.Errorf("%w: %q: %s", host.ErrNoProcess, node, reason)
 			}
-			return fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
+			return nil, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
 		}
-		if m.Recipient.Entity != "" {
-			m.Recipient.Node = node
-		}
-		return mb.conn.SendAppend(m.AppendJSON)
+		return mb.conn, nil
 	case h.up == nil:
-		return fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
+		return nil, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
 	}
-	return h.up.SendAppend(m.AppendJSON)
+	return h.up, nil
+}
+
+// addressFor writes node into a message for an actor that the root sends
+// to another host, so that its host need not look the name up (it needs
+// no lock: node and the host's name say it).
+func (h *Head) addressFor(node string, m *host.Message) {
+	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
+		m.Recipient.Node = node
+	}
 }
 
 // Locate implements host.Remote: the root knows every name; another host
@@ -579,6 +631,8 @@ func (h *Head) Reserve(name string, class host.ClassDesc, params host.Object) er
 func (h *Head) NoteParams(string, host.Object) {}
 
 func (h *Head) reserve(name, node string, rec *record) error {
+	var out outbox
+	defer func() { out.send(h.log) }() // after h.mu is released
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if n, taken := h.dir[name]; taken && n != node {
@@ -595,7 +649,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 			}
 			h.hosted[node][name] = rec
 		}
-		h.tellNameLocked(name, node)
+		h.tellNameLocked(&out, name, node)
 	}
 	return nil
 }
@@ -608,13 +662,15 @@ func (h *Head) Release(name string) {
 }
 
 func (h *Head) release(name, node string) {
+	var out outbox
 	h.mu.Lock()
 	if h.dir[name] == node {
 		delete(h.dir, name)
-		h.forgetNameLocked(name, node)
+		h.forgetNameLocked(&out, name, node)
 	}
 	delete(h.hosted[node], name)
 	h.mu.Unlock()
+	out.send(h.log)
 }
 
 // Head implements host.Remote: the system's root.

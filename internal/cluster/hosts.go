@@ -147,9 +147,11 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 		}
 		if err := h.reserve(name, node, nil); err != nil {
 			h.log.Warn("a rejoining host's actor lost its name meanwhile", "actor", name, "node", node, "error", err.Error())
+			var out outbox
 			h.mu.Lock()
-			h.forgetNameLocked(name, node)
+			h.forgetNameLocked(&out, name, node)
 			h.mu.Unlock()
+			out.send(h.log)
 		}
 	}
 	w := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},

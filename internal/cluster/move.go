@@ -158,10 +158,16 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 // finish ends a move: the held messages go to node (transits first), then,
 // if the actor was adopted there, it is activated; the directory points
 // there. All under the head's lock, which every routing of the actor takes
-// (Intercept), so nothing overtakes them.
+// (Intercept), so nothing overtakes them: their places on the link are
+// taken under it, and they are encoded and written once it is released
+// (outbox.go).
 func (h *Head) finish(name string, mv *move, node string, activate bool) {
+	var out outbox
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer func() {
+		h.mu.Unlock()
+		out.send(h.log)
+	}()
 	local := node == h.proc.AdminName()
 	send := func(m host.Message) {
 		m.Transit = true
@@ -172,7 +178,10 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 				err = h.proc.PushLocal(m) // it never left the head
 			}
 		} else {
-			err = h.forwardLocked(node, m)
+			var o outgoing
+			if o, err = h.routeLocked(node, m); err == nil {
+				out = append(out, o)
+			}
 		}
 		if err != nil {
 			h.log.Warn("a held message is not delivered", "actor", name, "error", err.Error())
@@ -189,14 +198,16 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	} else {
 		h.dir[name] = node
 	}
-	defer h.tellNameLocked(name, node) // after activate: its host may route it itself
+	defer h.tellNameLocked(&out, name, node) // after activate: its host may route it itself
 	if w, ok := h.flushWait[name]; ok {
 		delete(h.flushWait, name)
 		if w == node && !activate { // it stayed there, still waiting for its flush
 			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_reflush", Recipient: host.Address{Node: node},
 				Body: host.Object{{Key: "entity", Value: name}}}
-			if err := h.forwardLocked(node, m); err != nil {
+			if o, err := h.routeLocked(node, m); err != nil {
 				h.log.Warn("route_reflush is not delivered", "actor", name, "error", err.Error())
+			} else {
+				out = append(out, o)
 			}
 		}
 	}
@@ -208,8 +219,10 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 		} else {
 			act := host.Message{System: true, ID: h.proc.NewMID(), Command: "activate", Recipient: host.Address{Node: node},
 				Body: host.Object{{Key: "entity", Value: name}}}
-			if err := h.forwardLocked(node, act); err != nil {
+			if o, err := h.routeLocked(node, act); err != nil {
 				h.log.Error("activate after a move", "actor", name, "error", err.Error())
+			} else {
+				out = append(out, o)
 			}
 		}
 	}

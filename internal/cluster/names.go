@@ -30,13 +30,13 @@ import (
 // Everything else goes up, as before.
 
 // tellNameLocked tells the host of node, if it is another one, that name
-// lives there (root, h.mu held).
-func (h *Head) tellNameLocked(name, node string) {
+// lives there (root, h.mu held; sent from out once it is released).
+func (h *Head) tellNameLocked(out *outbox, name, node string) {
 	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
 		h.epoch++
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_here", Recipient: host.Address{Node: mb.node},
 			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: h.epoch}}}
-		mb.conn.SendAppend(m.AppendJSON)
+		out.add(mb.conn, m)
 	}
 }
 
@@ -56,22 +56,27 @@ func (h *Head) answerFlush(m *member, msg host.Message) {
 	o, _ := msg.Body.(host.Object)
 	name := o.String("name")
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.moving[name] != nil || hostOf(h.dir[name]) != m.host {
+		h.mu.Unlock()
 		return
 	}
 	back := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_flushed", Recipient: host.Address{Node: m.node},
 		Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
-	m.conn.SendAppend(back.AppendJSON)
+	o2 := reserve(m.conn, back)
+	h.mu.Unlock()
+	if err := o2.send(); err != nil {
+		h.log.Warn("name_flushed is not sent", "host", m.host, "actor", name, "error", err.Error())
+	}
 }
 
 // forgetNameLocked tells the host of node, if it is another one, that name
-// no longer lives there (root, h.mu held).
-func (h *Head) forgetNameLocked(name, node string) {
+// no longer lives there (root, h.mu held; sent from out once it is
+// released).
+func (h *Head) forgetNameLocked(out *outbox, name, node string) {
 	if mb := h.members[hostOf(node)]; mb != nil && node != mb.node {
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_gone", Recipient: host.Address{Node: mb.node},
 			Body: host.Object{{Key: "name", Value: name}}}
-		mb.conn.SendAppend(m.AppendJSON)
+		out.add(mb.conn, m)
 	}
 }
 
@@ -101,36 +106,40 @@ func (h *Head) nameNotice(m *host.Message) {
 	o, _ := m.Body.(host.Object)
 	name := o.String("name")
 	epoch, _ := mustGet(o, "epoch").(int64)
+	var out outbox
 	h.mu.Lock()
 	switch m.Command {
 	case "name_here":
 		node := o.String("node")
 		delete(h.hostDir, name)
-		h.sendHeldLocked(name, h.rootNode) // an earlier flush is over: they follow their way
+		h.sendHeldLocked(&out, name, h.rootNode) // an earlier flush is over: they follow their way
 		delete(h.flushing, name)
 		if h.children[node] == nil || h.up == nil {
 			h.mu.Unlock()
+			out.send(h.log)
 			return
 		}
 		h.flushing[name] = flush{node: node, epoch: epoch}
-		// Under h.mu, as every message routed up: it follows them all.
+		// Its place taken under h.mu, as every message routed up: it
+		// follows them all.
 		f := host.Message{System: true, ID: h.proc.NewMID(), Command: "name_flush", Recipient: host.Address{Node: h.up.Peer()},
 			Body: host.Object{{Key: "name", Value: name}, {Key: "epoch", Value: epoch}}}
-		h.up.SendAppend(f.AppendJSON)
+		out.add(h.up, f)
 	case "name_flushed":
 		if f, ok := h.flushing[name]; ok && f.epoch == epoch {
 			delete(h.flushing, name)
 			if h.children[f.node] != nil {
 				h.hostDir[name] = f.node
 			}
-			h.sendHeldLocked(name, f.node) // before anything routed directly
+			h.sendHeldLocked(&out, name, f.node) // before anything routed directly
 		}
 	case "name_gone":
 		delete(h.hostDir, name)
 		delete(h.flushing, name)
-		h.sendHeldLocked(name, h.rootNode) // ahead of what follows: the root holds them all
+		h.sendHeldLocked(&out, name, h.rootNode) // ahead of what follows: the root holds them all
 	}
 	h.mu.Unlock()
+	out.send(h.log)
 	if m.Command == "name_gone" {
 		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
 	}
@@ -150,8 +159,9 @@ func (h *Head) upFromChild(m host.Message) bool {
 	}
 	m.Hops++
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.forwardLocked(h.rootNode, m) == nil
+	o, err := h.routeLocked(h.rootNode, m)
+	h.mu.Unlock()
+	return err == nil && o.send() == nil
 }
 
 // answerRouteFlush answers route_flush from the process where a moved actor
@@ -160,27 +170,36 @@ func (h *Head) upFromChild(m host.Message) bool {
 // here): then the move's end asks for the flush again (finish).
 func (h *Head) answerRouteFlush(name, node string, epoch any) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.moving[name] != nil {
 		h.flushWait[name] = node
+		h.mu.Unlock()
 		return
 	}
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_flushed", Recipient: host.Address{Node: node},
 		Body: host.Object{{Key: "entity", Value: name}, {Key: "epoch", Value: epoch}}}
-	if err := h.forwardLocked(node, m); err != nil {
+	o, err := h.routeLocked(node, m) // its place behind everything node sent before
+	h.mu.Unlock()
+	if err == nil {
+		err = o.send()
+	}
+	if err != nil {
 		h.log.Warn("route_flushed is not delivered", "actor", name, "node", node, "error", err.Error())
 	}
 }
 
-// sendHeldLocked sends the messages held for name's flush to node, in
-// order (not root, h.mu held).
-func (h *Head) sendHeldLocked(name, node string) {
+// sendHeldLocked takes the places on their link, in order, of the
+// messages held for name's flush, for node (not root, h.mu held; out sends
+// them once it is released).
+func (h *Head) sendHeldLocked(out *outbox, name, node string) {
 	q := h.flushQ[name]
 	delete(h.flushQ, name)
 	for _, m := range q {
-		if err := h.forwardLocked(node, m); err != nil {
+		o, err := h.routeLocked(node, m)
+		if err != nil {
 			h.log.Warn("a message held for a name's flush is not delivered", "actor", name, "error", err.Error())
+			continue
 		}
+		*out = append(*out, o)
 	}
 }
 
@@ -204,13 +223,15 @@ func (h *Head) forgetNode(node string) {
 // flushAll routes the names waiting for a flush once the root is gone:
 // nothing sent up can come back now (not root).
 func (h *Head) flushAll() {
+	var out outbox
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for name, f := range h.flushing {
 		if h.children[f.node] != nil {
 			h.hostDir[name] = f.node
 		}
 		delete(h.flushing, name)
-		h.sendHeldLocked(name, f.node)
+		h.sendHeldLocked(&out, name, f.node)
 	}
+	h.mu.Unlock()
+	out.send(h.log)
 }

@@ -30,7 +30,7 @@ func TestSenderWritesFullBatches(t *testing.T) {
 	defer b.Close()
 	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret)}
 	cfg.defaults()
-	c := newConn(cfg, a, wire.NewReader(b, cfg.MaxFrame), "first.process_0.admin")
+	c := newConn(cfg, a, b, "first.process_0.admin")
 	out := &recorder{}
 	c.out = out // as Run sets it, but no writer goroutine runs
 	payload := bytes.Repeat([]byte("x"), 1000)
@@ -49,10 +49,10 @@ func TestSenderWritesFullBatches(t *testing.T) {
 		}
 		written += w
 	}
-	if written+len(c.pending) != n*frame {
-		t.Errorf("%d bytes written and %d pending, want %d in all", written, len(c.pending), n*frame)
+	if written+c.filled != n*frame {
+		t.Errorf("%d bytes written and %d pending, want %d in all", written, c.filled, n*frame)
 	}
-	if len(c.pending) >= directBatch {
-		t.Errorf("%d writes and %d bytes pending: the sender did not write its full batches", len(out.writes), len(c.pending))
+	if c.filled >= directBatch {
+		t.Errorf("%d writes and %d bytes pending: the sender did not write its full batches", len(out.writes), c.filled)
 	}
 }

@@ -53,7 +53,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 		return nil, fmt.Errorf("link: %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(cfg, nc, wire.NewReader(readerOf(nc), cfg.MaxFrame), peer), nil
+	return newConn(cfg, nc, readerOf(nc), peer), nil
 }
 
 func writeFrame(nc net.Conn, k wire.Kind, p []byte) error {

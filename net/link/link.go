@@ -1,8 +1,9 @@
 // Package link is an authenticated connection between two peacepie
 // processes over TCP (usually loopback): a handshake proves that both ends
 // know the system's secret, then message frames flow both ways. Writes are
-// batched (many small messages share a syscall), a keep-alive runs when the
-// link is idle, and a peer that stops answering is declared dead.
+// batched (many small messages share a syscall) and made with no lock held,
+// a keep-alive runs when the link is idle and goes ahead of the messages
+// waiting, and a peer that sends no byte for DeadAfter is declared dead.
 //
 // link knows frames and bytes, not actors: the process that owns a Conn
 // encodes its messages and routes what arrives.
@@ -28,7 +29,7 @@ type Config struct {
 	Secret    []byte        // the system's secret; required
 	MaxFrame  int           // the largest message; wire.DefaultMaxFrame
 	Heartbeat time.Duration // a ping when idle this long; 1s
-	DeadAfter time.Duration // no frame for this long: the peer is dead; 3s
+	DeadAfter time.Duration // no byte for this long: the peer is dead; 3s
 	Logger    *slog.Logger
 	// TLS, when set, wraps every link in mutual TLS (TLSConfig); both ends
 	// must use it.
@@ -86,42 +87,101 @@ func (c *Config) defaults() {
 // writer, so that a stream is batched.
 const directGap = 50 * time.Microsecond
 
-// directBatch: pending frames of at least this size, with no write under
+// directBatch: filled frames of at least this size, with no write under
 // way, are written by the sender that adds to them. The writer may not run
 // soon: with one thread for Go code it waits until the sending goroutine
 // yields (up to 10 ms of messages, megabytes to copy as the buffer grows).
 const directBatch = 64 << 10
 
+// bigFrame: a frame at least this large is written from its slot's own
+// buffer, not copied into a batch, and control frames that came meanwhile
+// go out just before it.
+const bigFrame = 64 << 10
+
+// writeChunk: a write of more than this goes to the socket in pieces of
+// this size, and the write deadline moves on between them, so a large
+// frame that a live peer reads slowly does not time out (the peer counts
+// the bytes as life too: liveReader).
+const writeChunk = 256 << 10
+
+// maxSlotBuf: a slot's buffer larger than this (after a large message) is
+// dropped rather than kept for the next message; maxFree bounds the slots
+// kept for reuse. Small frames merged into the slot before them
+// (mergeLocked) go into a batch buffer of batchCap bytes, room for
+// directBatch and one more frame; two are kept.
+const (
+	maxSlotBuf = 16 << 10
+	maxFree    = 128
+	batchCap   = directBatch + bigFrame
+)
+
 // ErrClosed: the link is closed.
 var ErrClosed = errors.New("link: closed")
 
-// Conn is an open, authenticated link. Send may be called concurrently.
+// Conn is an open, authenticated link. Send, SendAppend, Reserve and
+// Slot.Fill may be called concurrently.
+//
+// User frames (messages, and the bye that ends the link) go out in the
+// order of Reserve (Send and SendAppend reserve, then fill). A frame is
+// encoded by its sender into its slot's own buffer, with no lock held, so
+// a caller may take a slot under its own lock (the order it decides) and
+// encode and send after releasing it. Control frames (ping, pong) do not
+// wait behind user frames: they go out at the next write, ahead of the
+// user frames not yet written. A frame is atomic on the wire; a large one
+// is written in pieces (writeChunk), but nothing comes between them.
 type Conn struct {
 	cfg  Config
 	peer string
 	c    net.Conn
 	r    *wire.Reader
+	live *liveReader
 
-	// Frames are encoded straight into pending, back to back, under mu.
-	// Whoever sets writing (the writer, or a sender writing directly on an
-	// idle link) owns spare and out until it clears writing: it swaps
-	// pending for spare and writes the whole batch with one syscall.
-	mu               sync.Mutex
-	pending          []byte // frames waiting to be written
-	spare            []byte // the last written batch, reused
-	closed           bool
-	err              error
-	writing          bool      // a batch is being written
-	lastDirect       time.Time // the last direct write
-	out              io.Writer // set by Run
+	// mu guards the queue of slots and the fields up to out. It is never
+	// held while a frame is encoded or written: whoever sets writing (the
+	// writer, or a sender writing directly on an idle link) takes the
+	// filled slots at the front of q and the control frames, and writes
+	// them with mu released; it owns batch and writeDeadlineSet until it
+	// clears writing.
+	mu         sync.Mutex
+	q          []*Slot  // user frames in link order, not yet taken by a writer
+	filled     int      // bytes of the filled frames in q
+	free       []*Slot  // slots for reuse
+	batches    [][]byte // batch buffers for reuse (mergeLocked)
+	ctrl       []byte   // control frames: written ahead of q
+	closed     bool
+	err        error
+	writing    bool          // a batch is being written
+	woken      bool          // the writer was kicked for the filled frames and has not taken them
+	lastDirect time.Time     // the last direct write
+	out        io.Writer     // set by Run
+	wake       chan struct{} // capacity 1: the writer has work
+	done       chan struct{}
+	wrap       func(net.Conn) net.Conn
+
+	batch            []byte  // small frames copied together for one write
+	taken            []*Slot // the slots being written
 	writeDeadlineSet time.Time
-	wake             chan struct{} // capacity 1: the writer has work
-	done             chan struct{}
-	wrap             func(net.Conn) net.Conn
 }
 
-// maxSpare: a batch buffer bigger than this (after a large message) is
-// dropped rather than kept for the next batch.
+// Slot is a user frame's place in a link's order (Conn.Reserve). Fill it
+// exactly once; until then, the frames reserved after it wait.
+type Slot struct {
+	c     *Conn
+	buf   []byte
+	state slotState // guarded by c.mu once the slot is in the queue
+}
+
+type slotState uint8
+
+const (
+	slotReserved slotState = iota // taken, being encoded
+	slotFilled                    // ready to be written
+	slotDropped                   // its frame was refused: nothing to write
+	slotClosed                    // reserved on a closed link
+)
+
+// maxSpare: a batch buffer bigger than this is dropped rather than kept
+// for the next batch.
 const maxSpare = 1 << 20
 
 // SetWriteHook wraps the connection the writer writes to (tests count
@@ -141,8 +201,12 @@ func (c *Conn) Err() error {
 	return c.err
 }
 
-func newConn(cfg Config, nc net.Conn, r *wire.Reader, peer string) *Conn {
-	return &Conn{cfg: cfg, peer: peer, c: nc, r: r, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// newConn makes the link of an authenticated connection; r reads nc's
+// bytes (readerOf).
+func newConn(cfg Config, nc net.Conn, r io.Reader, peer string) *Conn {
+	live := &liveReader{r: r, c: nc}
+	return &Conn{cfg: cfg, peer: peer, c: nc, r: wire.NewReader(live, cfg.MaxFrame), live: live,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Send queues one message for the peer. It fails at once for a message
@@ -155,73 +219,182 @@ func (c *Conn) Send(payload []byte) error {
 }
 
 // SendAppend is Send for a payload that appendPayload appends to the
-// frame being built (a message encoding itself) in the link's buffer:
-// nothing is allocated per message. appendPayload runs with the link
-// locked and must not use the link. An error of appendPayload is returned
-// as it is.
+// frame being built (a message encoding itself): Reserve, then Fill.
 func (c *Conn) SendAppend(appendPayload func([]byte) ([]byte, error)) error {
+	return c.Reserve().Fill(appendPayload)
+}
+
+// Reserve takes the next place in the link's order for a message that
+// the caller then encodes and sends with Slot.Fill. It takes the link's
+// lock briefly and never blocks otherwise: a caller may reserve under a
+// lock of its own that orders its messages, release it, and fill.
+func (c *Conn) Reserve() *Slot {
 	c.mu.Lock()
-	if c.closed {
-		err := c.err
-		c.mu.Unlock()
-		if err == nil {
-			err = ErrClosed
-		}
-		return fmt.Errorf("link to %s: %w", c.peer, err)
+	var s *Slot
+	if n := len(c.free); n > 0 {
+		s = c.free[n-1]
+		c.free[n-1] = nil
+		c.free = c.free[:n-1]
+	} else {
+		s = &Slot{c: c}
 	}
-	was := len(c.pending)
-	f, start := wire.StartFrame(c.pending, wire.KindMessage)
+	if c.closed {
+		s.state = slotClosed
+	} else {
+		s.state = slotReserved
+		c.q = append(c.q, s)
+	}
+	c.mu.Unlock()
+	return s
+}
+
+// Fill encodes the slot's message (appendPayload appends the payload to
+// the frame, with no lock held; it must not use the link) and sends it in
+// its place. It fails for a payload over the frame limit (wire.ErrTooLarge)
+// or a closed link; an error of appendPayload is returned as it is. Either
+// way the slot is used up, and the frames behind it go on.
+func (s *Slot) Fill(appendPayload func([]byte) ([]byte, error)) error {
+	return s.fill(wire.KindMessage, appendPayload)
+}
+
+func (s *Slot) fill(k wire.Kind, appendPayload func([]byte) ([]byte, error)) error {
+	c := s.c
+	if s.state == slotClosed {
+		return c.closedError()
+	}
+	f, start := wire.StartFrame(s.buf[:0], k)
 	f, err := appendPayload(f)
 	if err == nil {
 		if f, err = wire.FinishFrame(f, start, c.cfg.MaxFrame); err != nil {
 			err = fmt.Errorf("link to %s: %w", c.peer, err)
 		}
 	}
+	c.mu.Lock()
+	was := c.filled
 	if err != nil {
-		c.pending = f[:was]
-		c.mu.Unlock()
-		return err
+		s.buf, s.state = f[:0], slotDropped
+	} else {
+		s.buf, s.state = f, slotFilled
+		c.filled += len(f)
+		c.mergeLocked(s)
 	}
-	c.pending = f
-	c.queued(was)
-	return nil
+	if c.closed {
+		c.mu.Unlock()
+		return c.closedError()
+	}
+	c.ready(was)
+	return err
 }
 
-// appendFrame queues a control frame.
-func (c *Conn) appendFrame(k wire.Kind, payload []byte) {
+// mergeLocked appends the small frame of s, just filled, to the filled
+// frames of the slot before it, when s is last in the queue, and frees s:
+// a stream that the writer has not caught up with is a few batches, not a
+// slot per frame (the copy is at most a small frame, under mu).
+func (c *Conn) mergeLocked(s *Slot) {
+	n := len(c.q)
+	if n < 2 || c.q[n-1] != s || len(s.buf) >= bigFrame {
+		return
+	}
+	prev := c.q[n-2]
+	if prev.state != slotFilled || len(prev.buf) >= directBatch {
+		return
+	}
+	if cap(prev.buf)-len(prev.buf) < len(s.buf) {
+		// A batch buffer (batchCap: room for directBatch and a frame).
+		var b []byte
+		if k := len(c.batches); k > 0 {
+			b, c.batches = c.batches[k-1], c.batches[:k-1]
+		} else {
+			b = make([]byte, 0, batchCap)
+		}
+		prev.buf = append(b, prev.buf...)
+	}
+	prev.buf = append(prev.buf, s.buf...)
+	c.q[n-1] = nil
+	c.q = c.q[:n-1]
+	c.recycleLocked(s)
+}
+
+// recycleLocked keeps a slot that has been written (or merged) for reuse,
+// and its buffer if it is small, or a batch buffer (two at most).
+func (c *Conn) recycleLocked(s *Slot) {
+	switch {
+	case cap(s.buf) == batchCap:
+		if len(c.batches) < 2 {
+			c.batches = append(c.batches, s.buf[:0])
+		}
+		s.buf = nil
+	case cap(s.buf) > maxSlotBuf:
+		s.buf = nil
+	}
+	if len(c.free) < maxFree {
+		c.free = append(c.free, s)
+	}
+}
+
+func (c *Conn) closedError() error {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err == nil {
+		err = ErrClosed
+	}
+	return fmt.Errorf("link to %s: %w", c.peer, err)
+}
+
+// appendCtrl queues a control frame ahead of the user frames not yet
+// written; it is written now, on this goroutine, when nothing is being
+// written (a pong from the reader).
+func (c *Conn) appendCtrl(k wire.Kind) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	was := len(c.pending)
-	c.pending, _ = wire.AppendFrame(c.pending, k, payload, len(payload))
-	c.queued(was)
+	c.ctrl, _ = wire.AppendFrame(c.ctrl, k, nil, 0)
+	if c.writing || c.out == nil {
+		c.mu.Unlock() // the writing party writes it next
+		c.kick()
+		return
+	}
+	c.writeOut(true)
 }
 
-// queued sees that frames just added to pending (which held was bytes)
-// get written, and unlocks mu. A frame on an idle link is written now, on
-// this goroutine: one hand-off less per message when traffic is light.
-// Frames that follow closely are left to the writer, which batches them;
-// but a sender that finds directBatch bytes pending and no write under way
-// writes them itself. When pending was not empty, or a batch is being
-// written, the writing party is bound to come back for it.
-func (c *Conn) queued(was int) {
-	if c.writing || (was > 0 && (len(c.pending) < directBatch || c.out == nil)) {
+// ready sees that the frames at the front of the queue, filled now, get
+// written, and unlocks mu (was: the filled bytes before this frame). A
+// frame on an idle link is written now, on this goroutine: one hand-off
+// less per message when traffic is light. Frames that follow closely are
+// left to the writer, which batches them; but a sender that finds
+// directBatch bytes filled and no write under way writes them itself. A
+// frame behind one still being encoded waits for that one's Fill.
+func (c *Conn) ready(was int) {
+	if c.writing || len(c.q) == 0 || c.q[0].state == slotReserved {
 		c.mu.Unlock()
 		return
 	}
+	if was > 0 && (c.filled < directBatch || c.out == nil) {
+		// The writer was woken for the frames before; a frame behind one
+		// that was still being encoded may be the first it hears of.
+		kick := !c.woken
+		c.woken = true
+		c.mu.Unlock()
+		if kick {
+			c.kick()
+		}
+		return
+	}
 	if was > 0 { // a full batch: the writer was kicked for it, but has not come
-		c.writeBatches(true)
+		c.writeOut(true)
 		return
 	}
 	if c.out != nil {
 		if now := time.Now(); now.Sub(c.lastDirect) > directGap {
 			c.lastDirect = now
-			c.writeBatches(true)
+			c.writeOut(true)
 			return
 		}
 	}
+	c.woken = true
 	c.mu.Unlock()
 	c.kick()
 }
@@ -233,50 +406,135 @@ func (c *Conn) kick() {
 	}
 }
 
-// writeBatches writes pending, and what is added meanwhile, until nothing
-// is left (direct: one batch, then the rest is the writer's). It is called
-// with mu held and !writing, and returns with mu released.
-func (c *Conn) writeBatches(direct bool) {
-	for len(c.pending) > 0 && !c.closed {
-		batch := c.pending
-		c.pending = c.spare[:0]
+// writeOut writes the control frames and the filled frames at the front of
+// the queue, and what comes meanwhile, until nothing is left (direct: one
+// round, then the rest is the writer's). It is called with mu held and
+// !writing, and returns with mu released.
+func (c *Conn) writeOut(direct bool) {
+	for !c.closed {
+		c.woken = false // what is filled from now on wakes the writer again
+		n := 0
+		for n < len(c.q) && c.q[n].state != slotReserved {
+			n++
+		}
+		if n == 0 && len(c.ctrl) == 0 {
+			break
+		}
+		ctrl := c.ctrl
+		c.ctrl = nil
+		taken := append(c.taken[:0], c.q[:n]...)
+		rest := copy(c.q, c.q[n:])
+		clear(c.q[rest:])
+		c.q = c.q[:rest]
+		for _, s := range taken {
+			if s.state == slotFilled {
+				c.filled -= len(s.buf)
+			}
+		}
 		c.writing = true
 		c.mu.Unlock()
-		err := c.write(batch)
+		err := c.writeFrames(ctrl, taken)
 		c.mu.Lock()
 		c.writing = false
-		if cap(batch) <= maxSpare {
-			c.spare = batch[:0]
-		} else {
-			c.spare = nil
+		for i, s := range taken {
+			c.recycleLocked(s)
+			taken[i] = nil
 		}
+		c.taken = taken[:0]
 		if err != nil {
 			c.mu.Unlock()
 			c.shutdown(err)
 			return
 		}
 		if direct {
-			break // the sender goes back to its work; the writer does the rest
+			break
 		}
 	}
-	more := len(c.pending) > 0 && !c.closed
+	more := !c.closed && (len(c.ctrl) > 0 || len(c.q) > 0 && c.q[0].state != slotReserved)
+	c.woken = more // else a frame filled behind one being encoded must wake the writer
 	c.mu.Unlock()
 	if more {
 		c.kick()
 	}
 }
 
-// write writes a batch of frames with one syscall (only the party that
-// set writing calls it).
-func (c *Conn) write(batch []byte) error {
-	if now := time.Now(); now.Sub(c.writeDeadlineSet) > c.cfg.DeadAfter/8 {
-		_ = c.c.SetWriteDeadline(now.Add(c.cfg.DeadAfter))
-		c.writeDeadlineSet = now
+// writeFrames writes control frames, then the taken slots' frames: small
+// ones copied together into one write, a large one from its own buffer,
+// after any control frame queued meanwhile (only the party that set
+// writing calls it).
+func (c *Conn) writeFrames(ctrl []byte, taken []*Slot) error {
+	if len(ctrl) == 0 && len(taken) == 1 && taken[0].state == slotFilled {
+		return c.write(taken[0].buf) // one frame: no copy
 	}
-	if _, err := c.out.Write(batch); err != nil {
-		return fmt.Errorf("link to %s: write: %w", c.peer, err)
+	b := append(c.batch[:0], ctrl...)
+	for _, s := range taken {
+		if s.state != slotFilled {
+			continue
+		}
+		if len(s.buf) < bigFrame {
+			b = append(b, s.buf...)
+			continue
+		}
+		c.mu.Lock()
+		b = append(b, c.ctrl...) // control frames do not wait behind it
+		c.ctrl = nil
+		c.mu.Unlock()
+		if err := c.write(b); err != nil {
+			return err
+		}
+		b = b[:0]
+		if err := c.write(s.buf); err != nil {
+			return err
+		}
+	}
+	err := c.write(b)
+	if cap(b) <= maxSpare {
+		c.batch = b[:0]
+	} else {
+		c.batch = nil
+	}
+	return err
+}
+
+// write writes bytes of whole frames, in pieces of writeChunk at most; the
+// write deadline moves on as they go out (only the party that set writing
+// calls it).
+func (c *Conn) write(p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), writeChunk)
+		if now := time.Now(); now.Sub(c.writeDeadlineSet) > c.cfg.DeadAfter/8 {
+			_ = c.c.SetWriteDeadline(now.Add(c.cfg.DeadAfter))
+			c.writeDeadlineSet = now
+		}
+		if _, err := c.out.Write(p[:n]); err != nil {
+			return fmt.Errorf("link to %s: write: %w", c.peer, err)
+		}
+		p = p[n:]
 	}
 	return nil
+}
+
+// liveReader is what a link reads its connection through: before each
+// read it moves the read deadline on (at most every DeadAfter/8), so a
+// peer is dead after DeadAfter without a byte, not without a whole frame:
+// a peer in the middle of sending a large frame to a slow reader is alive.
+// Only the link's reader uses it, and only from Run on (after is 0 in the
+// handshake, whose deadline is its own).
+type liveReader struct {
+	r     io.Reader
+	c     net.Conn
+	after time.Duration
+	set   time.Time
+}
+
+func (l *liveReader) Read(p []byte) (int, error) {
+	if l.after > 0 {
+		if now := time.Now(); now.Sub(l.set) > l.after/8 {
+			_ = l.c.SetReadDeadline(now.Add(l.after))
+			l.set = now
+		}
+	}
+	return l.r.Read(p)
 }
 
 // Run serves the link until it ends: it delivers each message to handle,
@@ -294,6 +552,7 @@ func (c *Conn) Run(handle func(payload []byte)) error {
 	c.mu.Lock()
 	c.out = out
 	c.mu.Unlock()
+	c.live.after = c.cfg.DeadAfter
 	go c.writeLoop()
 	err := c.readLoop(handle)
 	c.shutdown(err)
@@ -302,22 +561,15 @@ func (c *Conn) Run(handle func(payload []byte)) error {
 
 func (c *Conn) readLoop(handle func([]byte)) error {
 	c.r.ReuseBuffer()
-	var deadlineSet time.Time
 	for {
-		// The deadline matters only for a read that waits, and moves at
-		// most every DeadAfter/8: a silent peer is declared dead after 7/8
-		// to 8/8 of DeadAfter.
-		if !c.r.FrameBuffered() {
-			if now := time.Now(); now.Sub(deadlineSet) > c.cfg.DeadAfter/8 {
-				_ = c.c.SetReadDeadline(now.Add(c.cfg.DeadAfter))
-				deadlineSet = now
-			}
-		}
+		// The read deadline moves on with every read of the connection
+		// (liveReader), at most every DeadAfter/8: a peer that sent no byte
+		// for 7/8 to 8/8 of DeadAfter is declared dead.
 		f, err := c.r.ReadFrame()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return fmt.Errorf("link to %s: the peer sent nothing for %s: it is dead", c.peer, c.cfg.DeadAfter)
+				return fmt.Errorf("link to %s: the peer sent no byte for %s: it is dead", c.peer, c.cfg.DeadAfter)
 			}
 			return fmt.Errorf("link to %s: %w", c.peer, err)
 		}
@@ -335,7 +587,7 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 				runtime.Gosched()
 			}
 		case wire.KindPing:
-			c.appendFrame(wire.KindPong, nil)
+			c.appendCtrl(wire.KindPong)
 		case wire.KindPong:
 		case wire.KindBye:
 			return fmt.Errorf("link to %s: %w: the peer closed it: %s", c.peer, ErrClosed, f.Payload)
@@ -345,7 +597,7 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 	}
 }
 
-// writeLoop writes what senders leave pending, a batch per syscall, and a
+// writeLoop writes what senders leave filled, a batch per syscall, and a
 // ping when the link has been idle for a heartbeat.
 func (c *Conn) writeLoop() {
 	idle := time.NewTimer(c.cfg.Heartbeat)
@@ -354,16 +606,21 @@ func (c *Conn) writeLoop() {
 		select {
 		case <-c.wake:
 		case <-idle.C:
-			c.appendFrame(wire.KindPing, nil)
+			c.mu.Lock()
+			if !c.closed {
+				c.ctrl, _ = wire.AppendFrame(c.ctrl, wire.KindPing, nil, 0)
+			}
+			c.mu.Unlock()
 		case <-c.done:
 			return
 		}
 		c.mu.Lock()
 		if c.writing {
-			// A direct write is on: it writes what is pending.
+			// A direct write is on: it writes what is filled, and kicks
+			// this loop for what comes after.
 			c.mu.Unlock()
 		} else {
-			c.writeBatches(false)
+			c.writeOut(false)
 		}
 		idle.Reset(c.cfg.Heartbeat)
 	}
@@ -389,9 +646,9 @@ func (c *Conn) shutdown(err error) {
 }
 
 // Close ends the link, telling the peer why; queued messages are written
-// first (for up to a second).
+// first (for up to a second): the bye takes its place behind them.
 func (c *Conn) Close(reason string) {
-	c.appendFrame(wire.KindBye, []byte(reason))
+	_ = c.Reserve().fill(wire.KindBye, func(b []byte) ([]byte, error) { return append(b, reason...), nil })
 	c.kick()
 	time.AfterFunc(time.Second, func() { c.shutdown(ErrClosed) })
 }

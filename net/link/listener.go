@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/internal/ratelog"
-	"github.com/peacepie/peacepie/net/wire"
 )
 
 // RefusalLogRate is how many `link refused` lines a Listener logs a
@@ -181,5 +180,5 @@ func (l *Listener) handshake(nc net.Conn) (*Conn, error) {
 		return fail(peer, err)
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(l.cfg, nc, wire.NewReader(readerOf(nc), l.cfg.MaxFrame), peer), nil
+	return newConn(l.cfg, nc, readerOf(nc), peer), nil
 }

@@ -1,0 +1,113 @@
+package link
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/peacepie/peacepie/net/wire"
+)
+
+// gatedWriter holds the first write until open is closed (entered says it
+// has begun); the writes after it pass.
+type gatedWriter struct {
+	w       net.Conn
+	entered chan struct{}
+	open    chan struct{}
+	first   bool
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	if !g.first {
+		g.first = true
+		close(g.entered)
+		<-g.open
+	}
+	return g.w.Write(p)
+}
+
+// TestPingGoesAheadOfPendingFrames: a ping queued while a 20 MiB frame
+// waits to be written (behind a write under way) is written before it: a
+// heartbeat never waits behind a large message that has not begun.
+func TestPingGoesAheadOfPendingFrames(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), MaxFrame: 32 << 20, Heartbeat: time.Hour}
+	cfg.defaults()
+	c := newConn(cfg, a, a, "first.process_0.admin")
+	defer c.shutdown(ErrClosed)
+	gate := &gatedWriter{w: a, entered: make(chan struct{}), open: make(chan struct{})}
+	c.out = gate // as Run sets it
+	go c.writeLoop()
+
+	first := make(chan error, 1)
+	go func() { first <- c.Send([]byte("first")) }() // written at once: held in the gate
+	<-gate.entered
+	big := bytes.Repeat([]byte("x"), 20<<20)
+	if err := c.Send(big); err != nil { // queued behind the write under way
+		t.Fatal(err)
+	}
+	c.appendCtrl(wire.KindPing)
+	close(gate.open)
+
+	r := wire.NewReader(b, cfg.MaxFrame)
+	var got []string
+	for len(got) < 3 {
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, f.Kind.String()+":"+string(f.Payload[:min(len(f.Payload), 5)]))
+	}
+	want := []string{"message:first", "ping:", "message:xxxxx"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frames on the wire: %q, want %q (the ping ahead of the pending 20 MiB frame)", got, want)
+		}
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBytesReceivedAreLife: a peer that sends one large frame slowly, for
+// three times DeadAfter, is not declared dead: every byte counts as life,
+// not only a whole frame.
+func TestBytesReceivedAreLife(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), Heartbeat: time.Hour, DeadAfter: 500 * time.Millisecond}
+	cfg.defaults()
+	c := newConn(cfg, a, a, "first.process_0.admin")
+	got := make(chan int, 1)
+	ended := make(chan error, 1)
+	go func() { ended <- c.Run(func(p []byte) { got <- len(p) }) }()
+	defer c.shutdown(ErrClosed)
+
+	const size = 1 << 20
+	frame, err := wire.AppendFrame(nil, wire.KindMessage, bytes.Repeat([]byte("y"), size), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pieces = 60 // one every 25 ms: 1.5 s in all
+	step := (len(frame) + pieces - 1) / pieces
+	for i := 0; i < len(frame); i += step {
+		if _, err := b.Write(frame[i:min(i+step, len(frame))]); err != nil {
+			t.Fatalf("the link stopped reading after %d of %d bytes: %v (%v)", i, len(frame), err, c.Err())
+		}
+		time.Sleep(25 * time.Millisecond) // the pace of a slow sender, not a wait for something
+	}
+	select {
+	case n := <-got:
+		if n != size {
+			t.Fatalf("a message of %d bytes arrived, want %d", n, size)
+		}
+	case err := <-ended:
+		t.Fatalf("the link ended while the peer was sending: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message did not arrive")
+	}
+}
