@@ -68,8 +68,9 @@ var forwarded = map[string]bool{
 // process above watches. Its methods may be called from any goroutine.
 type forwarder struct {
 	proc *host.Process
-	// send writes a System message to the process above (it must not block
-	// for long: a link's SendAppend).
+	// send writes a System message to the process above, or for the root's
+	// forwarder to a host, down its link (it must not block for long: a
+	// link's SendAppend).
 	send func(m host.Message) error
 	// keep says which events are sent; nil: those of the kinds in
 	// forwarded that happened on this process's host (upward).
