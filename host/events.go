@@ -55,26 +55,37 @@ func EventFromValue(v any) (Event, error) {
 // when nobody watches. A watcher that does not keep up loses events (they
 // are counted), never slows the actors down.
 type eventHub struct {
-	count atomic.Int32
-	mu    sync.Mutex // guards subs
+	count atomic.Int32 // every watch
+	ops   atomic.Int32 // the watches that are not internal (Process.WatchInternal)
+	mu    sync.Mutex   // guards subs
 	subs  map[*Watch]struct{}
 	// hookMu serialises calls of hook, which is told whether anybody
-	// watches each time that changes (taken after mu is released).
+	// watches each time that changes, and of opHook, told whether anybody
+	// but the system's own forwarders watches (taken after mu is released).
 	hookMu sync.Mutex
 	hook   func(watched bool)
+	opHook func(watched bool)
 }
 
 // Watch is a subscription to the events of a process.
 type Watch struct {
-	C       <-chan Event
-	c       chan Event
-	hub     *eventHub
-	Dropped atomic.Uint64
+	C        <-chan Event
+	c        chan Event
+	hub      *eventHub
+	internal bool
+	Dropped  atomic.Uint64
 }
 
 // Watch subscribes to the process's events; call Close when done.
-func (p *Process) Watch() *Watch {
-	w := &Watch{c: make(chan Event, 256), hub: &p.events}
+func (p *Process) Watch() *Watch { return p.watch(false) }
+
+// WatchInternal subscribes to the process's events like Watch, for the
+// system's own use (a forwarder that passes them on to another process):
+// it counts for OnWatched but not for OnOperatorWatched.
+func (p *Process) WatchInternal() *Watch { return p.watch(true) }
+
+func (p *Process) watch(internal bool) *Watch {
+	w := &Watch{c: make(chan Event, 256), hub: &p.events, internal: internal}
 	w.C = w.c
 	p.events.mu.Lock()
 	if p.events.subs == nil {
@@ -82,10 +93,11 @@ func (p *Process) Watch() *Watch {
 	}
 	p.events.subs[w] = struct{}{}
 	first := len(p.events.subs) == 1
+	firstOp := !internal && p.events.ops.Add(1) == 1
 	p.events.count.Store(int32(len(p.events.subs)))
 	p.events.mu.Unlock()
-	if first {
-		p.events.changed()
+	if first || firstOp {
+		p.events.changed(first, firstOp)
 	}
 	return w
 }
@@ -98,19 +110,35 @@ func (p *Process) OnWatched(f func(watched bool)) {
 	p.events.hookMu.Lock()
 	p.events.hook = f
 	p.events.hookMu.Unlock()
-	p.events.changed()
+	p.events.changed(true, false)
 }
 
-// NotifyWatched calls the OnWatched function again with the current state
-// (a process joined that must be told).
-func (p *Process) NotifyWatched() { p.events.changed() }
+// OnOperatorWatched sets the function told, in order, whether anybody but
+// the system's own forwarders (WatchInternal) watches the process's events
+// each time that changes (a host's head asks the root for the rest of the
+// system's events, or stops). It is called at once with the current state.
+// It must not call Watch or Close.
+func (p *Process) OnOperatorWatched(f func(watched bool)) {
+	p.events.hookMu.Lock()
+	p.events.opHook = f
+	p.events.hookMu.Unlock()
+	p.events.changed(false, true)
+}
 
-// changed tells the hook the current state.
-func (h *eventHub) changed() {
+// NotifyWatched calls the OnWatched and OnOperatorWatched functions again
+// with the current state (a process joined that must be told, a host
+// joined the system again).
+func (p *Process) NotifyWatched() { p.events.changed(true, true) }
+
+// changed tells the hooks the current state: hook when all, opHook when op.
+func (h *eventHub) changed(all, op bool) {
 	h.hookMu.Lock()
 	defer h.hookMu.Unlock()
-	if h.hook != nil {
+	if all && h.hook != nil {
 		h.hook(h.watched())
+	}
+	if op && h.opHook != nil {
+		h.opHook(h.ops.Load() > 0)
 	}
 }
 
@@ -129,16 +157,17 @@ func (p *Process) Publish(e Event) {
 func (w *Watch) Close() {
 	h := w.hub
 	h.mu.Lock()
-	last := false
+	last, lastOp := false, false
 	if _, ok := h.subs[w]; ok {
 		delete(h.subs, w)
 		close(w.c) // publish sends under h.mu, so nothing sends now
 		last = len(h.subs) == 0
+		lastOp = !w.internal && h.ops.Add(-1) == 0
 	}
 	h.count.Store(int32(len(h.subs)))
 	h.mu.Unlock()
-	if last {
-		h.changed()
+	if last || lastOp {
+		h.changed(last, lastOp)
 	}
 }
 

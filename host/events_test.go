@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -30,6 +31,32 @@ func TestOnWatched(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("the hook heard %v, want %v", got, want)
 		}
+	}
+}
+
+// TestOnOperatorWatched: the operator hook hears of the watches that are
+// not internal only (a forwarder's watch is not an operator's), and the
+// other hook of them all.
+func TestOnOperatorWatched(t *testing.T) {
+	p := newProcess(t, host.Config{Host: "first", Process: "main"})
+	var mu sync.Mutex
+	var all, ops []bool
+	p.OnWatched(func(on bool) { mu.Lock(); all = append(all, on); mu.Unlock() })
+	p.OnOperatorWatched(func(on bool) { mu.Lock(); ops = append(ops, on); mu.Unlock() })
+	fwd := p.WatchInternal() // all: true
+	w := p.Watch()           // ops: true
+	w.Close()                // ops: false
+	fwd.Close()              // all: false
+	w2 := p.Watch()          // both true
+	p.NotifyWatched()        // both again
+	w2.Close()               // both false
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "[false true false true true false]"; fmt.Sprint(all) != want {
+		t.Errorf("OnWatched heard %v, want %s", all, want)
+	}
+	if want := "[false true false true true false]"; fmt.Sprint(ops) != want {
+		t.Errorf("OnOperatorWatched heard %v, want %s", ops, want)
 	}
 }
 

@@ -20,8 +20,9 @@ var internalVerbs = map[string]bool{
 	"route_flush": true, "route_flushed": true, "route_reflush": true,
 	// a head and its children
 	"exit_process": true, "process_gone": true, "head_lost": true, "go_threads": true, "restore_process": true,
-	// events and stats for watchers (a head and its children)
-	"watch_events": true, "child_event": true, "child_stats": true,
+	// events and stats for watchers (a head and its children; the root and
+	// a host whose head is watched)
+	"watch_events": true, "child_event": true, "child_stats": true, "watch_system": true,
 	// hosts and the root
 	"host_join": true, "host_welcome": true, "join_elsewhere": true, "host_processes": true, "exit_host": true,
 	"name_here": true, "name_flush": true, "name_flushed": true, "name_gone": true,

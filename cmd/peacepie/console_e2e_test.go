@@ -642,7 +642,8 @@ func TestConsoleProcesses(t *testing.T) {
 
 // TestConsoleHosts: the console lists every host of the system, with its
 // processes, and shows a host that died as gone; another host's console
-// shows the same system.
+// shows the same system, live: its system page's chart shows a number, and
+// the first host's process page there shows its printed lines.
 func TestConsoleHosts(t *testing.T) {
 	t.Parallel()
 	first := startFresh(t)
@@ -665,6 +666,14 @@ func TestConsoleHosts(t *testing.T) {
 	b2 := newBrowser(t)
 	b2.do("open second's console", 15*time.Second, chromedp.Navigate(second.url))
 	b2.waitFor("both hosts on second's console", 10*time.Second, jsHas(row("#hosts", "first"))+" && "+jsHas(row("#hosts", "second")))
+	b2.waitFor("the chart of second's system page with a number", 15*time.Second,
+		`(() => { const c = document.querySelector("#chart"); return c && c.dataset.rate !== undefined && c.dataset.rate !== "" && !isNaN(Number(c.dataset.rate)); })()`)
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "IteratingHelloWorld"}, `+
+		`"name": "hw_first_iter", "params": {"period": 0.2}}`), "actor_is_created")
+	ws.expect("hw_first_iter", "tick_start", nil, "tick_started")
+	b2.do("open the first host's main process on second's console", 15*time.Second, chromedp.Navigate(second.url+"#/process/"+admin))
+	b2.waitFor("hw_first_iter's printed line on second's console", 15*time.Second,
+		jsText("#lines")+`.includes('hw_first_iter: IteratingHelloWorld "hw_first_iter" from "`+admin+`" says "Hello, World! (')`)
 	b2.noExceptions("second's console")
 
 	b.do("back to the system page", 10*time.Second, chromedp.Navigate(first.url+"#/"))

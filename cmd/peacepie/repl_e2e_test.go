@@ -604,3 +604,26 @@ func TestAttachChildViews(t *testing.T) {
 		return strings.Contains(log, "evaluating code in an actor") && strings.Contains(log, "return 1+1") && strings.Contains(log, "child_iterating")
 	})
 }
+
+// TestAttachOtherHostWatch: attach to a host that is not the first sees
+// the whole system: watch prints the lines of an actor in the first host's
+// child.
+func TestAttachOtherHostWatch(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	ws.expect(node, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "IteratingHelloWorld"}, `+
+		`"name": "near_iterating", "params": {"period": 0.2}}`), "actor_is_created")
+	ws.expect("near_iterating", "tick_start", nil, "tick_started")
+	s := attach(t, second.dir)
+
+	s.send(t, "watch\r")
+	s.expect(t, "watching everything; Ctrl-C to stop\n", 5*time.Second)
+	s.expect(t, fmt.Sprintf(`near_iterating: IteratingHelloWorld "near_iterating" from "%s" says "Hello, World! (`, node), 15*time.Second)
+	s.send(t, "\x03")
+	s.waitPrompt(t)
+}

@@ -99,3 +99,98 @@ func TestViewsSystemWide(t *testing.T) {
 	}
 	_ = second
 }
+
+// watchLines reads a watch's events until until holds, counting the
+// printed lines of each actor (actor → line → times seen) and noting the
+// nodes whose stats came with counters; it fails after timeout.
+func watchLines(t *testing.T, w *wsConn, timeout time.Duration, what string, lines map[string]map[string]int, stats map[string]bool, until func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !until() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; printed lines %v, stats of %v", timeout, what, lines, stats)
+		}
+		a := w.read()
+		if a.command() != "event" {
+			continue
+		}
+		body, _ := a["body"].(map[string]any)
+		actor, _ := body["actor"].(string)
+		node, _ := body["node"].(string)
+		switch body["kind"] {
+		case "printed":
+			line, _ := body["line"].(string)
+			if lines[actor] == nil {
+				lines[actor] = map[string]int{}
+			}
+			lines[actor][line]++
+		case "stats":
+			if _, counted := body["handled"]; counted && actor == "" {
+				stats[node] = true
+			}
+		}
+	}
+}
+
+// TestViewsEveryHost: a watch on the console of a host that is not the
+// first sees the printed lines of an actor in the first host's child and
+// the live stats of the first host's processes; a watch on the first host
+// still gets the second host's lines, each once (nothing comes back to its
+// own host, nothing loops).
+func TestViewsEveryHost(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	farChild := ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	iterating := func(name string) any {
+		return raw(`{"class_desc": {"requires_dist": "peacepie_example", "class": "IteratingHelloWorld"}, "name": "` + name + `", "params": {"period": 0.1}}`)
+	}
+	ws.expect(child, "create_actor", iterating("near_iter"), "actor_is_created")
+	ws.expect(farChild, "create_actor", iterating("far_iter"), "actor_is_created")
+
+	// Watches on both consoles, every event and the head's stats.
+	w1, w2 := dial(t, first), dial(t, second)
+	for _, w := range []*wsConn{w1, w2} {
+		w.writeRaw(`{"type": "watch", "id": "all", "stats": true}`)
+		if a := w.read(); a.command() != "watching" {
+			t.Fatalf("watch answered %s", a)
+		}
+	}
+	// The second host's console watches the first host's processes' stats.
+	w3 := dial(t, second)
+	for i, node := range []string{admin, child} {
+		w3.writeRaw(fmt.Sprintf(`{"type": "watch", "id": %d, "filter": %q, "stats": true}`, i, node))
+		if a := w3.read(); a.command() != "watching" {
+			t.Fatalf("watch answered %s", a)
+		}
+	}
+	ws.expect("near_iter", "tick_start", nil, "tick_started")
+	ws.expect("far_iter", "tick_start", nil, "tick_started")
+
+	stats3 := map[string]bool{}
+	watchLines(t, w3, 20*time.Second, "the second host's watch of the first host's processes' stats", map[string]map[string]int{}, stats3,
+		func() bool { return stats3[admin] && stats3[child] })
+
+	// At least 10 lines of each actor on each watch; then the counts.
+	enough := func(lines map[string]map[string]int) func() bool {
+		return func() bool { return len(lines["near_iter"]) >= 10 && len(lines["far_iter"]) >= 10 }
+	}
+	lines1, lines2 := map[string]map[string]int{}, map[string]map[string]int{}
+	stats1, stats2 := map[string]bool{}, map[string]bool{}
+	watchLines(t, w2, 30*time.Second, "printed lines of near_iter (the first host's child) and far_iter on the second host's watch", lines2, stats2, enough(lines2))
+	watchLines(t, w1, 30*time.Second, "printed lines of near_iter and far_iter (the second host's child) on the first host's watch", lines1, stats1, enough(lines1))
+	for name, lines := range map[string]map[string]map[string]int{"first": lines1, "second": lines2} {
+		for actor, seen := range lines {
+			for line, n := range seen {
+				if n != 1 {
+					t.Errorf("the %s host's watch got %q of %s %d times, want once", name, line, actor, n)
+				}
+			}
+		}
+	}
+	_ = second
+}

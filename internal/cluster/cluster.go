@@ -188,6 +188,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	if !h.root {
 		h.fwd = &forwarder{proc: proc, send: h.sendToRoot}
+		proc.OnOperatorWatched(h.operatorWatched)
 	}
 	proc.OnWatched(h.watched)
 	go ln.Serve(h.onLink)

@@ -14,23 +14,41 @@ import (
 // Events system-wide. A watcher (the console, peacepie attach) subscribes
 // to the hub of the process it is connected to; to show the events and
 // stats of every process, each process forwards its own up the tree of
-// links while somebody above watches, and nothing when nobody does:
+// links while somebody above watches, the root passes down to each host
+// whose head is watched what it has from the rest of the system, and
+// nothing is sent when nobody watches:
 //
 //   - a head whose hub gains its first watcher sends watch_events {on: true}
 //     to each child (and the root to each other host's head); the last
 //     watcher gone, watch_events {on: false}. A child started while
 //     somebody watches is told at once.
-//   - a process told on subscribes to its own hub (a forwarder) and sends
-//     up, as System messages: child_event {event} for the events of its
-//     actors (those of the kinds in forwarded; a host's head also passes
-//     on its children's), at most eventRate a second, lines cut to
-//     maxEventLine bytes (what is over is counted and reported as one log
-//     line a second); and child_stats {stats} once a second.
+//   - a process told on subscribes to its own hub (a forwarder, an
+//     internal watch) and sends up, as System messages: child_event
+//     {event} for the events of its host's processes (those of the kinds
+//     in forwarded: its actors', and a host's head also passes on its
+//     children's; never what came down from the root), at most eventRate
+//     a second, lines cut to maxEventLine bytes (what is over is counted
+//     and reported as one log line a second); and child_stats {stats}
+//     once a second.
 //   - the head publishes child_event into its own hub with the event's
 //     node, and keeps child_stats for Process.Stats (NoteStats); a host's
-//     head that forwards passes child_stats on to the root.
+//     head that forwards passes its children's child_stats on to the root.
+//   - a host's head (not the root) whose hub gains its first watcher that
+//     is not a forwarder (Process.OnOperatorWatched: the console, attach)
+//     sends watch_system {on: true} to the root, and {on: false} when the
+//     last is gone; it asks again when it joins again.
+//   - the root, told on by a host, runs a forwarder for it (member.down):
+//     it watches the root's hub, so every process of the system forwards
+//     up, and sends down to that host child_event for the events of every
+//     process not on that host (its own, its children's, the other hosts'),
+//     bounded as above, with process_created, and child_stats: its own
+//     once a second, and those it gets from its children and the other
+//     hosts as they come. The host publishes and notes them like its
+//     children's. The node of each event and stats says where it comes
+//     from: nothing goes back to its own host, and nothing is forwarded
+//     twice.
 //
-// The forwarder's watch buffers 256 events: when the link is slow it loses
+// A forwarder's watch buffers 256 events: when the link is slow it loses
 // events (counted like any watcher's), and actors are never held back.
 
 // eventRate bounds the events a process forwards a second.
@@ -50,11 +68,15 @@ var forwarded = map[string]bool{
 // process above watches. Its methods may be called from any goroutine.
 type forwarder struct {
 	proc *host.Process
-	// send writes a System message to the process above (it must not block
-	// for long: a link's SendAppend).
+	// send writes a System message to the process above, or for the root's
+	// forwarder to a host, down its link (it must not block for long: a
+	// link's SendAppend).
 	send func(m host.Message) error
+	// keep says which events are sent; nil: those of the kinds in
+	// forwarded that happened on this process's host (upward).
+	keep func(e host.Event) bool
 
-	mu   sync.Mutex // guards stop
+	mu   sync.Mutex // guards stop; set subscribes under it (forwarder.mu → eventHub.mu, hookMu)
 	stop chan struct{}
 }
 
@@ -66,7 +88,7 @@ func (f *forwarder) set(on bool) {
 	switch {
 	case on && f.stop == nil:
 		f.stop = make(chan struct{})
-		go f.run(f.proc.Watch(), f.stop)
+		go f.run(f.proc.WatchInternal(), f.stop)
 	case !on && f.stop != nil:
 		close(f.stop)
 		f.stop = nil
@@ -85,6 +107,11 @@ func (f *forwarder) run(w *host.Watch, stop chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	node := f.proc.AdminName()
+	keep := f.keep
+	if keep == nil {
+		own := hostOf(node)
+		keep = func(e host.Event) bool { return forwarded[e.Kind] && hostOf(e.Node) == own }
+	}
 	tokens, over := eventRate, 0
 	f.sendStats(node)
 	for {
@@ -92,7 +119,7 @@ func (f *forwarder) run(w *host.Watch, stop chan struct{}) {
 		case <-stop:
 			return
 		case e := <-w.C:
-			if !forwarded[e.Kind] {
+			if !keep(e) {
 				continue
 			}
 			if tokens == 0 {
@@ -175,15 +202,63 @@ func (h *Head) fromBelow(m *host.Message) bool {
 	case "child_stats":
 		o, _ := m.Body.(host.Object)
 		stats, _ := o.Get("stats")
-		if so, ok := stats.(host.Object); ok && host.IsAdminName(o.String("node")) {
-			h.proc.NoteStats(o.String("node"), so)
+		node := o.String("node")
+		if so, ok := stats.(host.Object); ok && host.IsAdminName(node) {
+			h.proc.NoteStats(node, so)
 		}
-		if h.fwd != nil && h.fwd.on() {
+		// Up only this host's own (not what came down from the root).
+		if h.fwd != nil && hostOf(node) == h.cfg.Host && h.fwd.on() {
 			h.fwd.sendUp("child_stats", m.Body)
+		}
+		if h.root {
+			h.passDown(node, m.Body)
 		}
 		return true
 	}
 	return false
+}
+
+// downForwarder returns the root's forwarder of the rest of the system's
+// events and stats to the host whose head's link is c (member.down).
+func (h *Head) downForwarder(c *link.Conn) *forwarder {
+	to, hostName := c.Peer(), hostOf(c.Peer())
+	return &forwarder{proc: h.proc,
+		send: func(m host.Message) error {
+			m.Recipient = host.Address{Node: to}
+			return c.SendAppend(m.AppendJSON)
+		},
+		keep: func(e host.Event) bool {
+			return (forwarded[e.Kind] || e.Kind == "process_created") && hostOf(e.Node) != hostName
+		}}
+}
+
+// passDown sends the child_stats of node (from a child of the root or
+// another host) on to each host the root forwards to but node's own.
+func (h *Head) passDown(node string, body any) {
+	from := hostOf(node)
+	h.mu.Lock()
+	downs := make([]*forwarder, 0, len(h.members))
+	for _, mb := range h.members {
+		if mb.host != from {
+			downs = append(downs, mb.down)
+		}
+	}
+	h.mu.Unlock()
+	for _, f := range downs { // forwarder.mu is not taken under Head.mu
+		if f.on() {
+			f.sendUp("child_stats", body)
+		}
+	}
+}
+
+// operatorWatched is the OnOperatorWatched hook of a host's head that is
+// not the root: while somebody watches it, it asks the root for the events
+// and stats of the rest of the system (watch_system).
+func (h *Head) operatorWatched(on bool) {
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "watch_system", Body: host.Object{{Key: "on", Value: on}}}
+	if err := h.sendToRoot(m); err != nil {
+		h.log.Debug("watch_system is not sent; it is sent when the host joins", "on", on, "error", err.Error())
+	}
 }
 
 // sendToRoot sends m up this host's link to the root (not root).

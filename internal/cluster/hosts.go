@@ -30,6 +30,9 @@ type member struct {
 	conn   *link.Conn
 	nodes  []string // its processes, main first
 	gossip string   // its gossip address
+	// down forwards the rest of the system's events and stats to the host
+	// while its head is watched (watch_system; events.go). Set once.
+	down *forwarder
 }
 
 // hostOf returns the host of a node name "<host>.<process>.admin".
@@ -59,7 +62,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 	taken = taken || name == h.cfg.Host
 	var m *member
 	if !taken {
-		m = &member{host: name, node: c.Peer(), conn: c, nodes: []string{c.Peer()}}
+		m = &member{host: name, node: c.Peer(), conn: c, nodes: []string{c.Peer()}, down: h.downForwarder(c)}
 		h.members[name] = m
 	}
 	h.mu.Unlock()
@@ -98,7 +101,14 @@ func (h *Head) acceptMember(c *link.Conn) {
 				h.answerFlush(m, msg)
 				return
 			case "child_event", "child_stats":
-				h.fromBelow(&msg)
+				// A host forwards only its own processes' (events.go): what
+				// else came would loop.
+				if o, _ := msg.Body.(host.Object); hostOf(o.String("node")) == name {
+					h.fromBelow(&msg)
+				}
+				return
+			case "watch_system":
+				m.down.set(watchEventsOn(&msg))
 				return
 			case "process_gone":
 				o, _ := msg.Body.(host.Object)
@@ -114,6 +124,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 		}
 		h.proc.DeliverFromLink(msg)
 	})
+	m.down.set(false)
 	h.hostGone(m, err)
 }
 
@@ -387,6 +398,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.mu.Unlock()
+			h.proc.NotifyWatched() // watched: ask the root for the rest of the system (watch_system)
 			select {
 			case <-c.Done(): // it ended before it was h.up: see to it now
 				go h.uplinkEnded(c, c.Err())
@@ -492,6 +504,9 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 			return
 		case "watch_events":
 			h.fwd.set(watchEventsOn(&m))
+			return
+		case "child_event", "child_stats": // the rest of the system's, while this head is watched
+			h.fromBelow(&m)
 			return
 		case "process_gone":
 			o, _ := m.Body.(host.Object)

@@ -179,7 +179,10 @@ async function systemView() {
   let reload = null;
   // Hosts and their processes come and go: draw the list again when they do.
   watch("", (e) => {
-    if (e.kind === "stats" && e.node === head && e.handled !== undefined) chart(e.handled);
+    // The stats of the head this console is served by (the watch has no
+    // filter: they are its only stats events). On another host than the
+    // first their node is not head, the system's.
+    if (e.kind === "stats" && !e.actor && e.handled !== undefined) chart(e.handled);
     else if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route();
     else if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(loadAll, 300); }
   });
