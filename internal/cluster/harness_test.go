@@ -1,0 +1,99 @@
+package cluster_test
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/cluster/clustertest"
+)
+
+// seqState is the Sequence's {last, errors}.
+func seqState(t *testing.T, s *clustertest.System, name string) (last, errors int64) {
+	t.Helper()
+	r := s.Ask(t, name, "state", nil)
+	o, ok := r.Body.(host.Object)
+	if r.Command != "state" || !ok {
+		t.Fatalf("state of %s: %s %v", name, r.Command, r.Body)
+	}
+	l, _ := o.Get("last")
+	e, _ := o.Get("errors")
+	li, _ := l.(int64)
+	ei, _ := e.(int64)
+	return li, ei
+}
+
+// streamWhileMoving has a Pump in the process from stream batches of
+// numbered "next" to the Sequence seq, total in all, while seq moves
+// round nodes (at least minMoves times, and on until the stream ended);
+// then every number must have arrived once, in order.
+func streamWhileMoving(t *testing.T, s *clustertest.System, from string, nodes []string, total, batch, minMoves int) {
+	t.Helper()
+	s.CreateActor(t, nodes[0], "seq", "peacepie_std", "Sequence", "")
+	s.CreateActor(t, from, "pump", "peacepie_std", "Pump", "")
+	var streamed atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	errs := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		defer streamed.Store(true)
+		for n := 1; n <= total; n += batch {
+			r := s.Ask(t, "pump", "send", clustertest.JSON(t, fmt.Sprintf(`{"to": "seq", "command": "next", "n": %d, "from": %d}`, batch, n)))
+			if r.Command != "sent" {
+				errs <- fmt.Errorf("pump send from %d: %s %v", n, r.Command, r.Body)
+				return
+			}
+		}
+	}()
+	moves := 0
+	for i := 1; moves < minMoves || !streamed.Load(); i++ {
+		to := nodes[i%len(nodes)]
+		if err := s.Move("seq", to); err != nil {
+			t.Fatalf("move %d: %v", moves+1, err)
+		}
+		moves++
+		// The head answered once it sent activate; the child activates it
+		// when that arrives.
+		s.Eventually(t, fmt.Sprintf("seq to live in %s after move %d", to, moves), func() bool {
+			where, err := s.Where("seq")
+			if err != nil {
+				t.Fatalf("after move %d to %s: %v", moves, to, err)
+			}
+			return where == to
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	s.Eventually(t, fmt.Sprintf("seq to count to %d", total), func() bool {
+		last, _ := seqState(t, s, "seq")
+		return last == int64(total)
+	})
+	if last, errors := seqState(t, s, "seq"); errors != 0 {
+		t.Fatalf("after %d moves seq saw %d errors (last %d)", moves, errors, last)
+	}
+	t.Logf("%d moves", moves)
+}
+
+// TestHarnessStreamAcrossMoves: a Pump in one child streams to a Sequence
+// that moves between the head, two other children and the Pump's own
+// process (a route flush there): nothing is lost, repeated or reordered.
+func TestHarnessStreamAcrossMoves(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 3})
+	c := s.Children
+	streamWhileMoving(t, s, c[0], []string{c[1], c[2], s.Main.AdminName(), c[0]}, 10000, 250, 12)
+}
+
+// TestHarnessMovesBackAndForth: the Sequence moves between the sender's
+// process and another one, back and forth, many times under traffic.
+func TestHarnessMovesBackAndForth(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 2})
+	c := s.Children
+	streamWhileMoving(t, s, c[0], []string{c[1], c[0]}, 20000, 200, 40)
+}
