@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -51,8 +52,14 @@ const Secret = "clustertest-secret-clustertest-secret"
 type Options struct {
 	Host     string // the host's name; "first"
 	Children int    // child processes started at once
+	// Join is the link address of a head (System.Head.Addr()) this host
+	// joins as another host of its system; empty: this head is the root.
+	Join string
 	// Restart is HeadConfig.Restart (with a Backoff of 10 ms).
 	Restart bool
+	// Packages are package trees every process has besides the built-in
+	// ones (testhost.Config's extra).
+	Packages []fs.FS
 	// LogLevel of Logs; slog.LevelInfo when 0 (Info is 0: Debug is
 	// negative, so Info is the least it can be set to here).
 	LogLevel slog.Level
@@ -65,8 +72,9 @@ type System struct {
 	Children []string // the children Start started, by admin name
 	Logs     *testhost.Output
 
-	t   testing.TB
-	log *slog.Logger
+	t    testing.TB
+	log  *slog.Logger
+	opts Options
 
 	mu    sync.Mutex
 	procs map[string]*Child // every child started, by admin name (a restart replaces it)
@@ -95,7 +103,7 @@ func Start(t testing.TB, opts Options) *System {
 		opts.Host = "first"
 	}
 	logs := &testhost.Output{}
-	s := &System{Logs: logs, t: t, procs: map[string]*Child{},
+	s := &System{Logs: logs, t: t, opts: opts, procs: map[string]*Child{},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: opts.LogLevel}))}
 	// Registered first, so it runs last: after the head stopped its
 	// children, what is left (a child killed or never linked) is ended.
@@ -114,9 +122,9 @@ func Start(t testing.TB, opts Options) *System {
 			t.Logf("logs of the system:\n%s", logs.String())
 		}
 	})
-	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main")})
+	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main")}, opts.Packages...)
 	h, err := cluster.NewHead(s.Main.Process, cluster.HeadConfig{Host: opts.Host, Secret: []byte(Secret), Listen: "127.0.0.1:0",
-		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, Backoff: 10 * time.Millisecond})
+		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, Join: opts.Join, Backoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("new head: %v", err)
 	}
@@ -126,6 +134,13 @@ func Start(t testing.TB, opts Options) *System {
 		s.Children = append(s.Children, s.CreateProcess(t))
 	}
 	return s
+}
+
+// Join starts another host (see Start) that joins s's system.
+func (s *System) Join(t testing.TB, opts Options) *System {
+	t.Helper()
+	opts.Join = s.Head.Addr()
+	return Start(t, opts)
 }
 
 // CreateProcess starts a child through the head (as create_process does)
@@ -167,7 +182,7 @@ func (s *System) Process(node string) *host.Process {
 // the head as the real one does (runner's child command).
 func (s *System) spawn(_ context.Context, spec cluster.ChildSpec) (cluster.ChildProcess, error) {
 	log := s.log.With("process", spec.Process)
-	cfg, out, err := testhost.Config(host.Config{Host: spec.Host, Process: spec.Process, Logger: log})
+	cfg, out, err := testhost.Config(host.Config{Host: spec.Host, Process: spec.Process, Logger: log}, s.opts.Packages...)
 	if err != nil {
 		return nil, fmt.Errorf("clustertest: %w", err)
 	}
