@@ -75,9 +75,13 @@ func TestHarnessSourceDiesInMove(t *testing.T) {
 	if where, err := s.Where("seq"); where != "" || err != nil {
 		t.Fatalf("seq lives in %q (%v), after its process died", where, err)
 	}
-	s.Eventually(t, "seq to be unknown", func() bool {
-		return s.AskFrom(t, c[2], "seq", "state", nil).Command == "actor_is_not_found"
-	})
+	// Asked from each living child: the head's process_gone, which fails
+	// the asks waiting for seq there, comes before the answer on the link.
+	for _, from := range c[1:] {
+		s.Eventually(t, "seq to be unknown in "+from, func() bool {
+			return s.AskFrom(t, from, "seq", "state", nil).Command == "actor_is_not_found"
+		})
+	}
 	// The name is free again.
 	s.CreateActor(t, c[2], "seq", "peacepie_std", "Sequence", "")
 	seqAnswers(t, s, c[1])
