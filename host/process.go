@@ -247,8 +247,14 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 		p.mu.RLock()
 		a := p.actors[r.Entity]
 		p.mu.RUnlock()
-		if a != nil && !fromHead && p.rounding.Load() > 0 && p.holdForFlush(r.Entity, m) {
-			return nil, nil
+		if a != nil && !fromHead && p.rounding.Load() > 0 {
+			held, gone := p.holdForFlush(r.Entity, a, m)
+			if held {
+				return nil, nil
+			}
+			if gone {
+				a = nil
+			}
 		}
 		if a == nil {
 			if p.remote != nil {

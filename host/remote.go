@@ -289,15 +289,23 @@ func (p *Process) Activate(name string) error {
 	return nil
 }
 
-// holdForFlush queues m for name if name waits for its route_flushed.
-func (p *Process) holdForFlush(name string, m Message) bool {
+// holdForFlush queues m for name if name waits for its route_flushed
+// (held). Else it reports whether a, the actor deliverFrom found before it
+// took roundMu, has left meanwhile (gone): Extract sends the queue to the
+// head as ordinary messages under roundMu, so m must not follow a as a
+// transit, which the head delivers before them; it takes the way of a
+// message for an actor that is not here, behind them.
+func (p *Process) holdForFlush(name string, a *Actor, m Message) (held, gone bool) {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
 	if p.viaHead[name] == 0 {
-		return false
+		p.mu.RLock()
+		gone = p.actors[name] != a
+		p.mu.RUnlock()
+		return false, gone
 	}
 	p.roundQ[name] = append(p.roundQ[name], m)
-	return true
+	return true, false
 }
 
 // takeRound ends name's wait and returns its queue.

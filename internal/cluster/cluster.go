@@ -14,12 +14,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/peacepie/peacepie/host"
@@ -76,6 +74,10 @@ type HeadConfig struct {
 	// threads, at least one, adjusted as processes come and go. 0: every
 	// process keeps the thread count it started with.
 	ShareCores int
+	// Spawn starts a child process (spawn.go). nil: the real one, which
+	// runs Executable's hidden command "child"; tests start children in
+	// their own process (internal/cluster/clustertest).
+	Spawn SpawnFunc
 }
 
 // Head is host.Remote (and host.Reserver) for the main process.
@@ -138,11 +140,10 @@ type restartState struct {
 
 type child struct {
 	node     string
-	cmd      *exec.Cmd
+	proc     ChildProcess
 	conn     *link.Conn
-	in       *os.File // the child's stdin: it exits when this closes
-	removing bool     // stopped on purpose: no restart (guarded by Head.mu)
-	threads  int      // its share of the cores, as last told (ShareCores; guarded by Head.mu)
+	removing bool // stopped on purpose: no restart (guarded by Head.mu)
+	threads  int  // its share of the cores, as last told (ShareCores; guarded by Head.mu)
 }
 
 // NewHead starts the link listener and the gossip of a host's main
@@ -178,6 +179,9 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}}
+	if h.cfg.Spawn == nil {
+		h.cfg.Spawn = h.spawnExec
+	}
 	if cfg.Gossip != "" {
 		g, err := startGossip(cfg.Host, cfg.Gossip, cfg.Secret, cfg.Logger, gossipEvents{up: h.hostUp, down: h.hostDown})
 		if err != nil {
@@ -266,8 +270,8 @@ func (h *Head) childGone(node string, err error) {
 	h.mu.Unlock()
 	h.log.Info("process is gone", "node", node, "reason", reason)
 	h.proc.ForgetStats(node)
-	ch.in.Close()
-	go ch.cmd.Wait()
+	ch.proc.Release()
+	go ch.proc.Wait()
 	h.shareCores()
 	if h.root {
 		// Its names leave the directory; every process hears of it.
@@ -417,37 +421,21 @@ func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Co
 		h.mu.Unlock()
 		return "", fmt.Errorf("create process %s: %w", name, err)
 	}
-	args := []string{"child", "--config", h.cfg.ConfigPath, "--host", h.cfg.Host, "--process", name, "--parent", h.Addr()}
+	spec := ChildSpec{Host: h.cfg.Host, Process: name, Node: node, Parent: h.Addr(), Secret: h.cfg.Secret}
 	if h.cfg.ShareCores > 0 {
-		args = append(args, "--go-threads", strconv.Itoa(threads))
+		spec.GoThreads = threads
 	}
-	args = append(args, h.cfg.ChildArgs...)
-	cmd := exec.Command(h.cfg.Executable, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with its parent
-	r, w, err := os.Pipe()
+	cp, err := h.cfg.Spawn(ctx, spec)
 	if err != nil {
-		return fail(err)
-	}
-	cmd.Stdin = r
-	if err := cmd.Start(); err != nil {
-		r.Close()
-		w.Close()
-		return fail(err)
-	}
-	r.Close()
-	if _, err := fmt.Fprintf(w, "%s\n", h.cfg.Secret); err != nil {
-		w.Close()
-		cmd.Process.Kill()
 		return fail(err)
 	}
 	select {
 	case c := <-ready:
 		h.packagesForChild(c) // before anything else reaches it
 		h.mu.Lock()
-		h.children[node] = &child{node: node, cmd: cmd, conn: c, in: w, threads: threads}
+		h.children[node] = &child{node: node, proc: cp, conn: c, threads: threads}
 		h.mu.Unlock()
-		h.log.Info("process is created", "node", node, "pid", cmd.Process.Pid)
+		h.log.Info("process is created", "node", node, "pid", cp.Pid())
 		h.proc.NotifyWatched() // it forwards its events if somebody watches
 		h.shareCores()
 		h.proc.ProcessCreated(node)
@@ -456,9 +444,9 @@ func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Co
 		}
 		return node, nil
 	case <-ctx.Done():
-		w.Close()
-		cmd.Process.Kill()
-		go cmd.Wait()
+		cp.Release()
+		cp.Kill()
+		go cp.Wait()
 		return fail(fmt.Errorf("it did not link in time: %w", ctx.Err()))
 	}
 }
@@ -482,11 +470,11 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
 	ch.conn.SendAppend(m.AppendJSON)
 	done := make(chan struct{})
-	go func() { ch.cmd.Wait(); close(done) }()
+	go func() { ch.proc.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		ch.cmd.Process.Kill()
+		ch.proc.Kill()
 		<-done
 	}
 	h.childGone(ch.node, errors.New("removed"))
@@ -698,7 +686,7 @@ func (h *Head) Nodes() []host.Object {
 				count++
 			}
 		}
-		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].cmd.Process.Pid)}}
+		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].proc.Pid())}}
 		if h.root { // only the root's directory knows where actors are
 			o = append(o, host.Field{Key: "actors", Value: int64(count)})
 		}

@@ -44,11 +44,17 @@ func (h *Head) owner(name string) string {
 }
 
 func (h *Head) isNode(node string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.isNodeLocked(node)
+}
+
+// isNodeLocked reports whether node is a running process of the system
+// (under h.mu).
+func (h *Head) isNodeLocked(node string) bool {
 	if node == h.proc.AdminName() {
 		return true
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.children[node] != nil {
 		return true
 	}
@@ -161,6 +167,10 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 // (Intercept), so nothing overtakes them: their places on the link are
 // taken under it, and they are encoded and written once it is released
 // (outbox.go).
+//
+// If node died during the move, the actor died with it: its death
+// (nodeGone) already took the name out of the directory and told every
+// process, and the name stays out (the held messages are dropped).
 func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	var out outbox
 	h.mu.Lock()
@@ -193,12 +203,16 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	for _, m := range mv.held {
 		send(m)
 	}
+	alive := h.isNodeLocked(node)
+	if !alive {
+		h.log.Warn("an actor's process died while it moved: the actor is gone", "actor", name, "node", node)
+	}
 	if local {
 		delete(h.dir, name)
-	} else {
+	} else if alive {
 		h.dir[name] = node
+		defer h.tellNameLocked(&out, name, node) // after activate: its host may route it itself
 	}
-	defer h.tellNameLocked(&out, name, node) // after activate: its host may route it itself
 	if w, ok := h.flushWait[name]; ok {
 		delete(h.flushWait, name)
 		if w == node && !activate { // it stayed there, still waiting for its flush
@@ -211,7 +225,7 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 			}
 		}
 	}
-	if activate {
+	if activate && alive {
 		if local {
 			if err := h.proc.Activate(name); err != nil {
 				h.log.Error("activate after a move", "actor", name, "error", err.Error())

@@ -5,6 +5,7 @@ package testhost
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -52,9 +53,33 @@ type Process struct {
 // peacepie run).
 func Start(t testing.TB, cfg host.Config, extra ...fs.FS) *Process {
 	t.Helper()
+	cfg, out, err := Config(cfg, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := host.NewProcess(cfg)
+	if err != nil {
+		t.Fatalf("new process: %v", err)
+	}
+	t.Cleanup(func() {
+		p.Shutdown()
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Errorf("process did not shut down")
+		}
+	})
+	return &Process{Process: p, Out: out}
+}
+
+// Config fills in what Start fills in: a Resolver of the built-in
+// packages and the extra trees, an Output it returns, Grants when nil
+// (peacepie_example gets every admin command) and a Logger that discards
+// when nil. For processes a test starts itself (clustertest's children).
+func Config(cfg host.Config, extra ...fs.FS) (host.Config, *Output, error) {
 	src, err := repo.NewEmbedded(append([]fs.FS{examples.PeacepieExample(), actors.Std()}, extra...)...)
 	if err != nil {
-		t.Fatalf("packages: %v", err)
+		return cfg, nil, fmt.Errorf("packages: %w", err)
 	}
 	out := &Output{}
 	cfg.Resolver = luart.NewRuntime(src)
@@ -70,19 +95,7 @@ func Start(t testing.TB, cfg host.Config, extra ...fs.FS) *Process {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	p, err := host.NewProcess(cfg)
-	if err != nil {
-		t.Fatalf("new process: %v", err)
-	}
-	t.Cleanup(func() {
-		p.Shutdown()
-		select {
-		case <-p.Done():
-		case <-time.After(10 * time.Second):
-			t.Errorf("process did not shut down")
-		}
-	})
-	return &Process{Process: p, Out: out}
+	return cfg, out, nil
 }
 
 // Ask asks recipient (a name or admin name) and fails the test on a
