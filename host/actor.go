@@ -142,7 +142,19 @@ func (a *Actor) Address() Address {
 // flooding it with get_actors delays an operator's remove_actor by a
 // moment at most; the system's messages and the operators' (console,
 // REPL) are never refused there.
-func (a *Actor) push(m Message) error {
+func (a *Actor) push(m Message) error { return a.pushRouted(m, true) }
+
+// errMovedOut is pushRouted's answer for a message the caller routes
+// itself: the actor has moved out of this process.
+var errMovedOut = errors.New("the actor has moved out of this process")
+
+// pushRouted is push; routed says m came down from the head, which chose
+// this process for it before the actor moved out, so it goes on as a
+// transit (ahead of what the head holds for the move). A message that was
+// sent here (routed false) is refused with errMovedOut instead: the
+// caller sends it the ordinary way, behind the messages its sender sent
+// before, which may be among the held ones (Process.Extract).
+func (a *Actor) pushRouted(m Message, routed bool) error {
 	var size int64
 	if a.proc.cfg.ActorMemory > 0 {
 		size = ValueSize(m.Body)
@@ -150,10 +162,13 @@ func (a *Actor) push(m Message) error {
 	a.mu.Lock()
 	if next := a.onward; next != nil {
 		a.mu.Unlock()
-		return next.push(m) // the actor was replaced: its successor takes it
+		return next.pushRouted(m, routed) // the actor was replaced: its successor takes it
 	}
 	if fn := a.onwardFn; fn != nil {
 		a.mu.Unlock()
+		if !routed {
+			return errMovedOut
+		}
 		return fn(m) // the actor moved to another process
 	}
 	if a.stopping {

@@ -1358,7 +1358,7 @@ func (r soloRemote) Head() string                                    { return r.
 func (soloRemote) Nodes() []host.Object                              { return nil }
 func (soloRemote) Admin(*host.Process, *host.Message) bool           { return false }
 func (soloRemote) Shutdown()                                         {}
-func (soloRemote) Intercept(host.Message) bool                       { return false }
+func (soloRemote) RouteAway(host.Message) (bool, error)              { return false, nil }
 
 // TestLinkReaderSkipsAdoptedActor: a transit for an actor that is moving in
 // (adopted, not activated yet) never holds the link reader, however long

@@ -256,27 +256,31 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 				a = nil
 			}
 		}
-		if a == nil {
-			if p.remote != nil {
-				if m.Transit {
-					p.mu.RLock()
-					h := p.hidden[r.Entity]
-					p.mu.RUnlock()
-					if h != nil {
-						// Not returned: it runs only when activated, which
-						// comes on this link behind its transits, so a reader
-						// must not wait for it.
-						return nil, h.push(m)
-					}
-				}
-				if p.remote.Intercept(m) {
-					return nil, nil
-				}
-				return p.deliverAway(m, fromHead)
+		if a != nil {
+			err := a.pushRouted(m, fromHead || p.remote == nil)
+			if !errors.Is(err, errMovedOut) {
+				return a, err
 			}
+			// It moved out meanwhile: the ordinary way.
+		}
+		if p.remote == nil {
 			return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
 		}
-		return a, a.push(m)
+		if m.Transit {
+			p.mu.RLock()
+			h := p.hidden[r.Entity]
+			p.mu.RUnlock()
+			if h != nil {
+				// Not returned: it runs only when activated, which comes
+				// on this link behind its transits, so a reader must not
+				// wait for it.
+				return nil, h.push(m)
+			}
+		}
+		if handled, err := p.remote.RouteAway(m); handled {
+			return nil, err
+		}
+		return p.deliverAway(m, fromHead)
 	case r.Node == p.adminName:
 		return p.admin, p.admin.push(m)
 	case r.Node != "":
@@ -305,12 +309,17 @@ func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
 			p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
 			a = nil
 		} else {
-			err = a.push(m)
+			err = a.pushRouted(m, fromHead)
 		}
-		if p.underHead {
-			p.roundMu.Unlock()
+		if !errors.Is(err, errMovedOut) {
+			if p.underHead {
+				p.roundMu.Unlock()
+			}
+			return a, err
 		}
-		return a, err
+		// It is moving out, with no queue of its route flush for Extract
+		// to send on ahead of m: m goes to the head like any message for
+		// an actor that is not here.
 	}
 	node := p.remote.Locate(r.Entity)
 	if node == "" || node == p.adminName {

@@ -32,10 +32,12 @@ type Remote interface {
 	Admin(p *Process, m *Message) bool
 	// Shutdown stops the other processes when this one (the head) exits.
 	Shutdown()
-	// Intercept takes a message for an actor that is moving between
-	// processes (the head holds them until the move is done); it reports
-	// false for other messages.
-	Intercept(m Message) bool
+	// RouteAway takes a message for an actor that the process did not find
+	// among its own: the system's root decides its way in one step under
+	// its directory's lock (the actor may have arrived meanwhile, be
+	// moving, which holds it until the move is done, or live elsewhere).
+	// It reports false when the process routes m itself (deliverAway).
+	RouteAway(m Message) (handled bool, err error)
 }
 
 // A Reserver is a Remote whose Forward comes in two steps, so that a
@@ -63,7 +65,7 @@ type reservation struct {
 // hops counted, is to be passed to sendReserved. A Remote that is no
 // Reserver forwards m at once.
 func (p *Process) reserveForward(node string, m *Message) (reservation, error) {
-	if m.Hops >= maxHops {
+	if m.Hops >= MaxHops {
 		return reservation{}, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
 	}
 	m.Hops++
@@ -88,8 +90,8 @@ func (p *Process) sendReserved(r reservation, m Message) error {
 func (p *Process) transit(m Message) error {
 	m.Transit = true
 	if p.HeadAdmin() == p.adminName {
-		if p.remote.Intercept(m) {
-			return nil
+		if handled, err := p.remote.RouteAway(m); handled {
+			return err
 		}
 		return p.deliver(m)
 	}
@@ -226,6 +228,22 @@ func (p *Process) PushAdopted(m Message) error {
 		return fmt.Errorf("%w: %q is not adopted here", ErrNoActor, m.Recipient.Entity)
 	}
 	return a.push(m)
+}
+
+// PushHere delivers m to the local actor it names, unless it is not here
+// or has moved out (delivered false): for a router that decides under a
+// lock of its own whether an actor is here (Remote.RouteAway). m was sent
+// here, not routed here, so it never goes on as a transit.
+func (p *Process) PushHere(m Message) (delivered bool, err error) {
+	a := p.Lookup(m.Recipient.Entity)
+	if a == nil {
+		return false, nil
+	}
+	err = a.pushRouted(m, false)
+	if errors.Is(err, errMovedOut) {
+		return false, nil
+	}
+	return true, err
 }
 
 // PushLocal delivers m to the local actor it names.
@@ -377,14 +395,24 @@ func (p *Process) flushedLocked(name string, epoch uint64) {
 		return
 	}
 	q := p.roundQ[name]
+	a := p.Lookup(name)
+	for i, m := range q {
+		if a != nil {
+			err := a.pushRouted(m, false)
+			if errors.Is(err, errMovedOut) {
+				// Extract waits for roundMu: it sends the rest on to the
+				// head, in order, with the queue of its flush.
+				p.roundQ[name] = q[i:]
+				return
+			}
+			if err == nil {
+				continue
+			}
+		}
+		go p.deliver(m) // it has gone meanwhile (or is full): the ordinary way
+	}
 	delete(p.viaHead, name)
 	delete(p.roundQ, name)
-	a := p.Lookup(name)
-	for _, m := range q {
-		if a == nil || a.push(m) != nil {
-			go p.deliver(m) // it has gone meanwhile: the ordinary way
-		}
-	}
 	p.rounding.Add(-1)
 }
 
@@ -461,11 +489,11 @@ func (a *Actor) NoteParams(params Object) {
 	}
 }
 
-// maxHops bounds how often a message is forwarded between processes.
-const maxHops = 8
+// MaxHops bounds how often a message is forwarded between processes.
+const MaxHops = 8
 
 func (p *Process) forward(node string, m Message) error {
-	if m.Hops >= maxHops {
+	if m.Hops >= MaxHops {
 		return fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
 	}
 	m.Hops++

@@ -170,8 +170,9 @@ func (c *Child) NoteParams(name string, params host.Object) {
 // Head implements host.Remote.
 func (c *Child) Head() string { return c.head }
 
-// Intercept implements host.Remote: moves are held at the head.
-func (c *Child) Intercept(host.Message) bool { return false }
+// RouteAway implements host.Remote: the process sends what is not here to
+// the head (host's deliverAway, with the route flushes).
+func (c *Child) RouteAway(host.Message) (bool, error) { return false, nil }
 
 // Nodes implements host.Remote (a child knows only itself and the head).
 func (c *Child) Nodes() []host.Object {

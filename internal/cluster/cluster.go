@@ -513,7 +513,7 @@ func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err er
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
-		// The check of Intercept and this send are two steps: a move may
+		// The choice of node and this send are two steps: a move may
 		// have begun between them. Then the message waits with the others
 		// (sent now, it could reach the old place after the actor left and
 		// come back behind later ones).

@@ -17,20 +17,49 @@ type move struct {
 	held     []host.Message
 }
 
-// Intercept implements host.Remote.
-func (h *Head) Intercept(m host.Message) bool {
+// RouteAway implements host.Remote. The root routes a message for an
+// actor its process did not find in one step under h.mu, where the
+// directory, the moves and (Head.mu → Process.mu) the process's registry
+// agree: the actor may have arrived here meanwhile (it is pushed), be
+// moving (the message is held, a transit with the transits), or live in
+// another process (the message takes its place on that link, and is
+// encoded and written once h.mu is released). Another host's head reports
+// false: its process routes by the host's names (names.go).
+func (h *Head) RouteAway(m host.Message) (bool, error) {
+	if !h.root {
+		return false, nil
+	}
+	name := m.Recipient.Entity
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	mv := h.moving[m.Recipient.Entity]
-	if mv == nil {
-		return false
+	if delivered, err := h.proc.PushHere(m); delivered {
+		h.mu.Unlock()
+		return true, err
 	}
-	if m.Transit {
-		mv.transits = append(mv.transits, m)
-	} else {
-		mv.held = append(mv.held, m)
+	if mv := h.moving[name]; mv != nil {
+		if m.Transit {
+			mv.transits = append(mv.transits, m)
+		} else {
+			mv.held = append(mv.held, m)
+		}
+		h.mu.Unlock()
+		return true, nil
 	}
-	return true
+	node := h.dir[name]
+	if node == "" {
+		h.mu.Unlock()
+		return true, fmt.Errorf("%w: %q", host.ErrNoActor, name)
+	}
+	if m.Hops >= host.MaxHops {
+		h.mu.Unlock()
+		return true, fmt.Errorf("%w: %s (forwarded %d times)", host.ErrNoActor, m.Recipient, m.Hops)
+	}
+	m.Hops++
+	o, err := h.routeLocked(node, m)
+	h.mu.Unlock()
+	if err != nil {
+		return true, err
+	}
+	return true, o.send()
 }
 
 // owner returns the node an actor lives in, or "".
@@ -164,7 +193,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 // finish ends a move: the held messages go to node (transits first), then,
 // if the actor was adopted there, it is activated; the directory points
 // there. All under the head's lock, which every routing of the actor takes
-// (Intercept), so nothing overtakes them: their places on the link are
+// (RouteAway), so nothing overtakes them: their places on the link are
 // taken under it, and they are encoded and written once it is released
 // (outbox.go).
 //

@@ -154,7 +154,7 @@ func (h *Head) upFromChild(m host.Message) bool {
 	if h.root || e == "" || m.Transit || m.Command == "exit" || m.Command == "quit" || h.proc.Lookup(e) != nil {
 		return false
 	}
-	if m.Hops >= 8 {
+	if m.Hops >= host.MaxHops {
 		return false // the ordinary way reports the loop
 	}
 	m.Hops++
