@@ -10,7 +10,7 @@ import (
 // Event is something a watcher (the REPL's watch, the console) may want to
 // see: a line an actor printed, an actor created, removed or moved in, the
 // system exiting. A head also publishes the events its children forward
-// (internal/cluster), with their own node.
+// (cluster), with their own node.
 type Event struct {
 	Kind  string // "printed", "log", "created", "removed", "moved", "exiting", "process_created", "process_gone", "head_lost", "memory_exceeded", "mailbox_full"
 	Node  string

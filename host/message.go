@@ -197,7 +197,7 @@ type Message struct {
 	// links as "from".
 	From string
 	// System marks a message of the system itself: sent by the Go code of
-	// a process (internal/cluster, the admin's own steps), or received
+	// a process (cluster, the admin's own steps), or received
 	// over an authenticated link with "sys": true, which only another
 	// process's system code writes. The internal verbs (IsInternal) are
 	// accepted only with it. Nothing an actor, the console or the REPL

@@ -7,7 +7,7 @@ import (
 )
 
 // Remote reaches the other processes of a system. A process without one is
-// a whole system by itself. internal/cluster implements it: the head (the
+// a whole system by itself. cluster implements it: the head (the
 // main process of the first host) keeps the directory of names and links
 // to every child; a child reaches everything through the head.
 type Remote interface {

@@ -10,7 +10,7 @@ import (
 // message marked System (Message.System): from the process's own Go code,
 // or over an authenticated link from another process's system code. An
 // admin answers them is_not_handled from anybody else (an actor, the
-// console, the REPL), and the link readers of internal/cluster act on them
+// console, the REPL), and the link readers of cluster act on them
 // only when System is set. docs/protocol.md lists them.
 var internalVerbs = map[string]bool{
 	// names: a process and the root (through its head)
@@ -26,7 +26,7 @@ var internalVerbs = map[string]bool{
 	// hosts and the root
 	"host_join": true, "host_welcome": true, "join_elsewhere": true, "host_processes": true, "exit_host": true,
 	"name_here": true, "name_flush": true, "name_flushed": true, "name_gone": true,
-	// the system's package set (internal/cluster/packages.go)
+	// the system's package set (cluster/packages.go)
 	"packages": true, "pin_package": true, "fetch_package": true,
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/peacepie/peacepie/actors"
 	"github.com/peacepie/peacepie/examples"
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/internal/cluster"
+	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/internal/config"
 	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/luart"

@@ -3,7 +3,7 @@ package cluster_test
 import (
 	"testing"
 
-	"github.com/peacepie/peacepie/internal/cluster/clustertest"
+	"github.com/peacepie/peacepie/cluster/clustertest"
 )
 
 // moveAsync starts a move and returns where its error will come.

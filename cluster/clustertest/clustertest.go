@@ -1,5 +1,5 @@
 // Package clustertest runs a head and its children in one test process,
-// so that tests drive the control plane of internal/cluster (moves, route
+// so that tests drive the control plane of cluster (moves, route
 // and name flushes, deaths) without starting OS processes.
 //
 // Start makes the head's process (a testhost process named
@@ -40,7 +40,7 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/internal/cluster"
+	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/internal/testhost"
 	"github.com/peacepie/peacepie/net/link"
 )

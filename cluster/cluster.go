@@ -1,10 +1,3 @@
-// Package cluster connects the processes and hosts of a system. The main
-// process of each host is the head of its child processes: it starts them
-// (the same binary), links to each over net/link and supervises them; a
-// child reaches everything through its head. The main process of the first
-// host is also the system's root: it keeps the directory of actor names,
-// links to the main process of every other host and runs every move
-// (hosts.go). It implements host.Remote for heads and children.
 package cluster
 
 import (
@@ -76,7 +69,7 @@ type HeadConfig struct {
 	ShareCores int
 	// Spawn starts a child process (spawn.go). nil: the real one, which
 	// runs Executable's hidden command "child"; tests start children in
-	// their own process (internal/cluster/clustertest).
+	// their own process (cluster/clustertest).
 	Spawn SpawnFunc
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/internal/cluster"
+	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/internal/testhost"
 	"github.com/peacepie/peacepie/net/link"
 )

@@ -4,7 +4,7 @@ import (
 	"io/fs"
 	"testing"
 
-	"github.com/peacepie/peacepie/internal/cluster/clustertest"
+	"github.com/peacepie/peacepie/cluster/clustertest"
 )
 
 // TestHarnessStreamAcrossMovesThroughTheHead is TestHarnessStreamAcrossMoves

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/internal/cluster/clustertest"
+	"github.com/peacepie/peacepie/cluster/clustertest"
 )
 
 // TestHarnessNamesRightAfter: a name made in one child is reached from

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/internal/cluster/clustertest"
+	"github.com/peacepie/peacepie/cluster/clustertest"
 )
 
 // seqState is the Sequence's {last, errors}.
