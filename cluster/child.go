@@ -22,6 +22,7 @@ type Child struct {
 	// before Run); nil: the set is ignored.
 	Packages func(set string) error
 	fwd      *forwarder // this process's events, to the head while it watches (events.go)
+	direct   *direct    // direct links to siblings (direct.go); nil: none
 }
 
 // NewChild links a child process to its head over conn.
@@ -59,8 +60,14 @@ func (c *Child) Run() {
 			}
 			return
 		}
+		if sys && c.direct != nil && c.directNotice(&m) {
+			return
+		}
 		if sys && m.Command == "process_gone" {
 			o, _ := m.Body.(host.Object)
+			if c.direct != nil {
+				c.direct.gone(o.String("node"))
+			}
 			c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
 			return
 		}
@@ -98,6 +105,9 @@ func (c *Child) Run() {
 	})
 	c.log.Info("the link to the head ended", "reason", fmt.Sprint(err))
 	c.fwd.set(false)
+	if c.direct != nil {
+		c.direct.close()
+	}
 	c.proc.Shutdown()
 }
 
@@ -110,8 +120,12 @@ func (c *Child) Forward(node string, m host.Message) error {
 }
 
 // ReserveForward implements host.Reserver: m's place on the link to the
-// head.
-func (c *Child) ReserveForward(string, host.Message) (place any, ok bool, err error) {
+// head, or for a message to an actor on its direct route (direct.go).
+func (c *Child) ReserveForward(_ string, m host.Message) (place any, ok bool, err error) {
+	if c.direct != nil && m.Recipient.Entity != "" && m.Recipient.Reply == 0 && !m.Transit && !m.System {
+		s, ok := c.direct.reserve(m)
+		return s, ok, nil
+	}
 	return c.conn.Reserve(), true, nil
 }
 
@@ -199,4 +213,32 @@ func (c *Child) Shutdown() {
 		time.Sleep(100 * time.Millisecond) // let the last replies out
 		c.conn.Close("exit")
 	}()
+}
+
+// directNotice handles the head's notices about direct routes (direct.go);
+// it reports false for other messages.
+func (c *Child) directNotice(m *host.Message) bool {
+	o, _ := m.Body.(host.Object)
+	epoch := func() uint64 {
+		v, _ := o.Get("epoch")
+		n, _ := v.(int64)
+		return uint64(n)
+	}
+	switch m.Command {
+	case "route_hint":
+		go c.direct.hinted(o.String("entity"), o.String("node"), o.String("addr"))
+	case "route_switch": // to the actor's process: the asker's earlier messages are in
+		r := host.Message{System: true, ID: c.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: c.head},
+			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: o.String("node")}, {Key: "epoch", Value: int64(epoch())}}}
+		c.conn.SendAppend(r.AppendJSON)
+	case "route_switched":
+		c.direct.switched(o.String("entity"), epoch())
+	case "route_refused":
+		c.direct.refused(o.String("entity"), epoch())
+	case "route_end":
+		c.direct.ended(o.String("entity"))
+	default:
+		return false
+	}
+	return true
 }

@@ -117,6 +117,9 @@ type Head struct {
 	epoch      int64                         // root: numbers the name_here notices
 	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
 	fwd        *forwarder                    // not root: this host's events, to the root while it watches (events.go)
+	directAddr map[string]string             // root: a child's address for direct links from its siblings (direct.go)
+	routes     map[string]map[string]bool    // root: actor name → the children holding a direct route to it
+	unrouting  map[string]*unrouteWait       // root: moves waiting for the direct routes to their actor to end
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -171,7 +174,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
-		flushWait: map[string]string{}}
+		flushWait: map[string]string{}, directAddr: map[string]string{}, routes: map[string]map[string]bool{}, unrouting: map[string]*unrouteWait{}}
 	if h.cfg.Spawn == nil {
 		h.cfg.Spawn = h.spawnExec
 	}
@@ -226,16 +229,20 @@ func (h *Head) onLink(c *link.Conn) {
 	}
 	ch <- c
 	dec := newLinkDecoder()
+	from, hints := c.Peer(), hintGate{}
 	err := c.Run(func(p []byte) {
 		m, err := dec.decode(p)
 		if err != nil {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		if m.System && h.fromBelow(&m) || h.upFromChild(m) {
+		if m.System && (h.fromBelow(&m) || h.directFromChild(from, &m)) || h.upFromChild(m) {
 			return
 		}
 		h.proc.DeliverFromChild(m)
+		if e := m.Recipient.Entity; h.root && e != "" && !m.System && !m.Transit && m.Recipient.Reply == 0 && hints.allow(e, time.Now()) {
+			h.hint(from, e)
+		}
 	})
 	h.childGone(c.Peer(), err)
 }
@@ -250,6 +257,7 @@ func (h *Head) childGone(node string, err error) {
 		return
 	}
 	delete(h.children, node)
+	h.directGoneLocked(node)
 	restart := !ch.removing && !h.stopping && h.cfg.Restart
 	if restart {
 		h.pending[node] = true
@@ -649,6 +657,7 @@ func (h *Head) release(name, node string) {
 	if h.dir[name] == node {
 		delete(h.dir, name)
 		h.forgetNameLocked(&out, name, node)
+		h.endRoutesLocked(&out, name) // nobody waits for the markers
 	}
 	delete(h.hosted[node], name)
 	h.mu.Unlock()

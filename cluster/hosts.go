@@ -211,6 +211,7 @@ func (h *Head) nodeGone(node, reason string, restart bool) {
 		if n == node {
 			names = append(names, name)
 			delete(h.dir, name)
+			delete(h.routes, name) // their holders' links to node end with it
 		}
 	}
 	if hosted := h.hosted[node]; len(hosted) > 0 && restart {

@@ -148,6 +148,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 	mv := &move{from: from, to: to}
 	h.moving[name] = mv
 	h.mu.Unlock()
+	h.unroute(ctx, name) // every direct message to it is in its mailbox
 	if err := h.takeNameBack(ctx, name, from); err != nil {
 		h.finish(name, mv, from, false)
 		fail(fmt.Errorf("take %q out of %s: %w", name, from, err))

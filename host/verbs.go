@@ -18,6 +18,9 @@ var internalVerbs = map[string]bool{
 	// moves
 	"move_out": true, "adopt_actor": true, "activate": true,
 	"route_flush": true, "route_flushed": true, "route_reflush": true,
+	// direct links between children (cluster/direct.go)
+	"direct_addr": true, "route_hint": true, "route_switch": true, "route_switched": true, "route_refused": true,
+	"route_end": true, "route_ended": true,
 	// a head and its children
 	"exit_process": true, "process_gone": true, "head_lost": true, "go_threads": true, "restore_process": true,
 	// events and stats for watchers (a head and its children; the root and

@@ -85,8 +85,8 @@ type Child struct {
 	Node string
 	Proc *host.Process
 	Out  *testhost.Output
-
 	mu     sync.Mutex
+	remote *cluster.Child // once it linked
 	raw    net.Conn // the link's TCP connection, once linked
 	holds  []*Hold
 	killed chan struct{} // closed by Kill
@@ -229,9 +229,22 @@ func (c *Child) run(parent string, secret []byte, log *slog.Logger) {
 		return &heldConn{Conn: nc, c: c}
 	})
 	ch := cluster.NewChild(c.Proc, conn, log)
+	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log}); err != nil {
+		log.Error("the child could not listen for direct links", "error", err.Error())
+	}
 	c.Proc.SetRemote(ch)
+	c.mu.Lock()
+	c.remote = ch
+	c.mu.Unlock()
 	ready()
 	ch.Run()
+}
+
+// Remote returns its cluster.Child, or nil before it linked.
+func (c *Child) Remote() *cluster.Child {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
 }
 
 // Pid implements cluster.ChildProcess: the test's process.

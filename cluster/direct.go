@@ -1,0 +1,559 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// Direct links between the child processes of the root's host.
+//
+// A child with direct links enabled (Child.EnableDirect) listens for its
+// siblings and tells the head its address (direct_addr). When the root
+// routes a child P's message to an actor X that lives in a sibling N, it
+// offers P a direct route (route_hint). P dials N (once per sibling; P
+// sends to N only on the link it dialed) and switches in two steps, so
+// that no message of P overtakes an earlier one that went round by the
+// root:
+//
+//  1. Under its routing lock P records the route as switching and sends
+//     route_switch up to the root behind every message it sent there
+//     before; what P sends to X meanwhile waits in the route's queue.
+//  2. The root checks that X still lives in N and is not moving, records
+//     P as a holder of a route to X, and sends route_switch on to N behind
+//     everything it routed there before (P's earlier messages among them).
+//     N answers route_switched through the root; P sends the queue, then
+//     everything else for X, on its link to N. If X moved or moves, the
+//     root answers route_refused instead, and the queue goes round by the
+//     root.
+//
+// Before the root moves X it takes the routes back (Head.unroute): it
+// tells every holder route_end; a holder drops the route (what waited in
+// a switch goes to the root, which holds it for the move) and sends the
+// marker route_end on its link to N, behind its direct messages; N tells
+// the root route_ended when the marker arrives. Once every holder's marker
+// (or its death) is in, every direct message to X is in X's mailbox, and
+// the move takes it out with the queue as always. A route also ends when
+// X's name is released, and when the link to N ends (N died: what was on
+// the way is lost with it).
+
+// maxDirectRoutes bounds the direct routes a child keeps; past it, new
+// actors are reached through the head.
+const maxDirectRoutes = 4096
+
+// direct is a child's side of direct links.
+type direct struct {
+	child *Child
+	cfg   link.Config // to dial siblings (Node: this process's admin)
+	ln    *link.Listener
+
+	// mu guards the fields below. It is taken under Process.roundMu (a
+	// message's way is chosen in ReserveForward) and before link.Conn.mu
+	// (the message's place on its link is taken under it).
+	mu     sync.Mutex
+	peers  map[string]*link.Conn // sibling node → the link this process dialed to it
+	routes map[string]*route     // actor name → its direct route
+	epoch  uint64                // numbers the switches
+	closed bool
+}
+
+// route is a direct route to an actor in a sibling process.
+type route struct {
+	node      string
+	conn      *link.Conn
+	epoch     uint64
+	switching bool           // route_switch sent, not answered yet
+	queue     []host.Message // what waits for the answer, in order
+}
+
+// EnableDirect lets this child link directly to its siblings: it listens
+// on a loopback address with cfg (the system's secret, and TLS if the
+// system's links use it) and tells the head. Call it before Run.
+func (c *Child) EnableDirect(cfg link.Config) error {
+	cfg.Node = c.proc.AdminName()
+	if cfg.Logger == nil {
+		cfg.Logger = c.log
+	}
+	ln, err := link.Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		return fmt.Errorf("direct links: %w", err)
+	}
+	c.direct = &direct{child: c, cfg: cfg, ln: ln, peers: map[string]*link.Conn{}, routes: map[string]*route{}}
+	go ln.Serve(c.direct.accepted)
+	m := host.Message{System: true, ID: c.proc.NewMID(), Command: "direct_addr", Recipient: host.Address{Node: c.head},
+		Body: host.Object{{Key: "addr", Value: ln.Addr()}}}
+	return c.conn.SendAppend(m.AppendJSON)
+}
+
+// close ends the direct links (the process shuts down).
+func (d *direct) close() {
+	d.mu.Lock()
+	d.closed = true
+	peers := make([]*link.Conn, 0, len(d.peers))
+	for _, c := range d.peers {
+		peers = append(peers, c)
+	}
+	d.mu.Unlock()
+	d.ln.Close()
+	for _, c := range peers {
+		c.Close("exit")
+	}
+}
+
+// accepted reads what a sibling sends on the link it dialed: messages for
+// actors of this process, and route_end markers. Nothing else is taken
+// from a sibling (admin requests and the system's verbs come from the
+// head).
+func (d *direct) accepted(c *link.Conn) {
+	peer, self := c.Peer(), d.child.proc.AdminName()
+	if isMainNode(peer) || hostOf(peer) != hostOf(self) || peer == self {
+		d.child.log.Warn("a direct link from a process that is not a sibling: closed", "node", peer)
+		c.Close("not a sibling")
+		return
+	}
+	dec := newLinkDecoder()
+	err := c.Run(func(p []byte) {
+		m, err := dec.decode(p)
+		if err != nil {
+			d.child.log.Warn("bad message from a sibling", "node", peer, "error", err.Error())
+			return
+		}
+		if m.System {
+			o, _ := m.Body.(host.Object)
+			if m.Command == "route_end" && o.String("node") == peer {
+				// Every direct message of peer to that actor is here now.
+				r := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_ended", Recipient: host.Address{Node: d.child.head},
+					Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: peer}}}
+				d.child.conn.SendAppend(r.AppendJSON)
+				return
+			}
+			d.child.log.Warn("a sibling sent a system message: dropped", "node", peer, "command", m.Command)
+			return
+		}
+		if m.Recipient.Entity == "" || m.Recipient.Reply != 0 {
+			d.child.log.Warn("a sibling sent a message that is not for an actor: dropped", "node", peer, "command", m.Command)
+			return
+		}
+		d.child.proc.DeliverFromLink(m)
+	})
+	d.child.log.Debug("a sibling's link ended", "node", peer, "reason", fmt.Sprint(err))
+}
+
+// reserve takes the place of m, a message for an actor that is not in this
+// process, on its way (under Process.roundMu): its direct route if it has
+// one, or the route's queue while it switches (ok false), else the link to
+// the head.
+func (d *direct) reserve(m host.Message) (place *link.Slot, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.routes[m.Recipient.Entity]
+	switch {
+	case r == nil:
+		return d.child.conn.Reserve(), true
+	case r.switching:
+		r.queue = append(r.queue, m)
+		return nil, false
+	}
+	return r.conn.Reserve(), true
+}
+
+// hinted starts a switch to a direct route to name in node (route_hint
+// from the head).
+func (d *direct) hinted(name, node, addr string) {
+	conn, err := d.peer(node, addr)
+	if err != nil {
+		d.child.log.Warn("no direct link to a sibling: messages go through the head", "node", node, "error", err.Error())
+		return
+	}
+	d.mu.Lock()
+	if d.closed || d.routes[name] != nil || d.peers[node] != conn || len(d.routes) >= maxDirectRoutes {
+		d.mu.Unlock()
+		return
+	}
+	d.epoch++
+	d.routes[name] = &route{node: node, conn: conn, epoch: d.epoch, switching: true}
+	m := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: d.child.head},
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: int64(d.epoch)}}}
+	s := d.child.conn.Reserve() // behind every message for name sent to the head before
+	d.mu.Unlock()
+	fill(d.child, s, m)
+}
+
+// peer returns the link this process dialed to node, dialing addr if
+// there is none yet.
+func (d *direct) peer(node, addr string) (*link.Conn, error) {
+	d.mu.Lock()
+	c := d.peers[node]
+	d.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := link.Dial(ctx, addr, d.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.Peer() != node {
+		c.Close("wrong process")
+		return nil, fmt.Errorf("%s answered as %s", addr, c.Peer())
+	}
+	d.mu.Lock()
+	if old := d.peers[node]; old != nil || d.closed {
+		d.mu.Unlock()
+		c.Close("a link is there already")
+		if old == nil {
+			return nil, fmt.Errorf("the process is shutting down")
+		}
+		return old, nil
+	}
+	d.peers[node] = c
+	d.mu.Unlock()
+	go func() {
+		err := c.Run(func([]byte) {}) // the sibling sends nothing on it
+		d.peerGone(node, c, err)
+	}()
+	return c, nil
+}
+
+// peerGone drops the routes over a link that ended: what waited in a
+// switch goes to the head; what was on the way is lost with the sibling.
+func (d *direct) peerGone(node string, c *link.Conn, err error) {
+	d.mu.Lock()
+	if d.peers[node] == c {
+		delete(d.peers, node)
+	}
+	var out []pending
+	for name, r := range d.routes {
+		if r.conn == c {
+			delete(d.routes, name)
+			out = d.toHeadLocked(out, r)
+		}
+	}
+	d.mu.Unlock()
+	d.child.log.Debug("a direct link ended", "node", node, "reason", fmt.Sprint(err))
+	send(d.child, out)
+}
+
+// switched ends a switch (route_switched through the head): the queue,
+// then every later message, goes on the direct link.
+func (d *direct) switched(name string, epoch uint64) {
+	d.mu.Lock()
+	r := d.routes[name]
+	if r == nil || !r.switching || r.epoch != epoch {
+		d.mu.Unlock()
+		return // it ended meanwhile
+	}
+	out := make([]pending, 0, len(r.queue))
+	for _, m := range r.queue {
+		out = append(out, pending{r.conn.Reserve(), m})
+	}
+	r.queue, r.switching = nil, false
+	d.mu.Unlock()
+	send(d.child, out)
+}
+
+// refused ends a switch that the root refused: the queue goes to the head.
+func (d *direct) refused(name string, epoch uint64) {
+	d.mu.Lock()
+	r := d.routes[name]
+	if r == nil || !r.switching || r.epoch != epoch {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.routes, name)
+	out := d.toHeadLocked(nil, r)
+	d.mu.Unlock()
+	send(d.child, out)
+}
+
+// ended drops the route to name (route_end from the root, before a move
+// or after the name was released): what waited in a switch goes to the
+// head, and the marker goes behind the direct messages, on the link to
+// the sibling, which tells the root. Without a route the root hears at
+// once.
+func (d *direct) ended(name string) {
+	self := d.child.proc.AdminName()
+	d.mu.Lock()
+	r := d.routes[name]
+	delete(d.routes, name)
+	out := d.toHeadLocked(nil, r)
+	marker := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_end",
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: self}}}
+	if r != nil && d.peers[r.node] == r.conn {
+		marker.Recipient = host.Address{Node: r.node}
+		out = append(out, pending{r.conn.Reserve(), marker})
+	} else {
+		marker.Command = "route_ended"
+		marker.Recipient = host.Address{Node: d.child.head}
+		out = append(out, pending{d.child.conn.Reserve(), marker})
+	}
+	d.mu.Unlock()
+	send(d.child, out)
+}
+
+// toHeadLocked takes places on the link to the head for what waited in
+// r's switch (d.mu held).
+func (d *direct) toHeadLocked(out []pending, r *route) []pending {
+	if r == nil {
+		return out
+	}
+	for _, m := range r.queue {
+		out = append(out, pending{d.child.conn.Reserve(), m})
+	}
+	r.queue = nil
+	return out
+}
+
+// gone drops the routes to a process that died (process_gone).
+func (d *direct) gone(node string) {
+	d.mu.Lock()
+	c := d.peers[node]
+	d.mu.Unlock()
+	if c != nil {
+		c.Close("the process is gone")
+	}
+}
+
+// pending is a message whose place on a link is taken.
+type pending struct {
+	slot *link.Slot
+	m    host.Message
+}
+
+func send(c *Child, out []pending) {
+	for _, p := range out {
+		fill(c, p.slot, p.m)
+	}
+}
+
+func fill(c *Child, s *link.Slot, m host.Message) {
+	if err := s.Fill(m.AppendJSON); err != nil {
+		c.log.Warn("a message is not sent", "command", m.Command, "to", m.Recipient.String(), "error", err.Error())
+	}
+}
+
+// The root's side of direct routes (its own host's children only).
+
+// unrouteWait is a move's wait for the markers of the holders of direct
+// routes to the moving actor (Head.unroute).
+type unrouteWait struct {
+	left map[string]bool // holders whose marker has not arrived
+	done chan struct{}
+}
+
+// directFromChild handles what a child of the root says about direct
+// routes; it reports false for other messages.
+func (h *Head) directFromChild(from string, m *host.Message) bool {
+	if !m.System || m.Recipient.Node != h.proc.AdminName() {
+		return false
+	}
+	o, _ := m.Body.(host.Object)
+	switch m.Command {
+	case "direct_addr":
+		h.mu.Lock()
+		if h.root { // from this child's reader: childGone, after it, forgets it
+			h.directAddr[from] = o.String("addr")
+		}
+		h.mu.Unlock()
+	case "route_switch":
+		h.routeSwitch(from, o.String("entity"), o.String("node"), mustGet(o, "epoch"))
+	case "route_switched": // from the actor's process: on to the asker
+		h.mu.Lock()
+		ch := h.children[o.String("node")]
+		h.mu.Unlock()
+		if ch != nil {
+			r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: ch.node},
+				Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
+			ch.conn.SendAppend(r.AppendJSON)
+		}
+	case "route_ended":
+		h.mu.Lock()
+		h.routeEndedLocked(o.String("entity"), o.String("node"))
+		h.mu.Unlock()
+	default:
+		return false
+	}
+	return true
+}
+
+// hint offers from, a child that sent a message to name through the root,
+// a direct route to name's process, if that is another child of this host
+// with direct links (route_hint).
+func (h *Head) hint(from, name string) {
+	var out outbox
+	h.mu.Lock()
+	node := h.dir[name]
+	addr := h.directAddr[node]
+	if h.root && node != "" && node != from && addr != "" && h.directAddr[from] != "" && h.children[node] != nil &&
+		h.children[from] != nil && h.moving[name] == nil && !h.routes[name][from] {
+		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_hint", Recipient: host.Address{Node: from},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "addr", Value: addr}}}
+		out.add(h.children[from].conn, m)
+	}
+	h.mu.Unlock()
+	out.send(h.log)
+}
+
+// routeSwitch answers a child's route_switch: if name still lives in node
+// and is not moving, from holds a route to it and the switch goes on to
+// node behind everything routed there before (from's earlier messages to
+// name among them); else route_refused.
+func (h *Head) routeSwitch(from, name, node string, epoch any) {
+	var out outbox
+	h.mu.Lock()
+	asker := h.children[from]
+	if asker == nil {
+		h.mu.Unlock()
+		return
+	}
+	if to := h.children[node]; h.dir[name] == node && to != nil && h.moving[name] == nil {
+		if h.routes[name] == nil {
+			h.routes[name] = map[string]bool{}
+		}
+		h.routes[name][from] = true
+		out.add(to.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: node},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: from}, {Key: "epoch", Value: epoch}}})
+	} else {
+		out.add(asker.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_refused", Recipient: host.Address{Node: from},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "epoch", Value: epoch}}})
+	}
+	h.mu.Unlock()
+	out.send(h.log)
+}
+
+// unrouteTimeout bounds a move's wait for the markers of direct routes.
+const unrouteTimeout = 10 * time.Second
+
+// unroute takes back the direct routes to name before it moves (moving is
+// set, so no new one is given): each holder drops its route and sends its
+// marker behind its direct messages; unroute returns when every marker
+// (or the holder's death) is in, so every direct message to name is in
+// its mailbox.
+func (h *Head) unroute(ctx context.Context, name string) {
+	var out outbox
+	h.mu.Lock()
+	w := h.endRoutesLocked(&out, name)
+	if w != nil {
+		h.unrouting[name] = w
+	}
+	h.mu.Unlock()
+	out.send(h.log)
+	if w == nil {
+		return
+	}
+	t := time.NewTimer(unrouteTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	h.mu.Lock()
+	if h.unrouting[name] == w {
+		delete(h.unrouting, name)
+	}
+	h.mu.Unlock()
+	h.log.Warn("direct routes to a moving actor did not end in time: the move goes on", "actor", name)
+}
+
+// endRoutesLocked tells every holder of a route to name that it ends
+// (h.mu held) and returns the wait for their markers, or nil if none.
+func (h *Head) endRoutesLocked(out *outbox, name string) *unrouteWait {
+	holders := h.routes[name]
+	delete(h.routes, name)
+	if len(holders) == 0 {
+		return nil
+	}
+	w := &unrouteWait{left: map[string]bool{}, done: make(chan struct{})}
+	for node := range holders {
+		ch := h.children[node]
+		if ch == nil {
+			continue
+		}
+		w.left[node] = true
+		out.add(ch.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_end", Recipient: host.Address{Node: node},
+			Body: host.Object{{Key: "entity", Value: name}}})
+	}
+	if len(w.left) == 0 {
+		return nil
+	}
+	return w
+}
+
+// routeEndedLocked counts holder's marker for name (h.mu held).
+func (h *Head) routeEndedLocked(name, holder string) {
+	w := h.unrouting[name]
+	if w == nil || !w.left[holder] {
+		return
+	}
+	delete(w.left, holder)
+	if len(w.left) == 0 {
+		delete(h.unrouting, name)
+		close(w.done)
+	}
+}
+
+// directGoneLocked forgets a child's direct routes and address when it
+// is gone (h.mu held): it holds no route any more, and no marker will
+// come from it.
+func (h *Head) directGoneLocked(node string) {
+	delete(h.directAddr, node)
+	for name, holders := range h.routes {
+		delete(holders, node)
+		if len(holders) == 0 {
+			delete(h.routes, name)
+		}
+	}
+	for name := range h.unrouting {
+		h.routeEndedLocked(name, node)
+	}
+}
+
+// hintGate lets a child's link reader offer a direct route for a name at
+// most once a second (only the reader uses it).
+type hintGate map[string]time.Time
+
+func (g hintGate) allow(name string, now time.Time) bool {
+	if t, ok := g[name]; ok && now.Sub(t) < time.Second {
+		return false
+	}
+	if len(g) >= maxDirectRoutes {
+		clear(g)
+	}
+	g[name] = now
+	return true
+}
+
+// DirectRoutes lists the actors this child reaches on a direct link (the
+// switch done), sorted; DirectAddr is where its siblings dial it ("" when
+// direct links are off). For tests and diagnostics.
+func (c *Child) DirectRoutes() []string {
+	if c.direct == nil {
+		return nil
+	}
+	c.direct.mu.Lock()
+	defer c.direct.mu.Unlock()
+	var names []string
+	for name, r := range c.direct.routes {
+		if !r.switching {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// DirectAddr: see DirectRoutes.
+func (c *Child) DirectAddr() string {
+	if c.direct == nil {
+		return ""
+	}
+	return c.direct.ln.Addr()
+}

@@ -1,0 +1,143 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/peacepie/peacepie/cluster/clustertest"
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// directRoutes is the direct routes of the child node.
+func directRoutes(s *clustertest.System, node string) []string {
+	c := s.Child(node)
+	if c == nil || c.Remote() == nil {
+		return nil
+	}
+	return c.Remote().DirectRoutes()
+}
+
+// pumpTo has pump send n numbered "next" to seq, from from on.
+func pumpTo(t *testing.T, s *clustertest.System, from, n int) {
+	t.Helper()
+	r := s.Ask(t, "pump", "send", clustertest.JSON(t, fmt.Sprintf(`{"to": "seq", "command": "next", "n": %d, "from": %d}`, n, from)))
+	if r.Command != "sent" {
+		t.Fatalf("pump: %s %v", r.Command, r.Body)
+	}
+}
+
+// TestHarnessDirectRoute: a Pump in one child streams to a Sequence in
+// another: the child switches to a direct link to its sibling without
+// losing the order of what went through the head before, and after a
+// move of the Sequence (which takes the route back first) it switches
+// again, to the new place.
+func TestHarnessDirectRoute(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 3, Packages: []fs.FS{diagPkg}})
+	c := s.Children
+	s.CreateActor(t, c[1], "seq", "diag", "Track", "")
+	s.CreateActor(t, c[0], "pump", "peacepie_std", "Pump", "")
+	sent := 0
+	stream := func(n int) {
+		pumpTo(t, s, sent+1, n)
+		sent += n
+	}
+	for _, to := range []string{c[1], c[2]} {
+		if where, _ := s.Where("seq"); where != to {
+			if err := s.Move("seq", to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Eventually(t, "a direct route from "+c[0]+" to seq in "+to, func() bool {
+			stream(50)
+			return slices.Contains(directRoutes(s, c[0]), "seq")
+		})
+		stream(2000)
+	}
+	s.Eventually(t, fmt.Sprintf("seq to count to %d", sent), func() bool {
+		last, _ := seqState(t, s, "seq")
+		return last == int64(sent)
+	})
+	if last, errors := seqState(t, s, "seq"); errors != 0 {
+		t.Fatalf("seq saw %d errors (last %d): %s", errors, last, describeValue(s.Ask(t, "seq", "state", nil).Body))
+	}
+}
+
+// TestHarnessStreamAcrossMovesDirect: the Sequence moves between two
+// children and back while a Pump in a third streams to it over direct
+// routes that the moves take back and give again: nothing is lost,
+// repeated or reordered.
+func TestHarnessStreamAcrossMovesDirect(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 3, Packages: []fs.FS{diagPkg}})
+	c := s.Children
+	streamWhileMoving(t, s, c[0], []string{c[1], c[2]}, 20000, 500, 16, true)
+}
+
+// TestHarnessDirectLinkTakesOnlyActorMessages: a direct link carries
+// messages for actors and route_end markers, nothing else. A process that
+// is no sibling (another host's, the main one) is refused; a sibling's
+// admin requests and the system's verbs are dropped, so a compromised
+// or buggy child cannot remove or move another child's actors by its
+// direct link.
+func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1})
+	target := s.Children[0]
+	s.CreateActor(t, target, "victim", "peacepie_std", "Echo", "")
+	s.CreateActor(t, target, "seq", "peacepie_std", "Sequence", "")
+	var addr string
+	s.Eventually(t, "the child to link", func() bool { return s.Child(target).Remote() != nil })
+	addr = s.Child(target).Remote().DirectAddr()
+	if addr == "" {
+		t.Fatal("the child has no direct address")
+	}
+	dial := func(node string) (*link.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return link.Dial(ctx, addr, link.Config{Node: node, Secret: []byte(clustertest.Secret)})
+	}
+	for _, stranger := range []string{"first.main.admin", "second.process_0.admin"} {
+		conn, err := dial(stranger)
+		if err != nil {
+			continue // refused in the handshake: as good
+		}
+		done := make(chan error, 1)
+		go func() { done <- conn.Run(func([]byte) {}) }()
+		select {
+		case <-done: // closed by the child
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a direct link from %s stayed open", stranger)
+		}
+	}
+	conn, err := dial("first.process_7.admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close("test over")
+	go conn.Run(func([]byte) {})
+	for _, m := range []host.Message{
+		{Command: "remove_actor", Recipient: host.Address{Node: target}, Body: host.Object{{Key: "name", Value: "victim"}}},
+		{System: true, Command: "move_out", Recipient: host.Address{Node: target}, Body: host.Object{{Key: "entity", Value: "victim"}}},
+		{System: true, Command: "exit_process", Recipient: host.Address{Node: target}},
+		{Command: "next", Recipient: host.Address{Entity: "seq"}, Body: host.Object{{Key: "n", Value: int64(1)}}},
+	} {
+		m.ID = s.Main.NewMID()
+		if err := conn.SendAppend(m.AppendJSON); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The actor message after them arrives: they were read and dropped.
+	s.Eventually(t, "seq to get 1 over the direct link", func() bool {
+		last, _ := seqState(t, s, "seq")
+		return last == 1
+	})
+	if where, err := s.Where("victim"); err != nil || where != target {
+		t.Fatalf("victim: in %q (%v), want %s", where, err, target)
+	}
+	if r := s.Ask(t, "victim", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("victim answers %s %v", r.Command, r.Body)
+	}
+}
