@@ -8,8 +8,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/cluster"
+	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/testhost"
 	"github.com/peacepie/peacepie/net/link"
 )

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/cluster/clustertest"
+	"github.com/peacepie/peacepie/host"
 )
 
 // TestHarnessNamesRightAfter: a name made in one child is reached from

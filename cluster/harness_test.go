@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/cluster/clustertest"
+	"github.com/peacepie/peacepie/host"
 )
 
 // seqState is the Sequence's {last, errors}.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/cluster"
+	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/testhost"
 )
 

@@ -39,8 +39,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/cluster"
+	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/testhost"
 	"github.com/peacepie/peacepie/net/link"
 )
@@ -82,12 +82,12 @@ type System struct {
 
 // Child is a child process running in the test's process.
 type Child struct {
-	Node string
-	Proc *host.Process
-	Out  *testhost.Output
+	Node   string
+	Proc   *host.Process
+	Out    *testhost.Output
 	mu     sync.Mutex
 	remote *cluster.Child // once it linked
-	raw    net.Conn // the link's TCP connection, once linked
+	raw    net.Conn       // the link's TCP connection, once linked
 	holds  []*Hold
 	killed chan struct{} // closed by Kill
 	kill   sync.Once

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/actors"
+	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/examples"
 	"github.com/peacepie/peacepie/host"
-	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/internal/config"
 	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/luart"
