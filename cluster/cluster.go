@@ -71,6 +71,11 @@ type HeadConfig struct {
 	// runs Executable's hidden command "child"; tests start children in
 	// their own process (cluster/clustertest).
 	Spawn SpawnFunc
+	// Network carries the head's links: its listener, and its dial to
+	// join (nil: TCP). Children must link over it too, so another one
+	// needs a Spawn that starts them in this process (a link.MemNetwork in
+	// cluster/clustertest).
+	Network link.Network
 }
 
 // Head is host.Remote (and host.Reserver) for the main process.
@@ -159,8 +164,11 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Network != nil && cfg.Network != link.TCP && cfg.Spawn == nil {
+		return nil, errors.New("cluster: a Network other than TCP needs a Spawn whose children link over it")
+	}
 	ln, err := link.Listen(cfg.Listen, link.Config{Node: proc.AdminName(), Secret: cfg.Secret, Logger: cfg.Logger, TLS: cfg.TLS,
-		HandshakeTimeout: cfg.HandshakeTimeout, MaxUnauthenticated: cfg.MaxUnauthenticated})
+		HandshakeTimeout: cfg.HandshakeTimeout, MaxUnauthenticated: cfg.MaxUnauthenticated, Network: cfg.Network})
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 	dial := func(node string) (*link.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return link.Dial(ctx, addr, link.Config{Node: node, Secret: []byte(clustertest.Secret)})
+		return link.Dial(ctx, addr, link.Config{Node: node, Secret: []byte(clustertest.Secret), Network: s.Network()})
 	}
 	for _, stranger := range []string{"first.main.admin", "second.process_0.admin"} {
 		conn, err := dial(stranger)

@@ -362,7 +362,7 @@ var ErrJoin = errors.New("cannot join the system")
 // welcomed it, or why not.
 func (h *Head) join(ctx context.Context, addr string) error {
 	for range 3 { // a host that is not the root names it
-		c, err := link.Dial(ctx, addr, link.Config{Node: h.proc.AdminName(), Secret: h.cfg.Secret, Logger: h.log, TLS: h.cfg.TLS})
+		c, err := link.Dial(ctx, addr, link.Config{Node: h.proc.AdminName(), Secret: h.cfg.Secret, Logger: h.log, TLS: h.cfg.TLS, Network: h.cfg.Network})
 		if err != nil {
 			if errors.Is(err, wire.ErrAuth) {
 				return fmt.Errorf("%w at %s: the secret differs from the system's (copy config/secret of the first host, or pass --secret-file): %w", ErrJoin, addr, err)

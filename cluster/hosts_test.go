@@ -109,3 +109,13 @@ func TestMisbehavingHost(t *testing.T) {
 		t.Errorf("the host is not up after its nonsense: %s", list)
 	}
 }
+
+// TestHeadOnAMemoryNetworkNeedsSpawn: the real children link over TCP, so
+// a head on another network must start its children itself.
+func TestHeadOnAMemoryNetworkNeedsSpawn(t *testing.T) {
+	p := testhost.Start(t, host.Config{})
+	_, err := cluster.NewHead(p.Process, cluster.HeadConfig{Host: "first", Secret: []byte("s3cret-s3cret-s3cret-s3cret-s3cret"), Network: link.NewMemNetwork()})
+	if err == nil || !strings.Contains(err.Error(), "Spawn") {
+		t.Fatalf("a head on a memory network with the real children: %v", err)
+	}
+}

@@ -6,10 +6,12 @@
 // "<host>.main.admin") and a cluster.Head whose HeadConfig.Spawn starts
 // each child in the test's process: a host.Process with the built-in
 // packages (peacepie_std, peacepie_example), linked to the head with
-// link.Dial over loopback TCP with the system's secret, as the real child
-// links, and run by cluster.NewChild(...).Run. Everything else is the
-// production code: the head's routing, the links, the child's handling of
-// the head's notices.
+// link.Dial with the system's secret, as the real child links, and run by
+// cluster.NewChild(...).Run. The links run on a link.MemNetwork of the
+// system's own (HeadConfig.Network), which a host that Joins shares: the
+// same handshake, framing and keep-alive as on TCP, with no sockets.
+// Everything else is the production code: the head's routing, the links,
+// the child's handling of the head's notices.
 //
 //	s := clustertest.Start(t, clustertest.Options{Children: 3})
 //	s.CreateActor(t, s.Children[0], "seq", "peacepie_std", "Sequence", "")
@@ -17,9 +19,10 @@
 //	s.Kill(s.Children[1])              // a death: its link is cut at once
 //	s.Eventually(t, "seq to be gone", func() bool { ... })
 //
-// Hold stops a child's link before the next write that carries a given
-// text (a reply such as "adopted"), so a test can act between two steps
-// of a protocol (kill a process in the middle of a move) without sleeps.
+// Hold stops a child's link (or a joined host's link to the root) before
+// the next write that carries a given text (a reply such as "adopted"),
+// so a test can act between two steps of a protocol (kill a process, or
+// Crash a host, in the middle of a move) without sleeps.
 //
 // Tests poll with Eventually, which has a deadline; nothing waits a fixed
 // time for a state. Every process logs to Logs, which a failed test
@@ -54,6 +57,7 @@ type Options struct {
 	Children int    // child processes started at once
 	// Join is the link address of a head (System.Head.Addr()) this host
 	// joins as another host of its system; empty: this head is the root.
+	// Set by System.Join, which gives the host that system's network.
 	Join string
 	// Restart is HeadConfig.Restart (with a Backoff of 10 ms).
 	Restart bool
@@ -63,6 +67,8 @@ type Options struct {
 	// LogLevel of Logs; slog.LevelInfo when 0 (Info is 0: Debug is
 	// negative, so Info is the least it can be set to here).
 	LogLevel slog.Level
+
+	network link.Network // nil: a new link.MemNetwork (System.Join: the joined system's)
 }
 
 // System is a head and its in-process children.
@@ -75,6 +81,7 @@ type System struct {
 	t    testing.TB
 	log  *slog.Logger
 	opts Options
+	net  *headNet // the head's links; children dial over opts.network
 
 	mu    sync.Mutex
 	procs map[string]*Child // every child started, by admin name (a restart replaces it)
@@ -87,8 +94,8 @@ type Child struct {
 	Out    *testhost.Output
 	mu     sync.Mutex
 	remote *cluster.Child // once it linked
-	raw    net.Conn       // the link's TCP connection, once linked
-	holds  []*Hold
+	raw    net.Conn       // the link's connection, once linked
+	holds  *holdList
 	killed chan struct{} // closed by Kill
 	kill   sync.Once
 	ran    chan struct{} // closed when Run returned (or the link never came)
@@ -102,9 +109,14 @@ func Start(t testing.TB, opts Options) *System {
 	if opts.Host == "" {
 		opts.Host = "first"
 	}
+	if opts.network == nil {
+		opts.network = link.NewMemNetwork()
+	}
 	logs := &testhost.Output{}
 	s := &System{Logs: logs, t: t, opts: opts, procs: map[string]*Child{},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: opts.LogLevel}))}
+	crashed := make(chan struct{})
+	s.net = &headNet{Network: opts.network, holds: newHoldList(crashed), crashed: crashed}
 	// Registered first, so it runs last: after the head stopped its
 	// children, what is left (a child killed or never linked) is ended.
 	t.Cleanup(func() {
@@ -123,7 +135,7 @@ func Start(t testing.TB, opts Options) *System {
 		}
 	})
 	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main")}, opts.Packages...)
-	h, err := cluster.NewHead(s.Main.Process, cluster.HeadConfig{Host: opts.Host, Secret: []byte(Secret), Listen: "127.0.0.1:0",
+	h, err := cluster.NewHead(s.Main.Process, cluster.HeadConfig{Host: opts.Host, Secret: []byte(Secret), Network: s.net,
 		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, Join: opts.Join, Backoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("new head: %v", err)
@@ -136,10 +148,11 @@ func Start(t testing.TB, opts Options) *System {
 	return s
 }
 
-// Join starts another host (see Start) that joins s's system.
+// Join starts another host (see Start) that joins s's system, over s's
+// network.
 func (s *System) Join(t testing.TB, opts Options) *System {
 	t.Helper()
-	opts.Join = s.Head.Addr()
+	opts.Join, opts.network = s.Head.Addr(), s.opts.network
 	return Start(t, opts)
 }
 
@@ -194,23 +207,24 @@ func (s *System) spawn(_ context.Context, spec cluster.ChildSpec) (cluster.Child
 		p.Shutdown()
 		return nil, fmt.Errorf("clustertest: the child is %s, the head waits for %s", p.AdminName(), spec.Node)
 	}
-	c := &Child{Node: spec.Node, Proc: p, Out: out, killed: make(chan struct{}), ran: make(chan struct{}), ready: make(chan struct{})}
+	killed := make(chan struct{})
+	c := &Child{Node: spec.Node, Proc: p, Out: out, holds: newHoldList(killed), killed: killed, ran: make(chan struct{}), ready: make(chan struct{})}
 	s.mu.Lock()
 	s.procs[spec.Node] = c
 	s.mu.Unlock()
 	secret := bytes.Clone(spec.Secret) // the real child reads its copy from stdin
-	go c.run(spec.Parent, secret, log)
+	go c.run(s.opts.network, spec.Parent, secret, log)
 	return c, nil
 }
 
-// run links the child to its head and delivers what comes until the link
-// ends; then the process shuts down (Child.Run).
-func (c *Child) run(parent string, secret []byte, log *slog.Logger) {
+// run links the child to its head over network and delivers what comes
+// until the link ends; then the process shuts down (Child.Run).
+func (c *Child) run(network link.Network, parent string, secret []byte, log *slog.Logger) {
 	defer close(c.ran)
 	ready := sync.OnceFunc(func() { close(c.ready) })
 	defer ready()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	conn, err := link.Dial(ctx, parent, link.Config{Node: c.Proc.AdminName(), Secret: secret, Logger: log})
+	conn, err := link.Dial(ctx, parent, link.Config{Node: c.Proc.AdminName(), Secret: secret, Logger: log, Network: network})
 	cancel()
 	if err != nil {
 		log.Error("the child could not link to its head", "error", err.Error())
@@ -226,10 +240,10 @@ func (c *Child) run(parent string, secret []byte, log *slog.Logger) {
 			nc.Close()
 		default:
 		}
-		return &heldConn{Conn: nc, c: c}
+		return &heldConn{Conn: nc, holds: c.holds}
 	})
 	ch := cluster.NewChild(c.Proc, conn, log)
-	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log}); err != nil {
+	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log, Network: network}); err != nil {
 		log.Error("the child could not listen for direct links", "error", err.Error())
 	}
 	c.Proc.SetRemote(ch)
@@ -239,6 +253,10 @@ func (c *Child) run(parent string, secret []byte, log *slog.Logger) {
 	ready()
 	ch.Run()
 }
+
+// Network returns the network the system's links run on (a process that
+// dials one of them must use it).
+func (s *System) Network() link.Network { return s.opts.network }
 
 // Remote returns its cluster.Child, or nil before it linked.
 func (c *Child) Remote() *cluster.Child {
@@ -293,8 +311,9 @@ func (s *System) Kill(t testing.TB, node string) {
 	}
 }
 
-// Hold is a stop on a child's link: the first write that carries its text
-// waits until Release (or the child's death; the write then fails).
+// Hold is a stop on a link: the first write that carries its text waits
+// until Release (or the death of the process or host; the write then
+// fails).
 type Hold struct {
 	text    []byte
 	reached chan struct{}
@@ -302,20 +321,25 @@ type Hold struct {
 	once    sync.Once
 }
 
-// Hold stops node's link before the next write whose bytes hold text (a
-// command such as `"command":"adopted"`): what the child sends stays
-// queued behind it. Writes are batches of frames, so the frames written
-// with it wait too.
+// Hold stops a link before the next write whose bytes hold text (a
+// command such as `"command":"adopted"`): node's link to its head when
+// node is a child, the host's link to the root (its uplink) when node is
+// s.Main's admin. What the process sends stays queued behind it. Writes
+// are batches of frames, so the frames written with it wait too.
 func (s *System) Hold(t testing.TB, node, text string) *Hold {
 	t.Helper()
-	c := s.Child(node)
-	if c == nil {
-		t.Fatalf("hold %s: no such child", node)
+	var holds *holdList
+	if node == s.Main.AdminName() {
+		holds = s.net.holds
+	} else if c := s.Child(node); c != nil {
+		holds = c.holds
+	} else {
+		t.Fatalf("hold %s: no such process", node)
 	}
 	h := &Hold{text: []byte(text), reached: make(chan struct{}), release: make(chan struct{})}
-	c.mu.Lock()
-	c.holds = append(c.holds, h)
-	c.mu.Unlock()
+	holds.mu.Lock()
+	holds.list = append(holds.list, h)
+	holds.mu.Unlock()
 	t.Cleanup(h.Release)
 	return h
 }
@@ -336,32 +360,160 @@ func (h *Hold) Wait(t testing.TB) {
 	}
 }
 
-// heldConn is a child's link connection that stops at its holds.
+// holdList is the holds on the writes of a process's links.
+type holdList struct {
+	mu   sync.Mutex
+	list []*Hold
+	dead <-chan struct{} // closed when the process dies: a held write fails
+}
+
+func newHoldList(dead <-chan struct{}) *holdList { return &holdList{dead: dead} }
+
+// heldConn is a link's connection that stops at its holds.
 type heldConn struct {
 	net.Conn
-	c *Child
+	holds *holdList
 }
 
 func (w *heldConn) Write(p []byte) (int, error) {
-	w.c.mu.Lock()
+	l := w.holds
+	l.mu.Lock()
 	var h *Hold
-	for i, x := range w.c.holds {
+	for i, x := range l.list {
 		if bytes.Contains(p, x.text) {
 			h = x
-			w.c.holds = slices.Delete(w.c.holds, i, i+1)
+			l.list = slices.Delete(l.list, i, i+1)
 			break
 		}
 	}
-	w.c.mu.Unlock()
+	l.mu.Unlock()
 	if h != nil {
 		close(h.reached)
 		select {
 		case <-h.release:
-		case <-w.c.killed:
+		case <-l.dead:
 			return 0, net.ErrClosed
 		}
 	}
 	return w.Conn.Write(p)
+}
+
+// headNet is the network as a head uses it: it keeps the connections the
+// head dials (its uplink) and accepts (its children's links, other hosts'
+// links), and its listener, so that Crash cuts them all at once; the
+// connections it dials stop at the holds on the host's main process.
+type headNet struct {
+	link.Network
+	holds   *holdList
+	crashed chan struct{} // closed by crash (the holds' dead)
+
+	mu    sync.Mutex
+	conns []net.Conn
+	lns   []net.Listener
+	dead  bool
+}
+
+// keep adds c to what crash cuts, or closes it if the host crashed.
+func (n *headNet) keep(c net.Conn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.dead {
+		c.Close()
+		return false
+	}
+	n.conns = append(n.conns, c)
+	return true
+}
+
+func (n *headNet) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := n.Network.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !n.keep(c) {
+		return nil, fmt.Errorf("clustertest: dial %s: the host crashed: %w", addr, net.ErrClosed)
+	}
+	return &heldConn{Conn: c, holds: n.holds}, nil
+}
+
+func (n *headNet) Listen(addr string) (net.Listener, error) {
+	ln, err := n.Network.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	n.lns = append(n.lns, ln)
+	n.mu.Unlock()
+	return &keptListener{Listener: ln, n: n}, nil
+}
+
+// crash closes the head's listener and every connection it has.
+func (n *headNet) crash() {
+	n.mu.Lock()
+	if n.dead {
+		n.mu.Unlock()
+		return
+	}
+	n.dead = true
+	close(n.crashed)
+	conns, lns := n.conns, n.lns
+	n.conns, n.lns = nil, nil
+	n.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+type keptListener struct {
+	net.Listener
+	n *headNet
+}
+
+func (l *keptListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if !l.n.keep(c) {
+		return nil, fmt.Errorf("clustertest: the host crashed: %w", net.ErrClosed)
+	}
+	return c, nil
+}
+
+// Crash kills the host at once, as kill -9 of its main process (its
+// children die with it): every connection of its head is cut (the root
+// reads the end of the host's link, nobody hears a goodbye), its children
+// are killed, then its main process shuts down. It returns once all of
+// them ended.
+func (s *System) Crash(t testing.TB) {
+	t.Helper()
+	s.net.crash()
+	s.mu.Lock()
+	children := make([]*Child, 0, len(s.procs))
+	for _, c := range s.procs {
+		children = append(children, c)
+	}
+	s.mu.Unlock()
+	for _, c := range children {
+		c.Kill()
+	}
+	s.Main.Process.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		for _, c := range children {
+			c.Wait()
+		}
+		<-s.Main.Process.Done()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("crash of host %s: its processes did not end within 10 s", s.opts.Host)
+	}
 }
 
 // Ask asks recipient from the head's process and returns the reply (an

@@ -20,17 +20,17 @@ func readerOf(nc net.Conn) io.Reader {
 	return nc
 }
 
-// Dial opens a link to the listener at addr and authenticates both ends
-// (docs/protocol.md, "Handshake"): it proves the secret first, then checks
-// the listener's proof. A listener that does not know the secret gives
-// wire.ErrAuth. The handshake ends by ctx's deadline, else within 10s.
+// Dial opens a link to the listener at addr of cfg.Network and
+// authenticates both ends (docs/protocol.md, "Handshake"): it proves the
+// secret first, then checks the listener's proof. A listener that does not
+// know the secret gives wire.ErrAuth. The handshake ends by ctx's
+// deadline, else within 10s.
 func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	cfg.defaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := cfg.network().Dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("link: dial %s: %w", addr, err)
 	}

@@ -1,5 +1,6 @@
 // Package link is an authenticated connection between two peacepie
-// processes over TCP (usually loopback): a handshake proves that both ends
+// processes over TCP (usually loopback), or over a MemNetwork in tests: a
+// handshake proves that both ends
 // know the system's secret, then message frames flow both ways. Writes are
 // batched (many small messages share a syscall) and made with no lock held,
 // a keep-alive runs when the link is idle and goes ahead of the messages
@@ -34,6 +35,9 @@ type Config struct {
 	// TLS, when set, wraps every link in mutual TLS (TLSConfig); both ends
 	// must use it.
 	TLS *tls.Config
+	// Network is what Listen listens on and Dial dials over; nil: TCP.
+	// Tests use a MemNetwork.
+	Network Network
 	// HandshakeTimeout: a connection that has not finished the handshake
 	// (TLS included) this long after it was accepted is closed; 5s.
 	HandshakeTimeout time.Duration

@@ -52,13 +52,14 @@ type ListenerStats struct {
 	AcceptErrors uint64 // accept errors, each retried after a back-off
 }
 
-// Listen listens on addr ("127.0.0.1:0" for a free port); Serve accepts.
-// It refuses a config without a secret of at least MinSecret bytes.
+// Listen listens on addr of cfg.Network ("127.0.0.1:0" for a free TCP
+// port); Serve accepts. It refuses a config without a secret of at least
+// MinSecret bytes.
 func Listen(addr string, cfg Config) (*Listener, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := cfg.network().Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("link: listen %s: %w", addr, err)
 	}
@@ -66,7 +67,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 }
 
 // NewListener accepts links on ln, which it owns from now on (Close
-// closes it). Listen is NewListener on a new TCP listener.
+// closes it). Listen is NewListener on a new listener of cfg.Network.
 func NewListener(ln net.Listener, cfg Config) (*Listener, error) {
 	cfg.defaults()
 	if err := cfg.check(); err != nil {
