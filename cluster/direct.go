@@ -310,14 +310,27 @@ func (d *direct) toHeadLocked(out []pending, r *route) []pending {
 	return out
 }
 
-// gone drops the routes to a process that died (process_gone).
+// gone drops the routes to a process that died (process_gone) at once,
+// before anything the head sends after the notice (a route to the process
+// that takes its place under the same name) finds the old link.
 func (d *direct) gone(node string) {
 	d.mu.Lock()
 	c := d.peers[node]
-	d.mu.Unlock()
-	if c != nil {
-		c.Close("the process is gone")
+	if c == nil {
+		d.mu.Unlock()
+		return
 	}
+	delete(d.peers, node)
+	var out []pending
+	for name, r := range d.routes {
+		if r.conn == c {
+			delete(d.routes, name)
+			out = d.toHeadLocked(out, r)
+		}
+	}
+	d.mu.Unlock()
+	send(d.child, out)
+	c.Close("the process is gone")
 }
 
 // pending is a message whose place on a link is taken.

@@ -152,8 +152,7 @@ func restartUnderStream(t *testing.T) (s *clustertest.System, state host.Object,
 // comes back under its name with its actor made again from its class and
 // the params last noted (set_params), and a stream to it from another
 // child reaches it again. That what comes after the restart arrives in
-// order is TestHarnessRestartedChildResumesStreamInOrder's, a known bug
-// (harness_knownbug_test.go).
+// order is TestHarnessRestartedChildResumesStreamInOrder's.
 func TestHarnessRestartedChildComesBack(t *testing.T) {
 	s, o, last := restartUnderStream(t)
 	if o.String("tag") != "noted" || o.String("at") != s.Children[1] {
@@ -171,7 +170,7 @@ func TestHarnessRestartedChildComesBack(t *testing.T) {
 // are dropped, both names are free and can be made in another child at
 // once, the stream reaches the new actor there, and no process routes to
 // the removed one. (The order of a stream to an actor made under it is
-// TestHarnessCreateUnderStreamKeepsOrder's, a known bug.)
+// TestHarnessCreateUnderStreamKeepsOrder's.)
 func TestHarnessRemoveProcessUnderStream(t *testing.T) {
 	s := clustertest.Start(t, clustertest.Options{Children: 3, Packages: []fs.FS{diagPkg}})
 	c := s.Children

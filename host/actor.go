@@ -144,6 +144,15 @@ func (a *Actor) Address() Address {
 // REPL) are never refused there.
 func (a *Actor) push(m Message) error { return a.pushRouted(m, true) }
 
+// sizeOf is what m's body counts against the actor's memory bound (0
+// without one).
+func (a *Actor) sizeOf(m *Message) int64 {
+	if a.proc.cfg.ActorMemory > 0 {
+		return ValueSize(m.Body)
+	}
+	return 0
+}
+
 // errMovedOut is pushRouted's answer for a message the caller routes
 // itself: the actor has moved out of this process.
 var errMovedOut = errors.New("the actor has moved out of this process")

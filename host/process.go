@@ -104,9 +104,14 @@ type Process struct {
 	events eventHub
 	stats  statsBook // what other processes' stats were (a head)
 
-	mu     sync.RWMutex // guards actors, hidden, stopping
+	mu     sync.RWMutex // guards actors, hidden, spawning, stopping
 	actors map[string]*Actor
 	hidden map[string]*Actor // adopted in a move, not yet activated
+	// spawning holds the messages for actors being made here, whose names
+	// the system's directory already has (Spawn); nSpawning counts them,
+	// for the fast path.
+	spawning  map[string][]Message
+	nSpawning atomic.Int32
 
 	// Actors moved in lately, whose messages from here wait for their
 	// route_flushed (remote.go). rounding counts them, for the fast path.
@@ -262,6 +267,15 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 				return a, err
 			}
 			// It moved out meanwhile: the ordinary way.
+		}
+		if p.nSpawning.Load() > 0 && !m.Transit {
+			made, held, err := p.holdForSpawn(m)
+			if held {
+				return nil, err
+			}
+			if made != nil {
+				return made, made.pushRouted(m, fromHead || p.remote == nil)
+			}
 		}
 		if p.remote == nil {
 			return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
@@ -437,7 +451,14 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	default:
 	}
 	if p.remote != nil {
+		// From the reservation on, the system routes the name here: what
+		// arrives before the actor is registered waits for it, in order
+		// (a message sent round again would come back behind later ones).
+		if err := p.beginSpawn(name); err != nil {
+			return nil, err
+		}
 		if err := p.remote.Reserve(name, class.Info().Desc(), params); err != nil {
+			p.endSpawn(name)
 			return nil, err
 		}
 	}
@@ -445,6 +466,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	beh, err := class.New(a, params)
 	if err != nil {
 		a.cancel()
+		p.endSpawn(name)
 		p.release(name)
 		return nil, err
 	}
@@ -462,16 +484,29 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	if p.stopping {
 		p.mu.Unlock()
 		a.cancel()
+		p.endSpawn(name)
 		p.release(name)
 		return nil, fmt.Errorf("create %q: %w: the system is shutting down", name, ErrStopping)
 	}
 	if p.actors[name] != nil {
 		p.mu.Unlock()
 		a.cancel()
+		p.endSpawn(name)
 		return nil, fmt.Errorf("%w: %q already exists", ErrNameTaken, name)
 	}
+	// What waited for it goes first (behind init), before anybody else
+	// can find it.
+	waited := p.takeSpawnLocked(name)
+	for _, m := range waited {
+		a.queue.pushSized(m, a.sizeOf(&m))
+	}
+	run := len(waited) > 0 && !a.running
+	a.running = a.running || run
 	p.actors[name] = a
 	p.mu.Unlock()
+	if run {
+		p.sched.enqueue(a)
+	}
 	if withInit {
 		p.sched.enqueue(a)
 		if err := <-a.initReply; err != nil {
@@ -483,6 +518,69 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 		p.events.publish(Event{Kind: "created", Node: p.adminName, Actor: name, Class: a.class})
 	}
 	return a, nil
+}
+
+// beginSpawn starts holding the messages for name, which is about to be
+// reserved for an actor made here.
+func (p *Process) beginSpawn(name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.actors[name] != nil || p.hidden[name] != nil {
+		return fmt.Errorf("%w: %q already exists", ErrNameTaken, name)
+	}
+	if _, ok := p.spawning[name]; ok {
+		return fmt.Errorf("%w: %q is being created", ErrNameTaken, name)
+	}
+	if p.spawning == nil {
+		p.spawning = make(map[string][]Message)
+	}
+	p.spawning[name] = nil
+	p.nSpawning.Add(1)
+	return nil
+}
+
+// takeSpawnLocked ends the holding of name's messages and returns them
+// (p.mu held).
+func (p *Process) takeSpawnLocked(name string) []Message {
+	q, ok := p.spawning[name]
+	if ok {
+		delete(p.spawning, name)
+		p.nSpawning.Add(-1)
+	}
+	return q
+}
+
+// endSpawn ends the holding of name's messages when no actor was made:
+// an asker hears that there is none.
+func (p *Process) endSpawn(name string) {
+	p.mu.Lock()
+	q := p.takeSpawnLocked(name)
+	p.mu.Unlock()
+	for i := range q {
+		if !q[i].Sender.IsZero() {
+			p.replyNotFound(&q[i], name)
+		}
+	}
+}
+
+// holdForSpawn queues m if its actor is being made here (held), up to
+// the mailbox's limit; made is the actor if it was registered meanwhile.
+func (p *Process) holdForSpawn(m Message) (made *Actor, held bool, err error) {
+	name := m.Recipient.Entity
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a := p.actors[name]; a != nil {
+		return a, false, nil
+	}
+	q, ok := p.spawning[name]
+	if !ok {
+		return nil, false, nil
+	}
+	if limit := p.cfg.MailboxLimit; limit > 0 && len(q) >= limit {
+		return nil, true, fmt.Errorf("%w: %q is being created and holds %d messages, its limit", ErrMailboxFull, name, limit)
+	}
+	p.spawning[name] = append(q, m)
+	return nil, true, nil
 }
 
 func (p *Process) unregister(a *Actor) {

@@ -1,17 +1,4 @@
-//go:build knownbug
-
 package cluster_test
-
-// This file reproduces an open bug, so that whoever fixes it has the
-// reproduction: an actor made while another process streams to its name
-// gets the first messages out of order (see "Known bug" in
-// docs/architecture.md). It is built only with the knownbug tag, so make
-// test and CI do not run it:
-//
-//	go test -tags knownbug -count=20 -run InOrder ./cluster/
-//
-// Each test fails in about one run in four to ten. When the bug is fixed,
-// delete the build tag and this comment.
 
 import (
 	"fmt"
@@ -24,13 +11,11 @@ import (
 // TestHarnessCreateUnderStreamKeepsOrder: a Pump streams to the name seq,
 // which no process has (the root drops those messages); then seq is made
 // in another child. What seq gets must be in order from the first number
-// it got. It is not: the root's directory has the name (reserve_name)
-// before the child's registry has the actor (Process.Spawn registers it
-// after Remote.Reserve and the class's New), and a message the root routes
-// there in between finds no actor, goes back to the head (deliverFrom →
-// deliverAway → Locate), and comes back, up to MaxHops times (then it is
-// dropped), while those routed after the registration overtake it.
-// Resume logs what came out of order ("got 7001 after 7050").
+// it got. The root's directory has the name (reserve_name) before the
+// child's registry has the actor; what the root routes there in between
+// waits in the child for the actor (Process.Spawn). It used to go back to
+// the head and come round again behind later messages, about one run in
+// five. Resume logs what came out of order ("got 7001 after 7050").
 func TestHarnessCreateUnderStreamKeepsOrder(t *testing.T) {
 	s := clustertest.Start(t, clustertest.Options{Children: 2, Packages: []fs.FS{diagPkg}})
 	c := s.Children
