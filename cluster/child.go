@@ -30,7 +30,7 @@ func NewChild(proc *host.Process, conn *link.Conn, log *slog.Logger) *Child {
 	c := &Child{proc: proc, conn: conn, head: conn.Peer(), log: log}
 	c.fwd = &forwarder{proc: proc, send: func(m host.Message) error {
 		m.Recipient = host.Address{Node: c.head}
-		return c.conn.SendAppend(m.AppendJSON)
+		return sendForwarded(c.conn, m)
 	}}
 	return c
 }
@@ -39,67 +39,19 @@ func NewChild(proc *host.Process, conn *link.Conn, log *slog.Logger) *Child {
 // or stopped this process); then the process shuts down.
 func (c *Child) Run() {
 	dec := newLinkDecoder()
-	err := c.conn.Run(func(p []byte) {
-		m, err := dec.decode(p)
+	err := c.conn.Run(func(p []byte, control bool) {
+		m, err := dec.decode(p, control)
 		if err != nil {
 			c.log.Warn("bad message from the head", "error", err.Error())
 			return
 		}
-		// The head's notices, in link order: only from its system code
+		// The head's notices, in link order: only in a control frame
 		// (System), never an actor's message that the head passed on.
-		sys := m.System && m.Recipient.Node == c.proc.AdminName()
-		if sys && m.Command == "exit_process" {
-			c.proc.Shutdown()
-			return
-		}
-		if sys && m.Command == "activate" {
-			// In link order: what the head sends after it must find the actor.
-			o, _ := m.Body.(host.Object)
-			if err := c.proc.Activate(o.String("entity")); err != nil {
-				c.log.Error("activate after a move", "error", err.Error())
+		if m.System && m.Recipient.Node == c.proc.AdminName() {
+			if act := childControl[m.Command]; act != nil {
+				act(c, &m)
+				return
 			}
-			return
-		}
-		if sys && c.direct != nil && c.directNotice(&m) {
-			return
-		}
-		if sys && m.Command == "process_gone" {
-			o, _ := m.Body.(host.Object)
-			if c.direct != nil {
-				c.direct.gone(o.String("node"))
-			}
-			c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
-			return
-		}
-		if sys && m.Command == "go_threads" {
-			// The head shares the host's cores among its processes.
-			o, _ := m.Body.(host.Object)
-			v, _ := o.Get("n")
-			if n, ok := v.(int64); ok && n >= 1 && n <= maxGoThreads {
-				c.proc.SetGoThreads(int(n))
-			} else {
-				c.log.Warn("bad go_threads from the head: want {\"n\": a count of threads}", "body", describe(m.Body))
-			}
-			return
-		}
-		if sys && m.Command == "packages" {
-			// Before anything the head sends after it (link order).
-			o, _ := m.Body.(host.Object)
-			if c.Packages != nil {
-				if err := c.Packages(o.String("set")); err != nil {
-					c.log.Error("the system's package set is not applied", "error", err.Error())
-				}
-			}
-			return
-		}
-		if sys && m.Command == "watch_events" {
-			c.fwd.set(watchEventsOn(&m))
-			return
-		}
-		if sys && m.Command == "head_lost" {
-			o, _ := m.Body.(host.Object)
-			c.proc.HeadLost(o.String("reason"), nil)
-			return
 		}
 		c.proc.DeliverFromLink(m)
 	})
@@ -111,12 +63,97 @@ func (c *Child) Run() {
 	c.proc.Shutdown()
 }
 
+// childControl is the child's dispatcher of the head's control frames to
+// its admin: each verb is acted on here, in link order, on the link's
+// reader (what the head sends after it finds it done). A control verb not
+// listed (a move's steps, reserve_name's answers, …) goes to the admin,
+// which accepts internal verbs only with the mark (host/verbs.go).
+var childControl = map[string]func(c *Child, m *host.Message){
+	"exit_process": func(c *Child, _ *host.Message) { c.proc.Shutdown() },
+	"activate": func(c *Child, m *host.Message) {
+		// In link order: what the head sends after it must find the actor.
+		if err := c.proc.Activate(bodyOf(m).String("entity")); err != nil {
+			c.log.Error("activate after a move", "error", err.Error())
+		}
+	},
+	"process_gone": func(c *Child, m *host.Message) {
+		o := bodyOf(m)
+		if c.direct != nil {
+			c.direct.gone(o.String("node"))
+		}
+		c.proc.ProcessGone(o.String("node"), o.String("reason"), stringList(o, "names")...)
+	},
+	"go_threads": func(c *Child, m *host.Message) {
+		// The head shares the host's cores among its processes.
+		v, _ := bodyOf(m).Get("n")
+		if n, ok := v.(int64); ok && n >= 1 && n <= maxGoThreads {
+			c.proc.SetGoThreads(int(n))
+		} else {
+			c.log.Warn("bad go_threads from the head: want {\"n\": a count of threads}", "body", describe(m.Body))
+		}
+	},
+	"packages": func(c *Child, m *host.Message) {
+		// Before anything the head sends after it (link order).
+		if c.Packages != nil {
+			if err := c.Packages(bodyOf(m).String("set")); err != nil {
+				c.log.Error("the system's package set is not applied", "error", err.Error())
+			}
+		}
+	},
+	"watch_events": func(c *Child, m *host.Message) { c.fwd.set(watchEventsOn(m)) },
+	"head_lost":    func(c *Child, m *host.Message) { c.proc.HeadLost(bodyOf(m).String("reason"), nil) },
+	// Direct routes (direct.go); ignored by a child without direct links.
+	"route_hint": func(c *Child, m *host.Message) {
+		if o := bodyOf(m); c.direct != nil {
+			go c.direct.hinted(o.String("entity"), o.String("node"), o.String("addr"))
+		}
+	},
+	"route_switch": func(c *Child, m *host.Message) {
+		// To the actor's process: the asker's earlier messages are in.
+		o := bodyOf(m)
+		if c.direct == nil {
+			return
+		}
+		r := host.Message{System: true, ID: c.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: c.head},
+			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: o.String("node")}, {Key: "epoch", Value: int64(epochOf(o))}}}
+		sendOn(c.conn, r)
+	},
+	"route_switched": func(c *Child, m *host.Message) {
+		if o := bodyOf(m); c.direct != nil {
+			c.direct.switched(o.String("entity"), epochOf(o))
+		}
+	},
+	"route_refused": func(c *Child, m *host.Message) {
+		if o := bodyOf(m); c.direct != nil {
+			c.direct.refused(o.String("entity"), epochOf(o))
+		}
+	},
+	"route_end": func(c *Child, m *host.Message) {
+		if c.direct != nil {
+			c.direct.ended(bodyOf(m).String("entity"))
+		}
+	},
+}
+
+// bodyOf returns a message's body as an object (empty if it is not one).
+func bodyOf(m *host.Message) host.Object {
+	o, _ := m.Body.(host.Object)
+	return o
+}
+
+// epochOf reads a route notice's epoch (0 when missing).
+func epochOf(o host.Object) uint64 {
+	v, _ := o.Get("epoch")
+	n, _ := v.(int64)
+	return uint64(n)
+}
+
 // maxGoThreads bounds the threads a head may give a child.
 const maxGoThreads = 1 << 12
 
 // Forward implements host.Remote: everything goes through the head.
 func (c *Child) Forward(node string, m host.Message) error {
-	return c.conn.SendAppend(m.AppendJSON)
+	return sendOn(c.conn, m)
 }
 
 // ReserveForward implements host.Reserver: m's place on the link to the
@@ -131,7 +168,7 @@ func (c *Child) ReserveForward(_ string, m host.Message) (place any, ok bool, er
 
 // SendReserved implements host.Reserver.
 func (c *Child) SendReserved(place any, _ string, m host.Message) error {
-	return place.(*link.Slot).Fill(m.AppendJSON)
+	return fillSlot(place.(*link.Slot), m)
 }
 
 // Locate implements host.Remote: the head knows.
@@ -213,32 +250,4 @@ func (c *Child) Shutdown() {
 		time.Sleep(100 * time.Millisecond) // let the last replies out
 		c.conn.Close("exit")
 	}()
-}
-
-// directNotice handles the head's notices about direct routes (direct.go);
-// it reports false for other messages.
-func (c *Child) directNotice(m *host.Message) bool {
-	o, _ := m.Body.(host.Object)
-	epoch := func() uint64 {
-		v, _ := o.Get("epoch")
-		n, _ := v.(int64)
-		return uint64(n)
-	}
-	switch m.Command {
-	case "route_hint":
-		go c.direct.hinted(o.String("entity"), o.String("node"), o.String("addr"))
-	case "route_switch": // to the actor's process: the asker's earlier messages are in
-		r := host.Message{System: true, ID: c.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: c.head},
-			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: o.String("node")}, {Key: "epoch", Value: int64(epoch())}}}
-		c.conn.SendAppend(r.AppendJSON)
-	case "route_switched":
-		c.direct.switched(o.String("entity"), epoch())
-	case "route_refused":
-		c.direct.refused(o.String("entity"), epoch())
-	case "route_end":
-		c.direct.ended(o.String("entity"))
-	default:
-		return false
-	}
-	return true
 }

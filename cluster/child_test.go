@@ -32,7 +32,7 @@ func TestChildGoThreads(t *testing.T) {
 	heads := make(chan *link.Conn, 1)
 	go ln.Serve(func(c *link.Conn) {
 		heads <- c
-		c.Run(func([]byte) {})
+		c.Run(func([]byte, bool) {})
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -45,14 +45,22 @@ func TestChildGoThreads(t *testing.T) {
 	go c.Run()
 	head := <-heads
 	t.Cleanup(func() { head.Close("test over") })
-	// The head's system code marks its notices "sys": true.
-	sendAs := func(sys, body string) {
+	// The head's system code sends its notices in control frames; "sys"
+	// in a message frame's JSON means nothing.
+	sendAs := func(control bool, body string) {
 		t.Helper()
-		if err := head.Send([]byte(`{"command":"go_threads","recipient":{"node":"first.process_0.admin"},"body":` + body + sys + `}`)); err != nil {
+		payload := `{"command":"go_threads","recipient":{"node":"first.process_0.admin"},"body":` + body + `,"sys":true}`
+		send := head.Send
+		if control {
+			send = func(p []byte) error {
+				return head.SendControl(func(b []byte) ([]byte, error) { return append(b, p...), nil })
+			}
+		}
+		if err := send([]byte(payload)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	send := func(body string) { t.Helper(); sendAs(`,"sys":true`, body) }
+	send := func(body string) { t.Helper(); sendAs(true, body) }
 	bad := []string{`"x"`, `null`, `{}`, `{"n": 0}`, `{"n": -3}`, `{"n": 1.5}`, `{"n": "2"}`, `{"n": 100000}`}
 	for _, b := range bad {
 		send(b)
@@ -62,13 +70,13 @@ func TestChildGoThreads(t *testing.T) {
 	testhost.Eventually(t, 5*time.Second, "the child to take the head's share", func() bool { return runtime.GOMAXPROCS(0) == want })
 	// Without the mark it is an actor's message that the head routed here:
 	// the admin answers it is_not_handled, and the threads stay.
-	sendAs("", `{"n": `+strconv.Itoa(want+1)+`}`)
+	sendAs(false, `{"n": `+strconv.Itoa(want+1)+`}`)
 	send(`"last"`)
 	testhost.Eventually(t, 5*time.Second, "the last bad go_threads to be logged", func() bool {
 		return strings.Count(logs.String(), "bad go_threads from the head") == len(bad)+1
 	})
 	if got := runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("go_threads without \"sys\" changed the threads to %d", got)
+		t.Errorf("go_threads in a message frame changed the threads to %d", got)
 	}
 	r := p.Ask(t, "first.process_0.admin", "get_processes", nil)
 	procs, _ := r.Body.(host.Object).Get("processes")

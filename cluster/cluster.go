@@ -17,15 +17,19 @@ import (
 	"github.com/peacepie/peacepie/net/link"
 )
 
-// linkDecoder decodes what one link carries (senders use
-// link.Conn.SendAppend with Message.AppendJSON); only its reader uses it.
+// linkDecoder decodes what one link carries (senders use sendOn or
+// fillSlot); only its reader uses it.
 type linkDecoder struct{ dec *host.Decoder }
 
 func newLinkDecoder() linkDecoder { return linkDecoder{host.NewDecoder()} }
 
-func (d linkDecoder) decode(p []byte) (host.Message, error) {
+// decode decodes a message that came in a message frame, or in a control
+// frame (control): the frame's kind alone makes it the system's
+// (Message.System).
+func (d linkDecoder) decode(p []byte, control bool) (host.Message, error) {
 	var m host.Message
 	err := d.dec.Decode(p, &m)
+	m.System = control
 	return m, err
 }
 
@@ -195,7 +199,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		h.gossip = g
 	}
 	if !h.root {
-		h.fwd = &forwarder{proc: proc, send: h.sendToRoot}
+		h.fwd = &forwarder{proc: proc, send: h.forwardToRoot}
 		proc.OnOperatorWatched(h.operatorWatched)
 	}
 	proc.OnWatched(h.watched)
@@ -238,8 +242,8 @@ func (h *Head) onLink(c *link.Conn) {
 	ch <- c
 	dec := newLinkDecoder()
 	from, hints := c.Peer(), hintGate{}
-	err := c.Run(func(p []byte) {
-		m, err := dec.decode(p)
+	err := c.Run(func(p []byte, control bool) {
+		m, err := dec.decode(p, control)
 		if err != nil {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
@@ -291,7 +295,7 @@ func (h *Head) childGone(node string, err error) {
 		if up != nil {
 			m := host.Message{System: true, ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: up.Peer()},
 				Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "restart", Value: restart}}}
-			up.SendAppend(m.AppendJSON)
+			sendOn(up, m)
 		}
 		h.reportProcesses()
 	}
@@ -477,7 +481,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	ch.removing = true
 	h.mu.Unlock()
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_process", Recipient: host.Address{Node: ch.node}}
-	ch.conn.SendAppend(m.AppendJSON)
+	sendOn(ch.conn, m)
 	done := make(chan struct{})
 	go func() { ch.proc.Wait(); close(done) }()
 	select {
@@ -513,7 +517,7 @@ func (h *Head) ReserveForward(node string, m host.Message) (place any, ok bool, 
 // routeLocked does, into the place ReserveForward took.
 func (h *Head) SendReserved(place any, node string, m host.Message) error {
 	h.addressFor(node, &m)
-	return place.(*link.Slot).Fill(m.AppendJSON)
+	return fillSlot(place.(*link.Slot), m)
 }
 
 // route is Forward under h.mu, up to the message's place on its link (ok
@@ -845,7 +849,7 @@ func (h *Head) Shutdown() {
 	h.mu.Unlock()
 	for _, mb := range members {
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "exit_host", Recipient: host.Address{Node: mb.node}}
-		mb.conn.SendAppend(m.AppendJSON)
+		sendOn(mb.conn, m)
 	}
 	defer func() {
 		if up != nil { // the root hears why first

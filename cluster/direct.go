@@ -87,7 +87,7 @@ func (c *Child) EnableDirect(cfg link.Config) error {
 	go ln.Serve(c.direct.accepted)
 	m := host.Message{System: true, ID: c.proc.NewMID(), Command: "direct_addr", Recipient: host.Address{Node: c.head},
 		Body: host.Object{{Key: "addr", Value: ln.Addr()}}}
-	return c.conn.SendAppend(m.AppendJSON)
+	return sendOn(c.conn, m)
 }
 
 // close ends the direct links (the process shuts down).
@@ -117,8 +117,8 @@ func (d *direct) accepted(c *link.Conn) {
 		return
 	}
 	dec := newLinkDecoder()
-	err := c.Run(func(p []byte) {
-		m, err := dec.decode(p)
+	err := c.Run(func(p []byte, control bool) {
+		m, err := dec.decode(p, control)
 		if err != nil {
 			d.child.log.Warn("bad message from a sibling", "node", peer, "error", err.Error())
 			return
@@ -129,7 +129,7 @@ func (d *direct) accepted(c *link.Conn) {
 				// Every direct message of peer to that actor is here now.
 				r := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_ended", Recipient: host.Address{Node: d.child.head},
 					Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: peer}}}
-				d.child.conn.SendAppend(r.AppendJSON)
+				sendOn(d.child.conn, r)
 				return
 			}
 			d.child.log.Warn("a sibling sent a system message: dropped", "node", peer, "command", m.Command)
@@ -215,7 +215,7 @@ func (d *direct) peer(node, addr string) (*link.Conn, error) {
 	d.peers[node] = c
 	d.mu.Unlock()
 	go func() {
-		err := c.Run(func([]byte) {}) // the sibling sends nothing on it
+		err := c.Run(func([]byte, bool) {}) // the sibling sends nothing on it
 		d.peerGone(node, c, err)
 	}()
 	return c, nil
@@ -346,7 +346,7 @@ func send(c *Child, out []pending) {
 }
 
 func fill(c *Child, s *link.Slot, m host.Message) {
-	if err := s.Fill(m.AppendJSON); err != nil {
+	if err := fillSlot(s, m); err != nil {
 		c.log.Warn("a message is not sent", "command", m.Command, "to", m.Recipient.String(), "error", err.Error())
 	}
 }
@@ -383,7 +383,7 @@ func (h *Head) directFromChild(from string, m *host.Message) bool {
 		if ch != nil {
 			r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: ch.node},
 				Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
-			ch.conn.SendAppend(r.AppendJSON)
+			sendOn(ch.conn, r)
 		}
 	case "route_ended":
 		h.mu.Lock()

@@ -163,7 +163,7 @@ func watchEventsOn(m *host.Message) bool {
 func (h *Head) watchEvents(c *link.Conn, on bool) {
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "watch_events", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "on", Value: on}}}
-	if err := c.SendAppend(m.AppendJSON); err != nil {
+	if err := sendOn(c, m); err != nil {
 		h.log.Debug("watch_events is not sent", "node", c.Peer(), "error", err.Error())
 	}
 }
@@ -225,7 +225,7 @@ func (h *Head) downForwarder(c *link.Conn) *forwarder {
 	return &forwarder{proc: h.proc,
 		send: func(m host.Message) error {
 			m.Recipient = host.Address{Node: to}
-			return c.SendAppend(m.AppendJSON)
+			return sendForwarded(c, m)
 		},
 		keep: func(e host.Event) bool {
 			return (forwarded[e.Kind] || e.Kind == "process_created") && hostOf(e.Node) != hostName
@@ -263,6 +263,15 @@ func (h *Head) operatorWatched(on bool) {
 
 // sendToRoot sends m up this host's link to the root (not root).
 func (h *Head) sendToRoot(m host.Message) error {
+	return h.toRoot(m, sendOn)
+}
+
+// forwardToRoot is the send of a host's forwarder (sendForwarded).
+func (h *Head) forwardToRoot(m host.Message) error {
+	return h.toRoot(m, sendForwarded)
+}
+
+func (h *Head) toRoot(m host.Message, send func(*link.Conn, host.Message) error) error {
 	h.mu.Lock()
 	up := h.up
 	h.mu.Unlock()
@@ -270,7 +279,20 @@ func (h *Head) sendToRoot(m host.Message) error {
 		return host.ErrNoProcess
 	}
 	m.Recipient = host.Address{Node: up.Peer()}
-	return up.SendAppend(m.AppendJSON)
+	return send(up, m)
+}
+
+// sendForwarded sends what a forwarder forwards: events in the link's
+// order, and a process's stats (child_stats, a snapshot a second) ahead of
+// the messages waiting, so that a large message on the link does not make
+// a live process look stalled in the console. Stats that find the link's
+// room ahead full (link.ErrAheadFull) are dropped: the next second's
+// replace them.
+func sendForwarded(c *link.Conn, m host.Message) error {
+	if m.Command == "child_stats" {
+		return c.SendControlAhead(m.AppendJSON)
+	}
+	return sendOn(c, m)
 }
 
 // allActors answers get_actors {"all": true} on the root: every actor of

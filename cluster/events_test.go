@@ -69,9 +69,9 @@ func TestChildForwardsEvents(t *testing.T) {
 	go ln.Serve(func(c *link.Conn) {
 		heads <- c
 		dec := host.NewDecoder()
-		c.Run(func(b []byte) {
+		c.Run(func(b []byte, control bool) {
 			var m host.Message
-			if err := dec.Decode(b, &m); err != nil || !m.System {
+			if err := dec.Decode(b, &m); err != nil || !control {
 				return
 			}
 			frames.mu.Lock()
@@ -93,9 +93,14 @@ func TestChildForwardsEvents(t *testing.T) {
 	go c.Run()
 	head := <-heads
 	t.Cleanup(func() { head.Close("test over") })
-	watch := func(on, sys string) {
+	watch := func(on string, control bool) {
 		t.Helper()
-		if err := head.Send([]byte(`{"command":"watch_events","recipient":{"node":"first.process_0.admin"},"body":{"on":` + on + `}` + sys + `}`)); err != nil {
+		payload := []byte(`{"command":"watch_events","recipient":{"node":"first.process_0.admin"},"body":{"on":` + on + `},"sys":true}`)
+		err := head.Send(payload)
+		if control {
+			err = head.SendControl(func(b []byte) ([]byte, error) { return append(b, payload...), nil })
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -104,10 +109,12 @@ func TestChildForwardsEvents(t *testing.T) {
 	if r := p.Ask(t, "flood", "flood", testhost.MustJSON(t, `{"n": 100}`)); r.Command != "flooded" {
 		t.Fatalf("flood answered %v", r)
 	}
-	// Without the system's mark, watch_events is an actor's message: ignored.
-	watch("true", "")
-	// With it, stats come at once and then every second, and events follow.
-	watch("true", `,"sys":true`)
+	// In a message frame ("sys" in its JSON or not), watch_events is an
+	// actor's message: ignored.
+	watch("true", false)
+	// In a control frame, stats come at once and then every second, and
+	// events follow.
+	watch("true", true)
 	testhost.Eventually(t, 5*time.Second, "the child's stats", func() bool { return frames.count("child_stats") >= 1 })
 	if n := frames.count("child_event"); n != 0 {
 		t.Errorf("%d events went up before the head watched", n)
@@ -126,6 +133,6 @@ func TestChildForwardsEvents(t *testing.T) {
 	if n := frames.count("child_event"); n > limit || n < 100 {
 		t.Errorf("%d events of a flood of 5000 lines (%s) went up, want between 100 and %d", n, took, limit)
 	}
-	watch("false", `,"sys":true`)
+	watch("false", true)
 	testhost.Eventually(t, 5*time.Second, "the child to stop watching itself", func() bool { return !p.Watched() })
 }

@@ -105,7 +105,7 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 			continue // refused in the handshake: as good
 		}
 		done := make(chan error, 1)
-		go func() { done <- conn.Run(func([]byte) {}) }()
+		go func() { done <- conn.Run(func([]byte, bool) {}) }()
 		select {
 		case <-done: // closed by the child
 		case <-time.After(10 * time.Second):
@@ -117,7 +117,7 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close("test over")
-	go conn.Run(func([]byte) {})
+	go conn.Run(func([]byte, bool) {})
 	for _, m := range []host.Message{
 		{Command: "remove_actor", Recipient: host.Address{Node: target}, Body: host.Object{{Key: "name", Value: "victim"}}},
 		{System: true, Command: "move_out", Recipient: host.Address{Node: target}, Body: host.Object{{Key: "entity", Value: "victim"}}},
@@ -125,7 +125,11 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 		{Command: "next", Recipient: host.Address{Entity: "seq"}, Body: host.Object{{Key: "n", Value: int64(1)}}},
 	} {
 		m.ID = s.Main.NewMID()
-		if err := conn.SendAppend(m.AppendJSON); err != nil {
+		send := conn.SendAppend
+		if m.System { // as a process's system code sends its verbs
+			send = conn.SendControl
+		}
+		if err := send(m.AppendJSON); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -54,7 +54,7 @@ func (h *Head) acceptMember(c *link.Conn) {
 	if err := host.ValidateNodeName(name); err != nil { // its own process checked it too
 		h.log.Warn("a host with a bad name tried to join", "host", name, "error", err.Error())
 		c.Close(err.Error())
-		c.Run(func([]byte) {})
+		c.Run(func([]byte, bool) {})
 		return
 	}
 	h.mu.Lock()
@@ -69,12 +69,12 @@ func (h *Head) acceptMember(c *link.Conn) {
 	if taken {
 		h.log.Warn("a host with a taken name tried to join", "host", name)
 		c.Close(fmt.Sprintf("host name %q is taken by a running host of this system: start it with another --host", name))
-		c.Run(func([]byte) {})
+		c.Run(func([]byte, bool) {})
 		return
 	}
 	dec := newLinkDecoder()
-	err := c.Run(func(p []byte) {
-		msg, err := dec.decode(p)
+	err := c.Run(func(p []byte, control bool) {
+		msg, err := dec.decode(p, control)
 		if err != nil {
 			h.log.Warn("bad message from a host", "host", name, "error", err.Error())
 			return
@@ -174,7 +174,7 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 			h.log.Error("the package set is not sent to a joining host", "host", m.host, "error", err.Error())
 		}
 	}
-	m.conn.SendAppend(w.AppendJSON)
+	sendOn(m.conn, w)
 	h.proc.NotifyWatched() // it forwards its events if somebody watches
 	h.log.Info("host joined", "host", m.host, "processes", len(m.nodes), "actors", len(actors))
 	for _, n := range m.nodes {
@@ -250,7 +250,7 @@ func (h *Head) tellGone(to []*link.Conn, node, reason string, names []string) {
 	for _, c := range to {
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "process_gone", Recipient: host.Address{Node: c.Peer()},
 			Body: host.Object{{Key: "node", Value: node}, {Key: "reason", Value: reason}, {Key: "names", Value: arr}}}
-		c.SendAppend(m.AppendJSON)
+		sendOn(c, m)
 	}
 }
 
@@ -372,7 +372,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 		welcome := make(chan host.Message, 1)
 		go func() {
 			dec := newLinkDecoder()
-			err := c.Run(func(p []byte) { h.fromRoot(c, dec, p, welcome) })
+			err := c.Run(func(p []byte, control bool) { h.fromRoot(c, dec, p, control, welcome) })
 			h.fwd.set(false) // the root tells it again when it is back
 			h.uplinkEnded(c, err)
 		}()
@@ -434,7 +434,7 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 	}
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
-	c.SendAppend(m.AppendJSON)
+	sendOn(c, m)
 }
 
 // hostActors returns the actors of this host's processes: name → node. A
@@ -470,8 +470,8 @@ func (h *Head) hostActors(ctx context.Context) map[string]string {
 // to it (the root has resolved the name: Recipient.Node says where),
 // notices for this process are acted on in link order, the rest is
 // delivered here.
-func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- host.Message) {
-	m, err := dec.decode(p)
+func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, control bool, welcome chan<- host.Message) {
+	m, err := dec.decode(p, control)
 	if err != nil {
 		h.log.Warn("bad message from the system's head", "error", err.Error())
 		return
@@ -482,7 +482,7 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, welcome chan<- 
 		ch := h.children[r.Node]
 		h.mu.Unlock()
 		if ch != nil {
-			ch.conn.SendAppend(m.AppendJSON)
+			sendOn(ch.conn, m)
 			return
 		}
 	}
@@ -557,7 +557,7 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 	for _, c := range to {
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "head_lost", Recipient: host.Address{Node: c.Peer()},
 			Body: host.Object{{Key: "reason", Value: reason}}}
-		c.SendAppend(m.AppendJSON)
+		sendOn(c, m)
 	}
 	h.flushAll()
 	go h.rejoin(addr)
@@ -596,7 +596,7 @@ func (h *Head) reportProcesses() {
 	}
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_processes", Recipient: host.Address{Node: up.Peer()},
 		Body: host.Object{{Key: "nodes", Value: nodes}}}
-	up.SendAppend(m.AppendJSON)
+	sendOn(up, m)
 }
 
 // redirect tells a host that tried to join here that the root is elsewhere.
@@ -606,9 +606,9 @@ func (h *Head) redirect(c *link.Conn) {
 	h.mu.Unlock()
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "join_elsewhere", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "root", Value: addr}}}
-	c.SendAppend(m.AppendJSON)
+	sendOn(c, m)
 	c.Close("join the system's head")
-	c.Run(func([]byte) {})
+	c.Run(func([]byte, bool) {})
 }
 
 func (h *Head) gossipAddr() string {

@@ -49,14 +49,14 @@ func TestMisbehavingHost(t *testing.T) {
 	}
 	defer c.Close("test over")
 	welcome := make(chan string, 4)
-	go c.Run(func(b []byte) { welcome <- string(b) })
+	go c.Run(func(b []byte, _ bool) { welcome <- string(b) })
+	// The notices of a host's system code come in control frames.
 	send := func(s string) {
-		if err := c.Send([]byte(s)); err != nil {
+		if err := c.SendControl(func(b []byte) ([]byte, error) { return append(b, s...), nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The notices of a host's system code carry "sys": true.
-	root := `"recipient":{"node":"first.main.admin"},"sys":true`
+	root := `"recipient":{"node":"first.main.admin"}`
 	send(`{not json`)
 	send(`{"command":"host_join",` + root + `,"body":"a string"}`)
 	select {

@@ -31,7 +31,22 @@ func reserve(c *link.Conn, m host.Message) outgoing {
 
 // send encodes the message into its place and sends it; call it with no
 // lock held.
-func (o outgoing) send() error { return o.slot.Fill(o.m.AppendJSON) }
+func (o outgoing) send() error { return fillSlot(o.slot, o.m) }
+
+// fillSlot encodes m into its place on a link: a message of the system
+// (m.System) in a control frame, any other in a message frame. Every
+// message cluster writes to a link goes through it or sendOn, so that the
+// reader at the other end knows the system's messages by their frame
+// (linkDecoder.decode).
+func fillSlot(s *link.Slot, m host.Message) error {
+	if m.System {
+		return s.FillControl(m.AppendJSON)
+	}
+	return s.Fill(m.AppendJSON)
+}
+
+// sendOn sends m on c, in the link's order (fillSlot).
+func sendOn(c *link.Conn, m host.Message) error { return fillSlot(c.Reserve(), m) }
 
 // outbox collects what a function reserves under h.mu, to be sent, in
 // order, once it has released it.

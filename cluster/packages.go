@@ -65,7 +65,7 @@ func (h *Head) watchPackages() {
 func (h *Head) sendPackages(c *link.Conn, set string) {
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "packages", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "set", Value: set}}}
-	if err := c.SendAppend(m.AppendJSON); err != nil {
+	if err := sendOn(c, m); err != nil {
 		h.log.Warn("the package set is not sent", "to", c.Peer(), "error", err.Error())
 	}
 }

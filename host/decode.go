@@ -453,8 +453,6 @@ func knownKey(b []byte) string {
 		return "timeout"
 	case "transit":
 		return "transit"
-	case "sys":
-		return "sys"
 	case "from":
 		return "from"
 	case "hops":
@@ -588,8 +586,6 @@ func (m *Message) decodeEnvelopeWith(d *decoder) bool {
 				msg.Timeout, _ = ToFloat(v)
 			case "transit":
 				msg.Transit = v == true
-			case "sys":
-				msg.System = v == true
 			case "from":
 				msg.From, _ = v.(string)
 			case "hops":

@@ -197,11 +197,13 @@ type Message struct {
 	// links as "from".
 	From string
 	// System marks a message of the system itself: sent by the Go code of
-	// a process (cluster, the admin's own steps), or received
-	// over an authenticated link with "sys": true, which only another
-	// process's system code writes. The internal verbs (IsInternal) are
-	// accepted only with it. Nothing an actor, the console or the REPL
-	// sends has it: Lua and the console build messages without it.
+	// a process (cluster, the admin's own steps), or received over an
+	// authenticated link in a control frame (wire.KindControl), which only
+	// another process's system code writes. It is not part of the JSON: the
+	// frame's kind carries it, and a "sys" key in a message is ignored. The
+	// internal verbs (IsInternal) are accepted only with it. Nothing an
+	// actor, the console or the REPL sends has it: Lua and the console
+	// build messages without it.
 	System bool
 }
 
@@ -253,9 +255,6 @@ func (m Message) AppendJSON(buf []byte) ([]byte, error) {
 		buf = append(buf, `,"from":`...)
 		buf = appendString(buf, m.From)
 	}
-	if m.System {
-		buf = append(buf, `,"sys":true`...)
-	}
 	return append(buf, '}'), nil
 }
 
@@ -305,8 +304,6 @@ func (m *Message) unmarshalGeneric(data []byte) error {
 			m.Timeout, _ = ToFloat(f.Value)
 		case "transit":
 			m.Transit = f.Value == true
-		case "sys":
-			m.System = f.Value == true
 		case "from":
 			m.From, _ = f.Value.(string)
 		case "hops":

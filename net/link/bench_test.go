@@ -17,7 +17,7 @@ func pair(b *testing.B, onServer func(c *link.Conn, p []byte)) *link.Conn {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ln.Close() })
-	go ln.Serve(func(c *link.Conn) { c.Run(func(p []byte) { onServer(c, p) }) })
+	go ln.Serve(func(c *link.Conn) { c.Run(func(p []byte, _ bool) { onServer(c, p) }) })
 	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret)})
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkLinkFrameSend(b *testing.B) {
 			close(got)
 		}
 	})
-	go c.Run(func([]byte) {})
+	go c.Run(func([]byte, bool) {})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := c.Send(body); err != nil {
@@ -52,7 +52,7 @@ func BenchmarkLinkFrameSend(b *testing.B) {
 func BenchmarkLinkFramePingPong(b *testing.B) {
 	c := pair(b, func(c *link.Conn, p []byte) { c.Send(p) })
 	back := make(chan struct{}, 1)
-	go c.Run(func([]byte) { back <- struct{}{} })
+	go c.Run(func([]byte, bool) { back <- struct{}{} })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := c.Send(body); err != nil {

@@ -125,14 +125,16 @@ var ErrClosed = errors.New("link: closed")
 // Conn is an open, authenticated link. Send, SendAppend, Reserve and
 // Slot.Fill may be called concurrently.
 //
-// User frames (messages, and the bye that ends the link) go out in the
-// order of Reserve (Send and SendAppend reserve, then fill). A frame is
-// encoded by its sender into its slot's own buffer, with no lock held, so
-// a caller may take a slot under its own lock (the order it decides) and
-// encode and send after releasing it. Control frames (ping, pong) do not
-// wait behind user frames: they go out at the next write, ahead of the
-// user frames not yet written. A frame is atomic on the wire; a large one
-// is written in pieces (writeChunk), but nothing comes between them.
+// Ordered frames (messages, control frames sent with SendControl or
+// Slot.FillControl, and the bye that ends the link) go out in the order of
+// Reserve (Send and SendAppend reserve, then fill). A frame is encoded by
+// its sender into its slot's own buffer, with no lock held, so a caller
+// may take a slot under its own lock (the order it decides) and encode and
+// send after releasing it. Frames ahead (ping, pong, SendControlAhead) do
+// not wait behind ordered frames: they go out at the next write, ahead of
+// the ordered frames not yet written, and just before a large one. A frame
+// is atomic on the wire; a large one is written in pieces (writeChunk),
+// but nothing comes between them.
 type Conn struct {
 	cfg  Config
 	peer string
@@ -151,7 +153,7 @@ type Conn struct {
 	filled     int      // bytes of the filled frames in q
 	free       []*Slot  // slots for reuse
 	batches    [][]byte // batch buffers for reuse (mergeLocked)
-	ctrl       []byte   // control frames: written ahead of q
+	ctrl       []byte   // frames ahead (ping, pong, SendControlAhead): written before q
 	closed     bool
 	err        error
 	writing    bool          // a batch is being written
@@ -259,6 +261,60 @@ func (c *Conn) Reserve() *Slot {
 // way the slot is used up, and the frames behind it go on.
 func (s *Slot) Fill(appendPayload func([]byte) ([]byte, error)) error {
 	return s.fill(wire.KindMessage, appendPayload)
+}
+
+// FillControl is Fill for a control frame (wire.KindControl): a message of
+// the system, in the slot's place among the user frames (a verb whose
+// order with the messages matters: a marker, a move's step).
+func (s *Slot) FillControl(appendPayload func([]byte) ([]byte, error)) error {
+	return s.fill(wire.KindControl, appendPayload)
+}
+
+// SendControl queues a control frame in the link's order: Reserve, then
+// FillControl.
+func (c *Conn) SendControl(appendPayload func([]byte) ([]byte, error)) error {
+	return c.Reserve().FillControl(appendPayload)
+}
+
+// maxAhead bounds the control frames that SendControlAhead keeps waiting
+// for a write, in bytes.
+const maxAhead = 64 << 10
+
+// ErrAheadFull: SendControlAhead found maxAhead bytes of control frames
+// not yet written (the peer reads slowly, or a write is stuck).
+var ErrAheadFull = errors.New("link: too many control frames waiting")
+
+// SendControlAhead sends a control frame ahead of the user frames not yet
+// written, as a ping goes: it does not wait behind a large message (it
+// goes out just before it, or between two writes). For a message whose
+// order with the rest does not matter (a snapshot of stats). It fails with
+// ErrAheadFull rather than queue more than maxAhead bytes.
+func (c *Conn) SendControlAhead(appendPayload func([]byte) ([]byte, error)) error {
+	f, start := wire.StartFrame(nil, wire.KindControl)
+	f, err := appendPayload(f)
+	if err != nil {
+		return err
+	}
+	if f, err = wire.FinishFrame(f, start, c.cfg.MaxFrame); err != nil {
+		return fmt.Errorf("link to %s: %w", c.peer, err)
+	}
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return c.closedError()
+	case len(c.ctrl)+len(f) > maxAhead:
+		c.mu.Unlock()
+		return fmt.Errorf("link to %s: %w (%d bytes)", c.peer, ErrAheadFull, len(c.ctrl))
+	}
+	c.ctrl = append(c.ctrl, f...)
+	if c.writing || c.out == nil {
+		c.mu.Unlock() // the writing party writes it next
+		c.kick()
+		return nil
+	}
+	c.writeOut(true)
+	return nil
 }
 
 func (s *Slot) fill(k wire.Kind, appendPayload func([]byte) ([]byte, error)) error {
@@ -543,10 +599,11 @@ func (l *liveReader) Read(p []byte) (int, error) {
 
 // Run serves the link until it ends: it delivers each message to handle,
 // in order, from this goroutine (the payload is valid only until handle
-// returns); it writes queued frames in batches; it
+// returns; control says it came in a control frame, wire.KindControl: a
+// message of the peer's system code, never of an actor); it writes queued frames in batches; it
 // keeps the link alive and declares a silent peer dead. It returns why the
 // link ended.
-func (c *Conn) Run(handle func(payload []byte)) error {
+func (c *Conn) Run(handle func(payload []byte, control bool)) error {
 	var out io.Writer = c.c
 	if c.wrap != nil {
 		out = c.wrap(c.c)
@@ -563,7 +620,7 @@ func (c *Conn) Run(handle func(payload []byte)) error {
 	return c.Err()
 }
 
-func (c *Conn) readLoop(handle func([]byte)) error {
+func (c *Conn) readLoop(handle func([]byte, bool)) error {
 	c.r.ReuseBuffer()
 	for {
 		// The read deadline moves on with every read of the connection
@@ -578,8 +635,8 @@ func (c *Conn) readLoop(handle func([]byte)) error {
 			return fmt.Errorf("link to %s: %w", c.peer, err)
 		}
 		switch f.Kind {
-		case wire.KindMessage:
-			handle(f.Payload)
+		case wire.KindMessage, wire.KindControl:
+			handle(f.Payload, f.Kind == wire.KindControl)
 			if !c.r.FrameBuffered() {
 				// Let the goroutines the message readied (an actor's worker)
 				// run before reading on. With one thread for Go code the read

@@ -62,7 +62,7 @@ func server(t *testing.T, secret string, got chan<- string, cfg link.Config) (st
 	t.Cleanup(func() { ln.Close() })
 	go ln.Serve(func(c *link.Conn) {
 		t.Cleanup(func() { c.Close("test over") })
-		c.Run(func(p []byte) {
+		c.Run(func(p []byte, _ bool) {
 			if got != nil {
 				got <- c.Peer() + ": " + string(p)
 			}
@@ -96,7 +96,7 @@ func TestLinkCarriesMessagesInOrder(t *testing.T) {
 		t.Fatalf("peer %q", c.Peer())
 	}
 	replies := make(chan string, 1)
-	go c.Run(func(p []byte) { replies <- string(p) })
+	go c.Run(func(p []byte, _ bool) { replies <- string(p) })
 	for i := 0; i < 500; i++ {
 		if err := c.Send([]byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestSilentPeerIsDeclaredDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go c.Run(func([]byte) {})
+	go c.Run(func([]byte, bool) {})
 	select {
 	case <-c.Done():
 		if !strings.Contains(c.Err().Error(), "dead") {
@@ -238,7 +238,7 @@ func TestWritesAreBatched(t *testing.T) {
 	}
 	writes := &atomic.Int64{}
 	c.SetWriteHook(func(nc net.Conn) net.Conn { return countingConn{nc, writes} })
-	go c.Run(func([]byte) {})
+	go c.Run(func([]byte, bool) {})
 	const n = 10000
 	for i := 0; i < n; i++ {
 		c.Send([]byte("tick"))
@@ -271,14 +271,14 @@ func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
 	var received atomic.Int64
 	serverDone := make(chan error, 1)
 	go ln.Serve(func(c *link.Conn) {
-		serverDone <- c.Run(func([]byte) { received.Add(1) })
+		serverDone <- c.Run(func([]byte, bool) { received.Add(1) })
 	})
 	c, err := link.Dial(context.Background(), ln.Addr(), link.Config{Node: "first.process_0.admin", Secret: []byte(testSecret), Heartbeat: cfg.Heartbeat, DeadAfter: cfg.DeadAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close("test over")
-	go c.Run(func([]byte) {})
+	go c.Run(func([]byte, bool) {})
 	payload := bytes.Repeat([]byte("x"), 3000) // frames larger than a read's leftovers
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
 		if err := c.Send(payload); err != nil {
@@ -292,4 +292,47 @@ func TestBusyLinkOutlivesDeadAfter(t *testing.T) {
 	default:
 	}
 	eventually(t, "messages to arrive", func() bool { return received.Load() > 100 })
+}
+
+// TestControlFramesKeepTheirKind: the reader tells control frames from
+// message frames (Run's control), and both keep the link's order.
+func TestControlFramesKeepTheirKind(t *testing.T) {
+	got := make(chan string, 100)
+	ln, err := link.Listen("127.0.0.1:0", link.Config{Node: "first.main.admin", Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go ln.Serve(func(c *link.Conn) {
+		t.Cleanup(func() { c.Close("test over") })
+		c.Run(func(p []byte, control bool) { got <- fmt.Sprintf("%s %v", p, control) })
+	})
+	c, err := dial(t, ln.Addr(), testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Run(func([]byte, bool) {})
+	var want []string
+	for i := range 50 {
+		p := fmt.Sprint(i)
+		if i%3 == 0 {
+			err = c.SendControl(func(b []byte) ([]byte, error) { return append(b, p...), nil })
+		} else {
+			err = c.Send([]byte(p))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("%s %v", p, i%3 == 0))
+	}
+	for _, w := range want {
+		select {
+		case m := <-got:
+			if m != w {
+				t.Fatalf("got %q, want %q", m, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q did not arrive", w)
+		}
+	}
 }

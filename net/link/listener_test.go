@@ -31,7 +31,7 @@ func listen(t *testing.T, cfg link.Config) (*link.Listener, *syncBuffer) {
 	t.Cleanup(func() { ln.Close() })
 	go ln.Serve(func(c *link.Conn) {
 		t.Cleanup(func() { c.Close("test over") })
-		c.Run(func([]byte) {})
+		c.Run(func([]byte, bool) {})
 	})
 	return ln, log
 }
@@ -317,7 +317,7 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- ln.Serve(func(c *link.Conn) { c.Run(func([]byte) {}) }) }()
+	go func() { served <- ln.Serve(func(c *link.Conn) { c.Run(func([]byte, bool) {}) }) }()
 	if _, err := dial(t, ln.Addr(), testSecret); err != nil {
 		t.Fatalf("a link after %d accept errors: %v", fails, err)
 	}

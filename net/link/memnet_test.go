@@ -331,7 +331,7 @@ func TestLinksOverMemory(t *testing.T) {
 	ended := make(chan error, 4)
 	go ln.Serve(func(c *link.Conn) {
 		t.Cleanup(func() { c.Close("test over") })
-		ended <- c.Run(func(p []byte) {
+		ended <- c.Run(func(p []byte, _ bool) {
 			got <- c.Peer() + ": " + string(p)
 			c.Send(append([]byte("re "), p...))
 		})
@@ -345,7 +345,7 @@ func TestLinksOverMemory(t *testing.T) {
 		t.Fatalf("peer %q", c.Peer())
 	}
 	back := make(chan string, 1000)
-	go c.Run(func(p []byte) { back <- string(p) })
+	go c.Run(func(p []byte, _ bool) { back <- string(p) })
 	go func() {
 		for i := range 500 {
 			c.Send([]byte(strings.Repeat("m", i)))

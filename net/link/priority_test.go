@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestBytesReceivedAreLife(t *testing.T) {
 	c := newConn(cfg, a, a, "first.process_0.admin")
 	got := make(chan int, 1)
 	ended := make(chan error, 1)
-	go func() { ended <- c.Run(func(p []byte) { got <- len(p) }) }()
+	go func() { ended <- c.Run(func(p []byte, _ bool) { got <- len(p) }) }()
 	defer c.shutdown(ErrClosed)
 
 	const size = 1 << 20
@@ -109,5 +110,74 @@ func TestBytesReceivedAreLife(t *testing.T) {
 		t.Fatalf("the link ended while the peer was sending: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the message did not arrive")
+	}
+}
+
+// TestControlAheadGoesAheadOfPendingFrames: a control frame sent ahead
+// (SendControlAhead) while a 20 MiB frame waits is written before it, as a
+// ping is; one sent in order (SendControl) keeps its place behind it. The
+// room ahead is bounded: past maxAhead bytes waiting, SendControlAhead
+// refuses with ErrAheadFull.
+func TestControlAheadGoesAheadOfPendingFrames(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), MaxFrame: 32 << 20, Heartbeat: time.Hour}
+	cfg.defaults()
+	c := newConn(cfg, a, a, "first.process_0.admin")
+	defer c.shutdown(ErrClosed)
+	gate := &gatedWriter{w: a, entered: make(chan struct{}), open: make(chan struct{})}
+	c.out = gate // as Run sets it
+	go c.writeLoop()
+
+	payload := func(s string) func([]byte) ([]byte, error) {
+		return func(b []byte) ([]byte, error) { return append(b, s...), nil }
+	}
+	first := make(chan error, 1)
+	go func() { first <- c.Send([]byte("first")) }() // written at once: held in the gate
+	<-gate.entered
+	if err := c.Send(bytes.Repeat([]byte("x"), 20<<20)); err != nil { // queued behind the write under way
+		t.Fatal(err)
+	}
+	if err := c.SendControl(payload("order")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendControlAhead(payload("stats")); err != nil {
+		t.Fatal(err)
+	}
+	filler := bytes.Repeat([]byte("f"), 1000)
+	sent := 0
+	var err error
+	for ; sent < 100; sent++ {
+		if err = c.SendControlAhead(payload(string(filler))); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrAheadFull) || sent == 0 || sent > maxAhead/len(filler) {
+		t.Fatalf("after %d frames of 1000 bytes ahead: %v, want ErrAheadFull after at most %d", sent, err, maxAhead/len(filler))
+	}
+	close(gate.open)
+
+	r := wire.NewReader(b, cfg.MaxFrame)
+	var got []string
+	for len(got) < 4+sent {
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, f.Kind.String()+":"+string(f.Payload[:min(len(f.Payload), 5)]))
+	}
+	want := []string{"message:first", "control:stats"}
+	for range sent {
+		want = append(want, "control:fffff")
+	}
+	want = append(want, "message:xxxxx", "control:order")
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frames on the wire: %q, want %q", got, want)
+		}
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
 	}
 }

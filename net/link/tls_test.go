@@ -37,7 +37,7 @@ func TestTLSLinks(t *testing.T) {
 		t.Fatalf("a TLS link with certificates of the system's CA: %v", err)
 	}
 	defer c.Close("test over")
-	go c.Run(func([]byte) {})
+	go c.Run(func([]byte, bool) {})
 	c.Send([]byte("over TLS"))
 	select {
 	case m := <-got:

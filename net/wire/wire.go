@@ -15,8 +15,10 @@ import (
 	"io"
 )
 
-// Version is the version byte of every frame this package writes.
-const Version = 1
+// Version is the version byte of every frame this package writes. 2: the
+// internal verbs travel in frames of their own kind (KindControl), where
+// version 1 marked them in the message's JSON.
+const Version = 2
 
 // HeaderSize is the size of a frame header.
 const HeaderSize = 6
@@ -28,7 +30,7 @@ const DefaultMaxFrame = 16 << 20
 type Kind byte
 
 // The frame kinds. The handshake frames (Hello, Challenge, Auth, Ready) come
-// first, in that order; then Message, Ping, Pong and Bye.
+// first, in that order; then Message, Control, Ping, Pong and Bye.
 const (
 	KindHello     Kind = 1 // dialer → listener: nonce, node name
 	KindChallenge Kind = 2 // listener → dialer: nonce, node name
@@ -38,6 +40,11 @@ const (
 	KindPing      Kind = 6 // keep-alive
 	KindPong      Kind = 7
 	KindBye       Kind = 8 // an orderly close, with a reason
+	// KindControl carries a message of the system itself (JSON, as
+	// KindMessage): an internal verb between processes and hosts. The
+	// frame's kind alone makes a message the system's: nothing an actor,
+	// the console or the REPL sends is written in one.
+	KindControl Kind = 9
 )
 
 func (k Kind) String() string {
@@ -58,6 +65,8 @@ func (k Kind) String() string {
 		return "pong"
 	case KindBye:
 		return "bye"
+	case KindControl:
+		return "control"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -164,7 +173,7 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		return Frame{}, fmt.Errorf("%w %d (want %d)", ErrVersion, h[0], Version)
 	}
 	k := Kind(h[1])
-	if k < KindHello || k > KindBye {
+	if k < KindHello || k > KindControl {
 		return Frame{}, fmt.Errorf("%w %d", ErrKind, h[1])
 	}
 	n := binary.BigEndian.Uint32(h[2:])

@@ -38,6 +38,7 @@ func TestGoldenFrames(t *testing.T) {
 		payload string
 	}{
 		{"message", wire.KindMessage, `{"mid":"first.main.7","command":"tick","body":{"n":1,"s":"hi"},"recipient":"hello_world"}`},
+		{"control", wire.KindControl, `{"mid":"first.main.8","command":"process_gone","body":{"node":"first.process_0.admin"},"recipient":{"node":"first.process_1.admin"}}`},
 		{"ping", wire.KindPing, ""},
 		{"bye", wire.KindBye, "exit"},
 		{"hello", wire.KindHello, string(wire.Hello(nonceD, dialer))},
