@@ -163,8 +163,9 @@ func BenchmarkHostInnerPingPong(b *testing.B) {
 }
 
 // BenchmarkChildPingPong: BenchmarkLinkPingPong between two child
-// processes of one host: every message goes through the head today (the
-// baseline for direct links between children).
+// processes of the first host: the first balls go through the head, the
+// rest over the direct link the children open between them (cluster's
+// direct.go).
 func BenchmarkChildPingPong(b *testing.B) {
 	var first string
 	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
