@@ -126,9 +126,9 @@ type Head struct {
 	epoch      int64                         // root: numbers the name_here notices
 	flushWait  map[string]string             // root: route_flush not answered during a move: actor → node (its epoch is asked again)
 	fwd        *forwarder                    // not root: this host's events, to the root while it watches (events.go)
-	directAddr map[string]string             // root: a child's address for direct links from its siblings (direct.go)
-	routes     map[string]map[string]bool    // root: actor name → the children holding a direct route to it
-	unrouting  map[string]*unrouteWait       // root: moves waiting for the direct routes to their actor to end
+	directAddr map[string]string             // a child's address for direct links from its siblings (direct.go)
+	routes     map[string]map[string]bool    // actor name → the children holding a direct route to it
+	unrouting  map[string]*unrouteWait       // moves waiting for the direct routes to their actor to end
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -248,11 +248,13 @@ func (h *Head) onLink(c *link.Conn) {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		if m.System && (h.fromBelow(&m) || h.directFromChild(from, &m)) || h.upFromChild(m) {
+		if m.System && (h.fromBelow(&m) || h.directFromChild(from, &m)) {
 			return
 		}
-		h.proc.DeliverFromChild(m)
-		if e := m.Recipient.Entity; h.root && e != "" && !m.System && !m.Transit && m.Recipient.Reply == 0 && hints.allow(e, time.Now()) {
+		if !h.upFromChild(m) {
+			h.proc.DeliverFromChild(m)
+		}
+		if e := m.Recipient.Entity; e != "" && !m.System && !m.Transit && m.Recipient.Reply == 0 && hints.allow(e, time.Now()) {
 			h.hint(from, e)
 		}
 	})

@@ -11,12 +11,15 @@ import (
 	"github.com/peacepie/peacepie/net/link"
 )
 
-// Direct links between the child processes of the root's host.
+// Direct links between the child processes of a host.
 //
 // A child with direct links enabled (Child.EnableDirect) listens for its
-// siblings and tells the head its address (direct_addr). When the root
+// siblings and tells the head its address (direct_addr). When the head
 // routes a child P's message to an actor X that lives in a sibling N, it
-// offers P a direct route (route_hint). P dials N (once per sibling; P
+// offers P a direct route (route_hint). The head is the root, which
+// routes every name, or the head of another host, which routes the names
+// of its own children that the root gave it (hostDir, names.go); "the
+// root" below is that head. P dials N (once per sibling; P
 // sends to N only on the link it dialed) and switches in two steps, so
 // that no message of P overtakes an earlier one that went round by the
 // root:
@@ -32,7 +35,9 @@ import (
 //     root answers route_refused instead, and the queue goes round by the
 //     root.
 //
-// Before the root moves X it takes the routes back (Head.unroute): it
+// Before the root moves X it takes the routes back (Head.unroute; on
+// another host, its head does it when the root takes the name back,
+// name_gone, and answers once the markers are in): it
 // tells every holder route_end; a holder drops the route (what waited in
 // a switch goes to the root, which holds it for the move) and sends the
 // marker route_end on its link to N, behind its direct messages; N tells
@@ -360,8 +365,8 @@ type unrouteWait struct {
 	done chan struct{}
 }
 
-// directFromChild handles what a child of the root says about direct
-// routes; it reports false for other messages.
+// directFromChild handles what a child says about direct routes; it
+// reports false for other messages.
 func (h *Head) directFromChild(from string, m *host.Message) bool {
 	if !m.System || m.Recipient.Node != h.proc.AdminName() {
 		return false
@@ -370,9 +375,7 @@ func (h *Head) directFromChild(from string, m *host.Message) bool {
 	switch m.Command {
 	case "direct_addr":
 		h.mu.Lock()
-		if h.root { // from this child's reader: childGone, after it, forgets it
-			h.directAddr[from] = o.String("addr")
-		}
+		h.directAddr[from] = o.String("addr") // from this child's reader: childGone, after it, forgets it
 		h.mu.Unlock()
 	case "route_switch":
 		h.routeSwitch(from, o.String("entity"), o.String("node"), mustGet(o, "epoch"))
@@ -401,16 +404,31 @@ func (h *Head) directFromChild(from string, m *host.Message) bool {
 func (h *Head) hint(from, name string) {
 	var out outbox
 	h.mu.Lock()
-	node := h.dir[name]
+	node := h.routedHereLocked(name)
 	addr := h.directAddr[node]
-	if h.root && node != "" && node != from && addr != "" && h.directAddr[from] != "" && h.children[node] != nil &&
-		h.children[from] != nil && h.moving[name] == nil && !h.routes[name][from] {
+	if node != "" && node != from && addr != "" && h.directAddr[from] != "" && h.children[node] != nil &&
+		h.children[from] != nil && !h.routes[name][from] {
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_hint", Recipient: host.Address{Node: from},
 			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "addr", Value: addr}}}
 		out.add(h.children[from].conn, m)
 	}
 	h.mu.Unlock()
 	out.send(h.log)
+}
+
+// routedHereLocked returns the node where this head routes name itself,
+// if it may give a direct route to it (h.mu held): the root, where the
+// name is in its directory and not moving; another host's head, where
+// the root gave it the name (hostDir: it takes it back before a move,
+// name_gone). "" otherwise.
+func (h *Head) routedHereLocked(name string) string {
+	if h.root {
+		if h.moving[name] != nil {
+			return ""
+		}
+		return h.dir[name]
+	}
+	return h.hostDir[name]
 }
 
 // routeSwitch answers a child's route_switch: if name still lives in node
@@ -425,7 +443,7 @@ func (h *Head) routeSwitch(from, name, node string, epoch any) {
 		h.mu.Unlock()
 		return
 	}
-	if to := h.children[node]; h.dir[name] == node && to != nil && h.moving[name] == nil {
+	if to := h.children[node]; h.routedHereLocked(name) == node && to != nil {
 		if h.routes[name] == nil {
 			h.routes[name] = map[string]bool{}
 		}
@@ -457,9 +475,14 @@ func (h *Head) unroute(ctx context.Context, name string) {
 	}
 	h.mu.Unlock()
 	out.send(h.log)
-	if w == nil {
-		return
+	if w != nil {
+		h.awaitUnroute(ctx, name, w)
 	}
+}
+
+// awaitUnroute waits for the markers of w, the end of the direct routes
+// to name (unrouteTimeout at most, then it logs and gives up).
+func (h *Head) awaitUnroute(ctx context.Context, name string, w *unrouteWait) {
 	t := time.NewTimer(unrouteTimeout)
 	defer t.Stop()
 	select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,4 +145,43 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 	if r := s.Ask(t, "victim", "echo", nil); r.Command != "echoed" {
 		t.Fatalf("victim answers %s %v", r.Command, r.Body)
 	}
+}
+
+// TestHarnessDirectRouteOnAnotherHost: the children of a host that is not
+// the root get direct routes to each other from their own head (for the
+// names the root gave it), and a move by the root takes them back first
+// (name_gone waits for the markers): a stream from a Pump in one child to
+// a Sequence that moves between two others, and to a child of the root
+// and back, keeps its order.
+func TestHarnessDirectRouteOnAnotherHost(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1, Packages: []fs.FS{diagPkg}})
+	second := s.Join(t, clustertest.Options{Host: "second", Children: 3, Packages: []fs.FS{diagPkg}})
+	c := second.Children
+	s.Eventually(t, "the root to know the processes of second", func() bool {
+		hosts := describeValue(s.Ask(t, s.Main.AdminName(), "get_hosts", nil).Body)
+		return strings.Contains(hosts, fmt.Sprintf("%q", c[2]))
+	})
+	s.CreateActor(t, c[1], "seq", "diag", "Track", "")
+	s.CreateActor(t, c[0], "pump", "peacepie_std", "Pump", "")
+	sent := 0
+	second.Eventually(t, "a direct route from "+c[0]+" to seq in "+c[1], func() bool {
+		pumpTo(t, s, sent+1, 50)
+		sent += 50
+		return slices.Contains(directRoutes(second, c[0]), "seq")
+	})
+	s.Eventually(t, fmt.Sprintf("seq to count to %d", sent), func() bool {
+		last, _ := seqState(t, s, "seq")
+		return last == int64(sent)
+	})
+	if _, errors := seqState(t, s, "seq"); errors != 0 {
+		t.Fatalf("seq saw %d errors before the moves: %s", errors, describeValue(s.Ask(t, "seq", "state", nil).Body))
+	}
+	// Again under moves, with fresh actors.
+	s.Ask(t, c[1], "remove_actor", clustertest.JSON(t, `{"name": "seq"}`))
+	s.Ask(t, c[0], "remove_actor", clustertest.JSON(t, `{"name": "pump"}`))
+	s.Eventually(t, "the names to be free", func() bool {
+		where, err := second.Where("seq")
+		return err == nil && where == ""
+	})
+	streamWhileMovingOn(t, s, []*clustertest.System{s, second}, c[0], []string{c[1], c[2], c[1], s.Children[0]}, 20000, 500, 12, true)
 }

@@ -32,6 +32,13 @@ func seqState(t *testing.T, s *clustertest.System, name string) (last, errors in
 // then every number must have arrived once, in order.
 func streamWhileMoving(t *testing.T, s *clustertest.System, from string, nodes []string, total, batch, minMoves int, track bool) {
 	t.Helper()
+	streamWhileMovingOn(t, s, []*clustertest.System{s}, from, nodes, total, batch, minMoves, track)
+}
+
+// streamWhileMovingOn is streamWhileMoving where nodes are processes of
+// the hosts on (s, and hosts that joined it).
+func streamWhileMovingOn(t *testing.T, s *clustertest.System, on []*clustertest.System, from string, nodes []string, total, batch, minMoves int, track bool) {
+	t.Helper()
 	pkg, class := "peacepie_std", "Sequence"
 	if track {
 		pkg, class = "diag", "Track" // it logs what went wrong (the system needs diagPkg)
@@ -63,11 +70,16 @@ func streamWhileMoving(t *testing.T, s *clustertest.System, from string, nodes [
 		// The head answered once it sent activate; the child activates it
 		// when that arrives.
 		s.Eventually(t, fmt.Sprintf("seq to live in %s after move %d", to, moves), func() bool {
-			where, err := s.Where("seq")
-			if err != nil {
-				t.Fatalf("after move %d to %s: %v", moves, to, err)
+			for _, sys := range on {
+				where, err := sys.Where("seq")
+				if err != nil {
+					t.Fatalf("after move %d to %s: %v", moves, to, err)
+				}
+				if where != "" {
+					return where == to
+				}
 			}
-			return where == to
+			return false
 		})
 	}
 	wg.Wait()

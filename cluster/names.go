@@ -9,10 +9,10 @@ import (
 )
 
 // The head of a host other than the root routes the names of its own
-// child processes' actors itself, for the actors of its own process: the
-// main process of a host and its children talk without a trip to the root
-// (a message from a child for an actor that is not in the main process
-// still goes up: upFromChild). Its table (hostDir) changes only by what
+// child processes' actors itself, for the actors of its own process and
+// of its children (upFromChild): the processes of a host talk without a
+// trip to the root, and the head gives its children direct routes to each
+// other (direct.go). Its table (hostDir) changes only by what
 // the root sends down the uplink, in the root's order:
 //
 //   - name_here {name, node, epoch}: the name lives in that child now
@@ -80,6 +80,11 @@ func (h *Head) forgetNameLocked(out *outbox, name, node string) {
 	}
 }
 
+// hostUnrouteTimeout bounds a host's wait for the markers of its
+// children's direct routes to a name the root takes back: less than the
+// root's wait for the answer.
+const hostUnrouteTimeout = 8 * time.Second
+
 // takeNameBack makes the host of node, if it is another one, stop routing
 // name itself, and waits until it has (root, before a move out of it).
 func (h *Head) takeNameBack(ctx context.Context, name, node string) error {
@@ -107,6 +112,7 @@ func (h *Head) nameNotice(m *host.Message) {
 	name := o.String("name")
 	epoch, _ := mustGet(o, "epoch").(int64)
 	var out outbox
+	var unrouted *unrouteWait
 	h.mu.Lock()
 	switch m.Command {
 	case "name_here":
@@ -137,18 +143,37 @@ func (h *Head) nameNotice(m *host.Message) {
 		delete(h.hostDir, name)
 		delete(h.flushing, name)
 		h.sendHeldLocked(&out, name, h.rootNode) // ahead of what follows: the root holds them all
+		// The direct routes of this host's children to it end too; the
+		// answer waits for their markers (the root moves it next).
+		if unrouted = h.endRoutesLocked(&out, name); unrouted != nil {
+			h.unrouting[name] = unrouted
+		}
 	}
 	h.mu.Unlock()
 	out.send(h.log)
-	if m.Command == "name_gone" {
-		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
+	if m.Command != "name_gone" {
+		return
 	}
+	if unrouted == nil {
+		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
+		return
+	}
+	go func() { // not on the uplink's reader: the markers come on the children's links
+		// Within the root's wait for the answer (takeNameBack, 10 s).
+		ctx, cancel := context.WithTimeout(context.Background(), hostUnrouteTimeout)
+		defer cancel()
+		h.awaitUnroute(ctx, name, unrouted)
+		h.proc.Reply(m, "name_is_gone", host.Object{{Key: "name", Value: name}})
+	}()
 }
 
-// upFromChild sends a message from a child for an actor that is not in
-// this process up to the root, as the messages the child sent before it
-// went, so that none overtakes another (not root). Without the root, it
-// reports false: the host's own names still route.
+// upFromChild routes a message from a child for an actor that is not in
+// this process (not root): to the sibling where the actor lives, if the
+// root gave this head its name (hostDir; the flush put every message
+// that went up for it before ahead of it), held while its flush is on,
+// else up to the root, as the messages the child sent before it went, so
+// that none overtakes another. Without the root, it reports false: the
+// host's own names still route.
 func (h *Head) upFromChild(m host.Message) bool {
 	e := m.Recipient.Entity
 	if h.root || e == "" || m.Transit || m.Command == "exit" || m.Command == "quit" || h.proc.Lookup(e) != nil {
@@ -159,7 +184,17 @@ func (h *Head) upFromChild(m host.Message) bool {
 	}
 	m.Hops++
 	h.mu.Lock()
-	o, err := h.routeLocked(h.rootNode, m)
+	if _, ok := h.flushing[e]; ok {
+		// Behind what went up for it before, as this process's own.
+		h.flushQ[e] = append(h.flushQ[e], m)
+		h.mu.Unlock()
+		return true
+	}
+	to := h.rootNode
+	if n := h.hostDir[e]; n != "" && n != m.Sender.Node {
+		to = n // a sibling's actor that the root gave this head to route
+	}
+	o, err := h.routeLocked(to, m)
 	h.mu.Unlock()
 	return err == nil && o.send() == nil
 }
@@ -210,6 +245,7 @@ func (h *Head) forgetNode(node string) {
 	for name, n := range h.hostDir {
 		if n == node {
 			delete(h.hostDir, name)
+			delete(h.routes, name) // their holders' links to node end with it
 		}
 	}
 	for name, f := range h.flushing {

@@ -175,6 +175,17 @@ func BenchmarkChildPingPong(b *testing.B) {
 	}, func() string { return first })
 }
 
+// BenchmarkHostChildPingPong: BenchmarkChildPingPong between two children
+// of a host that is not the first (its head gives them their direct link).
+func BenchmarkHostChildPingPong(b *testing.B) {
+	var first string
+	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
+		ws, _ := benchHosts(b)
+		first = ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+		return ws, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	}, func() string { return first })
+}
+
 func benchPingPong(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 	benchPingPongAt(b, setup, func() string { return admin })
 }
