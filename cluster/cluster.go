@@ -248,8 +248,11 @@ func (h *Head) onLink(c *link.Conn) {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		if m.System && (h.fromBelow(&m) || h.directFromChild(from, &m)) {
-			return
+		if m.System && (m.Recipient.Node == "" || m.Recipient.Node == h.proc.AdminName()) {
+			if act := childLinkControl[m.Command]; act != nil {
+				act(h, from, &m)
+				return
+			}
 		}
 		if !h.upFromChild(m) {
 			h.proc.DeliverFromChild(m)

@@ -365,37 +365,35 @@ type unrouteWait struct {
 	done chan struct{}
 }
 
-// directFromChild handles what a child says about direct routes; it
-// reports false for other messages.
-func (h *Head) directFromChild(from string, m *host.Message) bool {
-	if !m.System || m.Recipient.Node != h.proc.AdminName() {
-		return false
+// noteDirectAddr notes where a child's siblings dial it (direct_addr; from
+// this child's reader: childGone, after it, forgets it).
+func (h *Head) noteDirectAddr(from string, m *host.Message) {
+	h.mu.Lock()
+	h.directAddr[from] = bodyOf(m).String("addr")
+	h.mu.Unlock()
+}
+
+// routeSwitched passes the answer of an actor's process to the asker of a
+// switch (route_switched).
+func (h *Head) routeSwitched(m *host.Message) {
+	o := bodyOf(m)
+	h.mu.Lock()
+	ch := h.children[o.String("node")]
+	h.mu.Unlock()
+	if ch != nil {
+		r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: ch.node},
+			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
+		sendOn(ch.conn, r)
 	}
-	o, _ := m.Body.(host.Object)
-	switch m.Command {
-	case "direct_addr":
-		h.mu.Lock()
-		h.directAddr[from] = o.String("addr") // from this child's reader: childGone, after it, forgets it
-		h.mu.Unlock()
-	case "route_switch":
-		h.routeSwitch(from, o.String("entity"), o.String("node"), mustGet(o, "epoch"))
-	case "route_switched": // from the actor's process: on to the asker
-		h.mu.Lock()
-		ch := h.children[o.String("node")]
-		h.mu.Unlock()
-		if ch != nil {
-			r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: ch.node},
-				Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
-			sendOn(ch.conn, r)
-		}
-	case "route_ended":
-		h.mu.Lock()
-		h.routeEndedLocked(o.String("entity"), o.String("node"))
-		h.mu.Unlock()
-	default:
-		return false
-	}
-	return true
+}
+
+// routeEnded counts a holder's marker (route_ended from the actor's
+// process).
+func (h *Head) routeEnded(m *host.Message) {
+	o := bodyOf(m)
+	h.mu.Lock()
+	h.routeEndedLocked(o.String("entity"), o.String("node"))
+	h.mu.Unlock()
 }
 
 // hint offers from, a child that sent a message to name through the root,

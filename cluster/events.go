@@ -185,37 +185,32 @@ func (h *Head) watched(on bool) {
 	}
 }
 
-// fromBelow handles child_event and child_stats from a child or another
-// host (System messages to this head); it reports whether m was one.
-func (h *Head) fromBelow(m *host.Message) bool {
-	if !m.System || m.Recipient.Node != "" && m.Recipient.Node != h.proc.AdminName() {
-		return false
+// childEvent publishes an event that a child or another host forwarded
+// (child_event); a host's head that forwards passes it on to the root
+// through its own forwarder, which watches this hub.
+func (h *Head) childEvent(m *host.Message) {
+	if e, err := host.EventFromValue(m.Body); err == nil {
+		h.proc.Publish(e)
 	}
-	switch m.Command {
-	case "child_event":
-		// Published here; a host's head that forwards passes it on to the
-		// root through its own forwarder, which watches this hub.
-		if e, err := host.EventFromValue(m.Body); err == nil {
-			h.proc.Publish(e)
-		}
-		return true
-	case "child_stats":
-		o, _ := m.Body.(host.Object)
-		stats, _ := o.Get("stats")
-		node := o.String("node")
-		if so, ok := stats.(host.Object); ok && host.IsAdminName(node) {
-			h.proc.NoteStats(node, so)
-		}
-		// Up only this host's own (not what came down from the root).
-		if h.fwd != nil && hostOf(node) == h.cfg.Host && h.fwd.on() {
-			h.fwd.sendUp("child_stats", m.Body)
-		}
-		if h.root {
-			h.passDown(node, m.Body)
-		}
-		return true
+}
+
+// childStats notes the stats that a child or another host forwarded
+// (child_stats), and passes them on: up, if they are this host's own; down
+// to the other hosts that watch, from the root.
+func (h *Head) childStats(m *host.Message) {
+	o, _ := m.Body.(host.Object)
+	stats, _ := o.Get("stats")
+	node := o.String("node")
+	if so, ok := stats.(host.Object); ok && host.IsAdminName(node) {
+		h.proc.NoteStats(node, so)
 	}
-	return false
+	// Up only this host's own (not what came down from the root).
+	if h.fwd != nil && hostOf(node) == h.cfg.Host && h.fwd.on() {
+		h.fwd.sendUp("child_stats", m.Body)
+	}
+	if h.root {
+		h.passDown(node, m.Body)
+	}
 }
 
 // downForwarder returns the root's forwarder of the rest of the system's

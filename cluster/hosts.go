@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,45 +79,8 @@ func (h *Head) acceptMember(c *link.Conn) {
 			return
 		}
 		if msg.System && msg.Recipient.Node == h.proc.AdminName() { // a host's system code, not its actors
-			switch msg.Command {
-			case "host_join":
-				h.memberJoined(m, msg)
-				return
-			case "host_processes":
-				o, _ := msg.Body.(host.Object)
-				nodes := m.ownNodes(stringList(o, "nodes"))
-				h.mu.Lock()
-				old := m.nodes
-				m.nodes = nodes
-				h.mu.Unlock()
-				for _, n := range nodes {
-					if !slices.Contains(old, n) {
-						h.proc.ProcessCreated(n)
-					}
-				}
-				return
-			case "name_flush":
-				h.answerFlush(m, msg)
-				return
-			case "child_event", "child_stats":
-				// A host forwards only its own processes' (events.go): what
-				// else came would loop.
-				if o, _ := msg.Body.(host.Object); hostOf(o.String("node")) == name {
-					h.fromBelow(&msg)
-				}
-				return
-			case "watch_system":
-				m.down.set(watchEventsOn(&msg))
-				return
-			case "process_gone":
-				o, _ := msg.Body.(host.Object)
-				node := o.String("node")
-				if hostOf(node) != name || node == m.node {
-					h.log.Warn("a host reported the end of a process not its own", "host", name, "node", node)
-					return
-				}
-				restart, _ := mustGet(o, "restart").(bool)
-				h.nodeGone(node, o.String("reason"), restart)
+			if act := memberControl[msg.Command]; act != nil {
+				act(h, m, &msg)
 				return
 			}
 		}
@@ -487,44 +449,15 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, control bool, w
 		}
 	}
 	if m.System && r.Node == h.proc.AdminName() { // the root's system code, not its actors
-		switch m.Command {
-		case "host_welcome", "join_elsewhere":
-			select {
+		if m.Command == "host_welcome" || m.Command == "join_elsewhere" {
+			select { // to the join that waits for it
 			case welcome <- m:
 			default:
 			}
 			return
-		case "activate":
-			o, _ := m.Body.(host.Object)
-			if err := h.proc.Activate(o.String("entity")); err != nil {
-				h.log.Error("activate after a move", "error", err.Error())
-			}
-			return
-		case "name_here", "name_flushed", "name_gone":
-			h.nameNotice(&m)
-			return
-		case "watch_events":
-			h.fwd.set(watchEventsOn(&m))
-			return
-		case "child_event", "child_stats": // the rest of the system's, while this head is watched
-			h.fromBelow(&m)
-			return
-		case "process_gone":
-			o, _ := m.Body.(host.Object)
-			names := stringList(o, "names")
-			h.proc.ProcessGone(o.String("node"), o.String("reason"), names...)
-			h.mu.Lock()
-			to := h.neighbours("")
-			h.mu.Unlock()
-			h.tellGone(to, o.String("node"), o.String("reason"), names)
-			return
-		case "packages":
-			o, _ := m.Body.(host.Object)
-			h.followPackages(o.String("set"))
-			return
-		case "exit_host":
-			h.log.Info("the system is exiting")
-			h.proc.Shutdown()
+		}
+		if act := uplinkControl[m.Command]; act != nil {
+			act(h, &m)
 			return
 		}
 	}
