@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/ratelog"
 	"github.com/peacepie/peacepie/net/link"
 )
 
@@ -85,12 +86,14 @@ type HeadConfig struct {
 // Head is host.Remote (and host.Reserver) for the main process.
 type Head struct {
 	// Set by NewHead, then only read.
-	cfg    HeadConfig
-	proc   *host.Process
-	ln     *link.Listener
-	log    *slog.Logger
-	root   bool    // this head is the system's root
-	gossip *gossip // nil: no gossip
+	cfg  HeadConfig
+	proc *host.Process
+	ln   *link.Listener
+	log  *slog.Logger
+	// refusals logs the messages refused on their way (noteRefusal).
+	refusals *ratelog.Logger
+	root     bool    // this head is the system's root
+	gossip   *gossip // nil: no gossip
 
 	sharing sync.Mutex // serializes shareCores; taken before mu
 
@@ -129,6 +132,7 @@ type Head struct {
 	directAddr map[string]string             // a child's address for direct links from its siblings (direct.go)
 	routes     map[string]map[string]bool    // actor name → the children holding a direct route to it
 	unrouting  map[string]*unrouteWait       // moves waiting for the direct routes to their actor to end
+	unrouteSeq int64                         // numbers the waits (unrouteWait.id)
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -182,7 +186,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	if cfg.MaxProcesses <= 0 {
 		cfg.MaxProcesses = DefaultMaxProcesses
 	}
-	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, children: map[string]*child{}, dir: map[string]string{},
+	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, refusals: ratelog.New(cfg.Logger, 10, 256), children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
@@ -248,7 +252,7 @@ func (h *Head) onLink(c *link.Conn) {
 			h.log.Warn("bad message from a child", "node", c.Peer(), "error", err.Error())
 			return
 		}
-		if m.System && (m.Recipient.Node == "" || m.Recipient.Node == h.proc.AdminName()) {
+		if m.System && m.Recipient.Node == h.proc.AdminName() {
 			if act := childLinkControl[m.Command]; act != nil {
 				act(h, from, &m)
 				return
@@ -515,7 +519,18 @@ func (h *Head) Forward(node string, m host.Message) error {
 // place on its link; SendReserved sends it. ok is false when the message
 // was taken here (held for a move or a flush).
 func (h *Head) ReserveForward(node string, m host.Message) (place any, ok bool, err error) {
-	return h.route(node, m)
+	place, ok, err = h.route(node, m)
+	h.noteRefusal(m, err)
+	return place, ok, err
+}
+
+// noteRefusal logs a message refused because too many wait for its actor
+// on its way (a move, a flush: holdLocked), at a bounded rate: the actor is
+// not here to count it.
+func (h *Head) noteRefusal(m host.Message, err error) {
+	if errors.Is(err, host.ErrMailboxFull) {
+		h.refusals.Warn("a message for an actor on its way is refused", "actor", m.Recipient.Entity, "command", m.Command, "error", err.Error())
+	}
 }
 
 // SendReserved implements host.Reserver: m, addressed for node as
@@ -536,18 +551,12 @@ func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err er
 		// (sent now, it could reach the old place after the actor left and
 		// come back behind later ones).
 		if mv := h.moving[e]; mv != nil {
-			if m.Transit {
-				mv.transits = append(mv.transits, m)
-			} else {
-				mv.held = append(mv.held, m)
-			}
-			return nil, false, nil
+			return nil, false, h.holdLocked(mv, e, m)
 		}
 	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
-			h.flushQ[e] = append(h.flushQ[e], m)
-			return nil, false, nil
+			return nil, false, h.holdForFlushLocked(e, m)
 		}
 		switch n := h.hostDir[e]; {
 		case n != "":
@@ -674,7 +683,7 @@ func (h *Head) release(name, node string) {
 	if h.dir[name] == node {
 		delete(h.dir, name)
 		h.forgetNameLocked(&out, name, node)
-		h.endRoutesLocked(&out, name) // nobody waits for the markers
+		h.endRoutesLocked(&out, name, false) // nobody waits for the markers
 	}
 	delete(h.hosted[node], name)
 	h.mu.Unlock()

@@ -78,8 +78,8 @@ var childControl = map[string]func(c *Child, m *host.Message){
 		}
 	},
 	"route_end": func(c *Child, m *host.Message) {
-		if c.direct != nil {
-			c.direct.ended(bodyOf(m).String("entity"))
+		if o := bodyOf(m); c.direct != nil {
+			c.direct.ended(o.String("entity"), mustGet(o, "wait"))
 		}
 	},
 }

@@ -133,7 +133,7 @@ func (d *direct) accepted(c *link.Conn) {
 			if m.Command == "route_end" && o.String("node") == peer {
 				// Every direct message of peer to that actor is here now.
 				r := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_ended", Recipient: host.Address{Node: d.child.head},
-					Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: peer}}}
+					Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: peer}, {Key: "wait", Value: mustGet(o, "wait")}}}
 				sendOn(d.child.conn, r)
 				return
 			}
@@ -282,14 +282,14 @@ func (d *direct) refused(name string, epoch uint64) {
 // head, and the marker goes behind the direct messages, on the link to
 // the sibling, which tells the root. Without a route the root hears at
 // once.
-func (d *direct) ended(name string) {
+func (d *direct) ended(name string, wait any) {
 	self := d.child.proc.AdminName()
 	d.mu.Lock()
 	r := d.routes[name]
 	delete(d.routes, name)
 	out := d.toHeadLocked(nil, r)
 	marker := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_end",
-		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: self}}}
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: self}, {Key: "wait", Value: wait}}}
 	if r != nil && d.peers[r.node] == r.conn {
 		marker.Recipient = host.Address{Node: r.node}
 		out = append(out, pending{r.conn.Reserve(), marker})
@@ -299,7 +299,9 @@ func (d *direct) ended(name string) {
 		out = append(out, pending{d.child.conn.Reserve(), marker})
 	}
 	d.mu.Unlock()
-	send(d.child, out)
+	// Their places are taken: filled on a goroutine of their own, so that
+	// a sibling that reads slowly does not stop the head's link reader.
+	go send(d.child, out)
 }
 
 // toHeadLocked takes places on the link to the head for what waited in
@@ -356,11 +358,12 @@ func fill(c *Child, s *link.Slot, m host.Message) {
 	}
 }
 
-// The root's side of direct routes (its own host's children only).
+// A head's side of direct routes (between its own children).
 
 // unrouteWait is a move's wait for the markers of the holders of direct
 // routes to the moving actor (Head.unroute).
 type unrouteWait struct {
+	id   int64           // in route_end and its markers: a marker of an earlier end never counts here
 	left map[string]bool // holders whose marker has not arrived
 	done chan struct{}
 }
@@ -391,8 +394,9 @@ func (h *Head) routeSwitched(m *host.Message) {
 // process).
 func (h *Head) routeEnded(m *host.Message) {
 	o := bodyOf(m)
+	wait, _ := mustGet(o, "wait").(int64)
 	h.mu.Lock()
-	h.routeEndedLocked(o.String("entity"), o.String("node"))
+	h.routeEndedLocked(o.String("entity"), o.String("node"), wait)
 	h.mu.Unlock()
 }
 
@@ -467,7 +471,7 @@ const unrouteTimeout = 10 * time.Second
 func (h *Head) unroute(ctx context.Context, name string) {
 	var out outbox
 	h.mu.Lock()
-	w := h.endRoutesLocked(&out, name)
+	w := h.endRoutesLocked(&out, name, true)
 	if w != nil {
 		h.unrouting[name] = w
 	}
@@ -498,14 +502,21 @@ func (h *Head) awaitUnroute(ctx context.Context, name string, w *unrouteWait) {
 }
 
 // endRoutesLocked tells every holder of a route to name that it ends
-// (h.mu held) and returns the wait for their markers, or nil if none.
-func (h *Head) endRoutesLocked(out *outbox, name string) *unrouteWait {
+// (h.mu held) and, if wait, returns the wait for their markers (nil if
+// there is none to wait for). Each wait has its own id, which the markers
+// carry back: a late marker of an earlier end (a release, or a wait that
+// timed out) is not counted for a later one.
+func (h *Head) endRoutesLocked(out *outbox, name string, wait bool) *unrouteWait {
 	holders := h.routes[name]
 	delete(h.routes, name)
 	if len(holders) == 0 {
 		return nil
 	}
 	w := &unrouteWait{left: map[string]bool{}, done: make(chan struct{})}
+	if wait {
+		h.unrouteSeq++
+		w.id = h.unrouteSeq
+	}
 	for node := range holders {
 		ch := h.children[node]
 		if ch == nil {
@@ -513,18 +524,19 @@ func (h *Head) endRoutesLocked(out *outbox, name string) *unrouteWait {
 		}
 		w.left[node] = true
 		out.add(ch.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_end", Recipient: host.Address{Node: node},
-			Body: host.Object{{Key: "entity", Value: name}}})
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "wait", Value: w.id}}})
 	}
-	if len(w.left) == 0 {
+	if !wait || len(w.left) == 0 {
 		return nil
 	}
 	return w
 }
 
-// routeEndedLocked counts holder's marker for name (h.mu held).
-func (h *Head) routeEndedLocked(name, holder string) {
+// routeEndedLocked counts holder's marker for name of the wait id (h.mu
+// held).
+func (h *Head) routeEndedLocked(name, holder string, id int64) {
 	w := h.unrouting[name]
-	if w == nil || !w.left[holder] {
+	if w == nil || w.id != id || !w.left[holder] {
 		return
 	}
 	delete(w.left, holder)
@@ -545,8 +557,8 @@ func (h *Head) directGoneLocked(node string) {
 			delete(h.routes, name)
 		}
 	}
-	for name := range h.unrouting {
-		h.routeEndedLocked(name, node)
+	for name, w := range h.unrouting {
+		h.routeEndedLocked(name, node, w.id)
 	}
 }
 

@@ -185,3 +185,60 @@ func TestHarnessDirectRouteOnAnotherHost(t *testing.T) {
 	})
 	streamWhileMovingOn(t, s, []*clustertest.System{s, second}, c[0], []string{c[1], c[2], c[1], s.Children[0]}, 20000, 500, 12, true)
 }
+
+// TestHarnessLateMarkerOfAnEarlierEnd: a holder's marker of an earlier end
+// of its route (the actor was removed, nobody waited) that arrives late
+// does not count for the wait of a move of an actor made again under the
+// name: the move waits for the marker on the holder's new route, behind
+// its direct messages (markers carry the id of the wait).
+func TestHarnessLateMarkerOfAnEarlierEnd(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 3})
+	p, n, n2 := s.Children[0], s.Children[1], s.Children[2]
+	s.CreateActor(t, n, "seq", "peacepie_std", "Sequence", "")
+	s.CreateActor(t, p, "pump", "peacepie_std", "Pump", "")
+	routeTo := func(where string) {
+		sent := 0
+		s.Eventually(t, "a direct route to seq in "+where, func() bool {
+			pumpTo(t, s, sent+1, 20)
+			sent += 20
+			return slices.Contains(directRoutes(s, p), "seq")
+		})
+	}
+	routeTo(n)
+	// The removal ends the route without a wait; its marker stays on the
+	// link to n.
+	stale := s.Hold(t, p, `"command":"route_end"`)
+	if r := s.Ask(t, n, "remove_actor", clustertest.JSON(t, `{"name": "seq"}`)); r.Command != "actor_is_removed" {
+		t.Fatalf("remove seq: %s %v", r.Command, r.Body)
+	}
+	stale.Wait(t)
+	s.CreateActor(t, n2, "seq", "peacepie_std", "Sequence", "")
+	routeTo(n2)
+	// The move's wait: its marker held on the link to n2.
+	current := s.Hold(t, p, `"command":"route_end"`)
+	movedOut := s.Hold(t, n2, `"command":"moved_out"`)
+	moved := make(chan error, 1)
+	go func() { moved <- s.Move("seq", n) }()
+	current.Wait(t)
+	// The late marker reaches n, and n tells the head; an ask of n
+	// answered after it is the barrier.
+	told := s.Hold(t, n, `"command":"route_ended"`)
+	stale.Release()
+	told.Wait(t)
+	told.Release()
+	s.Ask(t, n, "get_actors", nil)
+	select {
+	case <-movedOut.Reached():
+		t.Fatal("the move took seq out at the late marker of an earlier end, before the holder's marker on its route")
+	case <-time.After(2 * time.Second):
+	}
+	movedOut.Release()
+	current.Release()
+	if err := <-moved; err != nil {
+		t.Fatal(err)
+	}
+	s.Eventually(t, "seq to live in "+n, func() bool { // activated when activate arrives
+		where, err := s.Where("seq")
+		return err == nil && where == n
+	})
+}

@@ -17,6 +17,32 @@ type move struct {
 	held     []host.Message
 }
 
+// holdLocked keeps m for the end of name's move (h.mu held): a transit
+// (a message the old place had taken) always, any other message while the
+// move holds fewer than the process's mailbox limit; past it, m is refused
+// with host.ErrMailboxFull, as the actor's mailbox would refuse it.
+func (h *Head) holdLocked(mv *move, name string, m host.Message) error {
+	if m.Transit {
+		mv.transits = append(mv.transits, m)
+		return nil
+	}
+	if limit := h.proc.MailboxLimit(); limit > 0 && len(mv.held)+len(mv.transits) >= limit {
+		return fmt.Errorf("%w: %q is moving and %d messages wait for it, its limit", host.ErrMailboxFull, name, limit)
+	}
+	mv.held = append(mv.held, m)
+	return nil
+}
+
+// holdForFlushLocked keeps m for the end of name's flush (not root, h.mu
+// held), up to the process's mailbox limit (host.ErrMailboxFull past it).
+func (h *Head) holdForFlushLocked(name string, m host.Message) error {
+	if limit := h.proc.MailboxLimit(); limit > 0 && len(h.flushQ[name]) >= limit {
+		return fmt.Errorf("%w: %d messages wait for the route to %q, its limit", host.ErrMailboxFull, limit, name)
+	}
+	h.flushQ[name] = append(h.flushQ[name], m)
+	return nil
+}
+
 // RouteAway implements host.Remote. The root routes a message for an
 // actor its process did not find in one step under h.mu, where the
 // directory, the moves and (Head.mu → Process.mu) the process's registry
@@ -36,13 +62,10 @@ func (h *Head) RouteAway(m host.Message) (bool, error) {
 		return true, err
 	}
 	if mv := h.moving[name]; mv != nil {
-		if m.Transit {
-			mv.transits = append(mv.transits, m)
-		} else {
-			mv.held = append(mv.held, m)
-		}
+		err := h.holdLocked(mv, name, m)
 		h.mu.Unlock()
-		return true, nil
+		h.noteRefusal(m, err)
+		return true, err
 	}
 	node := h.dir[name]
 	if node == "" {

@@ -144,8 +144,9 @@ func (h *Head) nameNotice(m *host.Message) {
 		delete(h.flushing, name)
 		h.sendHeldLocked(&out, name, h.rootNode) // ahead of what follows: the root holds them all
 		// The direct routes of this host's children to it end too; the
-		// answer waits for their markers (the root moves it next).
-		if unrouted = h.endRoutesLocked(&out, name); unrouted != nil {
+		// answer to the root's ask (before a move) waits for their markers.
+		// A notice (a release) waits for nothing.
+		if unrouted = h.endRoutesLocked(&out, name, !m.Sender.IsZero()); unrouted != nil {
 			h.unrouting[name] = unrouted
 		}
 	}
@@ -185,10 +186,11 @@ func (h *Head) upFromChild(m host.Message) bool {
 	m.Hops++
 	h.mu.Lock()
 	if _, ok := h.flushing[e]; ok {
-		// Behind what went up for it before, as this process's own.
-		h.flushQ[e] = append(h.flushQ[e], m)
+		// Behind what went up for it before, as this process's own; when
+		// the queue is full, the ordinary way refuses it to its sender.
+		err := h.holdForFlushLocked(e, m)
 		h.mu.Unlock()
-		return true
+		return err == nil
 	}
 	to := h.rootNode
 	if n := h.hostDir[e]; n != "" && n != m.Sender.Node {
@@ -252,6 +254,7 @@ func (h *Head) forgetNode(node string) {
 		if f.node == node {
 			delete(h.flushing, name)
 			delete(h.flushQ, name) // they are lost with the process
+			delete(h.routes, name)
 		}
 	}
 }

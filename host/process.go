@@ -121,7 +121,8 @@ type Process struct {
 	viaHead   map[string]uint64 // name → the epoch of its route_flush
 	flushSeq  uint64            // numbers the route_flush markers (roundMu)
 	roundQ    map[string][]Message
-	stopping  bool // shutdown has begun: no new actors
+	roundFull map[string]bool // names whose roundQ has refused a message (reported once per wait)
+	stopping  bool            // shutdown has begun: no new actors
 
 	outMu sync.Mutex // serialises printed lines
 
@@ -253,9 +254,9 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 		a := p.actors[r.Entity]
 		p.mu.RUnlock()
 		if a != nil && !fromHead && p.rounding.Load() > 0 {
-			held, gone := p.holdForFlush(r.Entity, a, m)
+			held, gone, err := p.holdForFlush(r.Entity, a, m)
 			if held {
-				return nil, nil
+				return nil, err // nil, or the queue is full
 			}
 			if gone {
 				a = nil
@@ -320,7 +321,7 @@ func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
 	if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
 		var err error
 		if !fromHead && p.viaHead[r.Entity] != 0 {
-			p.roundQ[r.Entity] = append(p.roundQ[r.Entity], m)
+			err = p.queueForFlushLocked(a, m)
 			a = nil
 		} else {
 			err = a.pushRouted(m, fromHead)
@@ -627,6 +628,11 @@ func (p *Process) Remove(ctx context.Context, name string) error {
 }
 
 // mailboxFullBody is the body of the mailbox_is_full reply to req.
+// MailboxLimit is the process's bound on the user messages waiting for
+// one actor (Config.MailboxLimit): also the bound of what a router holds
+// for an actor on its way (cluster: a move, a name's flush).
+func (p *Process) MailboxLimit() int { return p.cfg.MailboxLimit }
+
 func mailboxFullBody(req *Message, err error) Object {
 	return Object{{Key: "mid", Value: req.ID.String()}, {Key: "entity", Value: req.Recipient.String()}, {Key: "message", Value: err.Error()}}
 }

@@ -284,7 +284,7 @@ func (p *Process) Activate(name string) error {
 	}
 	if round { // before the actor can be found here
 		if p.viaHead == nil {
-			p.viaHead, p.roundQ = make(map[string]uint64), make(map[string][]Message)
+			p.viaHead, p.roundQ, p.roundFull = make(map[string]uint64), make(map[string][]Message), make(map[string]bool)
 		}
 		if p.viaHead[name] == 0 {
 			p.rounding.Add(1)
@@ -308,22 +308,36 @@ func (p *Process) Activate(name string) error {
 }
 
 // holdForFlush queues m for name if name waits for its route_flushed
-// (held). Else it reports whether a, the actor deliverFrom found before it
+// (held; err: the queue is full and m is refused). Else it reports whether a, the actor deliverFrom found before it
 // took roundMu, has left meanwhile (gone): Extract sends the queue to the
 // head as ordinary messages under roundMu, so m must not follow a as a
 // transit, which the head delivers before them; it takes the way of a
 // message for an actor that is not here, behind them.
-func (p *Process) holdForFlush(name string, a *Actor, m Message) (held, gone bool) {
+func (p *Process) holdForFlush(name string, a *Actor, m Message) (held, gone bool, err error) {
 	p.roundMu.Lock()
 	defer p.roundMu.Unlock()
 	if p.viaHead[name] == 0 {
 		p.mu.RLock()
 		gone = p.actors[name] != a
 		p.mu.RUnlock()
-		return false, gone
+		return false, gone, nil
+	}
+	return true, false, p.queueForFlushLocked(a, m)
+}
+
+// queueForFlushLocked queues m for a while a waits for its route_flushed
+// (roundMu held), up to the mailbox limit; past it, m is refused with
+// ErrMailboxFull and counted as the mailbox would (the first refusal of a
+// wait is logged and published).
+func (p *Process) queueForFlushLocked(a *Actor, m Message) error {
+	name := a.name
+	if limit := p.cfg.MailboxLimit; limit > 0 && len(p.roundQ[name]) >= limit {
+		report := !p.roundFull[name]
+		p.roundFull[name] = true
+		return a.refuse(&m, fmt.Sprintf("holds %d messages waiting for its route after a move, its limit", limit), report)
 	}
 	p.roundQ[name] = append(p.roundQ[name], m)
-	return true, false
+	return nil
 }
 
 // takeRound ends name's wait and returns its queue.
@@ -338,6 +352,7 @@ func (p *Process) takeRoundLocked(name string) []Message {
 	if p.viaHead[name] != 0 {
 		delete(p.viaHead, name)
 		delete(p.roundQ, name)
+		delete(p.roundFull, name)
 		p.rounding.Add(-1)
 	}
 	return q
@@ -413,6 +428,7 @@ func (p *Process) flushedLocked(name string, epoch uint64) {
 	}
 	delete(p.viaHead, name)
 	delete(p.roundQ, name)
+	delete(p.roundFull, name)
 	p.rounding.Add(-1)
 }
 

@@ -64,6 +64,9 @@ type Options struct {
 	// Packages are package trees every process has besides the built-in
 	// ones (testhost.Config's extra).
 	Packages []fs.FS
+	// MailboxLimit is every process's host.Config.MailboxLimit (0: the
+	// default).
+	MailboxLimit int
 	// LogLevel of Logs; slog.LevelInfo when 0 (Info is 0: Debug is
 	// negative, so Info is the least it can be set to here).
 	LogLevel slog.Level
@@ -134,7 +137,7 @@ func Start(t testing.TB, opts Options) *System {
 			t.Logf("logs of the system:\n%s", logs.String())
 		}
 	})
-	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main")}, opts.Packages...)
+	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main"), MailboxLimit: opts.MailboxLimit}, opts.Packages...)
 	h, err := cluster.NewHead(s.Main.Process, cluster.HeadConfig{Host: opts.Host, Secret: []byte(Secret), Network: s.net,
 		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, Join: opts.Join, Backoff: 10 * time.Millisecond})
 	if err != nil {
@@ -195,7 +198,7 @@ func (s *System) Process(node string) *host.Process {
 // the head as the real one does (runner's child command).
 func (s *System) spawn(_ context.Context, spec cluster.ChildSpec) (cluster.ChildProcess, error) {
 	log := s.log.With("process", spec.Process)
-	cfg, out, err := testhost.Config(host.Config{Host: spec.Host, Process: spec.Process, Logger: log}, s.opts.Packages...)
+	cfg, out, err := testhost.Config(host.Config{Host: spec.Host, Process: spec.Process, Logger: log, MailboxLimit: s.opts.MailboxLimit}, s.opts.Packages...)
 	if err != nil {
 		return nil, fmt.Errorf("clustertest: %w", err)
 	}
@@ -243,7 +246,7 @@ func (c *Child) run(network link.Network, parent string, secret []byte, log *slo
 		return &heldConn{Conn: nc, holds: c.holds}
 	})
 	ch := cluster.NewChild(c.Proc, conn, log)
-	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log, Network: network}); err != nil {
+	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log, Network: dialHeld{network, c.holds}}); err != nil {
 		log.Error("the child could not listen for direct links", "error", err.Error())
 	}
 	c.Proc.SetRemote(ch)
@@ -322,9 +325,9 @@ type Hold struct {
 }
 
 // Hold stops a link before the next write whose bytes hold text (a
-// command such as `"command":"adopted"`): node's link to its head when
-// node is a child, the host's link to the root (its uplink) when node is
-// s.Main's admin. What the process sends stays queued behind it. Writes
+// command such as `"command":"adopted"`): node's link to its head or a
+// direct link it dialed to a sibling when node is a child, the host's
+// link to the root (its uplink) when node is s.Main's admin. What the process sends stays queued behind it. Writes
 // are batches of frames, so the frames written with it wait too.
 func (s *System) Hold(t testing.TB, node, text string) *Hold {
 	t.Helper()
@@ -396,6 +399,21 @@ func (w *heldConn) Write(p []byte) (int, error) {
 		}
 	}
 	return w.Conn.Write(p)
+}
+
+// dialHeld is a child's network for its direct links: the links it dials
+// to its siblings stop at the child's holds, as its link to the head does.
+type dialHeld struct {
+	link.Network
+	holds *holdList
+}
+
+func (n dialHeld) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := n.Network.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &heldConn{Conn: c, holds: n.holds}, nil
 }
 
 // headNet is the network as a head uses it: it keeps the connections the
