@@ -721,6 +721,9 @@ func (h *Head) Nodes() []host.Object {
 		if h.cfg.ShareCores > 0 {
 			o = append(o, host.Field{Key: "go_threads", Value: int64(h.children[n].threads)})
 		}
+		if addr := h.directAddr[n]; addr != "" {
+			o = append(o, host.Field{Key: "direct_links", Value: addr}) // where its siblings dial it
+		}
 		out = append(out, o)
 	}
 	return out

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -495,4 +497,39 @@ func TestCoresShared(t *testing.T) {
 	expectShares(admin, p0)
 	ws.expect(admin, "remove_process", raw(fmt.Sprintf(`{"node": %q}`, p0)), "process_is_removed")
 	expectShares(admin)
+}
+
+// TestDirectLinksHandshakeTimeout: a child's listener for its siblings'
+// direct links (listed by get_processes as direct_links) keeps the
+// config's handshake limits: a stranger that connects and says nothing is
+// closed after links_handshake_timeout, not the default 5 s.
+func TestDirectLinksHandshakeTimeout(t *testing.T) {
+	t.Parallel()
+	in, _ := startAttachable(t, false, `links_handshake_timeout = "300ms"`)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	var addr string
+	eventually(t, 10*time.Second, "the child's direct-links address in get_processes", func() bool {
+		a := ws.expect(admin, "get_processes", nil, "processes")
+		body, _ := a["body"].(map[string]any)
+		list, _ := body["processes"].([]any)
+		for _, p := range list {
+			if po, _ := p.(map[string]any); po["node"] == node {
+				addr, _ = po["direct_links"].(string)
+			}
+		}
+		return addr != ""
+	})
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	began := time.Now()
+	c.SetReadDeadline(began.Add(3 * time.Second))
+	_, err = c.Read(make([]byte, 64)) // the listener sends nothing before the dialer's hello
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a silent stranger on %s (direct links of %s) was still connected after %s", addr, node, time.Since(began))
+	}
 }

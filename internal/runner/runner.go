@@ -345,7 +345,8 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		return err
 	}
 	c := cluster.NewChild(proc, conn, proc.Logger())
-	if err := c.EnableDirect(link.Config{Secret: []byte(secret), Logger: base, TLS: tlsConf}); err != nil {
+	if err := c.EnableDirect(link.Config{Secret: []byte(secret), Logger: base, TLS: tlsConf,
+		HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth}); err != nil {
 		proc.Logger().Warn("no direct links to the other processes: messages to them go through the head", "error", err.Error())
 	}
 	c.Packages = store.FollowJSON
