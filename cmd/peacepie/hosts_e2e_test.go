@@ -737,9 +737,11 @@ func TestHostsPackageFromRoot(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(secondDir, "packages", "priv")); len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "1.0.0-") {
 		t.Errorf("second's cache holds %v, want priv 1.0.0", entries)
 	}
-	if !strings.Contains(second.stderr.String(), "package fetched from the system's root over the link") {
-		t.Errorf("second does not say where it got priv from:\n%s", second.stderr.String())
-	}
+	// The child logs it before it answers, but its stderr reaches the
+	// test through a pipe that another goroutine reads.
+	eventually(t, 10*time.Second, "second to say where it got priv from", func() bool {
+		return strings.Contains(second.stderr.String(), "package fetched from the system's root over the link")
+	})
 	// The second host's main process uses its cache now; a move there works.
 	ws.expect(admin, "recreate_actor", raw(`{"entity": "p", "node": "second.main.admin"}`), "actor_is_recreated")
 	if v, _ := askVersion(ws, "p"); v != "1.0.0" {
