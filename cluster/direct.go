@@ -219,6 +219,7 @@ func (d *direct) peer(node, addr string) (*link.Conn, error) {
 	}
 	d.peers[node] = c
 	d.mu.Unlock()
+	d.child.log.Info("a direct link to a sibling is open", "node", node)
 	go func() {
 		err := c.Run(func([]byte, bool) {}) // the sibling sends nothing on it
 		d.peerGone(node, c, err)

@@ -215,6 +215,33 @@ func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
 	streamAcrossMoves(t, ws, "second.main.admin", nodes)
 }
 
+// TestStreamAcrossMovesBetweenAHostsChildren: a Streamer in a child of a
+// host that is not the head streams to a Sequence that moves between two
+// other children of that host (reached on direct links that its head gives
+// and takes back before each move) and a child of the first host.
+func TestStreamAcrossMovesBetweenAHostsChildren(t *testing.T) {
+	t.Parallel()
+	list := migHome(t)
+	firstDir, secondDir := t.TempDir(), t.TempDir()
+	migConfig(t, firstDir, list)
+	migConfig(t, secondDir, list)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	var children []string
+	for range 3 {
+		children = append(children, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"))
+	}
+	firstChild := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	streamAcrossMoves(t, ws, children[0], []string{children[1], children[2], children[1], firstChild})
+	// The children's log (second's stderr) says the stream took a direct link.
+	eventually(t, 10*time.Second, "a direct link between second's children", func() bool {
+		return strings.Contains(second.stderr.String(), "a direct link to a sibling is open")
+	})
+}
+
 // TestStreamAcrossMovesBetweenProcesses is the same in one host: a
 // Streamer in a child process streams to a Sequence that moves between the
 // head, that child and two others (into the sender's own process too).
