@@ -46,7 +46,7 @@ bench: patched
 # taskset), where a loopback round trip does not depend on where the two
 # ends land.
 bench-pinned: patched
-	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild)(Ask|PingPong)$$' -benchtime 20000x -count=1 ./cmd/peacepie/
+	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild)(Ask|PingPong)$$|BenchmarkTCPEcho$$' -benchtime 20000x -count=1 ./cmd/peacepie/
 
 clean:
 	rm -rf bin

@@ -31,6 +31,10 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(echoServerEnv) != "" { // BenchmarkTCPEcho's other process
+		serveEcho()
+		return
+	}
 	dir, err := os.MkdirTemp("", "peacepie-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
