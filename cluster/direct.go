@@ -117,7 +117,7 @@ func (d *direct) close() {
 func (d *direct) accepted(c *link.Conn) {
 	peer, self := c.Peer(), d.child.proc.AdminName()
 	if isMainNode(peer) || hostOf(peer) != hostOf(self) || peer == self {
-		d.child.log.Warn("a direct link from a process that is not a sibling: closed", "node", peer)
+		d.child.log.Warn("a direct link from a process that is not a sibling: closed", "from", peer)
 		c.Close("not a sibling")
 		return
 	}
@@ -125,7 +125,7 @@ func (d *direct) accepted(c *link.Conn) {
 	err := c.Run(func(p []byte, control bool) {
 		m, err := dec.decode(p, control)
 		if err != nil {
-			d.child.log.Warn("bad message from a sibling", "node", peer, "error", err.Error())
+			d.child.log.Warn("bad message from a sibling", "sibling", peer, "error", err.Error())
 			return
 		}
 		if m.System {
@@ -137,16 +137,16 @@ func (d *direct) accepted(c *link.Conn) {
 				sendOn(d.child.conn, r)
 				return
 			}
-			d.child.log.Warn("a sibling sent a system message: dropped", "node", peer, "command", m.Command)
+			d.child.log.Warn("a sibling sent a system message: dropped", "sibling", peer, "command", m.Command)
 			return
 		}
 		if m.Recipient.Entity == "" || m.Recipient.Reply != 0 {
-			d.child.log.Warn("a sibling sent a message that is not for an actor: dropped", "node", peer, "command", m.Command)
+			d.child.log.Warn("a sibling sent a message that is not for an actor: dropped", "sibling", peer, "command", m.Command)
 			return
 		}
 		d.child.proc.DeliverFromLink(m)
 	})
-	d.child.log.Debug("a sibling's link ended", "node", peer, "reason", fmt.Sprint(err))
+	d.child.log.Debug("a sibling's link ended", "sibling", peer, "reason", fmt.Sprint(err))
 }
 
 // reserve takes the place of m, a message for an actor that is not in this
@@ -172,7 +172,7 @@ func (d *direct) reserve(m host.Message) (place *link.Slot, ok bool) {
 func (d *direct) hinted(name, node, addr string) {
 	conn, err := d.peer(node, addr)
 	if err != nil {
-		d.child.log.Warn("no direct link to a sibling: messages go through the head", "node", node, "error", err.Error())
+		d.child.log.Warn("no direct link to a sibling: messages go through the head", "sibling", node, "error", err.Error())
 		return
 	}
 	d.mu.Lock()
@@ -219,7 +219,7 @@ func (d *direct) peer(node, addr string) (*link.Conn, error) {
 	}
 	d.peers[node] = c
 	d.mu.Unlock()
-	d.child.log.Info("a direct link to a sibling is open", "node", node)
+	d.child.log.Info("a direct link to a sibling is open", "sibling", node)
 	go func() {
 		err := c.Run(func([]byte, bool) {}) // the sibling sends nothing on it
 		d.peerGone(node, c, err)
@@ -242,7 +242,7 @@ func (d *direct) peerGone(node string, c *link.Conn, err error) {
 		}
 	}
 	d.mu.Unlock()
-	d.child.log.Debug("a direct link ended", "node", node, "reason", fmt.Sprint(err))
+	d.child.log.Debug("a direct link ended", "sibling", node, "reason", fmt.Sprint(err))
 	send(d.child, out)
 }
 

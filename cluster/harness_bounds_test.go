@@ -12,14 +12,65 @@ import (
 	"github.com/peacepie/peacepie/host"
 )
 
+const boundLimit, boundSent = 10, 15 // mailbox_limit, and the asks sent past a stop
+
+// echoAsks asks "echo" from p n times at once and counts the answers by
+// command (or error).
+type echoAsks struct {
+	mu      sync.Mutex
+	answers map[string]int
+	wg      sync.WaitGroup
+}
+
+func askEcho(p *host.Process, n int) *echoAsks {
+	e := &echoAsks{answers: map[string]int{}}
+	for range n {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			r, err := p.Ask(context.Background(), host.Message{Command: "echo", Recipient: host.Address{Entity: "echo"}}, 20*time.Second)
+			answer := r.Command
+			if answer == "" {
+				answer = err.Error()
+			}
+			e.mu.Lock()
+			e.answers[answer]++
+			e.mu.Unlock()
+		}()
+	}
+	return e
+}
+
+func (e *echoAsks) count(answer string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.answers[answer]
+}
+
+// refusedPastTheLimit waits until the asks past the limit are refused.
+func (e *echoAsks) refusedPastTheLimit(t *testing.T, s *clustertest.System) {
+	t.Helper()
+	s.Eventually(t, "the asks past the limit to be refused", func() bool { return e.count("mailbox_is_full") == boundSent-boundLimit })
+}
+
+// allAnswered waits for every answer: what waited goes into the actor's
+// mailbox (behind its start after a move, which takes one of its places:
+// one more may be refused there).
+func (e *echoAsks) allAnswered(t *testing.T) {
+	t.Helper()
+	e.wg.Wait()
+	if echoed := e.count("echoed"); echoed+e.count("mailbox_is_full") != boundSent || echoed < boundLimit-1 {
+		t.Fatalf("answers %v, want %d echoed (or one less, mailbox_is_full)", e.answers, boundLimit)
+	}
+}
+
 // TestHarnessMoveHoldsAtMostTheMailboxLimit: what is sent to an actor
 // while it moves waits at the root, up to the mailbox limit; more is
 // refused at once (mailbox_is_full), as the mailbox would refuse it, and
 // what waited is delivered after the move (into a mailbox with the same
 // bound).
 func TestHarnessMoveHoldsAtMostTheMailboxLimit(t *testing.T) {
-	const limit, sent = 10, 15
-	s := clustertest.Start(t, clustertest.Options{Children: 2, MailboxLimit: limit})
+	s := clustertest.Start(t, clustertest.Options{Children: 2, MailboxLimit: boundLimit})
 	c := s.Children
 	s.CreateActor(t, c[0], "echo", "peacepie_std", "Echo", "")
 	stuck := s.Hold(t, c[0], `"command":"moved_out"`)
@@ -27,38 +78,13 @@ func TestHarnessMoveHoldsAtMostTheMailboxLimit(t *testing.T) {
 	go func() { moved <- s.Move("echo", c[1]) }()
 	stuck.Wait(t)
 
-	var mu sync.Mutex
-	answers := map[string]int{}
-	var wg sync.WaitGroup
-	for range sent {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := s.Main.Process.Ask(context.Background(), host.Message{Command: "echo", Recipient: host.Address{Entity: "echo"}}, 20*time.Second)
-			answer := r.Command
-			if answer == "" {
-				answer = err.Error()
-			}
-			mu.Lock()
-			answers[answer]++
-			mu.Unlock()
-		}()
-	}
-	s.Eventually(t, "the asks past the limit to be refused", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return answers["mailbox_is_full"] == sent-limit
-	})
+	asks := askEcho(s.Main.Process, boundSent)
+	asks.refusedPastTheLimit(t, s)
 	stuck.Release()
 	if err := <-moved; err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	// What waited goes into the new mailbox behind the actor's start, which
-	// takes one of its places: one more may be refused there.
-	if answers["echoed"]+answers["mailbox_is_full"] != sent || answers["echoed"] < limit-1 {
-		t.Fatalf("answers %v, want %d echoed (or one less, mailbox_is_full)", answers, limit)
-	}
+	asks.allAnswered(t)
 }
 
 // TestHarnessFlushHoldsAtMostTheMailboxLimit: what a host's processes send
@@ -66,9 +92,8 @@ func TestHarnessMoveHoldsAtMostTheMailboxLimit(t *testing.T) {
 // limit; more is refused at once (mailbox_is_full), and what waited goes
 // to the actor once the flush is done.
 func TestHarnessFlushHoldsAtMostTheMailboxLimit(t *testing.T) {
-	const limit, sent = 10, 15
-	s := clustertest.Start(t, clustertest.Options{MailboxLimit: limit})
-	second := s.Join(t, clustertest.Options{Host: "second", Children: 1, MailboxLimit: limit})
+	s := clustertest.Start(t, clustertest.Options{MailboxLimit: boundLimit})
+	second := s.Join(t, clustertest.Options{Host: "second", Children: 1, MailboxLimit: boundLimit})
 	child := second.Children[0]
 	s.Eventually(t, "the root to know the processes of second", func() bool {
 		return strings.Contains(describeValue(s.Ask(t, s.Main.AdminName(), "get_hosts", nil).Body), fmt.Sprintf("%q", child))
@@ -82,36 +107,13 @@ func TestHarnessFlushHoldsAtMostTheMailboxLimit(t *testing.T) {
 	}()
 	stuck.Wait(t)
 
-	var mu sync.Mutex
-	answers := map[string]int{}
-	var wg sync.WaitGroup
-	for range sent {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := second.Main.Process.Ask(context.Background(), host.Message{Command: "echo", Recipient: host.Address{Entity: "echo"}}, 20*time.Second)
-			answer := r.Command
-			if answer == "" {
-				answer = err.Error()
-			}
-			mu.Lock()
-			answers[answer]++
-			mu.Unlock()
-		}()
-	}
-	s.Eventually(t, "the asks past the limit to be refused", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return answers["mailbox_is_full"] == sent-limit
-	})
+	asks := askEcho(second.Main.Process, boundSent)
+	asks.refusedPastTheLimit(t, s)
 	stuck.Release()
 	if r := <-created; r.Command != "actor_is_created" {
 		t.Fatalf("create echo: %s %v", r.Command, r.Body)
 	}
-	wg.Wait()
-	if answers["echoed"]+answers["mailbox_is_full"] != sent || answers["echoed"] < limit-1 {
-		t.Fatalf("answers %v, want %d echoed (or one less, mailbox_is_full)", answers, limit)
-	}
+	asks.allAnswered(t)
 }
 
 // TestHarnessRouteFlushHoldsAtMostTheMailboxLimit: what a process sends to
@@ -119,8 +121,7 @@ func TestHarnessFlushHoldsAtMostTheMailboxLimit(t *testing.T) {
 // (its earlier messages to it may still be on their way round by the
 // head), up to the mailbox limit; more is refused at once.
 func TestHarnessRouteFlushHoldsAtMostTheMailboxLimit(t *testing.T) {
-	const limit, sent = 10, 15
-	s := clustertest.Start(t, clustertest.Options{Children: 2, MailboxLimit: limit})
+	s := clustertest.Start(t, clustertest.Options{Children: 2, MailboxLimit: boundLimit})
 	c := s.Children
 	s.CreateActor(t, c[0], "echo", "peacepie_std", "Echo", "")
 	stuck := s.Hold(t, c[1], `"command":"route_flush"`)
@@ -129,31 +130,8 @@ func TestHarnessRouteFlushHoldsAtMostTheMailboxLimit(t *testing.T) {
 	}
 	stuck.Wait(t)
 
-	var mu sync.Mutex
-	answers := map[string]int{}
-	var wg sync.WaitGroup
-	for range sent {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := s.Process(c[1]).Ask(context.Background(), host.Message{Command: "echo", Recipient: host.Address{Entity: "echo"}}, 20*time.Second)
-			answer := r.Command
-			if answer == "" {
-				answer = err.Error()
-			}
-			mu.Lock()
-			answers[answer]++
-			mu.Unlock()
-		}()
-	}
-	s.Eventually(t, "the asks past the limit to be refused", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return answers["mailbox_is_full"] == sent-limit
-	})
+	asks := askEcho(s.Process(c[1]), boundSent)
+	asks.refusedPastTheLimit(t, s)
 	stuck.Release()
-	wg.Wait()
-	if answers["echoed"]+answers["mailbox_is_full"] != sent || answers["echoed"] < limit-1 {
-		t.Fatalf("answers %v, want %d echoed (or one less, mailbox_is_full)", answers, limit)
-	}
+	asks.allAnswered(t)
 }

@@ -168,20 +168,28 @@ func TestMigrationUnderLoad(t *testing.T) {
 	migrateUnderLoad(t, ws, nodes)
 }
 
-// TestMigrationUnderLoadAcrossHosts is TestMigrationUnderLoad over two
-// hosts with a child process each: the consumer and the generators move
-// between processes and hosts, each host fetching mig itself.
-func TestMigrationUnderLoadAcrossHosts(t *testing.T) {
-	t.Parallel()
+// migTwoHosts starts a first host and a second that joins it, both with
+// the mig package, and returns the first's console and the second host.
+func migTwoHosts(t *testing.T) (*wsConn, *instance) {
+	t.Helper()
 	list := migHome(t)
 	firstDir, secondDir := t.TempDir(), t.TempDir()
 	migConfig(t, firstDir, list)
 	migConfig(t, secondDir, list)
 	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
 	addr, secret := joinInfo(t, first)
-	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
+	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
 	ws := dial(t, first)
 	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	return ws, second
+}
+
+// TestMigrationUnderLoadAcrossHosts is TestMigrationUnderLoad over two
+// hosts with a child process each: the consumer and the generators move
+// between processes and hosts, each host fetching mig itself.
+func TestMigrationUnderLoadAcrossHosts(t *testing.T) {
+	t.Parallel()
+	ws, _ := migTwoHosts(t)
 	nodes := []string{admin, "second.main.admin"}
 	for _, h := range []string{admin, "second.main.admin"} {
 		nodes = append(nodes, ws.expect(h, "create_process", nil, "process_is_created").bodyString("node"))
@@ -197,15 +205,7 @@ func TestMigrationUnderLoadAcrossHosts(t *testing.T) {
 // lost, repeated or reordered.
 func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
 	t.Parallel()
-	list := migHome(t)
-	firstDir, secondDir := t.TempDir(), t.TempDir()
-	migConfig(t, firstDir, list)
-	migConfig(t, secondDir, list)
-	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
-	addr, secret := joinInfo(t, first)
-	startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
-	ws := dial(t, first)
-	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	ws, _ := migTwoHosts(t)
 	nodes := []string{
 		ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"),
 		ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"),
@@ -221,15 +221,7 @@ func TestStreamAcrossMovesBetweenHosts(t *testing.T) {
 // and takes back before each move) and a child of the first host.
 func TestStreamAcrossMovesBetweenAHostsChildren(t *testing.T) {
 	t.Parallel()
-	list := migHome(t)
-	firstDir, secondDir := t.TempDir(), t.TempDir()
-	migConfig(t, firstDir, list)
-	migConfig(t, secondDir, list)
-	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
-	addr, secret := joinInfo(t, first)
-	second := startIn(t, secondDir, nil, "second", "run", "--console", "127.0.0.1:0", "--host", "second", "--join", addr, "--secret-file", secret)
-	ws := dial(t, first)
-	eventually(t, 10*time.Second, "second to join", func() bool { return hostStates(ws)["second"] == "up" })
+	ws, second := migTwoHosts(t)
 	var children []string
 	for range 3 {
 		children = append(children, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node"))

@@ -28,20 +28,25 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 	return g.w.Write(p)
 }
 
+// gatedConn is a link whose writes go through a gatedWriter to a pipe,
+// and a reader of the pipe's other end.
+func gatedConn(t *testing.T) (*Conn, *gatedWriter, *wire.Reader) {
+	a, b := net.Pipe()
+	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), MaxFrame: 32 << 20, Heartbeat: time.Hour}
+	cfg.defaults()
+	c := newConn(cfg, a, a, "first.process_0.admin")
+	gate := &gatedWriter{w: a, entered: make(chan struct{}), open: make(chan struct{})}
+	c.out = gate // as Run sets it
+	go c.writeLoop()
+	t.Cleanup(func() { c.shutdown(ErrClosed); a.Close(); b.Close() })
+	return c, gate, wire.NewReader(b, cfg.MaxFrame)
+}
+
 // TestPingGoesAheadOfPendingFrames: a ping queued while a 20 MiB frame
 // waits to be written (behind a write under way) is written before it: a
 // heartbeat never waits behind a large message that has not begun.
 func TestPingGoesAheadOfPendingFrames(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), MaxFrame: 32 << 20, Heartbeat: time.Hour}
-	cfg.defaults()
-	c := newConn(cfg, a, a, "first.process_0.admin")
-	defer c.shutdown(ErrClosed)
-	gate := &gatedWriter{w: a, entered: make(chan struct{}), open: make(chan struct{})}
-	c.out = gate // as Run sets it
-	go c.writeLoop()
+	c, gate, r := gatedConn(t)
 
 	first := make(chan error, 1)
 	go func() { first <- c.Send([]byte("first")) }() // written at once: held in the gate
@@ -53,7 +58,6 @@ func TestPingGoesAheadOfPendingFrames(t *testing.T) {
 	c.appendCtrl(wire.KindPing)
 	close(gate.open)
 
-	r := wire.NewReader(b, cfg.MaxFrame)
 	var got []string
 	for len(got) < 3 {
 		f, err := r.ReadFrame()
@@ -119,16 +123,7 @@ func TestBytesReceivedAreLife(t *testing.T) {
 // room ahead is bounded: past maxAhead bytes waiting, SendControlAhead
 // refuses with ErrAheadFull.
 func TestControlAheadGoesAheadOfPendingFrames(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	cfg := Config{Node: "first.main.admin", Secret: []byte(testSecret), MaxFrame: 32 << 20, Heartbeat: time.Hour}
-	cfg.defaults()
-	c := newConn(cfg, a, a, "first.process_0.admin")
-	defer c.shutdown(ErrClosed)
-	gate := &gatedWriter{w: a, entered: make(chan struct{}), open: make(chan struct{})}
-	c.out = gate // as Run sets it
-	go c.writeLoop()
+	c, gate, r := gatedConn(t)
 
 	payload := func(s string) func([]byte) ([]byte, error) {
 		return func(b []byte) ([]byte, error) { return append(b, s...), nil }
@@ -158,7 +153,6 @@ func TestControlAheadGoesAheadOfPendingFrames(t *testing.T) {
 	}
 	close(gate.open)
 
-	r := wire.NewReader(b, cfg.MaxFrame)
 	var got []string
 	for len(got) < 4+sent {
 		f, err := r.ReadFrame()
