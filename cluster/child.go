@@ -66,24 +66,14 @@ func (c *Child) Run() {
 // maxGoThreads bounds the threads a head may give a child.
 const maxGoThreads = 1 << 12
 
-// Forward implements host.Remote: everything goes through the head.
-func (c *Child) Forward(node string, m host.Message) error {
-	return sendOn(c.conn, m)
-}
-
-// ReserveForward implements host.Reserver: m's place on the link to the
-// head, or for a message to an actor on its direct route (direct.go).
-func (c *Child) ReserveForward(_ string, m host.Message) (place any, ok bool, err error) {
+// Route implements host.Router: m's place on the link to the head, or for
+// a message to an actor on its direct route, on that (direct.go).
+func (c *Child) Route(_ string, m *host.Message) (host.Place, error) {
 	if c.direct != nil && m.Recipient.Entity != "" && m.Recipient.Reply == 0 && !m.Transit && !m.System {
-		s, ok := c.direct.reserve(m)
-		return s, ok, nil
+		s, _ := c.direct.reserve(*m)
+		return placeOf(s), nil
 	}
-	return c.conn.Reserve(), true, nil
-}
-
-// SendReserved implements host.Reserver.
-func (c *Child) SendReserved(place any, _ string, m host.Message) error {
-	return fillSlot(place.(*link.Slot), m)
+	return placeOf(c.conn.Reserve()), nil
 }
 
 // Locate implements host.Remote: the head knows.
@@ -136,10 +126,6 @@ func (c *Child) NoteParams(name string, params host.Object) {
 // Head implements host.Remote.
 func (c *Child) Head() string { return c.head }
 
-// RouteAway implements host.Remote: the process sends what is not here to
-// the head (host's deliverAway, with the route flushes).
-func (c *Child) RouteAway(host.Message) (bool, error) { return false, nil }
-
 // Nodes implements host.Remote (a child knows only itself and the head).
 func (c *Child) Nodes() []host.Object {
 	return []host.Object{{{Key: "node", Value: c.head}}, {{Key: "node", Value: c.proc.AdminName()}}}
@@ -151,7 +137,7 @@ func (c *Child) Admin(p *host.Process, m *host.Message) bool {
 	case "create_process", "remove_process", "get_hosts", "get_actors": // get_actors {"all": true} only
 		fwd := *m
 		fwd.Recipient = host.Address{Node: c.head}
-		if err := c.Forward(c.head, fwd); err != nil {
+		if err := sendOn(c.conn, fwd); err != nil {
 			p.Reply(m, "error", host.Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: err.Error()}})
 		}
 		return true

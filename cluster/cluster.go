@@ -83,7 +83,7 @@ type HeadConfig struct {
 	Network link.Network
 }
 
-// Head is host.Remote (and host.Reserver) for the main process.
+// Head is host.Remote for the main process.
 type Head struct {
 	// Set by NewHead, then only read.
 	cfg  HeadConfig
@@ -502,26 +502,32 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 	h.childGone(ch.node, errors.New("removed"))
 }
 
-// Forward implements host.Remote. In a host other than the root, a
-// message for an actor is routed again under the lock, with the host's own
-// names (names.go): the way Locate gave may have changed since. The way is
-// chosen and the message's place on its link taken under h.mu; it is
-// encoded and written after (outbox.go).
-func (h *Head) Forward(node string, m host.Message) error {
-	s, ok, err := h.route(node, m)
-	if err != nil || !ok {
-		return err
+// Route implements host.Router. The root routes a message for an actor
+// (node "") in one step under h.mu (routeAway). In a host other than the
+// root, a message for an actor is routed under the lock with the host's
+// own names (names.go): the way its caller was given may have changed
+// since. The way is chosen and the message's place on its link taken under
+// h.mu; it is encoded and written after (outbox.go).
+func (h *Head) Route(node string, m *host.Message) (host.Place, error) {
+	if h.root && node == "" {
+		return h.routeAway(m)
 	}
-	return h.SendReserved(s, node, m)
+	s, err := h.route(node, *m)
+	h.noteRefusal(*m, err)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	h.addressFor(node, m)
+	return placeOf(s), nil
 }
 
-// ReserveForward implements host.Reserver: Forward up to the message's
-// place on its link; SendReserved sends it. ok is false when the message
-// was taken here (held for a move or a flush).
-func (h *Head) ReserveForward(node string, m host.Message) (place any, ok bool, err error) {
-	place, ok, err = h.route(node, m)
-	h.noteRefusal(m, err)
-	return place, ok, err
+// forward sends m to node in one step (Route).
+func (h *Head) forward(node string, m host.Message) error {
+	pl, err := h.Route(node, &m)
+	if err != nil || pl == nil {
+		return err
+	}
+	return pl.Fill(m)
 }
 
 // noteRefusal logs a message refused because too many wait for its actor
@@ -533,16 +539,9 @@ func (h *Head) noteRefusal(m host.Message, err error) {
 	}
 }
 
-// SendReserved implements host.Reserver: m, addressed for node as
-// routeLocked does, into the place ReserveForward took.
-func (h *Head) SendReserved(place any, node string, m host.Message) error {
-	h.addressFor(node, &m)
-	return fillSlot(place.(*link.Slot), m)
-}
-
-// route is Forward under h.mu, up to the message's place on its link (ok
-// false: the message is held here).
-func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err error) {
+// route is Route under h.mu, up to the message's place on its link (nil:
+// the message is held here).
+func (h *Head) route(node string, m host.Message) (*link.Slot, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
@@ -551,28 +550,33 @@ func (h *Head) route(node string, m host.Message) (s *link.Slot, ok bool, err er
 		// (sent now, it could reach the old place after the actor left and
 		// come back behind later ones).
 		if mv := h.moving[e]; mv != nil {
-			return nil, false, h.holdLocked(mv, e, m)
+			return nil, h.holdLocked(mv, e, m)
 		}
 	}
 	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
-			return nil, false, h.holdForFlushLocked(e, m)
+			return nil, h.holdForFlushLocked(e, m)
 		}
 		switch n := h.hostDir[e]; {
 		case n != "":
 			node = n
-		case h.children[node] != nil:
+		case node == "" && h.up == nil:
+			return nil, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoActor, e, h.rootNode)
+		case node == "" || h.children[node] != nil:
 			node = h.rootNode
 		}
 	}
+	if node == "" {
+		return nil, fmt.Errorf("%w: message %q has no recipient", host.ErrBadAddress, m.Command)
+	}
 	c, err := h.linkLocked(node)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return c.Reserve(), true, nil
+	return c.Reserve(), nil
 }
 
-// routeLocked is Forward with h.mu held, up to the message's place on its
+// routeLocked is Route with h.mu held, up to the message's place on its
 // link (outbox.go).
 func (h *Head) routeLocked(node string, m host.Message) (outgoing, error) {
 	c, err := h.linkLocked(node)
@@ -768,7 +772,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package", "get_actors":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
-			if err := h.Forward(root, req); err != nil {
+			if err := h.forward(root, req); err != nil {
 				if m.Command == "get_hosts" { // this host alone, then
 					p.Reply(m, "hosts", host.Object{{Key: "hosts", Value: host.Array{host.Object{{Key: "name", Value: h.cfg.Host},
 						{Key: "head", Value: false}, {Key: "state", Value: "up"}, {Key: "processes", Value: h.processList()}}}}})

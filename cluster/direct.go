@@ -58,7 +58,7 @@ type direct struct {
 	ln    *link.Listener
 
 	// mu guards the fields below. It is taken under Process.roundMu (a
-	// message's way is chosen in ReserveForward) and before link.Conn.mu
+	// message's way is chosen in Child.Route) and before link.Conn.mu
 	// (the message's place on its link is taken under it).
 	mu     sync.Mutex
 	peers  map[string]*link.Conn // sibling node → the link this process dialed to it

@@ -1,6 +1,7 @@
 // Package cluster makes the processes and hosts of a peacepie system one
 // system. host runs actors inside one process and hands every message it
-// cannot deliver there to its host.Remote; this package is that Remote.
+// cannot deliver there to its host.Remote (host.Router.Route: one call for
+// every message that leaves a process); this package is that Remote.
 //
 // Roles. Each host's main process is a Head: it starts its child processes
 // (the same binary, or in-process for tests: clustertest), links to each
@@ -12,7 +13,7 @@
 // pass the rest to the root.
 //
 // Routing. A message whose actor is not in the sending process reaches
-// the root's Head.RouteAway, which decides its way in one step under
+// the root's Head.Route, which decides its way in one step under
 // Head.mu: pushed if the actor is in the root's own process, held if the
 // actor is moving, else its place taken on the link to its node. Its bytes
 // are encoded and written after the lock is released (outbox.go,

@@ -9,7 +9,7 @@ import (
 
 // TestHarnessStreamAcrossMovesThroughTheHead is TestHarnessStreamAcrossMoves
 // with the head's own process in the round. It failed about once in 20 runs
-// under -race before Actor.pushRouted and Remote.RouteAway (a message held
+// under -race before Actor.pushRouted and the root's Head.Route (a message held
 // back and delivered late, or two neighbours swapped, next to a move into or
 // out of the head's process); Track logs the numbers out of order and where
 // they arrived.

@@ -43,46 +43,40 @@ func (h *Head) holdForFlushLocked(name string, m host.Message) error {
 	return nil
 }
 
-// RouteAway implements host.Remote. The root routes a message for an
-// actor its process did not find in one step under h.mu, where the
-// directory, the moves and (Head.mu → Process.mu) the process's registry
-// agree: the actor may have arrived here meanwhile (it is pushed), be
-// moving (the message is held, a transit with the transits), or live in
-// another process (the message takes its place on that link, and is
-// encoded and written once h.mu is released). Another host's head reports
-// false: its process routes by the host's names (names.go).
-func (h *Head) RouteAway(m host.Message) (bool, error) {
-	if !h.root {
-		return false, nil
-	}
+// routeAway is the root's Route of a message for an actor that its
+// process did not find, in one step under h.mu, where the directory, the
+// moves and (Head.mu → Process.mu) the process's registry agree: the actor
+// may have arrived here meanwhile (it is pushed), be moving (the message
+// is held, a transit with the transits), or live in another process (the
+// message takes its place on that link, and is encoded and written once
+// h.mu is released).
+func (h *Head) routeAway(m *host.Message) (host.Place, error) {
 	name := m.Recipient.Entity
 	h.mu.Lock()
-	if delivered, err := h.proc.PushHere(m); delivered {
+	if delivered, err := h.proc.PushHere(*m); delivered {
 		h.mu.Unlock()
-		return true, err
+		return nil, err
 	}
 	if mv := h.moving[name]; mv != nil {
-		err := h.holdLocked(mv, name, m)
+		err := h.holdLocked(mv, name, *m)
 		h.mu.Unlock()
-		h.noteRefusal(m, err)
-		return true, err
+		h.noteRefusal(*m, err)
+		return nil, err
 	}
 	node := h.dir[name]
 	if node == "" {
 		h.mu.Unlock()
-		return true, fmt.Errorf("%w: %q", host.ErrNoActor, name)
+		return nil, fmt.Errorf("%w: %q", host.ErrNoActor, name)
 	}
-	if m.Hops >= host.MaxHops {
-		h.mu.Unlock()
-		return true, fmt.Errorf("%w: %s (forwarded %d times)", host.ErrNoActor, m.Recipient, m.Hops)
-	}
-	m.Hops++
-	o, err := h.routeLocked(node, m)
-	h.mu.Unlock()
+	c, err := h.linkLocked(node)
 	if err != nil {
-		return true, err
+		h.mu.Unlock()
+		return nil, err
 	}
-	return true, o.send()
+	h.addressFor(node, m)
+	s := c.Reserve()
+	h.mu.Unlock()
+	return placeOf(s), nil
 }
 
 // owner returns the node an actor lives in, or "".
@@ -217,7 +211,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 // finish ends a move: the held messages go to node (transits first), then,
 // if the actor was adopted there, it is activated; the directory points
 // there. All under the head's lock, which every routing of the actor takes
-// (RouteAway), so nothing overtakes them: their places on the link are
+// (routeAway), so nothing overtakes them: their places on the link are
 // taken under it, and they are encoded and written once it is released
 // (outbox.go).
 //

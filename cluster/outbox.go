@@ -33,6 +33,20 @@ func reserve(c *link.Conn, m host.Message) outgoing {
 // lock held.
 func (o outgoing) send() error { return fillSlot(o.slot, o.m) }
 
+// place is a message's place on a link as host sees it (host.Place).
+type place link.Slot
+
+// Fill implements host.Place.
+func (p *place) Fill(m host.Message) error { return fillSlot((*link.Slot)(p), m) }
+
+// placeOf is s as a host.Place (nil: no place, the message was taken).
+func placeOf(s *link.Slot) host.Place {
+	if s == nil {
+		return nil
+	}
+	return (*place)(s)
+}
+
 // fillSlot encodes m into its place on a link: a message of the system
 // (m.System) in a control frame, any other in a message frame. Every
 // message cluster writes to a link goes through it or sendOn, so that the

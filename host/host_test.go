@@ -1347,8 +1347,8 @@ func TestLinkBackpressureReleases(t *testing.T) {
 // is no other process to reach.
 type soloRemote struct{ head string }
 
-func (r soloRemote) Forward(node string, m host.Message) error {
-	return fmt.Errorf("%w: %s", host.ErrNoProcess, node)
+func (r soloRemote) Route(node string, m *host.Message) (host.Place, error) {
+	return nil, fmt.Errorf("%w: %s", host.ErrNoProcess, node)
 }
 func (soloRemote) Locate(string) string                              { return "" }
 func (soloRemote) Reserve(string, host.ClassDesc, host.Object) error { return nil }
@@ -1358,7 +1358,6 @@ func (r soloRemote) Head() string                                    { return r.
 func (soloRemote) Nodes() []host.Object                              { return nil }
 func (soloRemote) Admin(*host.Process, *host.Message) bool           { return false }
 func (soloRemote) Shutdown()                                         {}
-func (soloRemote) RouteAway(host.Message) (bool, error)              { return false, nil }
 
 // TestLinkReaderSkipsAdoptedActor: a transit for an actor that is moving in
 // (adopted, not activated yet) never holds the link reader, however long

@@ -292,9 +292,6 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 				return nil, h.push(m)
 			}
 		}
-		if handled, err := p.remote.RouteAway(m); handled {
-			return nil, err
-		}
 		return p.deliverAway(m, fromHead)
 	case r.Node == p.adminName:
 		return p.admin, p.admin.push(m)
@@ -308,49 +305,44 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 }
 
 // deliverAway delivers m to an actor that is not here (any more, or yet):
-// where the system's directory says. In a process under a head, the way is
-// chosen and the message's place on it taken under roundMu, so that the two
-// are one step for Activate, which takes the place of its route_flush
-// under it: the message is either ahead of the flush, or finds the actor
-// here. It is encoded and written after roundMu is released (Reserver).
+// where the system's directory says (Router.Route). In a process under a
+// head, the way is chosen and the message's place on it taken under
+// roundMu, so that the two are one step for Activate, which takes the
+// place of its route_flush under it: the message is either ahead of the
+// flush, or finds the actor here. It is encoded and written after roundMu
+// is released. The root's Route makes the same check under its
+// directory's lock.
 func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
-	r := m.Recipient
-	if p.underHead {
-		p.roundMu.Lock()
+	if !p.underHead {
+		pl, err := p.route("", &m)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fill(pl, m)
 	}
-	if a := p.Lookup(r.Entity); a != nil { // it arrived here meanwhile
+	p.roundMu.Lock()
+	if a := p.Lookup(m.Recipient.Entity); a != nil { // it arrived here meanwhile
 		var err error
-		if !fromHead && p.viaHead[r.Entity] != 0 {
+		if !fromHead && p.viaHead[m.Recipient.Entity] != 0 {
 			err = p.queueForFlushLocked(a, m)
 			a = nil
 		} else {
 			err = a.pushRouted(m, fromHead)
 		}
 		if !errors.Is(err, errMovedOut) {
-			if p.underHead {
-				p.roundMu.Unlock()
-			}
+			p.roundMu.Unlock()
 			return a, err
 		}
 		// It is moving out, with no queue of its route flush for Extract
 		// to send on ahead of m: m goes to the head like any message for
 		// an actor that is not here.
 	}
-	node := p.remote.Locate(r.Entity)
-	if node == "" || node == p.adminName {
-		if p.underHead {
-			p.roundMu.Unlock()
-		}
-		return nil, fmt.Errorf("%w: %q", ErrNoActor, r.Entity)
-	}
-	res, err := p.reserveForward(node, &m)
-	if p.underHead {
-		p.roundMu.Unlock()
-	}
+	pl, err := p.route("", &m)
+	p.roundMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	return nil, p.sendReserved(res, m)
+	return nil, fill(pl, m)
 }
 
 // reply answers the message req with a new message to its sender.

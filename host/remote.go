@@ -10,11 +10,16 @@ import (
 // a whole system by itself. cluster implements it: the head (the
 // main process of the first host) keeps the directory of names and links
 // to every child; a child reaches everything through the head.
+//
+// It has three parts: routing (Router, the one seam every message that
+// leaves the process goes through), the system's names, and its
+// processes.
 type Remote interface {
-	// Forward sends m to the process whose admin is node.
-	Forward(node string, m Message) error
+	Router
+
 	// Locate returns the node of an actor that is not in this process, or
-	// "" when there is none.
+	// "" when there is none (for admin requests about it, and to note which
+	// process an ask waits on; messages take Route).
 	Locate(name string) string
 	// Reserve claims a name system-wide before an actor of that name and
 	// class, with those params, is made in this process; Release gives it
@@ -23,6 +28,7 @@ type Remote interface {
 	Reserve(name string, class ClassDesc, params Object) error
 	Release(name string)
 	NoteParams(name string, params Object)
+
 	// Head returns the head admin's name.
 	Head() string
 	// Nodes lists the admins of all processes, the head first.
@@ -32,57 +38,59 @@ type Remote interface {
 	Admin(p *Process, m *Message) bool
 	// Shutdown stops the other processes when this one (the head) exits.
 	Shutdown()
-	// RouteAway takes a message for an actor that the process did not find
-	// among its own: the system's root decides its way in one step under
-	// its directory's lock (the actor may have arrived meanwhile, be
-	// moving, which holds it until the move is done, or live elsewhere).
-	// It reports false when the process routes m itself (deliverAway).
-	RouteAway(m Message) (handled bool, err error)
 }
 
-// A Reserver is a Remote whose Forward comes in two steps, so that a
-// caller may decide a message's way under a lock of its own and send it
-// after releasing it: no lock is held while a message is encoded or
-// written (a 20 MiB message would hold it for as long as it takes).
-// ReserveForward routes m to node and takes its place there (the order of
-// messages is the order of these calls); ok is false when m was taken
-// already (the head holds it for a move). SendReserved encodes the same
-// node and m into that place and sends it; call it exactly once for each
-// place, with no lock held.
-type Reserver interface {
-	ReserveForward(node string, m Message) (place any, ok bool, err error)
-	SendReserved(place any, node string, m Message) error
+// Router is routing's one seam: a process delivers what its own actors
+// take and hands every other message to Route.
+type Router interface {
+	// Route chooses the way of m, a message that leaves this process: to
+	// node when it is given (a process's admin, a reply's process), else to
+	// where m's recipient actor lives; and it takes m's place on that way.
+	// Messages go out in the order of their Route calls, so a caller may
+	// decide a message's way under a lock of its own and send it after
+	// releasing it: no lock is held while a message is encoded or written
+	// (a 20 MiB message would hold it for as long as that takes). Route
+	// may address m for its way. It returns nil and no error when m was
+	// taken on the way: held for a move or a route flush, or delivered to
+	// its actor, which arrived here meanwhile.
+	Route(node string, m *Message) (Place, error)
 }
 
-// reservation is a message whose place on its way is taken (Reserver).
-type reservation struct {
-	place any
-	node  string
-	ok    bool // false: nothing to send (held, or sent already)
+// A Place is a message's place on its way out of the process, taken by
+// Router.Route. Fill encodes the message into it and sends it; call it
+// exactly once, with no lock held.
+type Place interface {
+	Fill(m Message) error
 }
 
-// reserveForward is forward's first step, under the caller's lock: m, its
-// hops counted, is to be passed to sendReserved. A Remote that is no
-// Reserver forwards m at once.
-func (p *Process) reserveForward(node string, m *Message) (reservation, error) {
+// MaxHops bounds how often a message is forwarded between processes.
+const MaxHops = 8
+
+// route is a message's way out of the process (Router.Route), its hops
+// counted; the caller fills the place (fill) once it holds no lock.
+func (p *Process) route(node string, m *Message) (Place, error) {
 	if m.Hops >= MaxHops {
-		return reservation{}, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
+		return nil, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
 	}
 	m.Hops++
-	r, ok := p.remote.(Reserver)
-	if !ok {
-		return reservation{}, p.remote.Forward(node, *m)
-	}
-	place, ok, err := r.ReserveForward(node, *m)
-	return reservation{place: place, node: node, ok: ok}, err
+	return p.remote.Route(node, m)
 }
 
-// sendReserved is forward's second step, with no lock held.
-func (p *Process) sendReserved(r reservation, m Message) error {
-	if !r.ok {
+// fill sends m into its place (nil: m was taken on its way).
+func fill(pl Place, m Message) error {
+	if pl == nil {
 		return nil
 	}
-	return p.remote.(Reserver).SendReserved(r.place, r.node, m)
+	return pl.Fill(m)
+}
+
+// forward sends m to node ("": to its actor's process) in one step.
+func (p *Process) forward(node string, m Message) error {
+	pl, err := p.route(node, &m)
+	if err != nil {
+		return err
+	}
+	return fill(pl, m)
 }
 
 // transit sends on a message that reached an actor that has left this
@@ -90,10 +98,7 @@ func (p *Process) sendReserved(r reservation, m Message) error {
 func (p *Process) transit(m Message) error {
 	m.Transit = true
 	if p.HeadAdmin() == p.adminName {
-		if handled, err := p.remote.RouteAway(m); handled {
-			return err
-		}
-		return p.deliver(m)
+		return p.forward("", m) // the root: its directory says
 	}
 	return p.forward(p.HeadAdmin(), m)
 }
@@ -150,20 +155,20 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		}
 		p.mu.Unlock()
 		var queued, sending []Message
-		var places []reservation
+		var places []Place
 		if removed {
 			for _, m := range p.takeRoundLocked(name) {
-				r, err := p.reserveForward(p.HeadAdmin(), &m)
+				pl, err := p.route(p.HeadAdmin(), &m)
 				if err != nil {
 					queued = append(queued, m)
 					continue
 				}
-				places, sending = append(places, r), append(sending, m)
+				places, sending = append(places, pl), append(sending, m)
 			}
 		}
 		p.roundMu.Unlock()
-		for i, r := range places {
-			if err := p.sendReserved(r, sending[i]); err != nil {
+		for i, pl := range places {
+			if err := fill(pl, sending[i]); err != nil {
 				queued = append(queued, sending[i])
 			}
 		}
@@ -232,7 +237,7 @@ func (p *Process) PushAdopted(m Message) error {
 
 // PushHere delivers m to the local actor it names, unless it is not here
 // or has moved out (delivered false): for a router that decides under a
-// lock of its own whether an actor is here (Remote.RouteAway). m was sent
+// lock of its own whether an actor is here (the root's Router.Route). m was sent
 // here, not routed here, so it never goes on as a transit.
 func (p *Process) PushHere(m Message) (delivered bool, err error) {
 	a := p.Lookup(m.Recipient.Entity)
@@ -362,7 +367,7 @@ func (p *Process) takeRoundLocked(name string) []Message {
 type routeFlush struct {
 	name  string
 	epoch uint64
-	res   reservation
+	place Place
 	m     Message
 }
 
@@ -378,19 +383,19 @@ func (p *Process) reserveRouteFlushLocked(name string) routeFlush {
 	head := p.HeadAdmin()
 	m := Message{System: true, ID: p.NewMID(), Command: "route_flush", Recipient: Address{Node: head},
 		Body: Object{{Key: "entity", Value: name}, {Key: "node", Value: p.adminName}, {Key: "epoch", Value: int64(epoch)}}}
-	res, err := p.reserveForward(head, &m)
+	pl, err := p.route(head, &m)
 	if err != nil {
 		p.flushedLocked(name, epoch)
 		return routeFlush{}
 	}
-	return routeFlush{name: name, epoch: epoch, res: res, m: m}
+	return routeFlush{name: name, epoch: epoch, place: pl, m: m}
 }
 
 func (p *Process) sendRouteFlush(f routeFlush) {
 	if f.name == "" {
 		return
 	}
-	if err := p.sendReserved(f.res, f.m); err != nil {
+	if err := fill(f.place, f.m); err != nil {
 		p.RouteFlushed(f.name, f.epoch) // no head: nothing can come back round
 	}
 }
@@ -503,17 +508,6 @@ func (a *Actor) NoteParams(params Object) {
 	if a.proc.remote != nil {
 		a.proc.remote.NoteParams(a.name, params)
 	}
-}
-
-// MaxHops bounds how often a message is forwarded between processes.
-const MaxHops = 8
-
-func (p *Process) forward(node string, m Message) error {
-	if m.Hops >= MaxHops {
-		return fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
-	}
-	m.Hops++
-	return p.remote.Forward(node, m)
 }
 
 // DeliverFromLink delivers a message that came down from the head (for
