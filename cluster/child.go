@@ -68,9 +68,9 @@ const maxGoThreads = 1 << 12
 
 // Route implements host.Router: m's place on the link to the head, or for
 // a message to an actor on its direct route, on that (direct.go).
-func (c *Child) Route(_ string, m *host.Message) (host.Place, error) {
+func (c *Child) Route(_ string, m host.Message) (host.Place, error) {
 	if c.direct != nil && m.Recipient.Entity != "" && m.Recipient.Reply == 0 && !m.Transit && !m.System {
-		s, _ := c.direct.reserve(*m)
+		s, _ := c.direct.reserve(m)
 		return placeOf(s), nil
 	}
 	return placeOf(c.conn.Reserve()), nil

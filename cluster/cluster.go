@@ -508,22 +508,21 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 // own names (names.go): the way its caller was given may have changed
 // since. The way is chosen and the message's place on its link taken under
 // h.mu; it is encoded and written after (outbox.go).
-func (h *Head) Route(node string, m *host.Message) (host.Place, error) {
+func (h *Head) Route(node string, m host.Message) (host.Place, error) {
 	if h.root && node == "" {
 		return h.routeAway(m)
 	}
-	s, err := h.route(node, *m)
-	h.noteRefusal(*m, err)
+	s, err := h.route(node, m)
+	h.noteRefusal(m, err)
 	if err != nil || s == nil {
 		return nil, err
 	}
-	h.addressFor(node, m)
-	return placeOf(s), nil
+	return h.placeFor(node, m, s), nil
 }
 
 // forward sends m to node in one step (Route).
 func (h *Head) forward(node string, m host.Message) error {
-	pl, err := h.Route(node, &m)
+	pl, err := h.Route(node, m)
 	if err != nil || pl == nil {
 		return err
 	}
@@ -613,13 +612,34 @@ func (h *Head) linkLocked(node string) (*link.Conn, error) {
 	return h.up, nil
 }
 
-// addressFor writes node into a message for an actor that the root sends
-// to another host, so that its host need not look the name up (it needs
-// no lock: node and the host's name say it).
+// placeFor is m's place s on its way to node. A message for an actor
+// that the root sends to another host carries node there (addressedPlace),
+// so that its host need not look the name up (it needs no lock: node and
+// the host's name say it).
+func (h *Head) placeFor(node string, m host.Message, s *link.Slot) host.Place {
+	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
+		return &addressedPlace{slot: s, node: node}
+	}
+	return placeOf(s)
+}
+
+// addressFor writes node into m as placeFor's place does.
 func (h *Head) addressFor(node string, m *host.Message) {
 	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
 		m.Recipient.Node = node
 	}
+}
+
+// addressedPlace is a place that writes its node into the message (placeFor).
+type addressedPlace struct {
+	slot *link.Slot
+	node string
+}
+
+// Fill implements host.Place.
+func (p *addressedPlace) Fill(m host.Message) error {
+	m.Recipient.Node = p.node
+	return fillSlot(p.slot, m)
 }
 
 // Locate implements host.Remote: the root knows every name; another host

@@ -50,17 +50,17 @@ func (h *Head) holdForFlushLocked(name string, m host.Message) error {
 // is held, a transit with the transits), or live in another process (the
 // message takes its place on that link, and is encoded and written once
 // h.mu is released).
-func (h *Head) routeAway(m *host.Message) (host.Place, error) {
+func (h *Head) routeAway(m host.Message) (host.Place, error) {
 	name := m.Recipient.Entity
 	h.mu.Lock()
-	if delivered, err := h.proc.PushHere(*m); delivered {
+	if delivered, err := h.proc.PushHere(m); delivered {
 		h.mu.Unlock()
 		return nil, err
 	}
 	if mv := h.moving[name]; mv != nil {
-		err := h.holdLocked(mv, name, *m)
+		err := h.holdLocked(mv, name, m)
 		h.mu.Unlock()
-		h.noteRefusal(*m, err)
+		h.noteRefusal(m, err)
 		return nil, err
 	}
 	node := h.dir[name]
@@ -73,10 +73,9 @@ func (h *Head) routeAway(m *host.Message) (host.Place, error) {
 		h.mu.Unlock()
 		return nil, err
 	}
-	h.addressFor(node, m)
 	s := c.Reserve()
 	h.mu.Unlock()
-	return placeOf(s), nil
+	return h.placeFor(node, m, s), nil
 }
 
 // owner returns the node an actor lives in, or "".

@@ -1347,7 +1347,7 @@ func TestLinkBackpressureReleases(t *testing.T) {
 // is no other process to reach.
 type soloRemote struct{ head string }
 
-func (r soloRemote) Route(node string, m *host.Message) (host.Place, error) {
+func (r soloRemote) Route(node string, m host.Message) (host.Place, error) {
 	return nil, fmt.Errorf("%w: %s", host.ErrNoProcess, node)
 }
 func (soloRemote) Locate(string) string                              { return "" }

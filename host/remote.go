@@ -49,11 +49,13 @@ type Router interface {
 	// Messages go out in the order of their Route calls, so a caller may
 	// decide a message's way under a lock of its own and send it after
 	// releasing it: no lock is held while a message is encoded or written
-	// (a 20 MiB message would hold it for as long as that takes). Route
-	// may address m for its way. It returns nil and no error when m was
-	// taken on the way: held for a move or a route flush, or delivered to
-	// its actor, which arrived here meanwhile.
-	Route(node string, m *Message) (Place, error)
+	// (a 20 MiB message would hold it for as long as that takes). The
+	// place may address m for its way when it is filled. Route returns nil
+	// and no error when m was taken on the way: held for a move or a route
+	// flush, or delivered to its actor, which arrived here meanwhile. (m
+	// is passed by value: a pointer through an interface would move every
+	// message to the heap.)
+	Route(node string, m Message) (Place, error)
 }
 
 // A Place is a message's place on its way out of the process, taken by
@@ -73,7 +75,7 @@ func (p *Process) route(node string, m *Message) (Place, error) {
 		return nil, fmt.Errorf("%w: %s (forwarded %d times)", ErrNoActor, m.Recipient, m.Hops)
 	}
 	m.Hops++
-	return p.remote.Route(node, m)
+	return p.remote.Route(node, *m)
 }
 
 // fill sends m into its place (nil: m was taken on its way).
