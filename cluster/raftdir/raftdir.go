@@ -1,0 +1,550 @@
+// Package raftdir replicates a peacepie system's directory of actor names
+// over its hosts with etcd's Raft library (go.etcd.io/raft/v3): the
+// consensus algorithm is theirs; the transport (a Transport: in the system,
+// the authenticated links between hosts), the storage (in memory, see
+// below) and the state machine (the directory: names → nodes, and the
+// member hosts) are ours.
+//
+// Each host runs one Replica. Writes (Propose: reserve a name, release it,
+// place it after a move, drop a dead host's names) go through the group's
+// leader and are applied, in log order, on every replica once a majority
+// has them. Reads (Lookup, Names, Members) answer from the local replica,
+// which may lag the leader by what is not yet applied here.
+//
+// A replica on a minority side of a partition cannot commit: its writes
+// fail with ErrNoLeader (no leader known: the leader steps down when it
+// loses its majority, CheckQuorum) or ErrNotCommitted (the deadline passed
+// first); its reads keep answering. When the partition heals it catches
+// up from the leader's log or snapshot.
+//
+// Storage. The log lives in memory (raft.MemoryStorage), compacted behind
+// a snapshot every SnapshotEvery entries, so it does not grow without
+// bound. A replica that restarts has lost its log and vote; to stay safe
+// it must join again under a new ID (IDs are never reused: Raft's rule),
+// and the leader removes the old ID (RemoveMember) when its host is
+// declared dead. Config.ID is that per-start ID.
+//
+// Concurrency. One goroutine (the loop) owns the raft node, the storage
+// and all changes to the directory; mu guards the directory for readers
+// and the table of waiting proposals. Transport.Send is called on the loop
+// and must not block; Receive may be called from any goroutine.
+package raftdir
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+var (
+	// ErrNoLeader: the write is refused at once because this replica knows
+	// no leader, which means it cannot reach a majority of the hosts.
+	ErrNoLeader = errors.New("the directory has no leader: this host cannot reach a majority of the system's hosts, so the directory is read-only here")
+	// ErrNotCommitted: the write was not committed before its deadline
+	// (the leader was lost meanwhile, or a majority is not reachable). It
+	// may still be applied later.
+	ErrNotCommitted = errors.New("the directory write was not committed in time: a majority of the system's hosts did not confirm it")
+	// ErrStopped: the replica has stopped.
+	ErrStopped = errors.New("the directory replica has stopped")
+)
+
+// MaxMessageBytes bounds a message Receive accepts (a snapshot of a large
+// directory is the largest).
+const MaxMessageBytes = 64 << 20
+
+// Transport sends the replica's messages to its peers. Send is called on
+// the replica's loop: it must not block (queue, or drop: Raft resends) and
+// reports an error when the peer is not reachable.
+type Transport interface {
+	Send(to uint64, data []byte) error
+}
+
+// Config configures a Replica.
+type Config struct {
+	// ID is this replica's raft ID, never 0 and never used before.
+	ID uint64
+	// Host is this replica's host name (recorded with its membership).
+	Host string
+	// Peers, for the first start of a new group, are its members (IDs →
+	// host names), this one among them. Empty: the replica joins a group
+	// that adds it (AddMember on the leader).
+	Peers     map[uint64]string
+	Transport Transport
+	// Tick is Raft's clock (100 ms if 0); a leader is suspected dead after
+	// ElectionTicks ticks without a heartbeat (10 if 0; a random extra of
+	// up to as many again avoids split votes), and sends heartbeats every
+	// HeartbeatTicks (1 if 0).
+	Tick           time.Duration
+	ElectionTicks  int
+	HeartbeatTicks int
+	// SnapshotEvery: a snapshot of the directory is taken, and the log
+	// before it compacted, every so many applied entries (1024 if 0).
+	SnapshotEvery uint64
+	// OnLeader, if set, is called on the loop when the leader this replica
+	// knows changes (0: none). It must not block.
+	OnLeader func(leader uint64)
+	Log      *slog.Logger
+}
+
+// Replica is one host's member of the directory's Raft group.
+type Replica struct {
+	cfg     Config
+	node    raft.Node
+	storage *raft.MemoryStorage
+	log     *slog.Logger
+
+	leader atomic.Uint64
+	seq    atomic.Uint64 // numbers this replica's proposals
+
+	// mu guards dir and waits (the loop writes dir; readers copy out).
+	mu    sync.RWMutex
+	dir   *directory
+	waits map[uint64]chan outcome
+
+	// loop state
+	confState *pb.ConfState
+	applied   uint64
+	snapIndex uint64
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// outcome is an applied proposal's result, for its waiting Propose.
+type outcome struct {
+	res Result
+	err error
+}
+
+// Start starts a replica: a new group with cfg.Peers, or a member waiting
+// to be added to one.
+func Start(cfg Config) (*Replica, error) {
+	if cfg.ID == 0 {
+		return nil, errors.New("raftdir: the replica's ID must not be 0")
+	}
+	if cfg.Transport == nil {
+		return nil, errors.New("raftdir: a Transport is required")
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	if cfg.ElectionTicks <= 0 {
+		cfg.ElectionTicks = 10
+	}
+	if cfg.HeartbeatTicks <= 0 {
+		cfg.HeartbeatTicks = 1
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 1024
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	r := &Replica{cfg: cfg, storage: raft.NewMemoryStorage(), log: cfg.Log.With("raft_id", cfg.ID),
+		dir: newDirectory(), waits: map[uint64]chan outcome{}, confState: &pb.ConfState{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	rc := &raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   r.storage,
+		MaxSizePerMsg:             1 << 20,
+		MaxInflightMsgs:           256,
+		MaxUncommittedEntriesSize: 16 << 20,
+		CheckQuorum:               true, // a leader that loses its majority steps down
+		PreVote:                   true, // a returning partitioned member does not depose a working leader
+		StepDownOnRemoval:         true,
+		Logger:                    raftLogger{r.log},
+	}
+	if len(cfg.Peers) == 0 {
+		r.node = raft.RestartNode(rc) // empty storage: waits to be added
+	} else {
+		if _, ok := cfg.Peers[cfg.ID]; !ok {
+			return nil, fmt.Errorf("raftdir: the peers of a new group must include this replica (%d)", cfg.ID)
+		}
+		peers := make([]raft.Peer, 0, len(cfg.Peers))
+		ids := make([]uint64, 0, len(cfg.Peers))
+		for id := range cfg.Peers {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			peers = append(peers, raft.Peer{ID: id, Context: []byte(cfg.Peers[id])})
+		}
+		r.node = raft.StartNode(rc, peers)
+	}
+	go r.run()
+	return r, nil
+}
+
+// Stop stops the replica; waiting proposals fail with ErrStopped.
+func (r *Replica) Stop() {
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
+	}
+	<-r.done
+}
+
+// ID returns the replica's raft ID.
+func (r *Replica) ID() uint64 { return r.cfg.ID }
+
+// Leader returns the leader this replica knows (0: none).
+func (r *Replica) Leader() uint64 { return r.leader.Load() }
+
+// IsLeader reports whether this replica leads the group.
+func (r *Replica) IsLeader() bool { return r.leader.Load() == r.cfg.ID }
+
+// Lookup returns the node that holds name, in this replica's view.
+func (r *Replica) Lookup(name string) (string, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	node, ok := r.dir.Names[name]
+	return node, ok
+}
+
+// Names returns a copy of the directory's names (name → node).
+func (r *Replica) Names() map[string]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir.clone().Names
+}
+
+// Members returns the group's members (raft ID → host name), as applied
+// here.
+func (r *Replica) Members() map[uint64]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir.clone().Members
+}
+
+// Propose writes c to the directory and waits until it is applied here:
+// its result, or the error applying it gave (host.ErrNameTaken for a name
+// held elsewhere). It fails at once with ErrNoLeader when no leader is
+// known, and with ErrNotCommitted when ctx ends first.
+func (r *Replica) Propose(ctx context.Context, c Command) (Result, error) {
+	if r.leader.Load() == 0 {
+		return Result{}, ErrNoLeader
+	}
+	body, err := json.Marshal(c)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode a directory command: %w", err)
+	}
+	seq := r.seq.Add(1)
+	data := make([]byte, 16, 16+len(body))
+	binary.BigEndian.PutUint64(data, r.cfg.ID)
+	binary.BigEndian.PutUint64(data[8:], seq)
+	data = append(data, body...)
+	w := make(chan outcome, 1)
+	r.mu.Lock()
+	r.waits[seq] = w
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.waits, seq)
+		r.mu.Unlock()
+	}()
+	if err := r.node.Propose(ctx, data); err != nil {
+		return Result{}, r.proposeError(ctx, err)
+	}
+	select {
+	case o := <-w:
+		return o.res, o.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%w (%s %q)", ErrNotCommitted, c.Op, c.Name)
+	case <-r.done:
+		return Result{}, ErrStopped
+	}
+}
+
+func (r *Replica) proposeError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, raft.ErrStopped):
+		return ErrStopped
+	case errors.Is(err, raft.ErrProposalDropped):
+		if r.leader.Load() == 0 {
+			return ErrNoLeader
+		}
+		return fmt.Errorf("%w: %v", ErrNotCommitted, err)
+	case ctx.Err() != nil:
+		return ErrNotCommitted
+	}
+	return fmt.Errorf("propose a directory write: %w", err)
+}
+
+// AddMember adds a host's replica to the group (call it on any member;
+// it goes through the leader) and waits until the change is applied here.
+func (r *Replica) AddMember(ctx context.Context, id uint64, hostName string) error {
+	return r.changeMembers(ctx, pb.ConfChangeAddNode, id, hostName)
+}
+
+// RemoveMember removes a replica from the group (a host declared dead, or
+// an ID its host restarted without).
+func (r *Replica) RemoveMember(ctx context.Context, id uint64) error {
+	return r.changeMembers(ctx, pb.ConfChangeRemoveNode, id, "")
+}
+
+func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uint64, hostName string) error {
+	if r.leader.Load() == 0 {
+		return ErrNoLeader
+	}
+	cc := &pb.ConfChange{Type: t.Enum(), NodeId: proto.Uint64(id), Context: []byte(hostName)}
+	if err := r.node.ProposeConfChange(ctx, cc); err != nil {
+		return r.proposeError(ctx, err)
+	}
+	// Applied when the member set says so (a conf change carries no
+	// proposal number to wait on).
+	for {
+		r.mu.RLock()
+		_, in := r.dir.Members[id]
+		r.mu.RUnlock()
+		if in == (t == pb.ConfChangeAddNode) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (member %d)", ErrNotCommitted, id)
+		case <-r.done:
+			return ErrStopped
+		case <-time.After(r.cfg.Tick / 2):
+		}
+	}
+}
+
+// Receive passes a message from peer from to the replica. Messages that
+// do not decode, are too large, or claim another sender are refused.
+func (r *Replica) Receive(from uint64, data []byte) error {
+	if len(data) > MaxMessageBytes {
+		return fmt.Errorf("raft message of %d bytes from %d: more than %d", len(data), from, MaxMessageBytes)
+	}
+	m := &pb.Message{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("decode a raft message from %d: %w", from, err)
+	}
+	if m.GetFrom() != from || m.GetTo() != r.cfg.ID {
+		return fmt.Errorf("a raft message from %d claims to be from %d to %d", from, m.GetFrom(), m.GetTo())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := r.node.Step(ctx, m); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, raft.ErrStopped) {
+			return ErrStopped
+		}
+		return fmt.Errorf("step a raft message from %d: %w", from, err)
+	}
+	return nil
+}
+
+// run is the loop: it owns the raft node, the storage and the directory.
+func (r *Replica) run() {
+	defer close(r.done)
+	defer r.node.Stop()
+	t := time.NewTicker(r.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			r.node.Tick()
+		case rd := <-r.node.Ready():
+			if err := r.handle(rd); err != nil {
+				r.log.Error("the directory replica stops", "error", err.Error())
+				return
+			}
+			r.node.Advance()
+		case <-r.stop:
+			return
+		}
+	}
+}
+
+// handle processes one Ready in the order Raft requires: persist, send,
+// apply.
+func (r *Replica) handle(rd raft.Ready) error {
+	if rd.SoftState != nil && rd.SoftState.Lead != r.leader.Load() {
+		r.leader.Store(rd.SoftState.Lead)
+		if r.cfg.OnLeader != nil {
+			r.cfg.OnLeader(rd.SoftState.Lead)
+		}
+	}
+	if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
+		if err := r.storage.ApplySnapshot(rd.Snapshot); err != nil {
+			return fmt.Errorf("store a snapshot: %w", err)
+		}
+		if err := r.restore(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
+		if err := r.storage.SetHardState(rd.HardState); err != nil {
+			return fmt.Errorf("store the hard state: %w", err)
+		}
+	}
+	if err := r.storage.Append(rd.Entries); err != nil {
+		return fmt.Errorf("store log entries: %w", err)
+	}
+	for _, m := range rd.Messages {
+		r.send(m)
+	}
+	for _, e := range rd.CommittedEntries {
+		r.apply(e)
+	}
+	return r.maybeSnapshot()
+}
+
+// send marshals m and hands it to the transport.
+func (r *Replica) send(m *pb.Message) {
+	to := m.GetTo()
+	data, err := proto.Marshal(m)
+	if err != nil {
+		r.log.Warn("a raft message does not encode", "to", to, "error", err.Error())
+		return
+	}
+	err = r.cfg.Transport.Send(to, data)
+	if err != nil {
+		r.node.ReportUnreachable(to)
+	}
+	if m.GetType() == pb.MsgSnap {
+		status := raft.SnapshotFinish
+		if err != nil {
+			status = raft.SnapshotFailure
+		}
+		r.node.ReportSnapshot(to, status)
+	}
+}
+
+// apply applies a committed entry to the directory and answers its
+// proposer, if that is this replica.
+func (r *Replica) apply(e *pb.Entry) {
+	r.applied = e.GetIndex()
+	switch e.GetType() {
+	case pb.EntryNormal:
+		data := e.GetData()
+		if len(data) < 16 { // a new leader's empty entry
+			return
+		}
+		proposer, seq := binary.BigEndian.Uint64(data), binary.BigEndian.Uint64(data[8:])
+		var c Command
+		var o outcome
+		if err := json.Unmarshal(data[16:], &c); err != nil {
+			o.err = fmt.Errorf("decode a directory command: %w", err)
+		} else {
+			r.mu.Lock()
+			o.res, o.err = r.dir.apply(c)
+			r.mu.Unlock()
+		}
+		if proposer == r.cfg.ID {
+			r.mu.RLock()
+			w := r.waits[seq]
+			r.mu.RUnlock()
+			if w != nil {
+				w <- o // buffered, one send per proposal
+			}
+		}
+	case pb.EntryConfChange:
+		cc := &pb.ConfChange{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+			r.log.Error("a membership change does not decode", "error", err.Error())
+			return
+		}
+		r.confState = r.node.ApplyConfChange(cc)
+		r.mu.Lock()
+		switch cc.GetType() {
+		case pb.ConfChangeAddNode, pb.ConfChangeAddLearnerNode:
+			r.dir.Members[cc.GetNodeId()] = string(cc.GetContext())
+		case pb.ConfChangeRemoveNode:
+			delete(r.dir.Members, cc.GetNodeId())
+		}
+		r.mu.Unlock()
+	}
+}
+
+// restore replaces the directory with a snapshot's.
+func (r *Replica) restore(s *pb.Snapshot) error {
+	r.mu.Lock()
+	err := r.dir.restore(s.GetData())
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	md := s.GetMetadata()
+	r.confState = md.GetConfState()
+	r.applied, r.snapIndex = md.GetIndex(), md.GetIndex()
+	return nil
+}
+
+// snapshotKeep is how many entries stay in the log behind a snapshot, so
+// that a follower a little behind catches up from the log.
+const snapshotKeep = 256
+
+// maybeSnapshot takes a snapshot and compacts the log every SnapshotEvery
+// applied entries.
+func (r *Replica) maybeSnapshot() error {
+	if r.applied-r.snapIndex < r.cfg.SnapshotEvery {
+		return nil
+	}
+	r.mu.RLock()
+	data, err := r.dir.marshal()
+	r.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("encode a snapshot: %w", err)
+	}
+	if _, err := r.storage.CreateSnapshot(r.applied, r.confState, data); err != nil {
+		if errors.Is(err, raft.ErrSnapOutOfDate) {
+			return nil
+		}
+		return fmt.Errorf("take a snapshot: %w", err)
+	}
+	r.snapIndex = r.applied
+	if r.applied > snapshotKeep {
+		if err := r.storage.Compact(r.applied - snapshotKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("compact the log: %w", err)
+		}
+	}
+	return nil
+}
+
+// LogSize returns the number of entries the replica keeps in its log (for
+// tests of the bound).
+func (r *Replica) LogSize() (uint64, error) {
+	first, err := r.storage.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	last, err := r.storage.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	return last - first + 1, nil
+}
+
+// raftLogger writes the Raft library's log through slog: its debug and
+// info lines at debug level (elections are logged by the system itself).
+type raftLogger struct{ l *slog.Logger }
+
+func (g raftLogger) Debug(v ...any)              { g.l.Debug(fmt.Sprint(v...)) }
+func (g raftLogger) Debugf(f string, v ...any)   { g.l.Debug(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Info(v ...any)               { g.l.Debug(fmt.Sprint(v...)) }
+func (g raftLogger) Infof(f string, v ...any)    { g.l.Debug(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Warning(v ...any)            { g.l.Warn(fmt.Sprint(v...)) }
+func (g raftLogger) Warningf(f string, v ...any) { g.l.Warn(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Error(v ...any)              { g.l.Error(fmt.Sprint(v...)) }
+func (g raftLogger) Errorf(f string, v ...any)   { g.l.Error(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Fatal(v ...any)              { g.l.Error(fmt.Sprint(v...)); panic(fmt.Sprint(v...)) }
+func (g raftLogger) Fatalf(f string, v ...any) {
+	g.l.Error(fmt.Sprintf(f, v...))
+	panic(fmt.Sprintf(f, v...))
+}
+func (g raftLogger) Panic(v ...any)            { panic(fmt.Sprint(v...)) }
+func (g raftLogger) Panicf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }
