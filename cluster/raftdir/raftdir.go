@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -107,10 +108,12 @@ type Replica struct {
 	leader atomic.Uint64
 	seq    atomic.Uint64 // numbers this replica's proposals
 
-	// mu guards dir and waits (the loop writes dir; readers copy out).
-	mu    sync.RWMutex
-	dir   *directory
-	waits map[uint64]chan outcome
+	// mu guards dir, voters and waits (the loop writes dir and voters;
+	// readers copy out).
+	mu     sync.RWMutex
+	dir    *directory
+	voters []uint64 // sorted
+	waits  map[uint64]chan outcome
 
 	// loop state
 	confState *pb.ConfState
@@ -222,8 +225,8 @@ func (r *Replica) Names() map[string]string {
 	return r.dir.clone().Names
 }
 
-// Members returns the group's members (raft ID → host name), as applied
-// here.
+// Members returns the group's members, voters and learners (raft ID →
+// the context it was added with: its host), as applied here.
 func (r *Replica) Members() map[uint64]string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -290,6 +293,26 @@ func (r *Replica) AddMember(ctx context.Context, id uint64, hostName string) err
 	return r.changeMembers(ctx, pb.ConfChangeAddNode, id, hostName)
 }
 
+// AddLearner adds a host's replica to the group as a learner: it gets the
+// log but does not vote or count for the majority (PromoteMember makes it
+// a voter). A group that may shrink to two hosts keeps its extra members
+// as learners: a voter that dies in a group of two leaves no majority.
+func (r *Replica) AddLearner(ctx context.Context, id uint64, context string) error {
+	return r.changeMembers(ctx, pb.ConfChangeAddLearnerNode, id, context)
+}
+
+// PromoteMember makes a learner a voter (its context is kept).
+func (r *Replica) PromoteMember(ctx context.Context, id uint64) error {
+	return r.changeMembers(ctx, pb.ConfChangeAddNode, id, r.Members()[id])
+}
+
+// Voters returns the IDs of the members that vote, sorted.
+func (r *Replica) Voters() []uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]uint64(nil), r.voters...)
+}
+
 // RemoveMember removes a replica from the group (a host declared dead, or
 // an ID its host restarted without).
 func (r *Replica) RemoveMember(ctx context.Context, id uint64) error {
@@ -309,9 +332,21 @@ func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uin
 	for {
 		r.mu.RLock()
 		_, in := r.dir.Members[id]
+		voter := slices.Contains(r.voters, id)
 		r.mu.RUnlock()
-		if in == (t == pb.ConfChangeAddNode) {
-			return nil
+		switch t {
+		case pb.ConfChangeAddNode:
+			if in && voter {
+				return nil
+			}
+		case pb.ConfChangeAddLearnerNode:
+			if in {
+				return nil
+			}
+		default:
+			if !in {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -460,6 +495,7 @@ func (r *Replica) apply(e *pb.Entry) {
 		}
 		r.confState = r.node.ApplyConfChange(cc)
 		r.mu.Lock()
+		r.voters = slices.Sorted(slices.Values(r.confState.GetVoters()))
 		switch cc.GetType() {
 		case pb.ConfChangeAddNode, pb.ConfChangeAddLearnerNode:
 			r.dir.Members[cc.GetNodeId()] = string(cc.GetContext())
@@ -480,6 +516,9 @@ func (r *Replica) restore(s *pb.Snapshot) error {
 	}
 	md := s.GetMetadata()
 	r.confState = md.GetConfState()
+	r.mu.Lock()
+	r.voters = slices.Sorted(slices.Values(r.confState.GetVoters()))
+	r.mu.Unlock()
 	r.applied, r.snapIndex = md.GetIndex(), md.GetIndex()
 	return nil
 }

@@ -54,11 +54,11 @@ func (t memTransport) Send(to uint64, data []byte) error {
 		n.queues[key] = q
 		go n.deliver(key, q)
 	}
-	n.mu.Unlock()
-	select {
+	select { // under n.mu: close may not close q meanwhile
 	case q <- data:
 	default: // full: dropped, as a lossy network would (Raft resends)
 	}
+	n.mu.Unlock()
 	return nil
 }
 
@@ -384,5 +384,45 @@ func TestReceiveRefusesWhatItCannotTrust(t *testing.T) {
 	}
 	if !r.IsLeader() {
 		t.Fatal("a refused message deposed the leader")
+	}
+}
+
+// TestALearnerDoesNotCountForTheMajority: a group of one voter and a
+// learner keeps committing when the learner dies (as a voter it would
+// leave no majority), and a promoted learner votes.
+func TestALearnerDoesNotCountForTheMajority(t *testing.T) {
+	t.Parallel()
+	n := newMemNet(t)
+	a := n.start(t, 1, "a", map[uint64]string{1: "a"}, 0)
+	eventually(t, "a group of one elects itself", a.IsLeader)
+	b := n.start(t, 2, "b", nil, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.AddLearner(ctx, 2, "b"); err != nil {
+		t.Fatalf("add b as a learner: %v", err)
+	}
+	if _, err := propose(t, a, reserve("x", "a.main.admin")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the learner gets the log", seesName(b, "x", "a.main.admin"))
+	if got := fmt.Sprint(a.Voters()); got != "[1]" {
+		t.Fatalf("voters %s, want [1]", got)
+	}
+	n.kill(2)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if _, err := a.Propose(ctx2, reserve("y", "a.main.admin")); err != nil {
+		t.Fatalf("a write with the learner dead: %v", err)
+	}
+	c := n.start(t, 3, "c", nil, 0)
+	if err := a.AddLearner(ctx, 3, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PromoteMember(ctx, 3); err != nil {
+		t.Fatalf("promote c: %v", err)
+	}
+	eventually(t, "c votes", func() bool { return fmt.Sprint(c.Voters()) == "[1 3]" })
+	if c.Members()[3] != "c" {
+		t.Fatalf("c's context after the promotion: %q", c.Members()[3])
 	}
 }
