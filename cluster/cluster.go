@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peacepie/peacepie/host"
@@ -96,6 +97,10 @@ type Head struct {
 	gossip   *gossip // nil: no gossip
 
 	sharing sync.Mutex // serializes shareCores; taken before mu
+
+	// repl is this host's replica of the directory (replicate.go); a host
+	// that is not the root starts a new one each time it joins.
+	repl atomic.Pointer[replication]
 
 	// mu guards every field below, and in what they point to: a child's
 	// removing and threads, a move's transits and held, a member's nodes
@@ -207,6 +212,15 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		proc.OnOperatorWatched(h.operatorWatched)
 	}
 	proc.OnWatched(h.watched)
+	if h.root {
+		if err := h.startReplication(); err != nil {
+			ln.Close()
+			if h.gossip != nil {
+				h.gossip.Leave()
+			}
+			return nil, err
+		}
+	}
 	go ln.Serve(h.onLink)
 	if h.root && cfg.Packages != nil {
 		go h.watchPackages()
@@ -226,6 +240,10 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 }
 
 func (h *Head) onLink(c *link.Conn) {
+	if h.isRaftLink(c.Peer()) {
+		h.acceptRaftLink(c)
+		return
+	}
 	if isMainNode(c.Peer()) {
 		if h.root {
 			h.acceptMember(c)
@@ -681,6 +699,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
 	}
+	h.dirChanged()
 	if node != h.proc.AdminName() {
 		h.dir[name] = node
 		if rec != nil {
@@ -698,7 +717,9 @@ func (h *Head) reserve(name, node string, rec *record) error {
 func (h *Head) Release(name string) {
 	if !h.root {
 		releaseAt(h.proc, h.Head(), name)
+		return
 	}
+	h.dirChanged() // an actor of the root's own process
 }
 
 func (h *Head) release(name, node string) {
@@ -706,6 +727,7 @@ func (h *Head) release(name, node string) {
 	h.mu.Lock()
 	if h.dir[name] == node {
 		delete(h.dir, name)
+		h.dirChanged()
 		h.forgetNameLocked(&out, name, node)
 		h.endRoutesLocked(&out, name, false) // nobody waits for the markers
 	}
@@ -922,6 +944,9 @@ func (h *Head) Shutdown() {
 	}
 	wg.Wait()
 	h.ln.Close()
+	if r := h.repl.Load(); r != nil {
+		r.close()
+	}
 }
 
 func mustGet(o host.Object, key string) any {

@@ -102,9 +102,10 @@ var childLinkControl = map[string]func(h *Head, from string, m *host.Message){
 // speaks only for itself: what it says of another host's processes is
 // ignored.
 var memberControl = map[string]func(h *Head, mb *member, m *host.Message){
-	"host_join":      func(h *Head, mb *member, m *host.Message) { h.memberJoined(mb, *m) },
-	"host_processes": func(h *Head, mb *member, m *host.Message) { h.memberProcesses(mb, m) },
-	"name_flush":     func(h *Head, mb *member, m *host.Message) { h.answerFlush(mb, *m) },
+	"host_join":         func(h *Head, mb *member, m *host.Message) { h.memberJoined(mb, *m) },
+	"host_processes":    func(h *Head, mb *member, m *host.Message) { h.memberProcesses(mb, m) },
+	"directory_replica": func(h *Head, mb *member, m *host.Message) { h.replicaOffered(mb, m) },
+	"name_flush":        func(h *Head, mb *member, m *host.Message) { h.answerFlush(mb, *m) },
 	// A host forwards only its own processes' events and stats (events.go):
 	// what else came would loop.
 	"child_event": func(h *Head, mb *member, m *host.Message) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,6 +113,14 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 	m.nodes = m.ownNodes(stringList(o, "nodes"))
 	m.gossip = o.String("gossip")
 	h.mu.Unlock()
+	replicaRemoved := false
+	if id, err := strconv.ParseUint(o.String("raft_id"), 16, 64); err == nil {
+		if r := h.repl.Load(); r != nil && r.rep.Removed(id) {
+			replicaRemoved = true // it starts another and says so (directory_replica)
+		} else {
+			h.addReplica(m.host, id, advertised(o.String("links"), m.conn.RemoteAddr()))
+		}
+	}
 	actors, _ := mustGet(o, "actors").(host.Array)
 	for _, v := range actors {
 		a, _ := v.(host.Object)
@@ -129,6 +139,9 @@ func (h *Head) memberJoined(m *member, msg host.Message) {
 	}
 	w := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_welcome", Recipient: host.Address{Node: m.node},
 		Body: host.Object{{Key: "head", Value: h.proc.AdminName()}, {Key: "gossip", Value: h.gossipAddr()}}}
+	if replicaRemoved {
+		w.Body = append(w.Body.(host.Object), host.Field{Key: "replica", Value: "removed"})
+	}
 	if h.cfg.Packages != nil { // the system's package set, before anything else reaches the host
 		if set, err := h.cfg.Packages.SystemSetJSON(); err == nil {
 			w.Body = append(w.Body.(host.Object), host.Field{Key: "packages", Value: set})
@@ -158,6 +171,7 @@ func (h *Head) hostGone(m *member, err error) {
 	h.goneHosts[m.host] = reason
 	h.mu.Unlock()
 	h.log.Warn("host is gone", "host", m.host, "reason", fmt.Sprint(err))
+	h.removeReplicas(m.host)
 	for _, n := range nodes {
 		h.nodeGone(n, reason, false) // a host that comes back is a new one
 	}
@@ -173,6 +187,7 @@ func (h *Head) nodeGone(node, reason string, restart bool) {
 		if n == node {
 			names = append(names, name)
 			delete(h.dir, name)
+			h.dirChanged()
 			delete(h.routes, name) // their holders' links to node end with it
 		}
 	}
@@ -323,6 +338,11 @@ var ErrJoin = errors.New("cannot join the system")
 // registers it (its processes and actors). It returns when the root has
 // welcomed it, or why not.
 func (h *Head) join(ctx context.Context, addr string) error {
+	if h.repl.Load() == nil { // kept across joins, unless the group removed it (host_welcome)
+		if err := h.startReplication(); err != nil {
+			return fmt.Errorf("%w: %w", ErrJoin, err)
+		}
+	}
 	for range 3 { // a host that is not the root names it
 		c, err := link.Dial(ctx, addr, link.Config{Node: h.proc.AdminName(), Secret: h.cfg.Secret, Logger: h.log, TLS: h.cfg.TLS, Network: h.cfg.Network})
 		if err != nil {
@@ -358,6 +378,9 @@ func (h *Head) join(ctx context.Context, addr string) error {
 				continue
 			}
 			h.followPackages(o.String("packages"))
+			if o.String("replica") == "removed" {
+				h.replaceReplica(c)
+			}
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.mu.Unlock()
@@ -396,6 +419,10 @@ func (h *Head) sendJoin(ctx context.Context, c *link.Conn) {
 	}
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_join", Recipient: host.Address{Node: c.Peer()},
 		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "actors", Value: actors}, {Key: "gossip", Value: h.gossipAddr()}}}
+	if r := h.repl.Load(); r != nil { // the directory's replica here, for the root to add
+		m.Body = append(m.Body.(host.Object), host.Field{Key: "raft_id", Value: strconv.FormatUint(r.rep.ID(), 16)},
+			host.Field{Key: "links", Value: h.ln.Addr()})
+	}
 	sendOn(c, m)
 }
 
@@ -549,4 +576,22 @@ func (h *Head) gossipAddr() string {
 		return ""
 	}
 	return h.gossip.Addr()
+}
+
+// advertised is a host's links address as others dial it: addr, with the
+// host part taken from remote (the address its link came from) when addr
+// listens on every interface.
+func advertised(addr, remote string) string {
+	h, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(h); h != "" && (ip == nil || !ip.IsUnspecified()) {
+		return addr
+	}
+	rh, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(rh, port)
 }

@@ -425,10 +425,11 @@ type headNet struct {
 	holds   *holdList
 	crashed chan struct{} // closed by crash (the holds' dead)
 
-	mu    sync.Mutex
-	conns []net.Conn
-	lns   []net.Listener
-	dead  bool
+	mu     sync.Mutex
+	conns  []net.Conn
+	lns    []net.Listener
+	dialed map[string][]net.Conn // by the address dialed, for CutLinksTo
+	dead   bool
 }
 
 // keep adds c to what crash cuts, or closes it if the host crashed.
@@ -451,6 +452,12 @@ func (n *headNet) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	if !n.keep(c) {
 		return nil, fmt.Errorf("clustertest: dial %s: the host crashed: %w", addr, net.ErrClosed)
 	}
+	n.mu.Lock()
+	if n.dialed == nil {
+		n.dialed = map[string][]net.Conn{}
+	}
+	n.dialed[addr] = append(n.dialed[addr], c)
+	n.mu.Unlock()
 	return &heldConn{Conn: c, holds: n.holds}, nil
 }
 
@@ -480,6 +487,17 @@ func (n *headNet) crash() {
 	for _, ln := range lns {
 		ln.Close()
 	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// cut closes the connections the head dialed to addr.
+func (n *headNet) cut(addr string) {
+	n.mu.Lock()
+	conns := n.dialed[addr]
+	delete(n.dialed, addr)
+	n.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
 	}
@@ -533,6 +551,11 @@ func (s *System) Crash(t testing.TB) {
 		t.Fatalf("crash of host %s: its processes did not end within 10 s", s.opts.Host)
 	}
 }
+
+// CutLinksTo closes the connections this host's head has dialed to addr
+// (another head's links address: its uplink to the root, its directory
+// link), as a short partition would: the host stays up and joins again.
+func (s *System) CutLinksTo(addr string) { s.net.cut(addr) }
 
 // Ask asks recipient from the head's process and returns the reply (an
 // error reply too); it fails the test on a transport error.

@@ -42,11 +42,14 @@ type Result struct {
 // changed only by apply and restore, on the replica's loop.
 type directory struct {
 	Names   map[string]string `json:"names"`
-	Members map[uint64]string `json:"members"` // raft ID → host name
+	Members map[uint64]string `json:"members"` // raft ID → its context
+	// Removed are the IDs removed from the group, which never come back
+	// (one per host death or departure: small).
+	Removed map[uint64]bool `json:"removed"`
 }
 
 func newDirectory() *directory {
-	return &directory{Names: map[string]string{}, Members: map[uint64]string{}}
+	return &directory{Names: map[string]string{}, Members: map[uint64]string{}, Removed: map[uint64]bool{}}
 }
 
 // apply runs c against the directory.
@@ -110,10 +113,13 @@ func (d *directory) restore(data []byte) error {
 	if next.Members == nil {
 		next.Members = map[uint64]string{}
 	}
+	if next.Removed == nil {
+		next.Removed = map[uint64]bool{}
+	}
 	*d = *next
 	return nil
 }
 
 func (d *directory) clone() *directory {
-	return &directory{Names: maps.Clone(d.Names), Members: maps.Clone(d.Members)}
+	return &directory{Names: maps.Clone(d.Names), Members: maps.Clone(d.Members), Removed: maps.Clone(d.Removed)}
 }

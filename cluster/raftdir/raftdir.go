@@ -56,6 +56,9 @@ var (
 	// (the leader was lost meanwhile, or a majority is not reachable). It
 	// may still be applied later.
 	ErrNotCommitted = errors.New("the directory write was not committed in time: a majority of the system's hosts did not confirm it")
+	// ErrRemoved: the ID was removed from the group, and may not join it
+	// again (its host starts a replica under a new ID).
+	ErrRemoved = errors.New("the directory replica was removed from the group")
 	// ErrStopped: the replica has stopped.
 	ErrStopped = errors.New("the directory replica has stopped")
 )
@@ -119,6 +122,7 @@ type Replica struct {
 	confState *pb.ConfState
 	applied   uint64
 	snapIndex uint64
+	alone     bool // a new group of one: it campaigns once its configuration is applied
 
 	stop chan struct{}
 	done chan struct{}
@@ -186,6 +190,7 @@ func Start(cfg Config) (*Replica, error) {
 			peers = append(peers, raft.Peer{ID: id, Context: []byte(cfg.Peers[id])})
 		}
 		r.node = raft.StartNode(rc, peers)
+		r.alone = len(peers) == 1
 	}
 	go r.run()
 	return r, nil
@@ -293,9 +298,9 @@ func (r *Replica) AddMember(ctx context.Context, id uint64, hostName string) err
 	return r.changeMembers(ctx, pb.ConfChangeAddNode, id, hostName)
 }
 
-// AddLearner adds a host's replica to the group as a learner: it gets the
-// log but does not vote or count for the majority (PromoteMember makes it
-// a voter). A group that may shrink to two hosts keeps its extra members
+// AddLearner adds a host's replica to the group as a learner (or makes a
+// voter one): it gets the log but does not vote or count for the majority
+// (PromoteMember makes it a voter). A group that may shrink to two hosts keeps its extra members
 // as learners: a voter that dies in a group of two leaves no majority.
 func (r *Replica) AddLearner(ctx context.Context, id uint64, context string) error {
 	return r.changeMembers(ctx, pb.ConfChangeAddLearnerNode, id, context)
@@ -304,6 +309,14 @@ func (r *Replica) AddLearner(ctx context.Context, id uint64, context string) err
 // PromoteMember makes a learner a voter (its context is kept).
 func (r *Replica) PromoteMember(ctx context.Context, id uint64) error {
 	return r.changeMembers(ctx, pb.ConfChangeAddNode, id, r.Members()[id])
+}
+
+// Removed reports whether the group removed the replica id (as applied
+// here): an ID is never added again.
+func (r *Replica) Removed(id uint64) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dir.Removed[id]
 }
 
 // Voters returns the IDs of the members that vote, sorted.
@@ -319,17 +332,26 @@ func (r *Replica) RemoveMember(ctx context.Context, id uint64) error {
 	return r.changeMembers(ctx, pb.ConfChangeRemoveNode, id, "")
 }
 
-func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uint64, hostName string) error {
+func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uint64, context string) error {
 	if r.leader.Load() == 0 {
 		return ErrNoLeader
 	}
-	cc := &pb.ConfChange{Type: t.Enum(), NodeId: proto.Uint64(id), Context: []byte(hostName)}
-	if err := r.node.ProposeConfChange(ctx, cc); err != nil {
-		return r.proposeError(ctx, err)
+	if t != pb.ConfChangeRemoveNode && r.Removed(id) {
+		return fmt.Errorf("%w: %d", ErrRemoved, id)
 	}
+	cc := &pb.ConfChange{Type: t.Enum(), NodeId: proto.Uint64(id), Context: []byte(context)}
 	// Applied when the member set says so (a conf change carries no
-	// proposal number to wait on).
+	// proposal number to wait on). Raft ignores a change proposed while
+	// another is pending (it commits an empty entry instead), so it is
+	// proposed again until it is applied.
+	again := time.Now()
 	for {
+		if time.Now().After(again) {
+			if err := r.node.ProposeConfChange(ctx, cc); err != nil {
+				return r.proposeError(ctx, err)
+			}
+			again = time.Now().Add(time.Duration(r.cfg.ElectionTicks) * r.cfg.Tick)
+		}
 		r.mu.RLock()
 		_, in := r.dir.Members[id]
 		voter := slices.Contains(r.voters, id)
@@ -340,7 +362,7 @@ func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uin
 				return nil
 			}
 		case pb.ConfChangeAddLearnerNode:
-			if in {
+			if in && !voter {
 				return nil
 			}
 		default:
@@ -398,6 +420,10 @@ func (r *Replica) run() {
 				return
 			}
 			r.node.Advance()
+			if r.alone && r.applied > 0 { // no need to wait an election timeout for a vote of one
+				r.alone = false
+				r.node.Campaign(context.Background())
+			}
 		case <-r.stop:
 			return
 		}
@@ -501,6 +527,7 @@ func (r *Replica) apply(e *pb.Entry) {
 			r.dir.Members[cc.GetNodeId()] = string(cc.GetContext())
 		case pb.ConfChangeRemoveNode:
 			delete(r.dir.Members, cc.GetNodeId())
+			r.dir.Removed[cc.GetNodeId()] = true
 		}
 		r.mu.Unlock()
 	}

@@ -197,6 +197,9 @@ func (c *Conn) SetWriteHook(wrap func(net.Conn) net.Conn) { c.wrap = wrap }
 // Peer returns the node name the peer proved.
 func (c *Conn) Peer() string { return c.peer }
 
+// RemoteAddr returns the network address of the other end.
+func (c *Conn) RemoteAddr() string { return c.c.RemoteAddr().String() }
+
 // Done is closed when the link has ended; Err says why.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 

@@ -1,0 +1,521 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/peacepie/peacepie/cluster/raftdir"
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/net/link"
+)
+
+// The directory's replicas (cluster/raftdir) on the hosts' heads.
+//
+// Every host's head runs a replica of the directory under a raft ID of its
+// own, new at each start (Raft never reuses an ID; a restarted host has
+// lost its log). The root starts the group alone; a host that joins sends
+// its ID and links address in host_join, and the root adds it. A host
+// whose link ends is removed. A member's context in the group is "<host>
+// <links address>", so every replica knows where to reach every other.
+//
+// Raft's messages travel on links of their own between heads: a head dials
+// a peer's links listener as "<host>.raft.admin"; each side's first frame
+// is a control frame with its raft ID, every later one a message frame
+// with a raft message. A replica
+// sends to a peer on a link it dialed, or on one the peer dialed (a host
+// that has just joined knows nobody's address until it has caught up, but
+// the leader has dialed it). Sends never block the replica: each peer has
+// a bounded queue, dropped from when full (Raft resends).
+//
+// For now the replicas mirror the root's directory (Head.dir, which stays
+// the authority): the root signals each change, and one goroutine
+// proposes the differences between its map and the group's (mirror). So
+// every host holds the directory, in the order the group committed it,
+// and a root's death leaves it with the survivors (its failover is the
+// next step: docs/architecture.md).
+
+// raftProcess is the process part of the node name a head dials its raft
+// peers with; no child process is named so ("process_N").
+const raftProcess = "raft"
+
+// raftQueue bounds the raft messages waiting for one peer's link.
+const raftQueue = 256
+
+// replication is a head's replica and its links to the other replicas.
+type replication struct {
+	h     *Head
+	id    uint64           // rep's raft ID
+	rep   *raftdir.Replica // set before ready is closed
+	ready chan struct{}
+
+	mu    sync.Mutex
+	peers map[uint64]*raftPeer // by raft ID
+
+	changed   chan struct{} // kicks the mirror (root)
+	balancing sync.Mutex    // one membership change at a time (root)
+	stop      chan struct{}
+}
+
+// raftPeer is another replica: what waits to be sent to it, and the links
+// to it.
+type raftPeer struct {
+	queue    chan []byte
+	dialed   *link.Conn // under replication.mu
+	accepted *link.Conn // under replication.mu
+}
+
+// newRaftID returns a random raft ID (never 0).
+func newRaftID() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+// memberContext is a replica's context in the group.
+func memberContext(hostName, addr string) string { return hostName + " " + addr }
+
+// startReplication starts this head's replica: alone in a new group (the
+// root), or waiting for the root to add it.
+func (h *Head) startReplication() error {
+	r := &replication{h: h, peers: map[uint64]*raftPeer{}, changed: make(chan struct{}, 1), stop: make(chan struct{}), ready: make(chan struct{})}
+	r.changed <- struct{}{} // the first mirror: whatever the directory holds already
+	var peers map[uint64]string
+	id := newRaftID()
+	r.id = id
+	if h.root {
+		peers = map[uint64]string{id: memberContext(h.cfg.Host, h.ln.Addr())}
+	}
+	rep, err := raftdir.Start(raftdir.Config{ID: id, Host: h.cfg.Host, Peers: peers, Transport: r,
+		Log: h.log.With("part", "directory"), OnLeader: r.leaderChanged})
+	if err != nil {
+		close(r.stop)
+		return fmt.Errorf("start the directory's replica: %w", err)
+	}
+	r.rep = rep
+	close(r.ready)
+	h.log.Debug("the directory's replica starts", "raft_id", id, "root", h.root)
+	if old := h.repl.Swap(r); old != nil {
+		old.close()
+	}
+	if h.root {
+		go r.mirror()
+	}
+	return nil
+}
+
+// Replica returns this head's replica of the directory (nil before
+// NewHead returned).
+func (h *Head) Replica() *raftdir.Replica {
+	if r := h.repl.Load(); r != nil {
+		return r.rep
+	}
+	return nil
+}
+
+func (r *replication) close() {
+	select {
+	case <-r.stop:
+		return
+	default:
+		close(r.stop)
+	}
+	r.rep.Stop()
+}
+
+func (r *replication) leaderChanged(leader uint64) {
+	if leader == 0 {
+		r.h.log.Warn("the directory has no leader: writes to it wait")
+		return
+	}
+	r.h.log.Info("the directory's leader", "raft_id", leader, "here", leader == r.id)
+}
+
+// Send implements raftdir.Transport.
+func (r *replication) Send(to uint64, data []byte) error {
+	p := r.peer(to)
+	select {
+	case p.queue <- data:
+	default: // full: dropped (Raft resends)
+	}
+	return nil
+}
+
+// peer returns the peer of raft ID id, starting its sender if it is new.
+func (r *replication) peer(id uint64) *raftPeer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.peers[id]
+	if p == nil {
+		p = &raftPeer{queue: make(chan []byte, raftQueue)}
+		r.peers[id] = p
+		go r.sendTo(id, p)
+	}
+	return p
+}
+
+// sendTo writes a peer's queue to a link to it until the replication
+// stops or the peer leaves the group.
+func (r *replication) sendTo(id uint64, p *raftPeer) {
+	select { // Start may call Send before it has returned the replica
+	case <-r.ready:
+	case <-r.stop:
+		return
+	}
+	for {
+		c := r.linkTo(id, p)
+		if c == nil {
+			return
+		}
+		for c != nil {
+			select {
+			case data := <-p.queue:
+				if c.Send(data) != nil {
+					c = nil
+				}
+			case <-c.Done():
+				c = nil
+			case <-r.stop:
+				return
+			}
+		}
+	}
+}
+
+// linkTo returns a live link to the peer: the one this head dialed, the
+// one it dialed here, or a new one to the address the group gives it. It
+// returns nil when the replication stops, or when the peer has left the
+// group and has no link here.
+func (r *replication) linkTo(id uint64, p *raftPeer) *link.Conn {
+	backoff := 50 * time.Millisecond
+	for {
+		r.mu.Lock()
+		for _, c := range []*link.Conn{p.dialed, p.accepted} {
+			if c != nil && c.Err() == nil {
+				r.mu.Unlock()
+				return c
+			}
+		}
+		r.mu.Unlock()
+		ctx, member := r.rep.Members()[id]
+		if _, addr, ok := strings.Cut(ctx, " "); ok {
+			if c := r.dial(id, addr); c != nil {
+				r.mu.Lock()
+				p.dialed = c
+				r.mu.Unlock()
+				return c
+			}
+		} else if !member && r.rep.Leader() != 0 {
+			// Not (or no longer) in the group as this replica knows it,
+			// and it has not linked here: forget it.
+			r.mu.Lock()
+			if r.peers[id] == p {
+				delete(r.peers, id)
+			}
+			r.mu.Unlock()
+			return nil
+		}
+		select {
+		case <-r.stop:
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// dial links to the replica id at addr and serves what it sends back.
+func (r *replication) dial(id uint64, addr string) *link.Conn {
+	h := r.h
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := link.Dial(ctx, addr, link.Config{Node: h.cfg.Host + "." + raftProcess + ".admin", Secret: h.cfg.Secret,
+		Logger: h.log, TLS: h.cfg.TLS, Network: h.cfg.Network})
+	if err != nil {
+		return nil
+	}
+	go r.serve(c, id)
+	if r.hello(c) != nil {
+		return nil
+	}
+	return c
+}
+
+// hello sends this replica's raft ID on c.
+func (r *replication) hello(c *link.Conn) error {
+	return c.SendControl(func(b []byte) ([]byte, error) { return binary.BigEndian.AppendUint64(b, r.rep.ID()), nil })
+}
+
+// serve delivers the raft messages that come on a link to this replica:
+// from the peer id (a link this head dialed), or, id 0, from the peer that
+// dialed it, whose hello says its ID (and is answered with this
+// replica's). A message before the hello ends the link.
+func (r *replication) serve(c *link.Conn, id uint64) {
+	h := r.h
+	accepted := id == 0
+	c.Run(func(p []byte, control bool) {
+		switch {
+		case control && accepted && id == 0:
+			if len(p) != 8 || binary.BigEndian.Uint64(p) == 0 {
+				h.log.Warn("a directory link's hello is not a raft ID", "peer", c.Peer())
+				c.Close("no raft ID")
+				return
+			}
+			id = binary.BigEndian.Uint64(p)
+			peer := r.peer(id)
+			r.mu.Lock()
+			peer.accepted = c
+			r.mu.Unlock()
+			r.hello(c)
+		case control: // the dialed peer's hello: its ID is known
+		case id == 0:
+			h.log.Warn("a directory link sent a message before its raft ID", "peer", c.Peer())
+			c.Close("no raft ID")
+		default:
+			if err := r.rep.Receive(id, p); err != nil && !errors.Is(err, raftdir.ErrStopped) {
+				h.log.Warn("a directory message is refused", "peer", c.Peer(), "error", err.Error())
+			}
+		}
+	})
+}
+
+// isRaftLink reports whether a link's peer is another host's replica.
+func (h *Head) isRaftLink(peer string) bool {
+	hostName, rest, _ := strings.Cut(peer, ".")
+	return rest == raftProcess+".admin" && hostName != h.cfg.Host
+}
+
+// acceptRaftLink serves a link another replica dialed.
+func (h *Head) acceptRaftLink(c *link.Conn) {
+	r := h.repl.Load()
+	if r == nil {
+		c.Close("no directory replica here")
+		c.Run(func([]byte, bool) {})
+		return
+	}
+	r.serve(c, 0)
+}
+
+// targetVoters is how many replicas vote once the system has that many
+// hosts; the others are learners. With fewer hosts, the root's alone
+// votes: in a group of two voters one death leaves no majority.
+const targetVoters = 3
+
+// replaceReplica starts a replica under a new ID in place of one the
+// group removed (the root said so in host_welcome: this host was declared
+// gone meanwhile) and tells the root on c, the uplink, to add it.
+func (h *Head) replaceReplica(c *link.Conn) {
+	if err := h.startReplication(); err != nil {
+		h.log.Error("the directory's replica does not start again", "error", err.Error())
+		return
+	}
+	r := h.repl.Load()
+	sendOn(c, host.Message{System: true, ID: h.proc.NewMID(), Command: "directory_replica", Recipient: host.Address{Node: c.Peer()},
+		Body: host.Object{{Key: "raft_id", Value: strconv.FormatUint(r.rep.ID(), 16)}, {Key: "links", Value: h.ln.Addr()}}})
+}
+
+// replicaOffered adds the replica a host started in place of a removed
+// one (directory_replica; root).
+func (h *Head) replicaOffered(mb *member, m *host.Message) {
+	o := bodyOf(m)
+	if id, err := strconv.ParseUint(o.String("raft_id"), 16, 64); err == nil {
+		h.addReplica(mb.host, id, advertised(o.String("links"), mb.conn.RemoteAddr()))
+	}
+}
+
+// addReplica adds a joining host's replica to the group (root): as a
+// learner, promoted while the group has fewer than targetVoters voters
+// and enough hosts (balance).
+func (h *Head) addReplica(hostName string, id uint64, addr string) {
+	r := h.repl.Load()
+	if r == nil || id == 0 || addr == "" {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r.balancing.Lock() // one membership change at a time
+		defer r.balancing.Unlock()
+		if _, in := r.rep.Members()[id]; in { // it rejoined with the replica it had
+			r.balanceLocked()
+			return
+		}
+		for {
+			err := r.rep.AddLearner(ctx, id, memberContext(hostName, addr))
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || !(errors.Is(err, raftdir.ErrNoLeader) || errors.Is(err, raftdir.ErrNotCommitted)) {
+				h.log.Warn("a host's directory replica is not added", "host", hostName, "error", err.Error())
+				return
+			}
+			select { // an election under way: again
+			case <-r.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		h.log.Debug("a host's directory replica is added", "host", hostName, "raft_id", id)
+		h.dirChanged() // the mirror has somebody to write to
+		r.balanceLocked()
+	}()
+}
+
+// removeReplicas removes from the group the replicas of a host that is
+// gone (root), and promotes a learner in a voter's place.
+func (h *Head) removeReplicas(hostName string) {
+	r := h.repl.Load()
+	if r == nil {
+		return
+	}
+	go func() {
+		r.balancing.Lock() // not while a promotion of it is under way
+		for id, mctx := range r.rep.Members() {
+			if name, _, _ := strings.Cut(mctx, " "); name != hostName || id == r.rep.ID() {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := r.rep.RemoveMember(ctx, id)
+			cancel()
+			if err != nil {
+				h.log.Warn("a gone host's directory replica is not removed", "host", hostName, "error", err.Error())
+			}
+		}
+		r.balanceLocked()
+		r.balancing.Unlock()
+	}()
+}
+
+// balanceLocked promotes learners while there are fewer than targetVoters
+// voters and at least targetVoters members, and makes the other voter of
+// a group of two voters a learner. Only the root calls it, with
+// r.balancing held: one membership change at a time.
+func (r *replication) balanceLocked() {
+	for {
+		members, voters := r.rep.Members(), r.rep.Voters()
+		if len(voters) == 2 && len(members) < targetVoters {
+			other := voters[0]
+			if other == r.rep.ID() {
+				other = voters[1]
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := r.rep.AddLearner(ctx, other, members[other])
+			cancel()
+			if err != nil {
+				r.h.log.Warn("a directory replica is not made a learner", "raft_id", other, "error", err.Error())
+			}
+			return
+		}
+		if len(voters) >= targetVoters || len(members) < targetVoters {
+			return
+		}
+		var learner uint64
+		for id := range members {
+			if !slices.Contains(voters, id) && (learner == 0 || id < learner) {
+				learner = id
+			}
+		}
+		if learner == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := r.rep.PromoteMember(ctx, learner)
+		cancel()
+		if err != nil {
+			r.h.log.Warn("a directory replica is not promoted to a voter", "raft_id", learner, "error", err.Error())
+			return
+		}
+	}
+}
+
+// dirChanged tells the mirror that the root's directory changed (h.mu
+// may be held: it never blocks).
+func (h *Head) dirChanged() {
+	r := h.repl.Load()
+	if r == nil || !h.root {
+		return
+	}
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// mirrorEvery is how often the mirror compares even without a change: an
+// actor of the root's own process is signalled when its name is reserved,
+// which may be before it is registered.
+const mirrorEvery = 2 * time.Second
+
+// mirror writes the root's directory into the group: on each change, the
+// differences between the two, until they agree (root).
+func (r *replication) mirror() {
+	h := r.h
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.changed:
+		case <-time.After(mirrorEvery):
+		}
+		for !r.mirrorOnce(h) {
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(200 * time.Millisecond): // no leader yet, or a write failed: again
+			}
+		}
+	}
+}
+
+// mirrorOnce proposes the differences once; it reports whether they all
+// committed.
+func (r *replication) mirrorOnce(h *Head) bool {
+	if len(r.rep.Members()) <= 1 {
+		return true // nobody to replicate to (addReplica kicks the mirror)
+	}
+	want := map[string]string{}
+	for _, a := range h.proc.Actors() { // the root's own (not in h.dir)
+		if !host.IsAdminName(a.Name) {
+			want[a.Name] = h.proc.AdminName()
+		}
+	}
+	h.mu.Lock()
+	for name, node := range h.dir {
+		want[name] = node
+	}
+	h.mu.Unlock()
+	have := r.rep.Names()
+	ok := true
+	write := func(c raftdir.Command) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := r.rep.Propose(ctx, c); err != nil {
+			ok = false
+		}
+	}
+	for name, node := range have {
+		if want[name] == "" {
+			write(raftdir.Command{Op: raftdir.OpRelease, Name: name, Node: node})
+		}
+	}
+	for name, node := range want {
+		switch at, found := have[name]; {
+		case !found:
+			write(raftdir.Command{Op: raftdir.OpReserve, Name: name, Node: node})
+		case at != node:
+			write(raftdir.Command{Op: raftdir.OpPlace, Name: name, Node: node})
+		}
+	}
+	return ok
+}
