@@ -93,8 +93,12 @@ type Head struct {
 	log  *slog.Logger
 	// refusals logs the messages refused on their way (noteRefusal).
 	refusals *ratelog.Logger
-	root     bool    // this head is the system's root
-	gossip   *gossip // nil: no gossip
+	// root: this head is the system's root. Set by NewHead, and once by
+	// takeOver (failover.go) when the root is lost and this host's replica
+	// leads the directory's group.
+	root atomic.Bool
+
+	gossip *gossip // nil: no gossip
 
 	sharing sync.Mutex // serializes shareCores; taken before mu
 
@@ -126,6 +130,7 @@ type Head struct {
 	goneHosts  map[string]string             // root: hosts that went, and why
 	lost       map[string]map[string]*record // root: actors of processes that died, for a restart
 	up         *link.Conn                    // not root: the link to the root
+	joining    *link.Conn                    // not root: the link it joins on, until the welcome (linkLocked)
 	rootAddr   string                        // not root: the root's link address
 	rootGossip string                        // not root: the root's gossip address
 	hostDir    map[string]string             // not root: actors of this host's children, as the root said (names.go)
@@ -193,9 +198,10 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, refusals: ratelog.New(cfg.Logger, 10, 256), children: map[string]*child{}, dir: map[string]string{},
 		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
-		moving: map[string]*move{}, root: cfg.Join == "", rootNode: proc.AdminName(), members: map[string]*member{},
+		moving: map[string]*move{}, rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}, directAddr: map[string]string{}, routes: map[string]map[string]bool{}, unrouting: map[string]*unrouteWait{}}
+	h.root.Store(cfg.Join == "")
 	if h.cfg.Spawn == nil {
 		h.cfg.Spawn = h.spawnExec
 	}
@@ -207,12 +213,12 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		}
 		h.gossip = g
 	}
-	if !h.root {
+	if !h.root.Load() {
 		h.fwd = &forwarder{proc: proc, send: h.forwardToRoot}
 		proc.OnOperatorWatched(h.operatorWatched)
 	}
 	proc.OnWatched(h.watched)
-	if h.root {
+	if h.root.Load() {
 		if err := h.startReplication(); err != nil {
 			ln.Close()
 			if h.gossip != nil {
@@ -222,10 +228,10 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		}
 	}
 	go ln.Serve(h.onLink)
-	if h.root && cfg.Packages != nil {
+	if h.root.Load() && cfg.Packages != nil {
 		go h.watchPackages()
 	}
-	if !h.root {
+	if !h.root.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := h.join(ctx, cfg.Join); err != nil {
@@ -245,7 +251,7 @@ func (h *Head) onLink(c *link.Conn) {
 		return
 	}
 	if isMainNode(c.Peer()) {
-		if h.root {
+		if h.root.Load() {
 			h.acceptMember(c)
 		} else {
 			h.redirect(c)
@@ -313,7 +319,7 @@ func (h *Head) childGone(node string, err error) {
 	ch.proc.Release()
 	go ch.proc.Wait()
 	h.shareCores()
-	if h.root {
+	if h.root.Load() {
 		// Its names leave the directory; every process hears of it.
 		h.nodeGone(node, reason, restart)
 	} else {
@@ -360,7 +366,7 @@ func (h *Head) restart(node string) {
 		return
 	}
 	h.log.Info("process restarted", "node", node)
-	if h.root {
+	if h.root.Load() {
 		h.restore(ctx, node)
 		return
 	}
@@ -479,7 +485,7 @@ func (h *Head) spawn(ctx context.Context, name, node string, ready chan *link.Co
 		h.proc.NotifyWatched() // it forwards its events if somebody watches
 		h.shareCores()
 		h.proc.ProcessCreated(node)
-		if !h.root {
+		if !h.root.Load() {
 			h.reportProcesses()
 		}
 		return node, nil
@@ -527,7 +533,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 // since. The way is chosen and the message's place on its link taken under
 // h.mu; it is encoded and written after (outbox.go).
 func (h *Head) Route(node string, m host.Message) (host.Place, error) {
-	if h.root && node == "" {
+	if h.root.Load() && node == "" {
 		return h.routeAway(m)
 	}
 	s, err := h.route(node, m)
@@ -561,7 +567,7 @@ func (h *Head) noteRefusal(m host.Message, err error) {
 func (h *Head) route(node string, m host.Message) (*link.Slot, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if e := m.Recipient.Entity; h.root && e != "" && m.Recipient.Reply == 0 {
+	if e := m.Recipient.Entity; h.root.Load() && e != "" && m.Recipient.Reply == 0 {
 		// The choice of node and this send are two steps: a move may
 		// have begun between them. Then the message waits with the others
 		// (sent now, it could reach the old place after the actor left and
@@ -570,7 +576,7 @@ func (h *Head) route(node string, m host.Message) (*link.Slot, error) {
 			return nil, h.holdLocked(mv, e, m)
 		}
 	}
-	if e := m.Recipient.Entity; !h.root && e != "" && !m.Transit && m.Recipient.Reply == 0 {
+	if e := m.Recipient.Entity; !h.root.Load() && e != "" && !m.Transit && m.Recipient.Reply == 0 {
 		if _, ok := h.flushing[e]; ok {
 			return nil, h.holdForFlushLocked(e, m)
 		}
@@ -615,7 +621,7 @@ func (h *Head) linkLocked(node string) (*link.Conn, error) {
 	switch {
 	case hostName == h.cfg.Host:
 		return nil, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
-	case h.root:
+	case h.root.Load():
 		mb := h.members[hostName]
 		if mb == nil {
 			if reason, ok := h.goneHosts[hostName]; ok {
@@ -624,6 +630,8 @@ func (h *Head) linkLocked(node string) (*link.Conn, error) {
 			return nil, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
 		}
 		return mb.conn, nil
+	case h.up == nil && h.joining != nil:
+		return h.joining, nil
 	case h.up == nil:
 		return nil, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
 	}
@@ -635,7 +643,7 @@ func (h *Head) linkLocked(node string) (*link.Conn, error) {
 // so that its host need not look the name up (it needs no lock: node and
 // the host's name say it).
 func (h *Head) placeFor(node string, m host.Message, s *link.Slot) host.Place {
-	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
+	if h.root.Load() && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
 		return &addressedPlace{slot: s, node: node}
 	}
 	return placeOf(s)
@@ -643,7 +651,7 @@ func (h *Head) placeFor(node string, m host.Message, s *link.Slot) host.Place {
 
 // addressFor writes node into m as placeFor's place does.
 func (h *Head) addressFor(node string, m *host.Message) {
-	if h.root && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
+	if h.root.Load() && m.Recipient.Entity != "" && hostOf(node) != h.cfg.Host {
 		m.Recipient.Node = node
 	}
 }
@@ -666,7 +674,7 @@ func (h *Head) Locate(name string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
-	case h.root:
+	case h.root.Load():
 		return h.dir[name]
 	case h.hostDir[name] != "":
 		return h.hostDir[name]
@@ -678,7 +686,7 @@ func (h *Head) Locate(name string) string {
 
 // Reserve implements host.Remote for actors of the head itself.
 func (h *Head) Reserve(name string, class host.ClassDesc, params host.Object) error {
-	if h.root {
+	if h.root.Load() {
 		return h.reserve(name, h.proc.AdminName(), nil)
 	}
 	return reserveAt(h.proc, h.Head(), name, class, params)
@@ -693,8 +701,14 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	defer func() { out.send(h.log) }() // after h.mu is released
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if n, taken := h.dir[name]; taken && n != node {
+	n, taken := h.dir[name]
+	if taken && n != node {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, n)
+	}
+	if !taken {
+		if err := h.writesRefused(); err != nil {
+			return fmt.Errorf("reserve %q: %w", name, err)
+		}
 	}
 	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
@@ -715,7 +729,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 
 // Release implements host.Remote.
 func (h *Head) Release(name string) {
-	if !h.root {
+	if !h.root.Load() {
 		releaseAt(h.proc, h.Head(), name)
 		return
 	}
@@ -761,7 +775,7 @@ func (h *Head) Nodes() []host.Object {
 			}
 		}
 		o := host.Object{{Key: "node", Value: n}, {Key: "pid", Value: int64(h.children[n].proc.Pid())}}
-		if h.root { // only the root's directory knows where actors are
+		if h.root.Load() { // only the root's directory knows where actors are
 			o = append(o, host.Field{Key: "actors", Value: int64(count)})
 		}
 		if h.cfg.ShareCores > 0 {
@@ -809,7 +823,7 @@ func (h *Head) Gone() []host.Object {
 func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	req := *m
 	body, _ := m.Body.(host.Object)
-	if !h.root {
+	if !h.root.Load() {
 		switch m.Command {
 		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package", "get_actors":
 			root := h.Head()

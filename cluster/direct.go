@@ -425,7 +425,7 @@ func (h *Head) hint(from, name string) {
 // the root gave it the name (hostDir: it takes it back before a move,
 // name_gone). "" otherwise.
 func (h *Head) routedHereLocked(name string) string {
-	if h.root {
+	if h.root.Load() {
 		if h.moving[name] != nil {
 			return ""
 		}

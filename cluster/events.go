@@ -208,7 +208,7 @@ func (h *Head) childStats(m *host.Message) {
 	if h.fwd != nil && hostOf(node) == h.cfg.Host && h.fwd.on() {
 		h.fwd.sendUp("child_stats", m.Body)
 	}
-	if h.root {
+	if h.root.Load() {
 		h.passDown(node, m.Body)
 	}
 }

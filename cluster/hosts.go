@@ -317,7 +317,7 @@ func (h *Head) hostDown(name, addr string) {
 	var c *link.Conn
 	if m := h.members[name]; m != nil && m.gossip == addr {
 		c = m.conn
-	} else if !h.root && h.up != nil && hostOf(h.rootNode) == name && h.rootGossip == addr {
+	} else if !h.root.Load() && h.up != nil && hostOf(h.rootNode) == name && h.rootGossip == addr {
 		c = h.up
 	}
 	h.mu.Unlock()
@@ -351,6 +351,12 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			return fmt.Errorf("%w at %s: %w", ErrJoin, addr, err)
 		}
+		// Until the welcome, replies from here go up this link: the root
+		// routes to this host as soon as it has its link, and the
+		// welcome comes behind what it routed (linkLocked).
+		h.mu.Lock()
+		h.joining = c
+		h.mu.Unlock()
 		welcome := make(chan host.Message, 1)
 		go func() {
 			dec := newLinkDecoder()
@@ -373,6 +379,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 		case w.Command != "":
 			o, _ := w.Body.(host.Object)
 			if redirect := o.String("root"); w.Command == "join_elsewhere" && redirect != "" {
+				h.notJoining(c)
 				c.Close("joining the root")
 				addr = redirect
 				continue
@@ -383,6 +390,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			h.mu.Lock()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
+			h.joining = nil
 			h.mu.Unlock()
 			h.proc.NotifyWatched() // watched: ask the root for the rest of the system (watch_system)
 			select {
@@ -398,13 +406,24 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			h.log.Info("joined the system", "head", o.String("head"), "at", addr)
 			return nil
 		case ctx.Err() == nil:
+			h.notJoining(c)
 			return fmt.Errorf("%w at %s: %w", ErrJoin, addr, c.Err())
 		default:
+			h.notJoining(c)
 			c.Close("no welcome")
 			return fmt.Errorf("%w at %s: no welcome: %w", ErrJoin, addr, ctx.Err())
 		}
 	}
 	return fmt.Errorf("%w at %s: redirected too often", ErrJoin, addr)
+}
+
+// notJoining forgets c as the link this host joins on.
+func (h *Head) notJoining(c *link.Conn) {
+	h.mu.Lock()
+	if h.joining == c {
+		h.joining = nil
+	}
+	h.mu.Unlock()
 }
 
 // sendJoin sends host_join with the processes and actors of this host.
@@ -520,21 +539,30 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 		sendOn(c, m)
 	}
 	h.flushAll()
-	go h.rejoin(addr)
+	go h.rejoin(addr, hostOf(root))
 }
 
-// rejoin tries to join again every second until it does or the host stops.
-func (h *Head) rejoin(addr string) {
+// rejoin tries to join again every second until it does or the host
+// stops: the lost root of host oldHost at addr, or the host that takes
+// its role, or it takes it itself (failover.go).
+func (h *Head) rejoin(addr, oldHost string) {
 	for {
 		time.Sleep(time.Second)
 		if h.isStopping() {
 			return
 		}
+		target, takeOver := h.nextRoot(addr, oldHost)
+		if takeOver {
+			if h.takeOver(oldHost) {
+				return
+			}
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := h.join(ctx, addr)
+		err := h.join(ctx, target)
 		cancel()
 		if err == nil {
-			h.log.Info("joined the system again", "at", addr)
+			h.log.Info("joined the system again", "at", target)
 			h.reportProcesses()
 			return
 		}

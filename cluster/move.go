@@ -130,6 +130,10 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 	body, _ := req.Body.(host.Object)
 	name, to := body.String("entity"), body.String("node")
 	from := h.owner(name)
+	if err := h.writesRefused(); err != nil {
+		fail(fmt.Errorf("move %q: %w", name, err))
+		return
+	}
 	switch {
 	case from == "":
 		fail(fmt.Errorf("%w: %q", host.ErrNoActor, name))

@@ -177,7 +177,7 @@ func (h *Head) nameNotice(m *host.Message) {
 // host's own names still route.
 func (h *Head) upFromChild(m host.Message) bool {
 	e := m.Recipient.Entity
-	if h.root || e == "" || m.Transit || m.Command == "exit" || m.Command == "quit" || h.proc.Lookup(e) != nil {
+	if h.root.Load() || e == "" || m.Transit || m.Command == "exit" || m.Command == "quit" || h.proc.Lookup(e) != nil {
 		return false
 	}
 	if m.Hops >= host.MaxHops {

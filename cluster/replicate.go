@@ -94,7 +94,7 @@ func (h *Head) startReplication() error {
 	var peers map[uint64]string
 	id := newRaftID()
 	r.id = id
-	if h.root {
+	if h.root.Load() {
 		peers = map[uint64]string{id: memberContext(h.cfg.Host, h.ln.Addr())}
 	}
 	rep, err := raftdir.Start(raftdir.Config{ID: id, Host: h.cfg.Host, Peers: peers, Transport: r,
@@ -105,11 +105,11 @@ func (h *Head) startReplication() error {
 	}
 	r.rep = rep
 	close(r.ready)
-	h.log.Debug("the directory's replica starts", "raft_id", id, "root", h.root)
+	h.log.Debug("the directory's replica starts", "raft_id", id, "root", h.root.Load())
 	if old := h.repl.Swap(r); old != nil {
 		old.close()
 	}
-	if h.root {
+	if h.root.Load() {
 		go r.mirror()
 	}
 	return nil
@@ -443,7 +443,7 @@ func (r *replication) balanceLocked() {
 // may be held: it never blocks).
 func (h *Head) dirChanged() {
 	r := h.repl.Load()
-	if r == nil || !h.root {
+	if r == nil || !h.root.Load() {
 		return
 	}
 	select {

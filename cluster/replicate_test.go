@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/peacepie/peacepie/cluster/clustertest"
 )
@@ -13,7 +15,7 @@ import (
 // replica of the directory, three of them vote, and each replica has
 // every name where it lives, also after a move and a removal; when the
 // root crashes, the two survivors elect a leader among themselves and
-// keep every name.
+// keep the names of their actors.
 func TestDirectoryReplicasOnEveryHost(t *testing.T) {
 	s := clustertest.Start(t, clustertest.Options{Children: 1})
 	second := s.Join(t, clustertest.Options{Host: "second", Children: 1})
@@ -54,12 +56,86 @@ func TestDirectoryReplicasOnEveryHost(t *testing.T) {
 		return l != 0 && l != rootID && third.Head.Replica().Leader() == l &&
 			slices.Contains([]uint64{second.Head.Replica().ID(), third.Head.Replica().ID()}, l)
 	})
+	// The names of the survivors' actors are kept (the dead host's leave:
+	// its children died first, and the root released theirs; the rest go
+	// when a survivor takes over, TestFailoverToASurvivor).
+	kept := map[string]string{}
+	for name, node := range want {
+		if hostOf(node) != "first" {
+			kept[name] = node
+		}
+	}
 	for _, h := range survivors {
-		if got := h.Head.Replica().Names(); !maps.Equal(got, want) {
-			t.Fatalf("after the root's crash %s holds %v, want %v", h.Main.AdminName(), got, want)
+		got := h.Head.Replica().Names()
+		maps.DeleteFunc(got, func(_, node string) bool { return hostOf(node) == "first" })
+		if !maps.Equal(got, kept) {
+			t.Fatalf("after the root's crash %s holds %v, want %v", h.Main.AdminName(), got, kept)
 		}
 	}
 }
+
+// TestFailoverToASurvivor: three hosts; the root crashes; the host whose
+// replica leads the group takes the root's role and the other joins it;
+// names of the dead host are gone (an ask to one fails at once), the
+// survivors' actors answer across hosts, and create_actor and moves work
+// again from both survivors.
+func TestFailoverToASurvivor(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1})
+	second := s.Join(t, clustertest.Options{Host: "second", Children: 1})
+	third := s.Join(t, clustertest.Options{Host: "third", Children: 1})
+	s.CreateActor(t, s.Children[0], "in_first", "peacepie_std", "Echo", "")
+	s.CreateActor(t, second.Children[0], "in_second", "peacepie_std", "Echo", "")
+	s.CreateActor(t, third.Children[0], "in_third", "peacepie_std", "Echo", "")
+	s.Eventually(t, "three voters with every name", func() bool {
+		return len(s.Head.Replica().Voters()) == 3 && len(third.Head.Replica().Names()) == 3 && len(second.Head.Replica().Names()) == 3
+	})
+
+	s.Crash(t)
+	var root, other *clustertest.System
+	s.Eventually(t, "a survivor to take over as the root", func() bool {
+		switch {
+		case second.Head.IsRoot():
+			root, other = second, third
+		case third.Head.IsRoot():
+			root, other = third, second
+		}
+		return root != nil
+	})
+	if second.Head.IsRoot() && third.Head.IsRoot() {
+		t.Fatal("both survivors took over")
+	}
+	s.Eventually(t, other.Main.AdminName()+" to join the new root", func() bool {
+		return strings.Contains(describeValue(root.Ask(t, root.Main.AdminName(), "get_hosts", nil).Body),
+			fmt.Sprintf(`"name":%q,"head":false,"state":"up"`, hostOf(other.Main.AdminName())))
+	})
+	for _, from := range []*clustertest.System{second, third} {
+		for _, to := range []string{"in_second", "in_third"} {
+			// The new root knows the other host a moment before that host
+			// has its welcome and routes through it.
+			s.Eventually(t, to+" to answer "+from.Children[0], func() bool {
+				return from.AskFrom(t, from.Children[0], to, "echo", nil).Command == "echoed"
+			})
+		}
+		start := time.Now()
+		if r := from.AskFrom(t, from.Children[0], "in_first", "echo", nil); r.Command != "actor_is_not_found" || time.Since(start) > 5*time.Second {
+			t.Fatalf("an ask to an actor of the dead host: %s %s after %s", r.Command, describeValue(r.Body), time.Since(start))
+		}
+	}
+	second.CreateActor(t, second.Main.AdminName(), "made_on_second", "peacepie_std", "Echo", "")
+	third.CreateActor(t, third.Children[0], "made_on_third", "peacepie_std", "Echo", "")
+	if r := second.Ask(t, second.Main.AdminName(), "create_actor", clustertest.JSON(t,
+		`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "made_on_third"}`)); r.Command == "actor_is_created" {
+		t.Fatal("a name taken on the other survivor was given again")
+	}
+	if err := root.Move("in_second", third.Main.AdminName()); err != nil {
+		t.Fatalf("a move after the failover: %v", err)
+	}
+	if r := second.AskFrom(t, second.Children[0], "in_second", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("in_second after its move: %s %s", r.Command, describeValue(r.Body))
+	}
+}
+
+func hostOf(node string) string { h, _, _ := strings.Cut(node, "."); return h }
 
 // TestARemovedReplicaIsReplaced: a host whose link to the root ends is
 // declared gone and its replica removed from the group; when it joins
@@ -83,4 +159,44 @@ func TestARemovedReplicaIsReplaced(t *testing.T) {
 	s.Eventually(t, "second's new replica to hold the directory", func() bool {
 		return maps.Equal(second.Head.Replica().Names(), want)
 	})
+}
+
+// TestAMinorityRootRefusesNewNames: the root cut off from the two other
+// hosts steps down in the directory's group and refuses new names and
+// moves with an error naming the cause, while its actors keep answering;
+// the majority side takes over, and no name is given on both sides.
+func TestAMinorityRootRefusesNewNames(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1})
+	second := s.Join(t, clustertest.Options{Host: "second"})
+	third := s.Join(t, clustertest.Options{Host: "third"})
+	s.CreateActor(t, s.Children[0], "kept", "peacepie_std", "Echo", "")
+	s.Eventually(t, "three voters", func() bool { return len(s.Head.Replica().Voters()) == 3 })
+
+	s.Isolate(second, third)
+	s.Eventually(t, "the cut-off root's replica to know no leader", func() bool { return s.Head.Replica().Leader() == 0 })
+	r := s.Ask(t, s.Main.AdminName(), "create_actor", clustertest.JSON(t,
+		`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "split"}`))
+	if r.Command == "actor_is_created" || !strings.Contains(describeValue(r.Body), "cannot reach a majority") {
+		t.Fatalf("create_actor on the minority side: %s %s", r.Command, describeValue(r.Body))
+	}
+	if err := s.Move("kept", s.Main.AdminName()); err == nil || !strings.Contains(err.Error(), "cannot reach a majority") {
+		t.Fatalf("a move on the minority side: %v", err)
+	}
+	if r := s.AskFrom(t, s.Main.AdminName(), "kept", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("an actor on the minority side: %s %s", r.Command, describeValue(r.Body))
+	}
+	var root *clustertest.System
+	s.Eventually(t, "a host of the majority to take over", func() bool {
+		switch {
+		case second.Head.IsRoot():
+			root = second
+		case third.Head.IsRoot():
+			root = third
+		}
+		return root != nil
+	})
+	root.CreateActor(t, root.Main.AdminName(), "split", "peacepie_std", "Echo", "")
+	if _, ok := s.Head.Replica().Lookup("split"); ok {
+		t.Fatal("the minority's replica took a name it cannot have been told")
+	}
 }

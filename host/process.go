@@ -117,7 +117,7 @@ type Process struct {
 	// route_flushed (remote.go). rounding counts them, for the fast path.
 	roundMu   sync.Mutex
 	rounding  atomic.Int32
-	underHead bool              // another process heads the system (SetRemote)
+	underHead atomic.Bool       // another process heads the system (SetRemote, BecameHead)
 	viaHead   map[string]uint64 // name → the epoch of its route_flush
 	flushSeq  uint64            // numbers the route_flush markers (roundMu)
 	roundQ    map[string][]Message
@@ -313,7 +313,7 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 // is released. The root's Route makes the same check under its
 // directory's lock.
 func (p *Process) deliverAway(m Message, fromHead bool) (*Actor, error) {
-	if !p.underHead {
+	if !p.underHead.Load() {
 		pl, err := p.route("", &m)
 		if err != nil {
 			return nil, err

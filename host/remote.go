@@ -136,7 +136,7 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		old.stopping = true
 		old.releaseLinksLocked()
 		old.mu.Unlock()
-		if !p.underHead {
+		if !p.underHead.Load() {
 			p.mu.Lock()
 			if p.actors[name] == old {
 				delete(p.actors, name)
@@ -273,7 +273,7 @@ func (p *Process) PushLocal(m Message) error {
 // it may be holding some; the move's end asks again, route_reflush). Then
 // the queue goes to the actor, and later messages go straight to it.
 func (p *Process) Activate(name string) error {
-	round := p.underHead
+	round := p.underHead.Load()
 	if round {
 		// Held until the flush has its place on the way to the head: a
 		// message from here chose its way either before (it is ahead of
@@ -452,7 +452,28 @@ func (p *Process) RouteReflush(name string) {
 // the process handles messages, and after r knows the system's head.
 func (p *Process) SetRemote(r Remote) {
 	p.remote = r
-	p.underHead = r.Head() != p.adminName
+	p.underHead.Store(r.Head() != p.adminName)
+}
+
+// HeadsSystem tells the process whether it heads its system now (its
+// Remote takes the role of a head that was lost, or gives it up again
+// before it had it): what moves into a process that heads the system does
+// not wait for route flushes through another process, and messages that
+// wait for one already are delivered.
+func (p *Process) HeadsSystem(heads bool) {
+	p.underHead.Store(!heads)
+	if !heads {
+		return
+	}
+	p.roundMu.Lock()
+	names := make([]string, 0, len(p.viaHead))
+	for name := range p.viaHead {
+		names = append(names, name)
+	}
+	for _, name := range names {
+		p.flushedLocked(name, p.viaHead[name])
+	}
+	p.roundMu.Unlock()
 }
 
 // remoteNode returns the process an address leads to when it is another

@@ -425,11 +425,12 @@ type headNet struct {
 	holds   *holdList
 	crashed chan struct{} // closed by crash (the holds' dead)
 
-	mu     sync.Mutex
-	conns  []net.Conn
-	lns    []net.Listener
-	dialed map[string][]net.Conn // by the address dialed, for CutLinksTo
-	dead   bool
+	mu      sync.Mutex
+	conns   []net.Conn
+	lns     []net.Listener
+	dialed  map[string][]net.Conn // by the address dialed, for CutLinksTo
+	blocked map[string]bool       // addresses this head may not dial (Isolate)
+	dead    bool
 }
 
 // keep adds c to what crash cuts, or closes it if the host crashed.
@@ -445,6 +446,12 @@ func (n *headNet) keep(c net.Conn) bool {
 }
 
 func (n *headNet) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	n.mu.Lock()
+	blocked := n.blocked[addr]
+	n.mu.Unlock()
+	if blocked {
+		return nil, fmt.Errorf("clustertest: dial %s: a partition is in the way: %w", addr, net.ErrClosed)
+	}
 	c, err := n.Network.Dial(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -492,6 +499,16 @@ func (n *headNet) crash() {
 	}
 }
 
+// block forbids (or, off, allows again) dials to addr.
+func (n *headNet) block(addr string, on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.blocked == nil {
+		n.blocked = map[string]bool{}
+	}
+	n.blocked[addr] = on
+}
+
 // cut closes the connections the head dialed to addr.
 func (n *headNet) cut(addr string) {
 	n.mu.Lock()
@@ -526,6 +543,12 @@ func (l *keptListener) Accept() (net.Conn, error) {
 // them ended.
 func (s *System) Crash(t testing.TB) {
 	t.Helper()
+	// The directory's replica dies with the rest at once, as with kill -9:
+	// cut first, so that what the head does about its links ending (its
+	// hosts look gone to it) cannot reach the other replicas.
+	if r := s.Head.Replica(); r != nil {
+		r.Stop()
+	}
 	s.net.crash()
 	s.mu.Lock()
 	children := make([]*Child, 0, len(s.procs))
@@ -556,6 +579,29 @@ func (s *System) Crash(t testing.TB) {
 // (another head's links address: its uplink to the root, its directory
 // link), as a short partition would: the host stays up and joins again.
 func (s *System) CutLinksTo(addr string) { s.net.cut(addr) }
+
+// Isolate puts a partition between this host's head and the heads of
+// others: neither side can dial the other, and the links they dialed to
+// each other are cut (the links between heads are always dialed by one of
+// the two). Heal takes it away.
+func (s *System) Isolate(others ...*System) {
+	for _, o := range others {
+		s.net.block(o.Head.Addr(), true)
+		o.net.block(s.Head.Addr(), true)
+	}
+	for _, o := range others {
+		s.net.cut(o.Head.Addr())
+		o.net.cut(s.Head.Addr())
+	}
+}
+
+// Heal takes away a partition that Isolate put.
+func (s *System) Heal(others ...*System) {
+	for _, o := range others {
+		s.net.block(o.Head.Addr(), false)
+		o.net.block(s.Head.Addr(), false)
+	}
+}
 
 // Ask asks recipient from the head's process and returns the reply (an
 // error reply too); it fails the test on a transport error.

@@ -108,8 +108,9 @@ type Replica struct {
 	storage *raft.MemoryStorage
 	log     *slog.Logger
 
-	leader atomic.Uint64
-	seq    atomic.Uint64 // numbers this replica's proposals
+	leader      atomic.Uint64
+	leaderSince atomic.Int64  // unix nanoseconds: when this replica became the leader it is
+	seq         atomic.Uint64 // numbers this replica's proposals
 
 	// mu guards dir, voters and waits (the loop writes dir and voters;
 	// readers copy out).
@@ -214,6 +215,32 @@ func (r *Replica) Leader() uint64 { return r.leader.Load() }
 
 // IsLeader reports whether this replica leads the group.
 func (r *Replica) IsLeader() bool { return r.leader.Load() == r.cfg.ID }
+
+// LeaderFor returns how long this replica has led the group (0 when it
+// does not lead it).
+func (r *Replica) LeaderFor() time.Duration {
+	if !r.IsLeader() {
+		return 0
+	}
+	return time.Since(time.Unix(0, r.leaderSince.Load()))
+}
+
+// ElectionTimeout returns the time without a leader's word after which a
+// follower stands for election (at least; Raft adds up to as much again).
+func (r *Replica) ElectionTimeout() time.Duration {
+	return time.Duration(r.cfg.ElectionTicks) * r.cfg.Tick
+}
+
+// PeerActive reports, on the leader, whether the member id has answered it
+// within the last election timeout (Raft's CheckQuorum keeps that); false
+// elsewhere, and for an ID that is not a member.
+func (r *Replica) PeerActive(id uint64) bool {
+	if !r.IsLeader() {
+		return false
+	}
+	pr, ok := r.node.Status().Progress[id]
+	return ok && pr.RecentActive
+}
 
 // Lookup returns the node that holds name, in this replica's view.
 func (r *Replica) Lookup(name string) (string, bool) {
@@ -434,6 +461,9 @@ func (r *Replica) run() {
 // apply.
 func (r *Replica) handle(rd raft.Ready) error {
 	if rd.SoftState != nil && rd.SoftState.Lead != r.leader.Load() {
+		if rd.SoftState.Lead == r.cfg.ID {
+			r.leaderSince.Store(time.Now().UnixNano())
+		}
 		r.leader.Store(rd.SoftState.Lead)
 		if r.cfg.OnLeader != nil {
 			r.cfg.OnLeader(rd.SoftState.Lead)

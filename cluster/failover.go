@@ -1,0 +1,172 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/peacepie/peacepie/cluster/raftdir"
+)
+
+// Failover: when the root is lost, the host whose replica leads the
+// directory's group takes the root's role, and the other hosts join it.
+//
+// A host that loses its link to the root tries every second to join
+// again (rejoin). Where it goes depends on its replica:
+//
+//   - no leader known (the group has no majority, or is electing): the
+//     root's old address, as before;
+//   - the leader is the old root's replica: the old root (it is alive,
+//     the link only broke);
+//   - the leader is another host's replica: that host, which takes over
+//     (until it has, it redirects the join, and the next try goes again);
+//   - the leader is this host's own replica: it takes over (takeOver), but
+//     only once it has led for two election timeouts and the old root's
+//     replica has not answered it meanwhile (Raft's CheckQuorum activity):
+//     a root that is alive and talks to the group keeps its role.
+//
+// Taking over: the dead root's host's names leave the group (drop_host:
+// asks waiting on them fail, its processes are gone for everybody here);
+// the new root's directory is the group's; the old root's replica is
+// removed from the group; the mirror starts; the other hosts join it with
+// their actors, as after a partition. Hosts that have not joined within
+// rejoinGrace are taken as dead with the old root, and their names leave
+// too.
+//
+// What is lost with the root: the moves it was running (an actor extracted
+// and not yet activated elsewhere is gone with its held messages), the
+// messages on their way through it, its own actors and its children's,
+// and the package set's updates (the hosts keep the set they last had).
+
+// rejoinGrace is how long, after a takeover, the hosts of the directory
+// have to join the new root before their names are dropped.
+const rejoinGrace = 10 * time.Second
+
+// nextRoot says where a host that lost the root (of host oldHost, at
+// oldAddr) joins next, or that it takes over itself.
+func (h *Head) nextRoot(oldAddr, oldHost string) (addr string, takeOver bool) {
+	r := h.repl.Load()
+	if r == nil {
+		return oldAddr, false
+	}
+	leader := r.rep.Leader()
+	if leader == 0 {
+		return oldAddr, false
+	}
+	if leader == r.id {
+		old := r.memberOf(oldHost)
+		if r.rep.LeaderFor() >= 2*r.rep.ElectionTimeout() && (old == 0 || !r.rep.PeerActive(old)) {
+			return "", true
+		}
+		return oldAddr, false
+	}
+	leaderHost, leaderAddr, _ := strings.Cut(r.rep.Members()[leader], " ")
+	if leaderHost == oldHost || leaderAddr == "" {
+		return oldAddr, false
+	}
+	return leaderAddr, false
+}
+
+// memberOf returns the raft ID of hostName's replica in the group, or 0.
+func (r *replication) memberOf(hostName string) uint64 {
+	for id, ctx := range r.rep.Members() {
+		if name, _, _ := strings.Cut(ctx, " "); name == hostName {
+			return id
+		}
+	}
+	return 0
+}
+
+// takeOver makes this head the system's root in place of the lost root
+// of host oldHost. It reports false if it could not (the group did not
+// commit the old root's departure, or this host joined meanwhile).
+func (h *Head) takeOver(oldHost string) bool {
+	r := h.repl.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	res, err := r.rep.Propose(ctx, raftdir.Command{Op: raftdir.OpDropHost, Host: oldHost})
+	cancel()
+	if err != nil {
+		h.log.Warn("the lost root's names do not leave the directory: no takeover yet", "old_root", oldHost, "error", err.Error())
+		return false
+	}
+	names := r.rep.Names()
+	reason := fmt.Sprintf("host %s is gone: it was the system's root, and the system lost it", oldHost)
+	// Before the role: a move this head runs as the root into its own
+	// process must not wait for a route flush through another (Activate,
+	// under h.mu; Process.roundMu comes before Head.mu).
+	h.proc.HeadsSystem(true)
+	h.mu.Lock()
+	if h.up != nil || h.stopping {
+		h.mu.Unlock()
+		h.proc.HeadsSystem(false)
+		return false
+	}
+	h.dir = map[string]string{}
+	for name, node := range names {
+		if node != h.proc.AdminName() { // the root's own actors are found in its process
+			h.dir[name] = node
+		}
+	}
+	clear(h.hostDir)
+	h.rootNode, h.rootAddr, h.rootGossip = h.proc.AdminName(), "", ""
+	h.goneHosts[oldHost] = reason
+	h.root.Store(true)
+	to := h.neighbours("")
+	h.mu.Unlock()
+
+	h.log.Warn("the system's root is lost: this host takes over as the root", "old_root", oldHost, "names", len(names), "names_dropped", len(res.Names))
+	h.tellGone(to, oldHost+".main.admin", reason, res.Names)
+	h.proc.ProcessGone(oldHost+".main.admin", reason, res.Names...)
+	h.removeReplicas(oldHost)
+	go r.mirror()
+	h.dirChanged()
+	go h.dropAbsentHosts(r)
+	return true
+}
+
+// dropAbsentHosts waits rejoinGrace after a takeover, then takes every
+// host that has names in the directory and has not joined the new root as
+// gone with the old root: its processes' names leave, and everybody hears.
+func (h *Head) dropAbsentHosts(r *replication) {
+	select {
+	case <-r.stop:
+		return
+	case <-time.After(rejoinGrace):
+	}
+	h.mu.Lock()
+	nodes := map[string]bool{}
+	for _, node := range h.dir {
+		if hn := hostOf(node); hn != h.cfg.Host && h.members[hn] == nil {
+			nodes[node] = true
+		}
+	}
+	h.mu.Unlock()
+	list := make([]string, 0, len(nodes))
+	for n := range nodes {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	for _, node := range list {
+		reason := fmt.Sprintf("host %s is gone: it did not join the new root within %s of the old one's loss", hostOf(node), rejoinGrace)
+		h.log.Warn("host is gone", "host", hostOf(node), "reason", reason)
+		h.nodeGone(node, reason, false)
+		h.removeReplicas(hostOf(node))
+	}
+}
+
+// IsRoot reports whether this head is the system's root now.
+func (h *Head) IsRoot() bool { return h.root.Load() }
+
+// writesRefused returns why this root may not write the directory now, or
+// nil: a root whose replica knows no leader of a group of several hosts
+// is on a minority side of a partition (or the group is electing), and
+// the other side may be giving the same names.
+func (h *Head) writesRefused() error {
+	r := h.repl.Load()
+	if r == nil || !h.root.Load() || len(r.rep.Members()) <= 1 || r.rep.Leader() != 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (new names and moves wait until it can)", raftdir.ErrNoLeader)
+}
