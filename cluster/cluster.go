@@ -130,7 +130,7 @@ type Head struct {
 	goneHosts  map[string]string             // root: hosts that went, and why
 	lost       map[string]map[string]*record // root: actors of processes that died, for a restart
 	up         *link.Conn                    // not root: the link to the root
-	joining    *link.Conn                    // not root: the link it joins on, until the welcome (linkLocked)
+	joining    *link.Conn                    // not root: the link it joins on, until the welcome (replies go up it: route)
 	rootAddr   string                        // not root: the root's link address
 	rootGossip string                        // not root: the root's gossip address
 	hostDir    map[string]string             // not root: actors of this host's children, as the root said (names.go)
@@ -592,6 +592,11 @@ func (h *Head) route(node string, m host.Message) (*link.Slot, error) {
 	if node == "" {
 		return nil, fmt.Errorf("%w: message %q has no recipient", host.ErrBadAddress, m.Command)
 	}
+	if m.Recipient.Reply != 0 && !h.root.Load() && h.up == nil && h.joining != nil && h.children[node] == nil {
+		// A reply to another host while this one joins: the root routes
+		// to a host as soon as it has its link, ahead of the welcome.
+		return h.joining.Reserve(), nil
+	}
 	c, err := h.linkLocked(node)
 	if err != nil {
 		return nil, err
@@ -630,8 +635,6 @@ func (h *Head) linkLocked(node string) (*link.Conn, error) {
 			return nil, fmt.Errorf("%w: %q: no host %q in this system", host.ErrNoProcess, node, hostName)
 		}
 		return mb.conn, nil
-	case h.up == nil && h.joining != nil:
-		return h.joining, nil
 	case h.up == nil:
 		return nil, fmt.Errorf("%w: %q: the system's head %s is unreachable", host.ErrNoProcess, node, h.rootNode)
 	}

@@ -23,7 +23,7 @@ import (
 //   - the leader is another host's replica: that host, which takes over
 //     (until it has, it redirects the join, and the next try goes again);
 //   - the leader is this host's own replica: it takes over (takeOver), but
-//     only once it has led for two election timeouts and the old root's
+//     only once it has led for 1.5 election timeouts and the old root's
 //     replica has not answered it meanwhile (Raft's CheckQuorum activity):
 //     a root that is alive and talks to the group keeps its role.
 //
@@ -56,8 +56,11 @@ func (h *Head) nextRoot(oldAddr, oldHost string) (addr string, takeOver bool) {
 		return oldAddr, false
 	}
 	if leader == r.id {
+		// 1.5 election timeouts: Raft's CheckQuorum marks every follower
+		// inactive once per election timeout, so after more than one the
+		// silence is the old root's own.
 		old := r.memberOf(oldHost)
-		if r.rep.LeaderFor() >= 2*r.rep.ElectionTimeout() && (old == 0 || !r.rep.PeerActive(old)) {
+		if r.rep.LeaderFor() >= r.rep.ElectionTimeout()*3/2 && (old == 0 || !r.rep.PeerActive(old)) {
 			return "", true
 		}
 		return oldAddr, false
@@ -67,6 +70,21 @@ func (h *Head) nextRoot(oldAddr, oldHost string) (addr string, takeOver bool) {
 		return oldAddr, false
 	}
 	return leaderAddr, false
+}
+
+// sleepBeforeRejoin waits before the next try to join: a second, or a
+// quarter of one while a host other than the lost root's leads the
+// directory's group (a failover is under way).
+func (h *Head) sleepBeforeRejoin(oldHost string) {
+	wait := time.Second
+	if r := h.repl.Load(); r != nil {
+		if leader := r.rep.Leader(); leader != 0 {
+			if name, _, _ := strings.Cut(r.rep.Members()[leader], " "); name != oldHost {
+				wait = time.Second / 4
+			}
+		}
+	}
+	time.Sleep(wait)
 }
 
 // memberOf returns the raft ID of hostName's replica in the group, or 0.

@@ -260,7 +260,12 @@ func (h *Head) hosts() host.Array {
 	for i, n := range own {
 		procs[i] = n.String("node")
 	}
-	out := host.Array{host.Object{{Key: "name", Value: h.cfg.Host}, {Key: "head", Value: true}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}}}
+	roles := h.directoryRoles()
+	self := host.Object{{Key: "name", Value: h.cfg.Host}, {Key: "head", Value: true}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}}
+	if role := roles[h.cfg.Host]; role != "" {
+		self = append(self, host.Field{Key: "directory", Value: role})
+	}
+	out := host.Array{self}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	names := make([]string, 0, len(h.members)+len(h.goneHosts))
@@ -279,7 +284,11 @@ func (h *Head) hosts() host.Array {
 			for i, node := range m.nodes {
 				procs[i] = node
 			}
-			out = append(out, host.Object{{Key: "name", Value: n}, {Key: "head", Value: false}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}})
+			row := host.Object{{Key: "name", Value: n}, {Key: "head", Value: false}, {Key: "state", Value: "up"}, {Key: "processes", Value: procs}}
+			if role := roles[n]; role != "" {
+				row = append(row, host.Field{Key: "directory", Value: role})
+			}
+			out = append(out, row)
 			continue
 		}
 		out = append(out, host.Object{{Key: "name", Value: n}, {Key: "head", Value: false}, {Key: "state", Value: "gone"},
@@ -353,7 +362,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 		}
 		// Until the welcome, replies from here go up this link: the root
 		// routes to this host as soon as it has its link, and the
-		// welcome comes behind what it routed (linkLocked).
+		// welcome comes behind what it routed (route).
 		h.mu.Lock()
 		h.joining = c
 		h.mu.Unlock()
@@ -544,10 +553,11 @@ func (h *Head) uplinkEnded(c *link.Conn, err error) {
 
 // rejoin tries to join again every second until it does or the host
 // stops: the lost root of host oldHost at addr, or the host that takes
-// its role, or it takes it itself (failover.go).
+// its role, or it takes it itself (failover.go); every quarter of a second
+// while a failover is under way.
 func (h *Head) rejoin(addr, oldHost string) {
 	for {
-		time.Sleep(time.Second)
+		h.sleepBeforeRejoin(oldHost)
 		if h.isStopping() {
 			return
 		}

@@ -115,6 +115,30 @@ func (h *Head) startReplication() error {
 	return nil
 }
 
+// directoryRoles returns each host's part in the directory's group, as
+// this head's replica knows it: "leader", "voter" or "learner" (a host
+// without a replica in the group is missing).
+func (h *Head) directoryRoles() map[string]string {
+	r := h.repl.Load()
+	if r == nil {
+		return nil
+	}
+	leader, voters := r.rep.Leader(), r.rep.Voters()
+	out := map[string]string{}
+	for id, ctx := range r.rep.Members() {
+		name, _, _ := strings.Cut(ctx, " ")
+		switch {
+		case id == leader:
+			out[name] = "leader"
+		case slices.Contains(voters, id):
+			out[name] = "voter"
+		default:
+			out[name] = "learner"
+		}
+	}
+	return out
+}
+
 // Replica returns this head's replica of the directory (nil before
 // NewHead returned).
 func (h *Head) Replica() *raftdir.Replica {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostsOf returns get_hosts as hostName asks it: host → its row.
+func hostsOf(ws *wsConn, hostName string) map[string]map[string]any {
+	a := ws.request("ask", hostName+".main.admin", "get_hosts", nil, 2) // no root: it fails in 2 s
+	body, _ := a["body"].(map[string]any)
+	list, _ := body["hosts"].([]any)
+	out := map[string]map[string]any{}
+	for _, h := range list {
+		if o, ok := h.(map[string]any); ok {
+			out[fmt.Sprint(o["name"])] = o
+		}
+	}
+	return out
+}
+
+// TestFirstHostKilled: three hosts, each a `peacepie run`; kill -9 of the
+// first, the system's root: within seconds a survivor takes its role and
+// the other joins it; asks between the survivors' actors answer from both
+// consoles, create_actor works on both, and an ask to the dead host's
+// actor fails at once.
+func TestFirstHostKilled(t *testing.T) {
+	t.Parallel()
+	first := startFresh(t)
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, nil)
+	third := startHost(t, "third", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 10*time.Second, "three hosts up, each a voter of the directory", func() bool {
+		hosts := hostsOf(ws, "first")
+		voters := 0
+		for _, row := range hosts {
+			if d := row["directory"]; d == "leader" || d == "voter" {
+				voters++
+			}
+		}
+		return len(hosts) == 3 && voters == 3
+	})
+	ws.expect("first.main.admin", "create_actor", createBody("HelloWorld", "on_first"), "actor_is_created")
+	ws.expect("second.main.admin", "create_actor", createBody("HelloWorld", "on_second"), "actor_is_created")
+	ws.expect("third.main.admin", "create_actor", createBody("HelloWorld", "on_third"), "actor_is_created")
+	ws2, ws3 := dial(t, second), dial(t, third)
+
+	killed := time.Now()
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var root string
+	eventually(t, 20*time.Second, "a survivor to head the system, with the other up", func() bool {
+		for _, name := range []string{"second", "third"} {
+			hosts := hostsOf(map[string]*wsConn{"second": ws2, "third": ws3}[name], name)
+			other := map[string]string{"second": "third", "third": "second"}[name]
+			if row := hosts[name]; row != nil && row["head"] == true && hosts[other] != nil && hosts[other]["state"] == "up" {
+				root = name
+				return true
+			}
+		}
+		return false
+	})
+	took := time.Since(killed)
+	t.Logf("%s heads the system %s after the first host's kill -9", root, took.Round(time.Millisecond))
+	if hosts := hostsOf(ws2, "second"); hosts["first"]["state"] != "gone" {
+		t.Errorf("the first host after its death: %v", hosts["first"])
+	}
+	for _, w := range []*wsConn{ws2, ws3} {
+		for _, name := range []string{"on_second", "on_third"} {
+			eventually(t, 10*time.Second, name+" to answer", func() bool { return w.ask(name, "tick", nil).command() == "hello_world" })
+		}
+		begin := time.Now()
+		if a := w.ask("on_first", "tick", nil); a.command() != "actor_is_not_found" || time.Since(begin) > 5*time.Second {
+			t.Errorf("an ask to the dead host's actor: %s after %s", a, time.Since(begin))
+		}
+	}
+	ws2.expect("second.main.admin", "create_actor", createBody("HelloWorld", "made_on_second"), "actor_is_created")
+	ws3.expect("third.main.admin", "create_actor", createBody("HelloWorld", "made_on_third"), "actor_is_created")
+	ws2.expect("made_on_third", "tick", nil, "hello_world")
+	ws3.expect(root+".main.admin", "recreate_actor", raw(`{"entity": "made_on_second", "node": "third.main.admin"}`), "actor_is_recreated")
+	ws2.expect("made_on_second", "tick", nil, "hello_world")
+}
