@@ -213,10 +213,11 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		}
 		h.gossip = g
 	}
-	if !h.root.Load() {
-		h.fwd = &forwarder{proc: proc, send: h.forwardToRoot}
-		proc.OnOperatorWatched(h.operatorWatched)
-	}
+	// Every head has the forwarder up and the operator's watch, used
+	// while it is not the root: a root may become one of the others
+	// (failover.go, yieldRoot).
+	h.fwd = &forwarder{proc: proc, send: h.forwardToRoot}
+	proc.OnOperatorWatched(h.operatorWatched)
 	proc.OnWatched(h.watched)
 	if h.root.Load() {
 		if err := h.startReplication(); err != nil {

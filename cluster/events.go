@@ -250,6 +250,9 @@ func (h *Head) passDown(node string, body any) {
 // not the root: while somebody watches it, it asks the root for the events
 // and stats of the rest of the system (watch_system).
 func (h *Head) operatorWatched(on bool) {
+	if h.root.Load() {
+		return // the root has every event already
+	}
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "watch_system", Body: host.Object{{Key: "on", Value: on}}}
 	if err := h.sendToRoot(m); err != nil {
 		h.log.Debug("watch_system is not sent; it is sent when the host joins", "on", on, "error", err.Error())

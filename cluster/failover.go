@@ -139,6 +139,7 @@ func (h *Head) takeOver(oldHost string) bool {
 	h.proc.ProcessGone(oldHost+".main.admin", reason, res.Names...)
 	h.removeReplicas(oldHost)
 	go r.mirror()
+	go h.seekRoot(r)
 	h.dirChanged()
 	go h.dropAbsentHosts(r)
 	return true
@@ -187,4 +188,88 @@ func (h *Head) writesRefused() error {
 		return nil
 	}
 	return fmt.Errorf("%w (new names and moves wait until it can)", raftdir.ErrNoLeader)
+}
+
+// A root cut off from the majority (it refuses new names and moves,
+// writesRefused) looks for the root the majority has meanwhile: every
+// seekRootEvery, once its replica has known no leader for
+// seekRootAfter, it tries to join the hosts its replica lists. A host that
+// heads the system welcomes it; then it yields its role (yieldRootLocked)
+// and is one of the others, its actors keeping the names nobody took
+// meanwhile (a host that welcomes it is the root of a majority: a
+// minority's hosts have no root to welcome it).
+
+// seekRootEvery and seekRootAfter pace a leaderless root's search.
+const (
+	seekRootEvery = time.Second
+	seekRootAfter = 3 * time.Second
+)
+
+// seekRoot runs while this head is the root (r is its replication).
+func (h *Head) seekRoot(r *replication) {
+	var leaderless time.Time
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-time.After(seekRootEvery):
+		}
+		if !h.root.Load() {
+			return
+		}
+		if r.rep.Leader() != 0 || len(r.rep.Members()) <= 1 {
+			leaderless = time.Time{}
+			continue
+		}
+		if leaderless.IsZero() {
+			leaderless = time.Now()
+		}
+		if time.Since(leaderless) < seekRootAfter {
+			continue
+		}
+		for id, mctx := range r.rep.Members() {
+			name, addr, _ := strings.Cut(mctx, " ")
+			if id == r.id || name == h.cfg.Host || addr == "" {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			err := h.join(ctx, addr)
+			cancel()
+			if err == nil {
+				h.log.Warn("this host was the root of a minority: it yields the role to the majority's", "root", h.Head())
+				h.reportProcesses()
+				return
+			}
+			h.log.Debug("no root at a host of the directory", "host", name, "error", err.Error())
+		}
+	}
+}
+
+// yieldRootLocked makes this head one of the others, if it is the root
+// (h.mu held; the caller sets h.up and the root's names): the names of its
+// own children's actors are its host's names (hostDir), the rest of the
+// directory is the new root's. It returns what to do once h.mu is
+// released (nil if it was not the root): stop heading the process, and
+// send the hosts linked to it to the new root.
+func (h *Head) yieldRootLocked() func() {
+	if !h.root.Load() {
+		return nil
+	}
+	h.root.Store(false)
+	for name, node := range h.dir {
+		if h.children[node] != nil {
+			h.hostDir[name] = node
+		}
+	}
+	h.dir = map[string]string{}
+	members := make([]*member, 0, len(h.members))
+	for _, mb := range h.members {
+		members = append(members, mb)
+	}
+	return func() {
+		h.proc.HeadsSystem(false)
+		for _, mb := range members { // they look for the root again (rejoin)
+			mb.conn.Close("this host is no longer the system's root")
+		}
+	}
 }

@@ -394,13 +394,17 @@ func (h *Head) join(ctx context.Context, addr string) error {
 				continue
 			}
 			h.followPackages(o.String("packages"))
-			if o.String("replica") == "removed" {
-				h.replaceReplica(c)
-			}
 			h.mu.Lock()
+			yielded := h.yieldRootLocked()
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.joining = nil
 			h.mu.Unlock()
+			if yielded != nil {
+				yielded()
+			}
+			if o.String("replica") == "removed" { // after yielding: a new replica joins the group
+				h.replaceReplica(c)
+			}
 			h.proc.NotifyWatched() // watched: ask the root for the rest of the system (watch_system)
 			select {
 			case <-c.Done(): // it ended before it was h.up: see to it now

@@ -111,6 +111,7 @@ func (h *Head) startReplication() error {
 	}
 	if h.root.Load() {
 		go r.mirror()
+		go h.seekRoot(r)
 	}
 	return nil
 }
@@ -492,6 +493,9 @@ func (r *replication) mirror() {
 		case <-r.changed:
 		case <-time.After(mirrorEvery):
 		}
+		if !h.root.Load() {
+			return // it yielded the role (failover.go); a takeover starts another
+		}
 		for !r.mirrorOnce(h) {
 			select {
 			case <-r.stop:
@@ -505,6 +509,9 @@ func (r *replication) mirror() {
 // mirrorOnce proposes the differences once; it reports whether they all
 // committed.
 func (r *replication) mirrorOnce(h *Head) bool {
+	if !h.root.Load() {
+		return true // it yielded the role (failover.go)
+	}
 	if len(r.rep.Members()) <= 1 {
 		return true // nobody to replicate to (addReplica kicks the mirror)
 	}

@@ -164,7 +164,8 @@ func TestARemovedReplicaIsReplaced(t *testing.T) {
 // TestAMinorityRootRefusesNewNames: the root cut off from the two other
 // hosts steps down in the directory's group and refuses new names and
 // moves with an error naming the cause, while its actors keep answering;
-// the majority side takes over, and no name is given on both sides.
+// the majority side takes over, and no name is given on both sides; healed,
+// the old root joins the new one as one of the others.
 func TestAMinorityRootRefusesNewNames(t *testing.T) {
 	s := clustertest.Start(t, clustertest.Options{Children: 1})
 	second := s.Join(t, clustertest.Options{Host: "second"})
@@ -198,5 +199,29 @@ func TestAMinorityRootRefusesNewNames(t *testing.T) {
 	root.CreateActor(t, root.Main.AdminName(), "split", "peacepie_std", "Echo", "")
 	if _, ok := s.Head.Replica().Lookup("split"); ok {
 		t.Fatal("the minority's replica took a name it cannot have been told")
+	}
+
+	// Healed, the old root yields to the majority's and joins it with its
+	// actors; every replica agrees, and every name is in one place.
+	s.Heal(second, third)
+	s.Eventually(t, "the old root to join the new one", func() bool {
+		return !s.Head.IsRoot() && strings.Contains(describeValue(root.Ask(t, root.Main.AdminName(), "get_hosts", nil).Body), `"name":"first","head":false,"state":"up"`)
+	})
+	s.Eventually(t, "kept to answer from the new root's host", func() bool {
+		return root.AskFrom(t, root.Main.AdminName(), "kept", "echo", nil).Command == "echoed"
+	})
+	want := map[string]string{"kept": s.Children[0], "split": root.Main.AdminName()}
+	for _, h := range []*clustertest.System{s, second, third} {
+		s.Eventually(t, "the replica of "+h.Main.AdminName()+" to agree", func() bool {
+			return maps.Equal(h.Head.Replica().Names(), want)
+		})
+	}
+	if r := s.Ask(t, s.Main.AdminName(), "create_actor", clustertest.JSON(t,
+		`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "split"}`)); r.Command == "actor_is_created" {
+		t.Fatal("the old root gave a name the new one holds")
+	}
+	s.CreateActor(t, s.Main.AdminName(), "after_heal", "peacepie_std", "Echo", "")
+	if r := root.AskFrom(t, root.Main.AdminName(), "after_heal", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("an actor made on the old root after the heal: %s %s", r.Command, describeValue(r.Body))
 	}
 }
