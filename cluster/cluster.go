@@ -60,6 +60,10 @@ type HeadConfig struct {
 	// Backoff (doubled, up to 30 s, while it keeps dying within a minute).
 	Restart bool
 	Backoff time.Duration
+	// RecreateElsewhere makes the actors of a host that dies again, from
+	// their class and last known params, in the main processes of the
+	// surviving hosts (failover.go, recreateElsewhere).
+	RecreateElsewhere bool
 	// MaxProcesses bounds the child processes this host runs at once
 	// (being started included): create_process past it is refused with
 	// host.ErrProcessLimit. 0: DefaultMaxProcesses.
@@ -118,10 +122,10 @@ type Head struct {
 	dir      map[string]string // root: actor name → node, for actors of children and other hosts
 	next     int               // the number of the next process_N
 	waiting  map[string]chan *link.Conn
-	gone     []host.Object                 // the last processes that ended, for get_processes
-	hosted   map[string]map[string]*record // node → actor name → what re-creates it
-	moving   map[string]*move              // actors on their way between processes
-	stopping bool                          // the head is shutting down: no restarts
+	gone     []host.Object      // the last processes that ended, for get_processes
+	records  map[string]*record // actor name → what re-creates it (root; its own process's actors too)
+	moving   map[string]*move   // actors on their way between processes
+	stopping bool               // the head is shutting down: no restarts
 	restarts map[string]restartState
 	pending  map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
 
@@ -197,7 +201,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, refusals: ratelog.New(cfg.Logger, 10, 256), children: map[string]*child{}, dir: map[string]string{},
-		waiting: map[string]chan *link.Conn{}, hosted: map[string]map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
+		waiting: map[string]chan *link.Conn{}, records: map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}, directAddr: map[string]string{}, routes: map[string]map[string]bool{}, unrouting: map[string]*unrouteWait{}}
@@ -691,14 +695,27 @@ func (h *Head) Locate(name string) string {
 // Reserve implements host.Remote for actors of the head itself.
 func (h *Head) Reserve(name string, class host.ClassDesc, params host.Object) error {
 	if h.root.Load() {
-		return h.reserve(name, h.proc.AdminName(), nil)
+		return h.reserve(name, h.proc.AdminName(), &record{class: class, params: params})
 	}
 	return reserveAt(h.proc, h.Head(), name, class, params)
 }
 
-// NoteParams implements host.Remote (the head's own actors are not
-// restarted: the head's death is the system's).
-func (h *Head) NoteParams(string, host.Object) {}
+// NoteParams implements host.Remote: the root records its own actors'
+// params (a failover may re-create them elsewhere, failover.go); another
+// head tells the root.
+func (h *Head) NoteParams(name string, params host.Object) {
+	if !h.root.Load() {
+		h.proc.Send(host.Message{System: true, Command: "params_known", Recipient: host.Address{Node: h.Head()},
+			Body: host.Object{{Key: "name", Value: name}, {Key: "node", Value: h.proc.AdminName()}, {Key: "params", Value: params}}})
+		return
+	}
+	h.mu.Lock()
+	if r := h.records[name]; r != nil && params != nil {
+		r.params = params
+		h.dirChanged(name)
+	}
+	h.mu.Unlock()
+}
 
 func (h *Head) reserve(name, node string, rec *record) error {
 	var out outbox
@@ -717,15 +734,12 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
 	}
-	h.dirChanged()
+	h.dirChanged(name)
+	if rec != nil {
+		h.records[name] = rec
+	}
 	if node != h.proc.AdminName() {
 		h.dir[name] = node
-		if rec != nil {
-			if h.hosted[node] == nil {
-				h.hosted[node] = map[string]*record{}
-			}
-			h.hosted[node][name] = rec
-		}
 		h.tellNameLocked(&out, name, node)
 	}
 	return nil
@@ -737,7 +751,12 @@ func (h *Head) Release(name string) {
 		releaseAt(h.proc, h.Head(), name)
 		return
 	}
-	h.dirChanged() // an actor of the root's own process
+	h.mu.Lock()
+	if h.dir[name] == "" {
+		delete(h.records, name)
+	}
+	h.mu.Unlock()
+	h.dirChanged(name) // an actor of the root's own process
 }
 
 func (h *Head) release(name, node string) {
@@ -745,11 +764,13 @@ func (h *Head) release(name, node string) {
 	h.mu.Lock()
 	if h.dir[name] == node {
 		delete(h.dir, name)
-		h.dirChanged()
+		h.dirChanged(name)
 		h.forgetNameLocked(&out, name, node)
 		h.endRoutesLocked(&out, name, false) // nobody waits for the markers
 	}
-	delete(h.hosted[node], name)
+	if h.dir[name] == "" && h.proc.Lookup(name) == nil {
+		delete(h.records, name)
+	}
 	h.mu.Unlock()
 	out.send(h.log)
 }
@@ -902,8 +923,9 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	case "params_known":
 		params, _ := mustGet(body, "params").(host.Object)
 		h.mu.Lock()
-		if r := h.hosted[body.String("node")][body.String("name")]; r != nil && params != nil {
+		if r := h.records[body.String("name")]; r != nil && params != nil && h.dir[body.String("name")] == body.String("node") {
 			r.params = params
+			h.dirChanged(body.String("name"))
 		}
 		h.mu.Unlock()
 	default:

@@ -3,11 +3,14 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/peacepie/peacepie/cluster/raftdir"
+	"github.com/peacepie/peacepie/host"
 )
 
 // Failover: when the root is lost, the host whose replica leads the
@@ -109,7 +112,7 @@ func (h *Head) takeOver(oldHost string) bool {
 		h.log.Warn("the lost root's names do not leave the directory: no takeover yet", "old_root", oldHost, "error", err.Error())
 		return false
 	}
-	names := r.rep.Names()
+	names, entries := r.rep.Names(), r.rep.Entries()
 	reason := fmt.Sprintf("host %s is gone: it was the system's root, and the system lost it", oldHost)
 	// Before the role: a move this head runs as the root into its own
 	// process must not wait for a route flush through another (Activate,
@@ -127,6 +130,11 @@ func (h *Head) takeOver(oldHost string) bool {
 			h.dir[name] = node
 		}
 	}
+	for name, e := range entries {
+		if rec := recordOf(e); rec != nil {
+			h.records[name] = rec
+		}
+	}
 	clear(h.hostDir)
 	h.rootNode, h.rootAddr, h.rootGossip = h.proc.AdminName(), "", ""
 	h.goneHosts[oldHost] = reason
@@ -140,9 +148,78 @@ func (h *Head) takeOver(oldHost string) bool {
 	h.removeReplicas(oldHost)
 	go r.mirror()
 	go h.seekRoot(r)
-	h.dirChanged()
+	h.dirChanged("")
+	lost := map[string]*record{}
+	for name, e := range res.Entries {
+		if rec := recordOf(e); rec != nil {
+			lost[name] = rec
+		}
+	}
+	h.recreateElsewhere(oldHost, lost)
 	go h.dropAbsentHosts(r)
 	return true
+}
+
+// recordOf is what re-creates an actor, from its directory entry (nil
+// when the entry has no class).
+func recordOf(e raftdir.Entry) *record {
+	if len(e.Class) == 0 {
+		return nil
+	}
+	cv, err := host.UnmarshalValue(e.Class)
+	if err != nil {
+		return nil
+	}
+	class, err := host.ClassDescFromValue(cv)
+	if err != nil {
+		return nil
+	}
+	var params host.Object
+	if len(e.Params) > 0 {
+		if pv, err := host.UnmarshalValue(e.Params); err == nil {
+			params, _ = pv.(host.Object)
+		}
+	}
+	return &record{class: class, params: params}
+}
+
+// recreateElsewhere makes the actors of a dead host again, from their
+// records, in the main processes of the surviving hosts (this root's and
+// its members', in turn), when HeadConfig.RecreateElsewhere says so
+// (root). It does not wait for them.
+func (h *Head) recreateElsewhere(deadHost string, lost map[string]*record) {
+	if !h.cfg.RecreateElsewhere || len(lost) == 0 {
+		return
+	}
+	h.mu.Lock()
+	targets := []string{h.proc.AdminName()}
+	for _, mb := range h.members {
+		if mb.host != deadHost {
+			targets = append(targets, mb.node)
+		}
+	}
+	h.mu.Unlock()
+	sort.Strings(targets[1:])
+	names := slices.Sorted(maps.Keys(lost))
+	go func() {
+		for i, name := range names {
+			r, node := lost[name], targets[i%len(targets)]
+			params := r.params
+			if params == nil {
+				params = host.Object{}
+			}
+			body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: name}, {Key: "params", Value: params}}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			reply, err := h.proc.Ask(ctx, host.Message{System: true, Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
+			cancel()
+			if err != nil || reply.Command != "actor_is_created" {
+				h.log.Error("an actor of a dead host could not be made again elsewhere", "actor", name, "host", deadHost, "node", node,
+					"reply", reply.Command, "error", fmt.Sprint(err))
+				continue
+			}
+			h.log.Info("an actor of a dead host is made again elsewhere", "actor", name, "host", deadHost, "node", node)
+		}
+	}()
 }
 
 // dropAbsentHosts waits rejoinGrace after a takeover, then takes every
@@ -167,11 +244,19 @@ func (h *Head) dropAbsentHosts(r *replication) {
 		list = append(list, n)
 	}
 	sort.Strings(list)
+	lost := map[string]map[string]*record{} // host → its actors' records
 	for _, node := range list {
-		reason := fmt.Sprintf("host %s is gone: it did not join the new root within %s of the old one's loss", hostOf(node), rejoinGrace)
-		h.log.Warn("host is gone", "host", hostOf(node), "reason", reason)
-		h.nodeGone(node, reason, false)
-		h.removeReplicas(hostOf(node))
+		hostName := hostOf(node)
+		reason := fmt.Sprintf("host %s is gone: it did not join the new root within %s of the old one's loss", hostName, rejoinGrace)
+		h.log.Warn("host is gone", "host", hostName, "reason", reason)
+		if lost[hostName] == nil {
+			lost[hostName] = map[string]*record{}
+		}
+		maps.Copy(lost[hostName], h.nodeGone(node, reason, false))
+		h.removeReplicas(hostName)
+	}
+	for hostName, records := range lost {
+		h.recreateElsewhere(hostName, records)
 	}
 }
 

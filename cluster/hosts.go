@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"sort"
 	"strconv"
@@ -172,34 +173,44 @@ func (h *Head) hostGone(m *member, err error) {
 	h.mu.Unlock()
 	h.log.Warn("host is gone", "host", m.host, "reason", fmt.Sprint(err))
 	h.removeReplicas(m.host)
+	lost := map[string]*record{}
 	for _, n := range nodes {
-		h.nodeGone(n, reason, false) // a host that comes back is a new one
+		maps.Copy(lost, h.nodeGone(n, reason, false)) // a host that comes back is a new one
 	}
+	h.recreateElsewhere(m.host, lost)
 }
 
 // nodeGone is the root's part when a process of any host is gone: its
 // names leave the directory (their records are kept if it will restart),
-// and every process fails the asks waiting on it.
-func (h *Head) nodeGone(node, reason string, restart bool) {
+// and every process fails the asks waiting on it. It returns the records
+// of its actors that had them.
+func (h *Head) nodeGone(node, reason string, restart bool) map[string]*record {
 	h.mu.Lock()
 	var names []string
 	for name, n := range h.dir {
 		if n == node {
 			names = append(names, name)
 			delete(h.dir, name)
-			h.dirChanged()
+			h.dirChanged(name)
 			delete(h.routes, name) // their holders' links to node end with it
 		}
 	}
-	if hosted := h.hosted[node]; len(hosted) > 0 && restart {
-		h.lost[node] = hosted
+	lost := map[string]*record{}
+	for _, name := range names {
+		if r := h.records[name]; r != nil {
+			lost[name] = r
+		}
+		delete(h.records, name)
 	}
-	delete(h.hosted, node)
+	if len(lost) > 0 && restart {
+		h.lost[node] = lost
+	}
 	targets := h.neighbours("")
 	h.mu.Unlock()
 	sort.Strings(names)
 	h.proc.ProcessGone(node, reason, names...)
 	h.tellGone(targets, node, reason, names)
+	return lost
 }
 
 // neighbours returns the links to every child and host (root) or every

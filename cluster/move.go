@@ -259,10 +259,10 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 	}
 	if local {
 		delete(h.dir, name)
-		h.dirChanged()
+		h.dirChanged(name)
 	} else if alive {
 		h.dir[name] = node
-		h.dirChanged()
+		h.dirChanged(name)
 		defer h.tellNameLocked(&out, name, node) // after activate: its host may route it itself
 	}
 	if w, ok := h.flushWait[name]; ok {

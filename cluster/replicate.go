@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -60,7 +61,10 @@ type replication struct {
 	peers map[uint64]*raftPeer // by raft ID
 
 	changed   chan struct{} // kicks the mirror (root)
-	balancing sync.Mutex    // one membership change at a time (root)
+	dmu       sync.Mutex    // guards dirty and full (a leaf)
+	dirty     map[string]bool
+	full      bool
+	balancing sync.Mutex // one membership change at a time (root)
 	stop      chan struct{}
 }
 
@@ -89,7 +93,8 @@ func memberContext(hostName, addr string) string { return hostName + " " + addr 
 // startReplication starts this head's replica: alone in a new group (the
 // root), or waiting for the root to add it.
 func (h *Head) startReplication() error {
-	r := &replication{h: h, peers: map[uint64]*raftPeer{}, changed: make(chan struct{}, 1), stop: make(chan struct{}), ready: make(chan struct{})}
+	r := &replication{h: h, peers: map[uint64]*raftPeer{}, changed: make(chan struct{}, 1), stop: make(chan struct{}), ready: make(chan struct{}),
+		dirty: map[string]bool{}, full: true}
 	r.changed <- struct{}{} // the first mirror: whatever the directory holds already
 	var peers map[uint64]string
 	id := newRaftID()
@@ -392,7 +397,7 @@ func (h *Head) addReplica(hostName string, id uint64, addr string) {
 			}
 		}
 		h.log.Debug("a host's directory replica is added", "host", hostName, "raft_id", id)
-		h.dirChanged() // the mirror has somebody to write to
+		h.dirChanged("") // the mirror has somebody to write to
 		r.balanceLocked()
 	}()
 }
@@ -464,26 +469,40 @@ func (r *replication) balanceLocked() {
 	}
 }
 
-// dirChanged tells the mirror that the root's directory changed (h.mu
-// may be held: it never blocks).
-func (h *Head) dirChanged() {
+// dirChanged tells the mirror that the root's directory changed at name
+// ("": anywhere, compare it all). h.mu may be held: it never blocks.
+func (h *Head) dirChanged(name string) {
 	r := h.repl.Load()
 	if r == nil || !h.root.Load() {
 		return
 	}
+	r.dmu.Lock()
+	if name == "" {
+		r.full = true
+	} else if !r.full {
+		if len(r.dirty) >= maxDirty { // compare it all instead of growing
+			r.full, r.dirty = true, map[string]bool{}
+		} else {
+			r.dirty[name] = true
+		}
+	}
+	r.dmu.Unlock()
 	select {
 	case r.changed <- struct{}{}:
 	default:
 	}
 }
 
-// mirrorEvery is how often the mirror compares even without a change: an
-// actor of the root's own process is signalled when its name is reserved,
-// which may be before it is registered.
-const mirrorEvery = 2 * time.Second
+// maxDirty bounds the names the mirror keeps to compare; past it, it
+// compares the whole directory once.
+const maxDirty = 1 << 16
+
+// mirrorEvery is how often the mirror compares the whole directory even
+// without a change (a safety net: every change names itself).
+const mirrorEvery = 30 * time.Second
 
 // mirror writes the root's directory into the group: on each change, the
-// differences between the two, until they agree (root).
+// differences at the names that changed, until they agree (root).
 func (r *replication) mirror() {
 	h := r.h
 	for {
@@ -492,6 +511,9 @@ func (r *replication) mirror() {
 			return
 		case <-r.changed:
 		case <-time.After(mirrorEvery):
+			r.dmu.Lock()
+			r.full = true
+			r.dmu.Unlock()
 		}
 		if !h.root.Load() {
 			return // it yielded the role (failover.go); a takeover starts another
@@ -506,47 +528,97 @@ func (r *replication) mirror() {
 	}
 }
 
-// mirrorOnce proposes the differences once; it reports whether they all
-// committed.
+// mirrorOnce proposes the differences at the names that changed (all of
+// them after a full mark) once; it reports whether they all committed
+// (those that did not are compared again).
 func (r *replication) mirrorOnce(h *Head) bool {
 	if !h.root.Load() {
 		return true // it yielded the role (failover.go)
 	}
 	if len(r.rep.Members()) <= 1 {
-		return true // nobody to replicate to (addReplica kicks the mirror)
+		r.dmu.Lock()
+		r.full = true // nobody to replicate to: all of it once somebody is (addReplica)
+		r.dmu.Unlock()
+		return true
 	}
-	want := map[string]string{}
-	for _, a := range h.proc.Actors() { // the root's own (not in h.dir)
-		if !host.IsAdminName(a.Name) {
-			want[a.Name] = h.proc.AdminName()
+	r.dmu.Lock()
+	full, dirty := r.full, r.dirty
+	r.full, r.dirty = false, map[string]bool{}
+	r.dmu.Unlock()
+	var have map[string]raftdir.Entry
+	if full {
+		have = r.rep.Entries()
+		h.mu.Lock()
+		for name := range h.dir {
+			dirty[name] = true
+		}
+		for name := range h.records {
+			dirty[name] = true
+		}
+		h.mu.Unlock()
+		for name := range have {
+			dirty[name] = true
 		}
 	}
-	h.mu.Lock()
-	for name, node := range h.dir {
-		want[name] = node
-	}
-	h.mu.Unlock()
-	have := r.rep.Names()
 	ok := true
-	write := func(c raftdir.Command) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := r.rep.Propose(ctx, c); err != nil {
-			ok = false
+	for name := range dirty {
+		want, wanted := h.entryFor(name)
+		var had raftdir.Entry
+		var found bool
+		if full {
+			had, found = have[name]
+		} else {
+			had, found = r.rep.Entry(name)
 		}
-	}
-	for name, node := range have {
-		if want[name] == "" {
-			write(raftdir.Command{Op: raftdir.OpRelease, Name: name, Node: node})
-		}
-	}
-	for name, node := range want {
-		switch at, found := have[name]; {
+		var c raftdir.Command
+		switch {
+		case !wanted && found:
+			c = raftdir.Command{Op: raftdir.OpRelease, Name: name, Node: had.Node}
+		case !wanted:
+			continue
 		case !found:
-			write(raftdir.Command{Op: raftdir.OpReserve, Name: name, Node: node})
-		case at != node:
-			write(raftdir.Command{Op: raftdir.OpPlace, Name: name, Node: node})
+			c = raftdir.Command{Op: raftdir.OpReserve, Name: name, Node: want.Node, Class: want.Class, Params: want.Params}
+		case had.Node != want.Node || !bytes.Equal(had.Class, want.Class) || !bytes.Equal(had.Params, want.Params):
+			c = raftdir.Command{Op: raftdir.OpPlace, Name: name, Node: want.Node, Class: want.Class, Params: want.Params}
+		default:
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := r.rep.Propose(ctx, c)
+		cancel()
+		if err != nil {
+			ok = false
+			h.dirChanged(name) // again, with the next pass
 		}
 	}
 	return ok
+}
+
+// entryFor is name's entry as the root's directory has it: its node (the
+// root's own process when the name is recorded but not in h.dir), with
+// its class and last known params when recorded.
+func (h *Head) entryFor(name string) (raftdir.Entry, bool) {
+	h.mu.Lock()
+	node, rec := h.dir[name], h.records[name]
+	var class host.ClassDesc
+	var params host.Object
+	if rec != nil {
+		class, params = rec.class, rec.params
+	}
+	h.mu.Unlock()
+	if node == "" && rec == nil {
+		return raftdir.Entry{}, false
+	}
+	if node == "" {
+		node = h.proc.AdminName()
+	}
+	e := raftdir.Entry{Node: node}
+	if rec != nil {
+		e.Class, _ = host.MarshalValue(class.Value())
+		if params == nil {
+			params = host.Object{}
+		}
+		e.Params, _ = host.MarshalValue(params)
+	}
+	return e, true
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peacepie/peacepie/cluster/clustertest"
+	"github.com/peacepie/peacepie/host"
 )
 
 // TestDirectoryReplicasOnEveryHost: with three hosts every head holds a
@@ -224,4 +225,48 @@ func TestAMinorityRootRefusesNewNames(t *testing.T) {
 	if r := root.AskFrom(t, root.Main.AdminName(), "after_heal", "echo", nil); r.Command != "echoed" {
 		t.Fatalf("an actor made on the old root after the heal: %s %s", r.Command, describeValue(r.Body))
 	}
+}
+
+// seqLast asks the Sequence name for its state from sys's main process:
+// its last, or -1 when it does not answer.
+func seqLast(t *testing.T, sys *clustertest.System, name string) int64 {
+	r := sys.AskFrom(t, sys.Main.AdminName(), name, "state", nil)
+	if r.Command != "state" {
+		return -1
+	}
+	o, _ := r.Body.(host.Object)
+	last, _ := o.Get("last")
+	n, _ := last.(int64)
+	return n
+}
+
+// TestHostRestartElsewhere: with RecreateElsewhere, the actors of a host
+// that dies are made again on the survivors from their class and params:
+// a host other than the root (its main process's actor and its child's),
+// then the root itself (its own actor), after the failover.
+func TestHostRestartElsewhere(t *testing.T) {
+	opts := func(name string) clustertest.Options {
+		return clustertest.Options{Host: name, Children: 1, RecreateElsewhere: true}
+	}
+	s := clustertest.Start(t, clustertest.Options{Children: 1, RecreateElsewhere: true})
+	second := s.Join(t, opts("second"))
+	third := s.Join(t, opts("third"))
+	fourth := s.Join(t, opts("fourth"))
+	s.CreateActor(t, s.Main.AdminName(), "in_root", "peacepie_std", "Sequence", `{"last": 11}`)
+	s.CreateActor(t, fourth.Main.AdminName(), "in_fourth", "peacepie_std", "Sequence", `{"last": 41}`)
+	s.CreateActor(t, fourth.Children[0], "in_fourths_child", "peacepie_std", "Sequence", `{"last": 7}`)
+	s.Eventually(t, "three voters with every name", func() bool {
+		return len(s.Head.Replica().Voters()) == 3 && len(second.Head.Replica().Names()) == 3 && len(third.Head.Replica().Names()) == 3
+	})
+
+	fourth.Crash(t)
+	for name, last := range map[string]int64{"in_fourth": 41, "in_fourths_child": 7} {
+		s.Eventually(t, name+" to be made again with its params", func() bool { return seqLast(t, s, name) == last })
+		if where, err := s.Where(name); err != nil || hostOf(where) == "fourth" {
+			t.Fatalf("%s made again in %q (%v)", name, where, err)
+		}
+	}
+
+	s.Crash(t)
+	s.Eventually(t, "in_root to be made again on a survivor with its params", func() bool { return seqLast(t, second, "in_root") == 11 })
 }

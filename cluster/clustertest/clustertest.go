@@ -61,6 +61,8 @@ type Options struct {
 	Join string
 	// Restart is HeadConfig.Restart (with a Backoff of 10 ms).
 	Restart bool
+	// RecreateElsewhere is HeadConfig.RecreateElsewhere.
+	RecreateElsewhere bool
 	// Packages are package trees every process has besides the built-in
 	// ones (testhost.Config's extra).
 	Packages []fs.FS
@@ -139,7 +141,7 @@ func Start(t testing.TB, opts Options) *System {
 	})
 	s.Main = testhost.Start(t, host.Config{Host: opts.Host, Process: "main", Logger: s.log.With("process", "main"), MailboxLimit: opts.MailboxLimit}, opts.Packages...)
 	h, err := cluster.NewHead(s.Main.Process, cluster.HeadConfig{Host: opts.Host, Secret: []byte(Secret), Network: s.net,
-		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, Join: opts.Join, Backoff: 10 * time.Millisecond})
+		Logger: s.log.With("process", "main"), Spawn: s.spawn, Restart: opts.Restart, RecreateElsewhere: opts.RecreateElsewhere, Join: opts.Join, Backoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("new head: %v", err)
 	}

@@ -31,10 +31,17 @@ func TestDirectoryApply(t *testing.T) {
 	if _, err := d.apply(Command{Op: OpPlace, Name: "nobody", Node: "b.main.admin"}); !errors.Is(err, host.ErrNoActor) {
 		t.Fatalf("place of an unknown name: %v", err)
 	}
-	must(Command{Op: OpReserve, Name: "y", Node: "b.main.admin"})
+	must(Command{Op: OpReserve, Name: "y", Node: "b.main.admin", Class: []byte(`{"class":"Echo"}`), Params: []byte(`{"n":1}`)})
 	must(Command{Op: OpReserve, Name: "z", Node: "c.main.admin"})
-	if got := fmt.Sprint(must(Command{Op: OpDropHost, Host: "b"}).Names); got != "[x y]" {
+	dropped := must(Command{Op: OpDropHost, Host: "b"})
+	if got := fmt.Sprint(dropped.Names); got != "[x y]" {
 		t.Fatalf("drop_host b dropped %s", got)
+	}
+	if e := dropped.Entries["y"]; e.Node != "b.main.admin" || string(e.Class) != `{"class":"Echo"}` || string(e.Params) != `{"n":1}` {
+		t.Fatalf("drop_host b: y's entry %+v", e)
+	}
+	if len(d.Makes) != 0 {
+		t.Fatalf("entries left of dropped names: %v", d.Makes)
 	}
 	if fmt.Sprint(d.Names) != "map[z:c.main.admin]" {
 		t.Fatalf("left: %v", d.Names)

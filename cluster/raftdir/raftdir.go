@@ -257,6 +257,28 @@ func (r *Replica) Names() map[string]string {
 	return r.dir.clone().Names
 }
 
+// Entry returns name's entry, if the directory has the name.
+func (r *Replica) Entry(name string) (Entry, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if _, ok := r.dir.Names[name]; !ok {
+		return Entry{}, false
+	}
+	return r.dir.entry(name), true
+}
+
+// Entries returns a copy of the directory's entries: every name's node,
+// with its class and params when they were given.
+func (r *Replica) Entries() map[string]Entry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make(map[string]Entry, len(r.dir.Names))
+	for name := range r.dir.Names {
+		out[name] = r.dir.entry(name)
+	}
+	return out
+}
+
 // Members returns the group's members, voters and learners (raft ID →
 // the context it was added with: its host), as applied here.
 func (r *Replica) Members() map[uint64]string {

@@ -40,6 +40,7 @@ type Config struct {
 	TLSCA           string   `toml:"tls_ca"`
 	Restart         string   `toml:"restart"`
 	RestartBackoff  Duration `toml:"restart_backoff"`
+	HostRestart     string   `toml:"host_restart"`
 	Repos           string   `toml:"repos"`
 	Lock            string   `toml:"lock"`
 	Packages        string   `toml:"packages"`
@@ -169,6 +170,14 @@ tls_ca = ""
 # restart_backoff, doubled while it keeps dying).
 restart = "never"
 restart_backoff = "1s"
+
+# What happens to the actors of a host that dies (the system's root, or
+# after a failover the host that took its role, decides; give every host
+# the same): "never" (they are gone) or "elsewhere" (each is made again
+# from its class and last known params in the main process of a surviving
+# host, spread over them). Actors a host had when it rejoined after a
+# partition have no class recorded and are not made again.
+host_restart = "never"
 
 # Repo list: the Git repositories actor packages come from (see the file),
 # the lock file with the commit of every tag used, and the cache of fetched
@@ -366,6 +375,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.Restart != "never" && c.Restart != "always" {
 		return c, fmt.Errorf("config %s: restart must be \"never\" or \"always\", not %q", path, c.Restart)
+	}
+	if c.HostRestart != "never" && c.HostRestart != "elsewhere" {
+		return c, fmt.Errorf("config %s: host_restart must be \"never\" or \"elsewhere\", not %q", path, c.HostRestart)
 	}
 	c.Path = path
 	dir := filepath.Dir(path)

@@ -122,7 +122,7 @@ func Run(ctx context.Context, opt Options) error {
 	src.AskPin = cluster.AskPin(proc, proc.HeadAdmin)
 	src.FetchTree = cluster.AskTree(proc, proc.HeadAdmin)
 	head, err := cluster.NewHead(proc, cluster.HeadConfig{TLS: tlsConf, Host: cfg.Host, ConfigPath: abs, Secret: []byte(cfg.Secret), Listen: cfg.Links, Logger: log,
-		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, Join: cfg.Join, Gossip: cfg.Gossip,
+		Restart: cfg.Restart == "always", Backoff: cfg.RestartBackoff.Duration, RecreateElsewhere: cfg.HostRestart == "elsewhere", Join: cfg.Join, Gossip: cfg.Gossip,
 		ShareCores: sharedCores, HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth,
 		MaxProcesses: cfg.MaxProcesses, ChildArgs: childArgs(opt), Packages: src})
 	if err != nil {
