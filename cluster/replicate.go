@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -339,7 +340,8 @@ func (h *Head) acceptRaftLink(c *link.Conn) {
 
 // targetVoters is how many replicas vote once the system has that many
 // hosts; the others are learners. With fewer hosts, the root's alone
-// votes: in a group of two voters one death leaves no majority.
+// votes: in a group of two voters one death leaves no majority (and the
+// survivor could not even remove the dead one).
 const targetVoters = 3
 
 // replaceReplica starts a replica under a new ID in place of one the
@@ -365,8 +367,7 @@ func (h *Head) replicaOffered(mb *member, m *host.Message) {
 }
 
 // addReplica adds a joining host's replica to the group (root): as a
-// learner, promoted while the group has fewer than targetVoters voters
-// and enough hosts (balance).
+// learner, then the voters are set anew (balanceLocked).
 func (h *Head) addReplica(hostName string, id uint64, addr string) {
 	r := h.repl.Load()
 	if r == nil || id == 0 || addr == "" {
@@ -403,69 +404,79 @@ func (h *Head) addReplica(hostName string, id uint64, addr string) {
 }
 
 // removeReplicas removes from the group the replicas of a host that is
-// gone (root), and promotes a learner in a voter's place.
+// gone (root), and sets the voters anew in the same step (reconfigureLocked).
 func (h *Head) removeReplicas(hostName string) {
 	r := h.repl.Load()
 	if r == nil {
 		return
 	}
 	go func() {
-		r.balancing.Lock() // not while a promotion of it is under way
+		r.balancing.Lock() // not while another change is under way
+		defer r.balancing.Unlock()
+		var gone []uint64
 		for id, mctx := range r.rep.Members() {
-			if name, _, _ := strings.Cut(mctx, " "); name != hostName || id == r.rep.ID() {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := r.rep.RemoveMember(ctx, id)
-			cancel()
-			if err != nil {
-				h.log.Warn("a gone host's directory replica is not removed", "host", hostName, "error", err.Error())
+			if name, _, _ := strings.Cut(mctx, " "); name == hostName && id != r.id {
+				gone = append(gone, id)
 			}
 		}
-		r.balanceLocked()
-		r.balancing.Unlock()
+		r.reconfigureLocked(gone)
 	}()
 }
 
-// balanceLocked promotes learners while there are fewer than targetVoters
-// voters and at least targetVoters members, and makes the other voter of
-// a group of two voters a learner. Only the root calls it, with
-// r.balancing held: one membership change at a time.
-func (r *replication) balanceLocked() {
-	for {
-		members, voters := r.rep.Members(), r.rep.Voters()
-		if len(voters) == 2 && len(members) < targetVoters {
-			other := voters[0]
-			if other == r.rep.ID() {
-				other = voters[1]
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := r.rep.AddLearner(ctx, other, members[other])
-			cancel()
-			if err != nil {
-				r.h.log.Warn("a directory replica is not made a learner", "raft_id", other, "error", err.Error())
-			}
-			return
-		}
-		if len(voters) >= targetVoters || len(members) < targetVoters {
-			return
-		}
-		var learner uint64
-		for id := range members {
-			if !slices.Contains(voters, id) && (learner == 0 || id < learner) {
-				learner = id
+// balanceLocked sets the voters for the members the group has.
+func (r *replication) balanceLocked() { r.reconfigureLocked(nil) }
+
+// reconfigureLocked removes the replicas remove and sets the voters, in one
+// change (raftdir.Reconfigure: joint consensus, so that no single death
+// during it leaves the group without a majority): targetVoters of them,
+// this replica and those that vote already first, when the group keeps
+// that many members; this replica alone otherwise (a group of two voters
+// would not survive one death). Only the root calls it, with r.balancing
+// held; a change that does not commit is logged and tried again at the
+// next one.
+func (r *replication) reconfigureLocked(remove []uint64) {
+	members, voters := r.rep.Members(), r.rep.Voters()
+	for _, id := range remove {
+		delete(members, id)
+	}
+	want := []uint64{r.id}
+	if len(members) >= targetVoters {
+		for _, id := range voters {
+			if _, in := members[id]; in && id != r.id && len(want) < targetVoters {
+				want = append(want, id)
 			}
 		}
-		if learner == 0 {
-			return
+		learners := slices.Sorted(maps.Keys(members))
+		for _, id := range learners {
+			if !slices.Contains(want, id) && len(want) < targetVoters {
+				want = append(want, id)
+			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := r.rep.PromoteMember(ctx, learner)
-		cancel()
-		if err != nil {
-			r.h.log.Warn("a directory replica is not promoted to a voter", "raft_id", learner, "error", err.Error())
-			return
+	}
+	var promote, demote []uint64
+	for _, id := range want {
+		if !slices.Contains(voters, id) {
+			promote = append(promote, id)
 		}
+	}
+	for _, id := range voters {
+		if _, in := members[id]; in && !slices.Contains(want, id) {
+			demote = append(demote, id)
+		}
+	}
+	var removing []uint64
+	for _, id := range remove {
+		if _, in := r.rep.Members()[id]; in {
+			removing = append(removing, id)
+		}
+	}
+	if len(promote)+len(demote)+len(removing) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.rep.Reconfigure(ctx, promote, demote, removing); err != nil {
+		r.h.log.Warn("the directory's members are not changed", "promote", len(promote), "demote", len(demote), "remove", len(removing), "error", err.Error())
 	}
 }
 

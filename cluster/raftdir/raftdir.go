@@ -117,6 +117,7 @@ type Replica struct {
 	mu     sync.RWMutex
 	dir    *directory
 	voters []uint64 // sorted
+	joint  bool     // in a joint configuration (Reconfigure waits it out)
 	waits  map[uint64]chan outcome
 
 	// loop state
@@ -375,6 +376,69 @@ func (r *Replica) Voters() []uint64 {
 	return append([]uint64(nil), r.voters...)
 }
 
+// Reconfigure changes the group's voters in one step: it promotes
+// learners to voters, demotes voters to learners and removes members (by
+// Raft's joint consensus when more than one voter changes, so the group
+// never passes through a configuration that a single death could leave
+// without a majority). It waits until the change is applied here.
+func (r *Replica) Reconfigure(ctx context.Context, promote, demote, remove []uint64) error {
+	if r.leader.Load() == 0 {
+		return ErrNoLeader
+	}
+	cc := &pb.ConfChangeV2{Transition: pb.ConfChangeTransitionAuto.Enum()}
+	add := func(t pb.ConfChangeType, ids []uint64) {
+		for _, id := range ids {
+			cc.Changes = append(cc.Changes, &pb.ConfChangeSingle{Type: t.Enum(), NodeId: proto.Uint64(id)})
+		}
+	}
+	add(pb.ConfChangeAddNode, promote)
+	add(pb.ConfChangeAddLearnerNode, demote)
+	add(pb.ConfChangeRemoveNode, remove)
+	if len(cc.Changes) == 0 {
+		return nil
+	}
+	done := func() bool {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		if r.joint {
+			return false
+		}
+		for _, id := range promote {
+			if !slices.Contains(r.voters, id) {
+				return false
+			}
+		}
+		for _, id := range demote {
+			if _, in := r.dir.Members[id]; !in || slices.Contains(r.voters, id) {
+				return false
+			}
+		}
+		for _, id := range remove {
+			if _, in := r.dir.Members[id]; in {
+				return false
+			}
+		}
+		return true
+	}
+	again := time.Now()
+	for !done() {
+		if time.Now().After(again) { // ignored while another change is pending: again
+			if err := r.node.ProposeConfChange(ctx, cc); err != nil {
+				return r.proposeError(ctx, err)
+			}
+			again = time.Now().Add(r.ElectionTimeout())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (reconfiguration)", ErrNotCommitted)
+		case <-r.done:
+			return ErrStopped
+		case <-time.After(r.cfg.Tick / 2):
+		}
+	}
+	return nil
+}
+
 // RemoveMember removes a replica from the group (a host declared dead, or
 // an ID its host restarted without).
 func (r *Replica) RemoveMember(ctx context.Context, id uint64) error {
@@ -571,17 +635,37 @@ func (r *Replica) apply(e *pb.Entry) {
 			r.log.Error("a membership change does not decode", "error", err.Error())
 			return
 		}
-		r.confState = r.node.ApplyConfChange(cc)
-		r.mu.Lock()
-		r.voters = slices.Sorted(slices.Values(r.confState.GetVoters()))
-		switch cc.GetType() {
-		case pb.ConfChangeAddNode, pb.ConfChangeAddLearnerNode:
-			r.dir.Members[cc.GetNodeId()] = string(cc.GetContext())
-		case pb.ConfChangeRemoveNode:
-			delete(r.dir.Members, cc.GetNodeId())
-			r.dir.Removed[cc.GetNodeId()] = true
+		r.applyMembers(cc.AsV2(), r.node.ApplyConfChange(cc))
+	case pb.EntryConfChangeV2:
+		cc := &pb.ConfChangeV2{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+			r.log.Error("a membership change does not decode", "error", err.Error())
+			return
 		}
-		r.mu.Unlock()
+		r.applyMembers(cc, r.node.ApplyConfChange(cc))
+	}
+}
+
+// applyMembers records an applied membership change: the voters, whether
+// the group is in a joint configuration, and the members with their
+// context (kept for a member that only changes its part).
+func (r *Replica) applyMembers(cc *pb.ConfChangeV2, cs *pb.ConfState) {
+	r.confState = cs
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.voters = slices.Sorted(slices.Values(cs.GetVoters()))
+	r.joint = len(cs.GetVotersOutgoing()) > 0
+	for _, c := range cc.GetChanges() {
+		id := c.GetNodeId()
+		switch c.GetType() {
+		case pb.ConfChangeAddNode, pb.ConfChangeAddLearnerNode:
+			if _, in := r.dir.Members[id]; !in || len(cc.GetContext()) > 0 {
+				r.dir.Members[id] = string(cc.GetContext())
+			}
+		case pb.ConfChangeRemoveNode:
+			delete(r.dir.Members, id)
+			r.dir.Removed[id] = true
+		}
 	}
 }
 
@@ -597,6 +681,7 @@ func (r *Replica) restore(s *pb.Snapshot) error {
 	r.confState = md.GetConfState()
 	r.mu.Lock()
 	r.voters = slices.Sorted(slices.Values(r.confState.GetVoters()))
+	r.joint = len(r.confState.GetVotersOutgoing()) > 0
 	r.mu.Unlock()
 	r.applied, r.snapIndex = md.GetIndex(), md.GetIndex()
 	return nil

@@ -426,3 +426,45 @@ func TestALearnerDoesNotCountForTheMajority(t *testing.T) {
 		t.Fatalf("c's context after the promotion: %q", c.Members()[3])
 	}
 }
+
+// TestReconfigureInOneStep: two learners become voters together (never a
+// group of two voters), one dies and the group still commits; the dead one
+// is removed and the other demoted in one step, after which the first
+// commits alone even when the demoted one dies too.
+func TestReconfigureInOneStep(t *testing.T) {
+	t.Parallel()
+	n := newMemNet(t)
+	a := n.start(t, 1, "a", map[uint64]string{1: "a"}, 0)
+	eventually(t, "a group of one elects itself", a.IsLeader)
+	n.start(t, 2, "b", nil, 0)
+	c := n.start(t, 3, "c", nil, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for id, name := range map[uint64]string{2: "b", 3: "c"} {
+		if err := a.AddLearner(ctx, id, name); err != nil {
+			t.Fatalf("add %s: %v", name, err)
+		}
+	}
+	if err := a.Reconfigure(ctx, []uint64{2, 3}, nil, nil); err != nil {
+		t.Fatalf("promote both: %v", err)
+	}
+	if got := fmt.Sprint(a.Voters()); got != "[1 2 3]" {
+		t.Fatalf("voters %s", got)
+	}
+	n.kill(2)
+	if _, err := propose(t, a, reserve("x", "a.main.admin")); err != nil {
+		t.Fatalf("a write with one voter of three dead: %v", err)
+	}
+	if err := a.Reconfigure(ctx, nil, []uint64{3}, []uint64{2}); err != nil {
+		t.Fatalf("remove b and demote c: %v", err)
+	}
+	if got := fmt.Sprint(a.Voters()); got != "[1]" || c.Members()[3] != "c" {
+		t.Fatalf("voters %s, c's context %q", got, c.Members()[3])
+	}
+	n.kill(3)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if _, err := a.Propose(ctx2, reserve("y", "a.main.admin")); err != nil {
+		t.Fatalf("a write by the only voter: %v", err)
+	}
+}
