@@ -264,12 +264,13 @@ func (h *Head) dropAbsentHosts(r *replication) {
 func (h *Head) IsRoot() bool { return h.root.Load() }
 
 // writesRefused returns why this root may not write the directory now, or
-// nil: a root whose replica knows no leader of a group of several hosts
-// is on a minority side of a partition (or the group is electing), and
-// the other side may be giving the same names.
+// nil: a root whose replica has known no leader of a group of several
+// hosts for an election timeout is on a minority side of a partition,
+// and the other side may be giving the same names. (A shorter gap is an
+// election under way, which a loaded machine may cause: writes go on.)
 func (h *Head) writesRefused() error {
 	r := h.repl.Load()
-	if r == nil || !h.root.Load() || len(r.rep.Members()) <= 1 || r.rep.Leader() != 0 {
+	if r == nil || !h.root.Load() || len(r.rep.Members()) <= 1 || r.rep.LeaderlessFor() < r.rep.ElectionTimeout() {
 		return nil
 	}
 	return fmt.Errorf("%w (new names and moves wait until it can)", raftdir.ErrNoLeader)

@@ -110,6 +110,7 @@ type Replica struct {
 
 	leader      atomic.Uint64
 	leaderSince atomic.Int64  // unix nanoseconds: when this replica became the leader it is
+	lostSince   atomic.Int64  // unix nanoseconds: when this replica last lost its leader (valid while leader is 0)
 	seq         atomic.Uint64 // numbers this replica's proposals
 
 	// mu guards dir, voters and waits (the loop writes dir and voters;
@@ -194,6 +195,7 @@ func Start(cfg Config) (*Replica, error) {
 		r.node = raft.StartNode(rc, peers)
 		r.alone = len(peers) == 1
 	}
+	r.lostSince.Store(time.Now().UnixNano())
 	go r.run()
 	return r, nil
 }
@@ -224,6 +226,16 @@ func (r *Replica) LeaderFor() time.Duration {
 		return 0
 	}
 	return time.Since(time.Unix(0, r.leaderSince.Load()))
+}
+
+// LeaderlessFor returns how long this replica has known no leader (0
+// while it knows one). A replica that has never known one counts from
+// its start.
+func (r *Replica) LeaderlessFor() time.Duration {
+	if r.leader.Load() != 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, r.lostSince.Load()))
 }
 
 // ElectionTimeout returns the time without a leader's word after which a
@@ -547,8 +559,11 @@ func (r *Replica) run() {
 // apply.
 func (r *Replica) handle(rd raft.Ready) error {
 	if rd.SoftState != nil && rd.SoftState.Lead != r.leader.Load() {
-		if rd.SoftState.Lead == r.cfg.ID {
+		switch rd.SoftState.Lead {
+		case r.cfg.ID:
 			r.leaderSince.Store(time.Now().UnixNano())
+		case 0:
+			r.lostSince.Store(time.Now().UnixNano())
 		}
 		r.leader.Store(rd.SoftState.Lead)
 		if r.cfg.OnLeader != nil {
