@@ -279,7 +279,11 @@ func (h *Head) writesRefused() error {
 // A root cut off from the majority (it refuses new names and moves,
 // writesRefused) looks for the root the majority has meanwhile: every
 // seekRootEvery, once its replica has known no leader for
-// seekRootAfter, it tries to join the hosts its replica lists. A host that
+// seekRootAfter, it tries to join the hosts its replica lists; and when
+// its replica follows another host's, it tries that host first (after a
+// partition heals before the new root removed the old one's replica),
+// and takes the leadership back when that host is no root (a leader that
+// moved while the root lives: a pause, a loaded machine). A host that
 // heads the system welcomes it; then it yields its role (yieldRootLocked)
 // and is one of the others, its actors keeping the names nobody took
 // meanwhile (a host that welcomes it is the root of a majority: a
@@ -291,7 +295,9 @@ const (
 	seekRootAfter = 3 * time.Second
 )
 
-// seekRoot runs while this head is the root (r is its replication).
+// seekRoot runs while this head is the root (r is its replication); it
+// also brings the directory's group towards its shape every second
+// (reconfigureLocked).
 func (h *Head) seekRoot(r *replication) {
 	var leaderless time.Time
 	for {
@@ -302,6 +308,21 @@ func (h *Head) seekRoot(r *replication) {
 		}
 		if !h.root.Load() {
 			return
+		}
+		if r.balancing.TryLock() { // the group's shape: gone replicas out when safe, learners in
+			r.reconfigureLocked()
+			r.balancing.Unlock()
+		}
+		if leader := r.rep.Leader(); leader != 0 && leader != r.id {
+			// Another replica leads: a root of the majority's side, which
+			// this host joins and yields to; else (a leader that is no
+			// root: the join is refused) the role comes back here.
+			leaderless = time.Time{}
+			if name, addr, _ := strings.Cut(r.rep.Members()[leader], " "); name != h.cfg.Host && addr != "" && h.yieldTo(addr) {
+				return
+			}
+			r.rep.TakeLeadership()
+			continue
 		}
 		if r.rep.Leader() != 0 || len(r.rep.Members()) <= 1 {
 			leaderless = time.Time{}
@@ -318,17 +339,27 @@ func (h *Head) seekRoot(r *replication) {
 			if id == r.id || name == h.cfg.Host || addr == "" {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			err := h.join(ctx, addr)
-			cancel()
-			if err == nil {
-				h.log.Warn("this host was the root of a minority: it yields the role to the majority's", "root", h.Head())
-				h.reportProcesses()
+			if h.yieldTo(addr) {
 				return
 			}
-			h.log.Debug("no root at a host of the directory", "host", name, "error", err.Error())
 		}
 	}
+}
+
+// yieldTo joins the system through the host at addr, and reports whether
+// it did: a root welcomed this one, which yielded its role (join,
+// yieldRootLocked).
+func (h *Head) yieldTo(addr string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	err := h.join(ctx, addr)
+	cancel()
+	if err != nil {
+		h.log.Debug("no root to yield to", "at", addr, "error", err.Error())
+		return false
+	}
+	h.log.Warn("this host was the root of a minority: it yields the role to the majority's", "root", h.Head())
+	h.reportProcesses()
+	return true
 }
 
 // yieldRootLocked makes this head one of the others, if it is the root

@@ -526,6 +526,10 @@ func (h *Head) fromRoot(c *link.Conn, dec linkDecoder, p []byte, control bool, w
 			}
 			return
 		}
+		if m.Command == "replica_removed" { // (not in the table: it starts a replica, which joins)
+			go h.replicaRemoved(&m)
+			return
+		}
 		if act := uplinkControl[m.Command]; act != nil {
 			act(h, &m)
 			return

@@ -61,8 +61,9 @@ type replication struct {
 	mu    sync.Mutex
 	peers map[uint64]*raftPeer // by raft ID
 
-	changed   chan struct{} // kicks the mirror (root)
-	dmu       sync.Mutex    // guards dirty and full (a leaf)
+	gone      map[uint64]bool // replicas of gone hosts, to remove when safe (under balancing)
+	changed   chan struct{}   // kicks the mirror (root)
+	dmu       sync.Mutex      // guards dirty and full (a leaf)
 	dirty     map[string]bool
 	full      bool
 	balancing sync.Mutex // one membership change at a time (root)
@@ -95,7 +96,7 @@ func memberContext(hostName, addr string) string { return hostName + " " + addr 
 // root), or waiting for the root to add it.
 func (h *Head) startReplication() error {
 	r := &replication{h: h, peers: map[uint64]*raftPeer{}, changed: make(chan struct{}, 1), stop: make(chan struct{}), ready: make(chan struct{}),
-		dirty: map[string]bool{}, full: true}
+		dirty: map[string]bool{}, full: true, gone: map[uint64]bool{}}
 	r.changed <- struct{}{} // the first mirror: whatever the directory holds already
 	var peers map[uint64]string
 	id := newRaftID()
@@ -123,20 +124,23 @@ func (h *Head) startReplication() error {
 }
 
 // directoryRoles returns each host's part in the directory's group, as
-// this head's replica knows it: "leader", "voter" or "learner" (a host
-// without a replica in the group is missing).
+// this head's replica knows it: "leader", "voter", "joining" (a voter once
+// the group leaves a joint configuration) or "learner" (a host without a
+// replica in the group is missing).
 func (h *Head) directoryRoles() map[string]string {
 	r := h.repl.Load()
 	if r == nil {
 		return nil
 	}
-	leader, voters := r.rep.Leader(), r.rep.Voters()
+	leader, voters, joint := r.rep.Leader(), r.rep.Voters(), r.rep.Joint()
 	out := map[string]string{}
 	for id, ctx := range r.rep.Members() {
 		name, _, _ := strings.Cut(ctx, " ")
 		switch {
 		case id == leader:
 			out[name] = "leader"
+		case slices.Contains(voters, id) && joint:
+			out[name] = "joining" // a voter once the group leaves its joint configuration
 		case slices.Contains(voters, id):
 			out[name] = "voter"
 		default:
@@ -144,6 +148,30 @@ func (h *Head) directoryRoles() map[string]string {
 		}
 	}
 	return out
+}
+
+// DirectoryView is this host's replica of the directory as get_processes
+// shows it (nil without one): the leader's host, this replica's part,
+// the voters' hosts, whether the group is between two configurations,
+// and how many names it holds.
+func (h *Head) DirectoryView() host.Object {
+	r := h.repl.Load()
+	if r == nil {
+		return nil
+	}
+	members, roles := r.rep.Members(), h.directoryRoles()
+	leaderHost, _, _ := strings.Cut(members[r.rep.Leader()], " ")
+	voters := host.Array{}
+	for _, id := range r.rep.Voters() {
+		name, _, _ := strings.Cut(members[id], " ")
+		voters = append(voters, name)
+	}
+	role := roles[h.cfg.Host]
+	if role == "" {
+		role = "none"
+	}
+	return host.Object{{Key: "leader", Value: leaderHost}, {Key: "role", Value: role}, {Key: "voters", Value: voters},
+		{Key: "joint", Value: r.rep.Joint()}, {Key: "names", Value: int64(len(r.rep.Names()))}}
 }
 
 // Replica returns this head's replica of the directory (nil before
@@ -340,8 +368,7 @@ func (h *Head) acceptRaftLink(c *link.Conn) {
 
 // targetVoters is how many replicas vote once the system has that many
 // hosts; the others are learners. With fewer hosts, the root's alone
-// votes: in a group of two voters one death leaves no majority (and the
-// survivor could not even remove the dead one).
+// votes: in a group of two voters one death leaves no majority.
 const targetVoters = 3
 
 // replaceReplica starts a replica under a new ID in place of one the
@@ -378,6 +405,7 @@ func (h *Head) addReplica(hostName string, id uint64, addr string) {
 		defer cancel()
 		r.balancing.Lock() // one membership change at a time
 		defer r.balancing.Unlock()
+		delete(r.gone, id)                    // it is back
 		if _, in := r.rep.Members()[id]; in { // it rejoined with the replica it had
 			r.balanceLocked()
 			return
@@ -403,80 +431,145 @@ func (h *Head) addReplica(hostName string, id uint64, addr string) {
 	}()
 }
 
-// removeReplicas removes from the group the replicas of a host that is
-// gone (root), and sets the voters anew in the same step (reconfigureLocked).
+// removeReplicas marks the replicas of a host that is gone for removal
+// from the group (root) and tries it at once; reconfigureLocked removes
+// them when that is safe, and the root's loop tries again every second
+// (seekRoot).
 func (h *Head) removeReplicas(hostName string) {
 	r := h.repl.Load()
 	if r == nil {
 		return
 	}
+	var ids []uint64 // now: a replica the host starts when it joins again is not gone
+	for id, mctx := range r.rep.Members() {
+		if name, _, _ := strings.Cut(mctx, " "); name == hostName && id != r.id {
+			ids = append(ids, id)
+		}
+	}
 	go func() {
 		r.balancing.Lock() // not while another change is under way
 		defer r.balancing.Unlock()
-		var gone []uint64
-		for id, mctx := range r.rep.Members() {
-			if name, _, _ := strings.Cut(mctx, " "); name == hostName && id != r.id {
-				gone = append(gone, id)
-			}
+		for _, id := range ids {
+			r.gone[id] = true
 		}
-		r.reconfigureLocked(gone)
+		r.reconfigureLocked()
 	}()
 }
 
 // balanceLocked sets the voters for the members the group has.
-func (r *replication) balanceLocked() { r.reconfigureLocked(nil) }
+func (r *replication) balanceLocked() { r.reconfigureLocked() }
 
-// reconfigureLocked removes the replicas remove and sets the voters, in one
-// change (raftdir.Reconfigure: joint consensus, so that no single death
-// during it leaves the group without a majority): targetVoters of them,
-// this replica and those that vote already first, when the group keeps
-// that many members; this replica alone otherwise (a group of two voters
-// would not survive one death). Only the root calls it, with r.balancing
-// held; a change that does not commit is logged and tried again at the
-// next one.
-func (r *replication) reconfigureLocked(remove []uint64) {
-	members, voters := r.rep.Members(), r.rep.Voters()
-	for _, id := range remove {
-		delete(members, id)
-	}
-	want := []uint64{r.id}
-	if len(members) >= targetVoters {
-		for _, id := range voters {
-			if _, in := members[id]; in && id != r.id && len(want) < targetVoters {
-				want = append(want, id)
-			}
-		}
-		learners := slices.Sorted(maps.Keys(members))
-		for _, id := range learners {
-			if !slices.Contains(want, id) && len(want) < targetVoters {
-				want = append(want, id)
-			}
-		}
-	}
-	var promote, demote []uint64
-	for _, id := range want {
-		if !slices.Contains(voters, id) {
-			promote = append(promote, id)
-		}
-	}
-	for _, id := range voters {
-		if _, in := members[id]; in && !slices.Contains(want, id) {
-			demote = append(demote, id)
-		}
-	}
-	var removing []uint64
-	for _, id := range remove {
-		if _, in := r.rep.Members()[id]; in {
-			removing = append(removing, id)
-		}
-	}
-	if len(promote)+len(demote)+len(removing) == 0 {
+// reconfigureLocked brings the group towards its shape in one change
+// (raftdir.Reconfigure: joint consensus when more than one voter changes,
+// so no single death during it leaves the group without a majority):
+//
+//   - the replicas of gone hosts (r.gone) leave: a learner at once, a
+//     voter only while most of the voters, and most of those that stay,
+//     answer this leader (Raft's CheckQuorum activity) and it has led for
+//     two election timeouts. A root cut off by a partition sees the others gone; were
+//     it to remove them, and the change reach one of them before the cut,
+//     the majority's side would commit a configuration it cannot use;
+//   - learners that answer become voters while fewer than targetVoters
+//     vote, but only up to targetVoters or more: a group of two voters
+//     would not survive one death;
+//   - no voter is demoted.
+//
+// Only the root's replica, while it leads, changes the group, with
+// r.balancing held; a change that does not commit is logged and tried
+// again by the root's loop.
+func (r *replication) reconfigureLocked() {
+	if !r.rep.IsLeader() || !r.h.root.Load() || r.h.repl.Load() != r {
 		return
+	}
+	settled := r.rep.LeaderFor() >= 2*r.rep.ElectionTimeout()
+	members, voters := r.rep.Members(), r.rep.Voters()
+	for id := range r.gone {
+		if _, in := members[id]; !in {
+			delete(r.gone, id)
+		}
+	}
+	var remove, staying []uint64
+	for _, id := range voters {
+		if !r.gone[id] {
+			staying = append(staying, id)
+		}
+	}
+	active := func(ids []uint64) int {
+		n := 0
+		for _, id := range ids {
+			if id == r.id || r.rep.PeerActive(id) {
+				n++
+			}
+		}
+		return n
+	}
+	// Most of the voters answer, and most of those that stay: a root that
+	// sees the others gone because it is the one cut off fails the first.
+	healthy := settled && active(voters) > len(voters)/2 && active(staying) > len(staying)/2
+	for id := range r.gone {
+		if !slices.Contains(voters, id) || healthy {
+			remove = append(remove, id)
+		}
+	}
+	var promote []uint64
+	for _, id := range slices.Sorted(maps.Keys(members)) {
+		if slices.Contains(voters, id) || r.gone[id] || !r.rep.PeerActive(id) {
+			continue
+		}
+		promote = append(promote, id)
+	}
+	votersAfter := len(voters) // the gone voters stay unless it is healthy to remove them
+	if healthy {
+		votersAfter = len(staying)
+	}
+	switch {
+	case votersAfter >= targetVoters:
+		promote = nil
+	case votersAfter+len(promote) < targetVoters:
+		promote = nil // not enough to reach targetVoters: stay as it is
+	default:
+		promote = promote[:targetVoters-votersAfter]
+	}
+	if len(promote)+len(remove) == 0 {
+		return
+	}
+	hostsOf := map[uint64]string{}
+	for _, id := range remove {
+		hostsOf[id], _, _ = strings.Cut(members[id], " ")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := r.rep.Reconfigure(ctx, promote, demote, removing); err != nil {
-		r.h.log.Warn("the directory's members are not changed", "promote", len(promote), "demote", len(demote), "remove", len(removing), "error", err.Error())
+	if err := r.rep.Reconfigure(ctx, promote, nil, remove); err != nil {
+		r.h.log.Warn("the directory's members are not changed", "promote", len(promote), "remove", len(remove), "error", err.Error())
+		return
+	}
+	// A host linked to the root whose replica left (it came back before
+	// the change committed) starts another (replica_removed).
+	h := r.h
+	for id, hostName := range hostsOf {
+		h.mu.Lock()
+		mb := h.members[hostName]
+		h.mu.Unlock()
+		if mb != nil {
+			sendOn(mb.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "replica_removed", Recipient: host.Address{Node: mb.node},
+				Body: host.Object{{Key: "raft_id", Value: strconv.FormatUint(id, 16)}}})
+		}
+	}
+}
+
+// replicaRemoved starts a replica under a new ID if the group removed
+// this host's (replica_removed, from the root).
+func (h *Head) replicaRemoved(m *host.Message) {
+	id, err := strconv.ParseUint(bodyOf(m).String("raft_id"), 16, 64)
+	r := h.repl.Load()
+	if err != nil || r == nil || r.id != id {
+		return
+	}
+	h.mu.Lock()
+	up := h.up
+	h.mu.Unlock()
+	if up != nil {
+		h.replaceReplica(up)
 	}
 }
 

@@ -74,10 +74,13 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 				procs = append(procs, n)
 			}
 		}
-		return Reply{"processes", Object{
-			{Key: "host", Value: p.cfg.Host},
-			{Key: "processes", Value: procs},
-		}}, nil
+		reply := Object{{Key: "host", Value: p.cfg.Host}, {Key: "processes", Value: procs}}
+		if d, ok := p.remote.(interface{ DirectoryView() Object }); ok { // a head with a replica
+			if view := d.DirectoryView(); view != nil {
+				reply = append(reply, Field{Key: "directory", Value: view})
+			}
+		}
+		return Reply{"processes", reply}, nil
 	case "eval":
 		ad.eval(m)
 	case "recreate_actor":

@@ -255,6 +255,15 @@ func (r *Replica) PeerActive(id uint64) bool {
 	return ok && pr.RecentActive
 }
 
+// TakeLeadership asks the group's leader to hand its role to this
+// replica (Raft's leadership transfer; it is ignored if this replica is
+// behind or not a voter).
+func (r *Replica) TakeLeadership() {
+	if lead := r.leader.Load(); lead != 0 && lead != r.cfg.ID {
+		r.node.TransferLeadership(context.Background(), lead, r.cfg.ID)
+	}
+}
+
 // Lookup returns the node that holds name, in this replica's view.
 func (r *Replica) Lookup(name string) (string, bool) {
 	r.mu.RLock()
@@ -379,6 +388,15 @@ func (r *Replica) Removed(id uint64) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.dir.Removed[id]
+}
+
+// Joint reports whether the group is between two configurations (Raft's
+// joint consensus: both the old voters and the new decide until the
+// group leaves it, a moment later). Voters are the new ones meanwhile.
+func (r *Replica) Joint() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.joint
 }
 
 // Voters returns the IDs of the members that vote, sorted.

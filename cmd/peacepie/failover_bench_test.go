@@ -28,7 +28,7 @@ func threeHosts(b testing.TB) (first, second, third *instance, ws *wsConn) {
 		}
 		// (A build without the replicated directory has no "directory":
 		// then three hosts up is all; the benchmarks compare the two.)
-		return len(hosts) == 3 && (voters == 3 || !replicated)
+		return len(hosts) == 3 && (!replicated || voters == 3 && stableEverywhere(ws, "first", "second", "third"))
 	})
 	return first, second, third, ws
 }

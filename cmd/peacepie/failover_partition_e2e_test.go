@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -73,7 +74,17 @@ func TestFirstHostPartitioned(t *testing.T) {
 	hostsSeenBy := func(i int) string { return nsAsk(t, ns[i], hosts[i], "--timeout", "1", names[i]+".main.admin", "get_hosts").stdout }
 	eventually(t, 20*time.Second, "three hosts up, each a voter of the directory", func() bool {
 		out := hostsSeenBy(0)
-		return strings.Count(out, `"state":"up"`) == 3 && strings.Count(out, `"directory":"voter"`)+strings.Count(out, `"directory":"leader"`) == 3
+		if strings.Count(out, `"state":"up"`) != 3 {
+			return false
+		}
+		for i := range names { // every replica has three voters, out of any joint configuration
+			view := directoryIn(nsAsk(t, ns[i], hosts[i], "--timeout", "1", names[i]+".main.admin", "get_processes").stdout)
+			voters, _ := view["voters"].([]any)
+			if view["joint"] != false || len(voters) != 3 {
+				return false
+			}
+		}
+		return true
 	})
 	for _, name := range names {
 		nsAsk(t, ns[0], first, name+".main.admin", "create_actor", string(createBody("HelloWorld", "on_"+name))).
@@ -121,4 +132,18 @@ func TestFirstHostPartitioned(t *testing.T) {
 	for _, in := range hosts {
 		in.waitExit(t, 15*time.Second)
 	}
+}
+
+// directoryIn returns the "directory" of a get_processes reply that
+// `peacepie ask --json` printed (nil when there is none).
+func directoryIn(out string) map[string]any {
+	var m map[string]any
+	if json.Unmarshal([]byte(out), &m) != nil {
+		return nil
+	}
+	if body, ok := m["body"].(map[string]any); ok {
+		m = body
+	}
+	view, _ := m["directory"].(map[string]any)
+	return view
 }
