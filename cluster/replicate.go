@@ -194,11 +194,24 @@ func (r *replication) close() {
 }
 
 func (r *replication) leaderChanged(leader uint64) {
+	var members map[uint64]string
+	select { // (Start may call this before it has returned the replica)
+	case <-r.ready:
+		members = r.rep.Members()
+	default:
+	}
+	log := r.h.log.Info
+	if len(members) <= 1 { // a system of one host: nothing to tell
+		log = r.h.log.Debug
+	}
 	if leader == 0 {
-		r.h.log.Warn("the directory has no leader: writes to it wait")
+		if len(members) > 1 {
+			r.h.log.Warn("the directory has no leader: new names and moves wait for one")
+		}
 		return
 	}
-	r.h.log.Info("the directory's leader", "raft_id", leader, "here", leader == r.id)
+	leaderHost, _, _ := strings.Cut(members[leader], " ")
+	log("the directory's leader", "host", leaderHost, "raft_id", leader, "here", leader == r.id)
 }
 
 // Send implements raftdir.Transport.
