@@ -10,7 +10,9 @@
 // host's head is also the root: it keeps the directory of actor names
 // (name → node), links to the head of every other host, and runs every
 // move (move.go). Other hosts' heads route their own names (names.go) and
-// pass the rest to the root.
+// pass the rest to the root. Every head keeps a replica of the directory,
+// replicated with Raft (replicate.go, cluster/raftdir); when the root is
+// lost, the host whose replica leads takes its role (failover.go).
 //
 // Routing. A message whose actor is not in the sending process reaches
 // the root's Head.Route, which decides its way in one step under

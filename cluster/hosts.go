@@ -17,7 +17,8 @@ import (
 )
 
 // The hosts of a system form a star around the root: the main process of
-// the first host, which holds the directory of names and runs every move.
+// the first host (or of the survivor that took its role: failover.go),
+// which holds the directory of names and runs every move.
 // Another host's main process links to the root (the uplink) and is the
 // head of its own child processes; a name that is not in a process goes
 // to the root, which knows where it lives. hashicorp/memberlist tells the
