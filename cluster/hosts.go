@@ -408,6 +408,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			h.followPackages(o.String("packages"))
 			h.mu.Lock()
 			yielded := h.yieldRootLocked()
+			changed := h.rootNode != o.String("head")
 			h.up, h.rootNode, h.rootAddr, h.rootGossip = c, o.String("head"), addr, o.String("gossip")
 			h.joining = nil
 			h.mu.Unlock()
@@ -416,6 +417,9 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			if o.String("replica") == "removed" { // after yielding: a new replica joins the group
 				h.replaceReplica(c)
+			}
+			if changed { // consoles and REPLs of this host ask the new root from now on
+				h.proc.Publish(host.Event{Kind: "head_changed", Node: o.String("head")})
 			}
 			h.proc.NotifyWatched() // watched: ask the root for the rest of the system (watch_system)
 			select {

@@ -12,7 +12,7 @@ import (
 // system exiting. A head also publishes the events its children forward
 // (cluster), with their own node.
 type Event struct {
-	Kind  string // "printed", "log", "created", "removed", "moved", "exiting", "process_created", "process_gone", "head_lost", "memory_exceeded", "mailbox_full"
+	Kind  string // "printed", "log", "created", "removed", "moved", "exiting", "process_created", "process_gone", "head_lost", "head_changed", "memory_exceeded", "mailbox_full"
 	Node  string
 	Actor string
 	Class ClassInfo // for "created"

@@ -726,3 +726,24 @@ func TestConsoleChildLive(t *testing.T) {
 		jsHas(row("#all-actors", "child_iterating"))+` && `+jsText(row("#all-actors", "child_iterating"))+fmt.Sprintf(`.includes(%s)`, js(node)))
 	b.noExceptions("a child's pages")
 }
+
+// TestConsoleFailover: a console open on the second of three hosts
+// carries on when the first host (the root) is killed: without a reload,
+// its system page shows the first host gone and a survivor as the head,
+// and its head admin's page answers asks.
+func TestConsoleFailover(t *testing.T) {
+	t.Parallel()
+	first, second, _, _ := threeHosts(t)
+	b := newBrowser(t)
+	b.do("open second's console", 15*time.Second, chromedp.Navigate(second.url))
+	b.waitFor("three hosts, the first the head", 15*time.Second,
+		jsHas(row("#hosts", "first")+" .badge")+" && "+jsHas(row("#hosts", "second"))+" && "+jsHas(row("#hosts", "third")))
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("the first host gone and a survivor the head, without a reload", 20*time.Second,
+		jsHas(row("#hosts", "first")+`[data-state="gone"]`)+" && ("+jsHas(row("#hosts", "second")+" .badge")+" || "+jsHas(row("#hosts", "third")+" .badge")+")")
+	b.waitFor("the head admin's link names a survivor", 10*time.Second,
+		`["second.main.admin", "third.main.admin"].includes(`+jsText("#head-admin")+`)`)
+	b.noExceptions("the console across a failover")
+}

@@ -185,14 +185,31 @@ async function systemView() {
     if (e.kind === "stats" && !e.actor && e.handled !== undefined) chart(e.handled);
     else if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route();
     else if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(loadAll, 300); }
+    else if ((e.kind === "head_changed" || e.kind === "head_lost") && seq === renderSeq) newHead();
   });
+}
+
+// newHead asks the console's host again which admin heads the system (a
+// survivor took the root's role), and draws the view again if another
+// does: after head_lost the host still names the lost one until it has
+// joined the one that took over (head_changed).
+async function newHead() {
+  const r = await hello();
+  if (!r || !r.ok) return;
+  const node = (await r.json()).node;
+  if (node === head) return;
+  head = node;
+  route();
 }
 
 async function hostView(hostName) {
   crumbs([["system", "#/"], ["host " + hostName, null]]);
   const seq = renderSeq;
   // Processes come and go: draw the list again when they do.
-  watch("", (e) => { if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route(); });
+  watch("", (e) => {
+    if ((e.kind === "process_created" || e.kind === "process_gone") && seq === renderSeq) route();
+    else if ((e.kind === "head_changed" || e.kind === "head_lost") && seq === renderSeq) newHead();
+  });
   const a = await ask(head, "get_hosts");
   if (seq !== renderSeq) return;
   const main = $("#main");
