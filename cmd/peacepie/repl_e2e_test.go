@@ -627,3 +627,33 @@ func TestAttachOtherHostWatch(t *testing.T) {
 	s.send(t, "\x03")
 	s.waitPrompt(t)
 }
+
+// TestAttachFollowsAFailover: a REPL attached to the second of three hosts
+// carries on when the first (the root) is killed: its next command that
+// asks the head asks the survivor that took over, and says so.
+func TestAttachFollowsAFailover(t *testing.T) {
+	t.Parallel()
+	first, second, _, ws := threeHosts(t)
+	ws.expect("third.main.admin", "create_actor", createBody("HelloWorld", "on_third"), "actor_is_created")
+	s := attach(t, second.dir)
+	s.doExpect(t, "tree", "first.main.admin", "on_third (HelloWorld")
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	ws2 := dial(t, second)
+	eventually(t, 20*time.Second, "second to be under a survivor that heads the system", func() bool {
+		hosts := hostsOf(ws2, "second") // second alone until it has joined the new head
+		for _, name := range []string{"second", "third"} {
+			if row := hosts[name]; row != nil && row["head"] == true {
+				return true
+			}
+		}
+		return false
+	})
+	s.doExpect(t, "tree", "the system's head is now", "first (gone: host first is gone")
+	eventually(t, 20*time.Second, "all survivors under the new head", func() bool {
+		hosts := hostsOf(ws2, "second")
+		return hosts["second"]["state"] == "up" && hosts["third"]["state"] == "up"
+	})
+	s.doExpect(t, "tree", "on_third (HelloWorld")
+}

@@ -267,6 +267,11 @@ func (r *repl) ask(ctx context.Context, kind string, recipient any, command stri
 	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
 		return m, errors.New("interrupted: the request stays sent, and a reply that comes later is dropped")
 	}
+	if to, ok := recipient.(string); ok && err == nil && to == r.head && m.Command == "actor_is_not_found" && r.followHead(ictx) {
+		// The head it had is gone and another heads the system (a
+		// failover): the same request to the new one.
+		m, err = r.conn.Request(ictx, kind, r.head, command, body, r.opt.Timeout)
+	}
 	if err == nil || !r.isLost() {
 		return m, err
 	}
@@ -274,6 +279,18 @@ func (r *repl) ask(ctx context.Context, kind string, recipient any, command stri
 		return m, aerr
 	}
 	return m, fmt.Errorf("%v: the answer is lost, and the request may or may not have been handled", err)
+}
+
+// followHead asks the system again which admin heads it, and reports
+// whether another does now (then r.head is that one, and it says so).
+func (r *repl) followHead(ctx context.Context) bool {
+	head, err := r.conn.Hello(ctx)
+	if err != nil || head == "" || head == r.head {
+		return false
+	}
+	fmt.Fprintf(r.opt.Err, "the system's head is now %s\n", termtext.Line(head))
+	r.head = head
+	return true
 }
 
 func (r *repl) isLost() bool {
