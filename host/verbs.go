@@ -29,6 +29,8 @@ var internalVerbs = map[string]bool{
 	// hosts and the root
 	"host_join": true, "host_welcome": true, "join_elsewhere": true, "host_processes": true, "exit_host": true,
 	"name_here": true, "name_flush": true, "name_flushed": true, "name_gone": true,
+	// the directory's replicas (cluster/replicate.go)
+	"directory_replica": true, "replica_removed": true,
 	// the system's package set (cluster/packages.go)
 	"packages": true, "pin_package": true, "fetch_package": true,
 }
