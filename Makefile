@@ -46,7 +46,7 @@ bench: patched
 # taskset), where a loopback round trip does not depend on where the two
 # ends land.
 bench-pinned: patched
-	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild)(Ask|PingPong)$$|BenchmarkTCPEcho$$' -benchtime 20000x -count=1 ./cmd/peacepie/
+	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild|HostsChild)(Ask|PingPong)$$|BenchmarkTCPEcho$$' -benchtime 20000x -count=1 ./cmd/peacepie/
 
 # The time from the first host's kill -9 to a create_actor that succeeds on
 # a survivor, five times (the median is reported), and the cost of a

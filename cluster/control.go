@@ -54,16 +54,18 @@ var childControl = map[string]func(c *Child, m *host.Message){
 	// Direct routes (direct.go); ignored by a child without direct links.
 	"route_hint": func(c *Child, m *host.Message) {
 		if o := bodyOf(m); c.direct != nil {
-			go c.direct.hinted(o.String("entity"), o.String("node"), o.String("addr"))
+			go c.direct.hinted(o.String("entity"), o.String("node"), o.String("addr"), c.viaOr(o.String("via")))
 		}
 	},
 	"route_switch": func(c *Child, m *host.Message) {
-		// To the actor's process: the asker's earlier messages are in.
+		// To the actor's process: the asker's earlier messages are in. The
+		// answer goes to the head that asked (via; through this host's
+		// head if it is the root).
 		o := bodyOf(m)
 		if c.direct == nil {
 			return
 		}
-		r := host.Message{System: true, ID: c.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: c.head},
+		r := host.Message{System: true, ID: c.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: c.viaOr(o.String("via"))},
 			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: o.String("node")}, {Key: "epoch", Value: int64(epochOf(o))}}}
 		sendOn(c.conn, r)
 	},
@@ -79,7 +81,7 @@ var childControl = map[string]func(c *Child, m *host.Message){
 	},
 	"route_end": func(c *Child, m *host.Message) {
 		if o := bodyOf(m); c.direct != nil {
-			c.direct.ended(o.String("entity"), mustGet(o, "wait"))
+			c.direct.ended(o.String("entity"), mustGet(o, "wait"), o.String("via"))
 		}
 	},
 }
@@ -106,6 +108,23 @@ var memberControl = map[string]func(h *Head, mb *member, m *host.Message){
 	"host_processes":    func(h *Head, mb *member, m *host.Message) { h.memberProcesses(mb, m) },
 	"directory_replica": func(h *Head, mb *member, m *host.Message) { h.replicaOffered(mb, m) },
 	"name_flush":        func(h *Head, mb *member, m *host.Message) { h.answerFlush(mb, *m) },
+	// Direct routes between children of different hosts (direct.go): a
+	// host asks only for its own children; the answers and markers come
+	// from the host of the actor's process.
+	"route_switch": func(h *Head, mb *member, m *host.Message) {
+		o := bodyOf(m)
+		if from := o.String("from"); hostOf(from) == mb.host {
+			h.routeSwitch(from, o.String("entity"), o.String("node"), mustGet(o, "epoch"))
+		}
+	},
+	"route_wanted": func(h *Head, mb *member, m *host.Message) {
+		o := bodyOf(m)
+		if from := o.String("from"); hostOf(from) == mb.host {
+			h.hint(from, o.String("entity"))
+		}
+	},
+	"route_switched": func(h *Head, _ *member, m *host.Message) { h.routeSwitched(m) },
+	"route_ended":    func(h *Head, _ *member, m *host.Message) { h.routeEnded(m) },
 	// A host forwards only its own processes' events and stats (events.go):
 	// what else came would loop.
 	"child_event": func(h *Head, mb *member, m *host.Message) {
@@ -158,6 +177,9 @@ var uplinkControl = map[string]func(h *Head, m *host.Message){
 // (host_processes): its own only.
 func (h *Head) memberProcesses(mb *member, m *host.Message) {
 	nodes := mb.ownNodes(stringList(bodyOf(m), "nodes"))
+	if list, ok := mustGet(bodyOf(m), "direct").(host.Array); ok {
+		h.memberDirectAddrs(mb, list)
+	}
 	h.mu.Lock()
 	old := mb.nodes
 	mb.nodes = nodes

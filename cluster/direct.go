@@ -67,24 +67,27 @@ type direct struct {
 	closed bool
 }
 
-// route is a direct route to an actor in a sibling process.
+// route is a direct route to an actor in another child process.
 type route struct {
 	node      string
+	via       string // the head that gave it (the root, or this host's head): switches and markers are its
 	conn      *link.Conn
 	epoch     uint64
 	switching bool           // route_switch sent, not answered yet
 	queue     []host.Message // what waits for the answer, in order
 }
 
-// EnableDirect lets this child link directly to its siblings: it listens
-// on a loopback address with cfg (the system's secret, and TLS if the
-// system's links use it) and tells the head. Call it before Run.
-func (c *Child) EnableDirect(cfg link.Config) error {
+// EnableDirect lets this child link directly to the other child processes
+// of the system: it listens on listen (the interface of its head's links,
+// with port 0: loopback unless the host's links listen further) with cfg
+// (the system's secret, and TLS if the system's links use it) and tells
+// the head. Call it before Run.
+func (c *Child) EnableDirect(listen string, cfg link.Config) error {
 	cfg.Node = c.proc.AdminName()
 	if cfg.Logger == nil {
 		cfg.Logger = c.log
 	}
-	ln, err := link.Listen("127.0.0.1:0", cfg)
+	ln, err := link.Listen(listen, cfg)
 	if err != nil {
 		return fmt.Errorf("direct links: %w", err)
 	}
@@ -110,15 +113,15 @@ func (d *direct) close() {
 	}
 }
 
-// accepted reads what a sibling sends on the link it dialed: messages for
-// actors of this process, and route_end markers. Nothing else is taken
-// from a sibling (admin requests and the system's verbs come from the
-// head).
+// accepted reads what another child process (of this host or another)
+// sends on the link it dialed: messages for actors of this process, and
+// route_end markers. Nothing else is taken from it (admin requests and
+// the system's verbs come from the head).
 func (d *direct) accepted(c *link.Conn) {
 	peer, self := c.Peer(), d.child.proc.AdminName()
-	if isMainNode(peer) || hostOf(peer) != hostOf(self) || peer == self {
-		d.child.log.Warn("a direct link from a process that is not a sibling: closed", "from", peer)
-		c.Close("not a sibling")
+	if isMainNode(peer) || peer == self {
+		d.child.log.Warn("a direct link from a process that is not another child process: closed", "from", peer)
+		c.Close("not a child process")
 		return
 	}
 	dec := newLinkDecoder()
@@ -131,8 +134,9 @@ func (d *direct) accepted(c *link.Conn) {
 		if m.System {
 			o, _ := m.Body.(host.Object)
 			if m.Command == "route_end" && o.String("node") == peer {
-				// Every direct message of peer to that actor is here now.
-				r := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_ended", Recipient: host.Address{Node: d.child.head},
+				// Every direct message of peer to that actor is here now:
+				// the head that ended the route counts it.
+				r := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_ended", Recipient: host.Address{Node: d.child.viaOr(o.String("via"))},
 					Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "node", Value: peer}, {Key: "wait", Value: mustGet(o, "wait")}}}
 				sendOn(d.child.conn, r)
 				return
@@ -168,11 +172,11 @@ func (d *direct) reserve(m host.Message) (place *link.Slot, ok bool) {
 }
 
 // hinted starts a switch to a direct route to name in node (route_hint
-// from the head).
-func (d *direct) hinted(name, node, addr string) {
+// from via: this host's head, or the root through it).
+func (d *direct) hinted(name, node, addr, via string) {
 	conn, err := d.peer(node, addr)
 	if err != nil {
-		d.child.log.Warn("no direct link to a sibling: messages go through the head", "sibling", node, "error", err.Error())
+		d.child.log.Warn("no direct link to a process: messages go through the head", "to", node, "error", err.Error())
 		return
 	}
 	d.mu.Lock()
@@ -181,10 +185,11 @@ func (d *direct) hinted(name, node, addr string) {
 		return
 	}
 	d.epoch++
-	d.routes[name] = &route{node: node, conn: conn, epoch: d.epoch, switching: true}
-	m := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: d.child.head},
-		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: int64(d.epoch)}}}
-	s := d.child.conn.Reserve() // behind every message for name sent to the head before
+	d.routes[name] = &route{node: node, via: via, conn: conn, epoch: d.epoch, switching: true}
+	m := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: via},
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "epoch", Value: int64(d.epoch)},
+			{Key: "from", Value: d.child.proc.AdminName()}}}
+	s := d.child.conn.Reserve() // behind every message for name sent up before (they all go by via)
 	d.mu.Unlock()
 	fill(d.child, s, m)
 }
@@ -219,9 +224,9 @@ func (d *direct) peer(node, addr string) (*link.Conn, error) {
 	}
 	d.peers[node] = c
 	d.mu.Unlock()
-	d.child.log.Info("a direct link to a sibling is open", "sibling", node)
+	d.child.log.Info("a direct link to a process is open", "to", node)
 	go func() {
-		err := c.Run(func([]byte, bool) {}) // the sibling sends nothing on it
+		err := c.Run(func([]byte, bool) {}) // the other end sends nothing on it
 		d.peerGone(node, c, err)
 	}()
 	return c, nil
@@ -278,25 +283,26 @@ func (d *direct) refused(name string, epoch uint64) {
 	send(d.child, out)
 }
 
-// ended drops the route to name (route_end from the root, before a move
-// or after the name was released): what waited in a switch goes to the
-// head, and the marker goes behind the direct messages, on the link to
-// the sibling, which tells the root. Without a route the root hears at
-// once.
-func (d *direct) ended(name string, wait any) {
+// ended drops the route to name (route_end from via, the head that gave
+// it, before a move or after the name was released): what waited in a
+// switch goes to the head, and the marker goes behind the direct
+// messages, on the link to the actor's process, which tells via. Without
+// a route via hears at once.
+func (d *direct) ended(name string, wait any, via string) {
 	self := d.child.proc.AdminName()
+	via = d.child.viaOr(via)
 	d.mu.Lock()
 	r := d.routes[name]
 	delete(d.routes, name)
 	out := d.toHeadLocked(nil, r)
 	marker := host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_end",
-		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: self}, {Key: "wait", Value: wait}}}
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: self}, {Key: "wait", Value: wait}, {Key: "via", Value: via}}}
 	if r != nil && d.peers[r.node] == r.conn {
 		marker.Recipient = host.Address{Node: r.node}
 		out = append(out, pending{r.conn.Reserve(), marker})
 	} else {
 		marker.Command = "route_ended"
-		marker.Recipient = host.Address{Node: d.child.head}
+		marker.Recipient = host.Address{Node: via}
 		out = append(out, pending{d.child.conn.Reserve(), marker})
 	}
 	d.mu.Unlock()
@@ -341,6 +347,15 @@ func (d *direct) gone(node string) {
 	c.Close("the process is gone")
 }
 
+// viaOr is via, or this child's head when a notice does not say (a head
+// of an earlier version).
+func (c *Child) viaOr(via string) string {
+	if via == "" {
+		return c.head
+	}
+	return via
+}
+
 // pending is a message whose place on a link is taken.
 type pending struct {
 	slot *link.Slot
@@ -359,7 +374,8 @@ func fill(c *Child, s *link.Slot, m host.Message) {
 	}
 }
 
-// A head's side of direct routes (between its own children).
+// A head's side of direct routes: between its own children; and, at the
+// root, between any two child processes of the system.
 
 // unrouteWait is a move's wait for the markers of the holders of direct
 // routes to the moving actor (Head.unroute).
@@ -369,26 +385,77 @@ type unrouteWait struct {
 	done chan struct{}
 }
 
-// noteDirectAddr notes where a child's siblings dial it (direct_addr; from
-// this child's reader: childGone, after it, forgets it).
+// noteDirectAddr notes where the other processes dial a child (direct_addr;
+// from this child's reader: childGone, after it, forgets it). A head that
+// is not the root tells the root too (host_processes), which gives routes
+// between the hosts' children.
 func (h *Head) noteDirectAddr(from string, m *host.Message) {
 	h.mu.Lock()
 	h.directAddr[from] = bodyOf(m).String("addr")
 	h.mu.Unlock()
+	if !h.root.Load() {
+		h.reportProcesses()
+	}
+}
+
+// memberDirectAddrs notes where the other processes dial the children of
+// the member's host (root; host_processes): each address as the others
+// reach it (advertised: an address on every interface takes the host
+// part the member's link came from).
+func (h *Head) memberDirectAddrs(mb *member, list host.Array) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, v := range list {
+		o, _ := v.(host.Object)
+		node, addr := o.String("node"), o.String("addr")
+		if hostOf(node) != mb.host || isMainNode(node) || addr == "" || len(h.directAddr) >= maxDirectAddrs {
+			continue
+		}
+		h.directAddr[node] = advertised(addr, mb.conn.RemoteAddr())
+	}
+}
+
+// maxDirectAddrs bounds the root's table of direct addresses (one per
+// child process of the system).
+const maxDirectAddrs = 1 << 16
+
+// directAddrsLocked lists the direct addresses of this head's children,
+// for the root (h.mu held).
+func (h *Head) directAddrsLocked() host.Array {
+	out := host.Array{}
+	for node, addr := range h.directAddr {
+		if h.children[node] != nil {
+			out = append(out, host.Object{{Key: "node", Value: node}, {Key: "addr", Value: addr}})
+		}
+	}
+	return out
 }
 
 // routeSwitched passes the answer of an actor's process to the asker of a
-// switch (route_switched).
+// switch (route_switched): a child of this head, or (root) a child of
+// another host, through its head.
 func (h *Head) routeSwitched(m *host.Message) {
 	o := bodyOf(m)
+	asker := o.String("node")
 	h.mu.Lock()
-	ch := h.children[o.String("node")]
+	c, err := h.holderLinkLocked(asker)
 	h.mu.Unlock()
-	if ch != nil {
-		r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: ch.node},
+	if err == nil {
+		r := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switched", Recipient: host.Address{Node: asker},
 			Body: host.Object{{Key: "entity", Value: o.String("entity")}, {Key: "epoch", Value: mustGet(o, "epoch")}}}
-		sendOn(ch.conn, r)
+		sendOn(c, r)
 	}
+}
+
+// holderLinkLocked returns the link to node, a child process that holds
+// or asks for a direct route (h.mu held): its own link if it is a child of
+// this head; at the root, the link to its host's head, which passes
+// what is addressed to it on.
+func (h *Head) holderLinkLocked(node string) (*link.Conn, error) {
+	if isMainNode(node) || (!h.root.Load() && h.children[node] == nil) {
+		return nil, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
+	}
+	return h.linkLocked(node)
 }
 
 // routeEnded counts a holder's marker (route_ended from the actor's
@@ -401,19 +468,49 @@ func (h *Head) routeEnded(m *host.Message) {
 	h.mu.Unlock()
 }
 
-// hint offers from, a child that sent a message to name through the root,
-// a direct route to name's process, if that is another child of this host
-// with direct links (route_hint).
+// hint offers from, a child process that sent a message to name through
+// this head, a direct route to name's process (route_hint), if both have
+// direct links and this head may give it: a head routes its own
+// children's names between its children; the root routes every name,
+// and gives routes across hosts and to and from its own children (a
+// route between two children of another host is that host's head's). A
+// head that is not the root asks the root for a name it does not route
+// (route_wanted).
 func (h *Head) hint(from, name string) {
 	var out outbox
 	h.mu.Lock()
 	node := h.routedHereLocked(name)
+	if node == "" && !h.root.Load() && h.up != nil && h.children[from] != nil && h.directAddr[from] != "" {
+		_, flushing := h.flushing[name]
+		if !flushing {
+			out.add(h.up, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_wanted", Recipient: host.Address{Node: h.up.Peer()},
+				Body: host.Object{{Key: "entity", Value: name}, {Key: "from", Value: from}}})
+		}
+		h.mu.Unlock()
+		out.send(h.log)
+		return
+	}
 	addr := h.directAddr[node]
-	if node != "" && node != from && addr != "" && h.directAddr[from] != "" && h.children[node] != nil &&
-		h.children[from] != nil && !h.routes[name][from] {
+	ok := node != "" && node != from && addr != "" && h.directAddr[from] != "" && !h.routes[name][from]
+	if h.root.Load() {
+		ok = ok && (hostOf(node) != hostOf(from) || hostOf(from) == h.cfg.Host)
+	} else {
+		ok = ok && h.children[node] != nil && h.children[from] != nil
+	}
+	var to *link.Conn
+	if ok {
+		var err error
+		to, err = h.holderLinkLocked(from)
+		ok = err == nil
+	}
+	if ok {
+		if hostOf(node) == h.cfg.Host && hostOf(from) != h.cfg.Host {
+			addr = advertised(addr, to.LocalAddr()) // the root's child, as from's host reaches this one
+		}
 		m := host.Message{System: true, ID: h.proc.NewMID(), Command: "route_hint", Recipient: host.Address{Node: from},
-			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "addr", Value: addr}}}
-		out.add(h.children[from].conn, m)
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}, {Key: "addr", Value: addr},
+				{Key: "via", Value: h.proc.AdminName()}}}
+		out.add(to, m)
 	}
 	h.mu.Unlock()
 	out.send(h.log)
@@ -434,27 +531,33 @@ func (h *Head) routedHereLocked(name string) string {
 	return h.hostDir[name]
 }
 
-// routeSwitch answers a child's route_switch: if name still lives in node
-// and is not moving, from holds a route to it and the switch goes on to
-// node behind everything routed there before (from's earlier messages to
-// name among them); else route_refused.
+// routeSwitch answers a child process's route_switch: if name still lives
+// in node and is not moving, from holds a route to it and the switch goes
+// on to node behind everything routed there before (from's earlier
+// messages to name among them: they came the same way, on the same
+// links); else route_refused.
 func (h *Head) routeSwitch(from, name, node string, epoch any) {
 	var out outbox
 	h.mu.Lock()
-	asker := h.children[from]
-	if asker == nil {
+	asker, err := h.holderLinkLocked(from)
+	if err != nil {
 		h.mu.Unlock()
 		return
 	}
-	if to := h.children[node]; h.routedHereLocked(name) == node && to != nil {
+	var to *link.Conn
+	if h.routedHereLocked(name) == node && h.directAddr[node] != "" {
+		to, _ = h.holderLinkLocked(node)
+	}
+	if to != nil {
 		if h.routes[name] == nil {
 			h.routes[name] = map[string]bool{}
 		}
 		h.routes[name][from] = true
-		out.add(to.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: node},
-			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: from}, {Key: "epoch", Value: epoch}}})
+		out.add(to, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_switch", Recipient: host.Address{Node: node},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "node", Value: from}, {Key: "epoch", Value: epoch},
+				{Key: "via", Value: h.proc.AdminName()}}})
 	} else {
-		out.add(asker.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_refused", Recipient: host.Address{Node: from},
+		out.add(asker, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_refused", Recipient: host.Address{Node: from},
 			Body: host.Object{{Key: "entity", Value: name}, {Key: "epoch", Value: epoch}}})
 	}
 	h.mu.Unlock()
@@ -519,13 +622,13 @@ func (h *Head) endRoutesLocked(out *outbox, name string, wait bool) *unrouteWait
 		w.id = h.unrouteSeq
 	}
 	for node := range holders {
-		ch := h.children[node]
-		if ch == nil {
+		c, err := h.holderLinkLocked(node)
+		if err != nil {
 			continue
 		}
 		w.left[node] = true
-		out.add(ch.conn, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_end", Recipient: host.Address{Node: node},
-			Body: host.Object{{Key: "entity", Value: name}, {Key: "wait", Value: w.id}}})
+		out.add(c, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_end", Recipient: host.Address{Node: node},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "wait", Value: w.id}, {Key: "via", Value: h.proc.AdminName()}}})
 	}
 	if !wait || len(w.left) == 0 {
 		return nil
@@ -547,9 +650,9 @@ func (h *Head) routeEndedLocked(name, holder string, id int64) {
 	}
 }
 
-// directGoneLocked forgets a child's direct routes and address when it
-// is gone (h.mu held): it holds no route any more, and no marker will
-// come from it.
+// directGoneLocked forgets a child process's direct routes and address
+// when it is gone (h.mu held; the root also for other hosts' children):
+// it holds no route any more, and no marker will come from it.
 func (h *Head) directGoneLocked(node string) {
 	delete(h.directAddr, node)
 	for name, holders := range h.routes {
@@ -563,8 +666,9 @@ func (h *Head) directGoneLocked(node string) {
 	}
 }
 
-// hintGate lets a child's link reader offer a direct route for a name at
-// most once a second (only the reader uses it).
+// hintGate lets a link's reader offer a direct route for a name at most
+// once a second (only the reader uses it; the root's reader of a host's
+// link keys it by sender and name).
 type hintGate map[string]time.Time
 
 func (g hintGate) allow(name string, now time.Time) bool {

@@ -80,10 +80,10 @@ func TestHarnessStreamAcrossMovesDirect(t *testing.T) {
 
 // TestHarnessDirectLinkTakesOnlyActorMessages: a direct link carries
 // messages for actors and route_end markers, nothing else. A process that
-// is no sibling (another host's, the main one) is refused; a sibling's
-// admin requests and the system's verbs are dropped, so a compromised
-// or buggy child cannot remove or move another child's actors by its
-// direct link.
+// is not another child process (a host's main process, the child itself)
+// is refused; a child's admin requests and the system's verbs are
+// dropped, so a compromised or buggy child cannot remove or move another
+// child's actors by its direct link.
 func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 	s := clustertest.Start(t, clustertest.Options{Children: 1})
 	target := s.Children[0]
@@ -100,7 +100,7 @@ func TestHarnessDirectLinkTakesOnlyActorMessages(t *testing.T) {
 		defer cancel()
 		return link.Dial(ctx, addr, link.Config{Node: node, Secret: []byte(clustertest.Secret), Network: s.Network()})
 	}
-	for _, stranger := range []string{"first.main.admin", "second.process_0.admin"} {
+	for _, stranger := range []string{"first.main.admin", "second.main.admin", target} {
 		conn, err := dial(stranger)
 		if err != nil {
 			continue // refused in the handshake: as good
@@ -241,4 +241,59 @@ func TestHarnessLateMarkerOfAnEarlierEnd(t *testing.T) {
 		where, err := s.Where("seq")
 		return err == nil && where == n
 	})
+}
+
+// TestHarnessDirectRouteAcrossHosts: a child of one host gets from the
+// root a direct route to an actor in a child of another host (and of the
+// root's own host), and the root's moves take it back first: a stream
+// from a Pump in a child of second to a Sequence that moves between
+// children of three hosts keeps its order, and goes direct between moves.
+func TestHarnessDirectRouteAcrossHosts(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1, Packages: []fs.FS{diagPkg}})
+	second := s.Join(t, clustertest.Options{Host: "second", Children: 2, Packages: []fs.FS{diagPkg}})
+	third := s.Join(t, clustertest.Options{Host: "third", Children: 1, Packages: []fs.FS{diagPkg}})
+	all := []*clustertest.System{s, second, third}
+	s.Eventually(t, "the root to know every child process", func() bool {
+		hosts := describeValue(s.Ask(t, s.Main.AdminName(), "get_hosts", nil).Body)
+		return strings.Contains(hosts, fmt.Sprintf("%q", second.Children[1])) && strings.Contains(hosts, fmt.Sprintf("%q", third.Children[0]))
+	})
+	from := second.Children[0]
+	sent := 0
+	s.CreateActor(t, third.Children[0], "seq", "diag", "Track", "")
+	s.CreateActor(t, from, "pump", "peacepie_std", "Pump", "")
+	for i, to := range []string{third.Children[0], s.Children[0]} {
+		if i > 0 {
+			if err := s.Move("seq", to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		second.Eventually(t, "a direct route from "+from+" to seq in "+to, func() bool {
+			pumpTo(t, s, sent+1, 50)
+			sent += 50
+			return slices.Contains(directRoutes(second, from), "seq")
+		})
+		pumpTo(t, s, sent+1, 2000)
+		sent += 2000
+	}
+	s.Eventually(t, fmt.Sprintf("seq to count to %d", sent), func() bool {
+		last, _ := seqState(t, s, "seq")
+		return last == int64(sent)
+	})
+	if last, errors := seqState(t, s, "seq"); errors != 0 {
+		t.Fatalf("seq saw %d errors (last %d): %s", errors, last, describeValue(s.Ask(t, "seq", "state", nil).Body))
+	}
+	// Again under moves, with fresh actors, among the three hosts.
+	s.Ask(t, s.Children[0], "remove_actor", clustertest.JSON(t, `{"name": "seq"}`))
+	s.Ask(t, from, "remove_actor", clustertest.JSON(t, `{"name": "pump"}`))
+	s.Eventually(t, "the names to be free", func() bool {
+		for _, sys := range all {
+			for _, name := range []string{"seq", "pump"} {
+				if where, err := sys.Where(name); err != nil || where != "" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	streamWhileMovingOn(t, s, all, from, []string{third.Children[0], s.Children[0], second.Children[1], third.Children[0]}, 20000, 500, 12, true)
 }

@@ -169,6 +169,11 @@ func (h *Head) hostGone(m *member, err error) {
 	}
 	delete(h.members, m.host)
 	nodes := append([]string(nil), m.nodes...)
+	for node := range h.directAddr {
+		if hostOf(node) == m.host {
+			h.directGoneLocked(node)
+		}
+	}
 	reason := "host " + m.host + " is gone: " + fmt.Sprint(err)
 	h.goneHosts[m.host] = reason
 	h.mu.Unlock()
@@ -195,6 +200,9 @@ func (h *Head) nodeGone(node, reason string, restart bool) map[string]*record {
 			h.dirChanged(name)
 			delete(h.routes, name) // their holders' links to node end with it
 		}
+	}
+	if hostOf(node) != h.cfg.Host {
+		h.directGoneLocked(node) // a child of its own is forgotten by childGone
 	}
 	lost := map[string]*record{}
 	for _, name := range names {
@@ -432,6 +440,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 					h.log.Warn("the gossip could not join; failures are noticed by the link alone", "error", err.Error())
 				}
 			}
+			h.reportProcesses() // where its children are dialed, for direct routes
 			h.log.Info("joined the system", "head", o.String("head"), "at", addr)
 			return nil
 		case ctx.Err() == nil:
@@ -616,8 +625,11 @@ func (h *Head) reportProcesses() {
 	for _, n := range h.Nodes() {
 		nodes = append(nodes, n.String("node"))
 	}
+	h.mu.Lock()
+	direct := h.directAddrsLocked()
+	h.mu.Unlock()
 	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "host_processes", Recipient: host.Address{Node: up.Peer()},
-		Body: host.Object{{Key: "nodes", Value: nodes}}}
+		Body: host.Object{{Key: "nodes", Value: nodes}, {Key: "direct", Value: direct}}}
 	sendOn(up, m)
 }
 

@@ -248,7 +248,7 @@ func (c *Child) run(network link.Network, parent string, secret []byte, log *slo
 		return &heldConn{Conn: nc, holds: c.holds}
 	})
 	ch := cluster.NewChild(c.Proc, conn, log)
-	if err := ch.EnableDirect(link.Config{Secret: secret, Logger: log, Network: dialHeld{network, c.holds}}); err != nil {
+	if err := ch.EnableDirect("127.0.0.1:0", link.Config{Secret: secret, Logger: log, Network: dialHeld{network, c.holds}}); err != nil {
 		log.Error("the child could not listen for direct links", "error", err.Error())
 	}
 	c.Proc.SetRemote(ch)

@@ -71,7 +71,9 @@ func TestFirstHostPartitioned(t *testing.T) {
 		hosts = append(hosts, startCmd(t, t.TempDir(), nil, "ip", "netns", "exec", ns[i].name, binPath, "run", "--console", "127.0.0.1:0",
 			"--host", names[i], "--join", addr, "--secret-file", secret, "--links", ns[i].ip+":0", "--gossip", ns[i].ip+":0"))
 	}
-	hostsSeenBy := func(i int) string { return nsAsk(t, ns[i], hosts[i], "--timeout", "1", names[i]+".main.admin", "get_hosts").stdout }
+	hostsSeenBy := func(i int) string {
+		return nsAsk(t, ns[i], hosts[i], "--timeout", "1", names[i]+".main.admin", "get_hosts").stdout
+	}
 	eventually(t, 20*time.Second, "three hosts up, each a voter of the directory", func() bool {
 		out := hostsSeenBy(0)
 		if strings.Count(out, `"state":"up"`) != 3 {

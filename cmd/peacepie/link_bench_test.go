@@ -186,6 +186,18 @@ func BenchmarkHostChildPingPong(b *testing.B) {
 	}, func() string { return first })
 }
 
+// BenchmarkHostsChildPingPong: BenchmarkChildPingPong between a child of
+// the first host and a child of the second: the first balls go through
+// both heads, the rest over the direct link the root gives them.
+func BenchmarkHostsChildPingPong(b *testing.B) {
+	var first string
+	benchPingPongAt(b, func(b *testing.B) (*wsConn, string) {
+		ws, _ := benchHosts(b)
+		first = ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+		return ws, ws.expect("second.main.admin", "create_process", nil, "process_is_created").bodyString("node")
+	}, func() string { return first })
+}
+
 func benchPingPong(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 	benchPingPongAt(b, setup, func() string { return admin })
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,7 @@ func TestStreamAcrossMovesBetweenAHostsChildren(t *testing.T) {
 	streamAcrossMoves(t, ws, children[0], []string{children[1], children[2], children[1], firstChild})
 	// The children's log (second's stderr) says the stream took a direct link.
 	eventually(t, 10*time.Second, "a direct link between second's children", func() bool {
-		return strings.Contains(second.stderr.String(), "a direct link to a sibling is open")
+		return regexp.MustCompile(`a direct link to a process is open".* to=second\.process_`).MatchString(second.stderr.String())
 	})
 }
 

@@ -345,7 +345,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 		return err
 	}
 	c := cluster.NewChild(proc, conn, proc.Logger())
-	if err := c.EnableDirect(link.Config{Secret: []byte(secret), Logger: base, TLS: tlsConf,
+	if err := c.EnableDirect(directListen(opt.Parent), link.Config{Secret: []byte(secret), Logger: base, TLS: tlsConf,
 		HandshakeTimeout: cfg.LinksHandshake.Duration, MaxUnauthenticated: cfg.LinksMaxUnauth}); err != nil {
 		proc.Logger().Warn("no direct links to the other processes: messages to them go through the head", "error", err.Error())
 	}
@@ -383,4 +383,16 @@ func mailboxLimit(cfg config.Config) int {
 		return -1
 	}
 	return cfg.MailboxLimit
+}
+
+// directListen is where a child listens for the direct links of the
+// system's other child processes: the interface its head's links listen
+// on (parent, the address it dials), with a port of its own. Loopback
+// unless the host's links listen further.
+func directListen(parent string) string {
+	h, _, err := net.SplitHostPort(parent)
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	return net.JoinHostPort(h, "0")
 }

@@ -200,6 +200,10 @@ func (c *Conn) Peer() string { return c.peer }
 // RemoteAddr returns the network address of the other end.
 func (c *Conn) RemoteAddr() string { return c.c.RemoteAddr().String() }
 
+// LocalAddr returns the network address of this end: the address the
+// peer reached, for a link it dialed.
+func (c *Conn) LocalAddr() string { return c.c.LocalAddr().String() }
+
 // Done is closed when the link has ended; Err says why.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
