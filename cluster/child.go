@@ -131,6 +131,16 @@ func (c *Child) Nodes() []host.Object {
 	return []host.Object{{{Key: "node", Value: c.head}}, {{Key: "node", Value: c.proc.AdminName()}}}
 }
 
+// ProcessFields adds to this process's row of get_processes how many
+// actors of other child processes it reaches on direct routes (the
+// switch done).
+func (c *Child) ProcessFields() []host.Field {
+	if c.direct == nil {
+		return nil
+	}
+	return []host.Field{{Key: "direct_routes", Value: int64(len(c.DirectRoutes()))}}
+}
+
 // Admin implements host.Remote: process commands go to the head.
 func (c *Child) Admin(p *host.Process, m *host.Message) bool {
 	switch m.Command {

@@ -50,7 +50,17 @@ var childControl = map[string]func(c *Child, m *host.Message){
 		}
 	},
 	"watch_events": func(c *Child, m *host.Message) { c.fwd.set(watchEventsOn(m)) },
-	"head_lost":    func(c *Child, m *host.Message) { c.proc.HeadLost(bodyOf(m).String("reason"), nil) },
+	"head_lost": func(c *Child, m *host.Message) {
+		if c.direct != nil {
+			c.direct.rootLost()
+		}
+		c.proc.HeadLost(bodyOf(m).String("reason"), nil)
+	},
+	"root_changed": func(c *Child, m *host.Message) {
+		if root := bodyOf(m).String("root"); c.direct != nil && root != "" {
+			c.direct.rootChanged(root)
+		}
+	},
 	// Direct routes (direct.go); ignored by a child without direct links.
 	"route_hint": func(c *Child, m *host.Message) {
 		if o := bodyOf(m); c.direct != nil {
@@ -98,6 +108,11 @@ var childLinkControl = map[string]func(h *Head, from string, m *host.Message){
 	},
 	"route_switched": func(h *Head, _ string, m *host.Message) { h.routeSwitched(m) },
 	"route_ended":    func(h *Head, _ string, m *host.Message) { h.routeEnded(m) },
+	"route_held": func(h *Head, from string, m *host.Message) {
+		if list, ok := mustGet(bodyOf(m), "routes").(host.Array); ok {
+			h.routesHeld(from, list)
+		}
+	},
 }
 
 // memberControl: the root, from the head of another host (mb). A host
@@ -125,6 +140,12 @@ var memberControl = map[string]func(h *Head, mb *member, m *host.Message){
 	},
 	"route_switched": func(h *Head, _ *member, m *host.Message) { h.routeSwitched(m) },
 	"route_ended":    func(h *Head, _ *member, m *host.Message) { h.routeEnded(m) },
+	"route_held": func(h *Head, mb *member, m *host.Message) {
+		o := bodyOf(m)
+		if list, ok := mustGet(o, "routes").(host.Array); ok && hostOf(o.String("from")) == mb.host {
+			h.routesHeld(o.String("from"), list)
+		}
+	},
 	// A host forwards only its own processes' events and stats (events.go):
 	// what else came would loop.
 	"child_event": func(h *Head, mb *member, m *host.Message) {

@@ -311,6 +311,53 @@ func (d *direct) ended(name string, wait any, via string) {
 	go send(d.child, out)
 }
 
+// rootLost ends the switches that a lost root was to answer (head_lost):
+// what waited in them goes to the head. Routes that are set stay: the
+// links to the actors' processes do not need the root.
+func (d *direct) rootLost() {
+	d.mu.Lock()
+	var out []pending
+	for name, r := range d.routes {
+		if r.switching && r.via != d.child.head {
+			delete(d.routes, name)
+			out = d.toHeadLocked(out, r)
+		}
+	}
+	d.mu.Unlock()
+	send(d.child, out)
+}
+
+// rootChanged hands the routes a lost root gave to root, the system's
+// new one (root_changed): it hears of them (route_held), so that it ends
+// them before it moves their actors, and it is their via from now on.
+// A switch still waiting for the lost root ends as in rootLost.
+func (d *direct) rootChanged(root string) {
+	d.mu.Lock()
+	var out []pending
+	held := host.Array{}
+	for name, r := range d.routes {
+		switch {
+		case r.via == d.child.head || r.via == root:
+		case r.switching:
+			delete(d.routes, name)
+			out = d.toHeadLocked(out, r)
+		default:
+			r.via = root
+			held = append(held, host.Object{{Key: "entity", Value: name}, {Key: "node", Value: r.node}})
+		}
+	}
+	var s *link.Slot
+	if len(held) > 0 {
+		s = d.child.conn.Reserve()
+	}
+	d.mu.Unlock()
+	send(d.child, out)
+	if s != nil {
+		fill(d.child, s, host.Message{System: true, ID: d.child.proc.NewMID(), Command: "route_held", Recipient: host.Address{Node: root},
+			Body: host.Object{{Key: "from", Value: d.child.proc.AdminName()}, {Key: "routes", Value: held}}})
+	}
+}
+
 // toHeadLocked takes places on the link to the head for what waited in
 // r's switch (d.mu held).
 func (d *direct) toHeadLocked(out []pending, r *route) []pending {
@@ -456,6 +503,53 @@ func (h *Head) holderLinkLocked(node string) (*link.Conn, error) {
 		return nil, fmt.Errorf("%w: %q", host.ErrNoProcess, node)
 	}
 	return h.linkLocked(node)
+}
+
+// routesHeld records the routes a child process holds from a lost root
+// (route_held, after a failover): each still right (its actor lives in
+// that process and is not moving) is this root's to end before a move;
+// any other ends now.
+func (h *Head) routesHeld(from string, list host.Array) {
+	var out outbox
+	h.mu.Lock()
+	c, err := h.holderLinkLocked(from)
+	if err != nil {
+		h.mu.Unlock()
+		return
+	}
+	for _, v := range list {
+		o, _ := v.(host.Object)
+		name, node := o.String("entity"), o.String("node")
+		if name == "" {
+			continue
+		}
+		if node != "" && h.routedHereLocked(name) == node {
+			if h.routes[name] == nil {
+				h.routes[name] = map[string]bool{}
+			}
+			h.routes[name][from] = true
+			continue
+		}
+		out.add(c, host.Message{System: true, ID: h.proc.NewMID(), Command: "route_end", Recipient: host.Address{Node: from},
+			Body: host.Object{{Key: "entity", Value: name}, {Key: "wait", Value: int64(0)}, {Key: "via", Value: h.proc.AdminName()}}})
+	}
+	h.mu.Unlock()
+	out.send(h.log)
+}
+
+// tellRootChanged tells this head's children that root heads the system
+// now (root_changed; direct.rootChanged).
+func (h *Head) tellRootChanged(root string) {
+	h.mu.Lock()
+	to := make([]*link.Conn, 0, len(h.children))
+	for _, ch := range h.children {
+		to = append(to, ch.conn)
+	}
+	h.mu.Unlock()
+	for _, c := range to {
+		sendOn(c, host.Message{System: true, ID: h.proc.NewMID(), Command: "root_changed", Recipient: host.Address{Node: c.Peer()},
+			Body: host.Object{{Key: "root", Value: root}}})
+	}
 }
 
 // routeEnded counts a holder's marker (route_ended from the actor's

@@ -144,6 +144,7 @@ func (h *Head) takeOver(oldHost string) bool {
 
 	h.log.Warn("the system's root is lost: this host takes over as the root", "old_root", oldHost, "names", len(names), "names_dropped", len(res.Names))
 	h.proc.Publish(host.Event{Kind: "head_changed", Node: h.proc.AdminName()})
+	h.tellRootChanged(h.proc.AdminName())
 	h.tellGone(to, oldHost+".main.admin", reason, res.Names)
 	h.proc.ProcessGone(oldHost+".main.admin", reason, res.Names...)
 	h.removeReplicas(oldHost)

@@ -428,6 +428,7 @@ func (h *Head) join(ctx context.Context, addr string) error {
 			}
 			if changed { // consoles and REPLs of this host ask the new root from now on
 				h.proc.Publish(host.Event{Kind: "head_changed", Node: o.String("head")})
+				h.tellRootChanged(o.String("head")) // the direct routes the lost one gave are the new one's
 			}
 			h.proc.NotifyWatched() // watched: ask the root for the rest of the system (watch_system)
 			select {

@@ -65,7 +65,11 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		}
 		return Reply{"actor", act.Info().Value()}, nil
 	case "get_processes":
-		procs := Array{p.processValue()}
+		self := p.processValue()
+		if f, ok := p.remote.(interface{ ProcessFields() []Field }); ok { // a child
+			self = append(self, f.ProcessFields()...)
+		}
+		procs := Array{self}
 		if g, ok := p.remote.(interface{ Gone() []Object }); ok { // a head
 			for _, n := range p.remote.Nodes()[1:] {
 				procs = append(procs, n)
