@@ -147,6 +147,7 @@ type Head struct {
 	routes     map[string]map[string]bool    // actor name → the children holding a direct route to it
 	unrouting  map[string]*unrouteWait       // moves waiting for the direct routes to their actor to end
 	unrouteSeq int64                         // numbers the waits (unrouteWait.id)
+	deadNames  deadNames                     // root: names whose process died lately, and why
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -735,6 +736,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
 	}
 	h.dirChanged(name)
+	h.deadNames.forget(name)
 	if rec != nil {
 		h.records[name] = rec
 	}

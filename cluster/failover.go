@@ -138,6 +138,9 @@ func (h *Head) takeOver(oldHost string) bool {
 	clear(h.hostDir)
 	h.rootNode, h.rootAddr, h.rootGossip = h.proc.AdminName(), "", ""
 	h.goneHosts[oldHost] = reason
+	for _, name := range res.Names {
+		h.deadNames.note(name, "it was on host "+oldHost+", which is gone: it was the system's root, and the system lost it")
+	}
 	h.root.Store(true)
 	to := h.neighbours("")
 	h.mu.Unlock()

@@ -206,6 +206,7 @@ func (h *Head) nodeGone(node, reason string, restart bool) map[string]*record {
 	}
 	lost := map[string]*record{}
 	for _, name := range names {
+		h.deadNames.note(name, "it was in "+node+", which is gone: "+reason)
 		if r := h.records[name]; r != nil {
 			lost[name] = r
 		}
@@ -670,3 +671,47 @@ func advertised(addr, remote string) string {
 	}
 	return net.JoinHostPort(rh, port)
 }
+
+// maxDeadNames bounds the names the root remembers as gone with their
+// process (the oldest are forgotten first).
+const maxDeadNames = 4096
+
+// deadNames remembers why the names of processes that died lately are
+// not found, so that a message to one is refused with the reason (the
+// host or process it was in, and why that is gone), not as a name
+// never heard of. Guarded by Head.mu.
+type deadNames struct {
+	reasons map[string]string
+	order   []string // oldest first; may hold names forgotten since
+}
+
+func (d *deadNames) note(name, why string) {
+	if d.reasons == nil {
+		d.reasons = map[string]string{}
+	}
+	if _, ok := d.reasons[name]; !ok {
+		d.order = append(d.order, name)
+	}
+	d.reasons[name] = why
+	for len(d.reasons) > maxDeadNames {
+		delete(d.reasons, d.order[0])
+		d.order = d.order[1:]
+	}
+	if len(d.order) > 2*maxDeadNames { // forgotten names pile up: keep those remembered
+		kept := make([]string, 0, len(d.reasons))
+		seen := make(map[string]bool, len(d.reasons))
+		for _, n := range d.order {
+			if _, ok := d.reasons[n]; ok && !seen[n] {
+				seen[n] = true
+				kept = append(kept, n)
+			}
+		}
+		d.order = kept
+	}
+}
+
+// why returns why name was lost ("" when it was not, or is forgotten).
+func (d *deadNames) why(name string) string { return d.reasons[name] }
+
+// forget drops name (it was given again).
+func (d *deadNames) forget(name string) { delete(d.reasons, name) }

@@ -65,7 +65,11 @@ func (h *Head) routeAway(m host.Message) (host.Place, error) {
 	}
 	node := h.dir[name]
 	if node == "" {
+		why := h.deadNames.why(name)
 		h.mu.Unlock()
+		if why != "" {
+			return nil, fmt.Errorf("%w: %q: %s", host.ErrNoActor, name, why)
+		}
 		return nil, fmt.Errorf("%w: %q", host.ErrNoActor, name)
 	}
 	c, err := h.linkLocked(node)

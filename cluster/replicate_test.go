@@ -118,7 +118,8 @@ func TestFailoverToASurvivor(t *testing.T) {
 			})
 		}
 		start := time.Now()
-		if r := from.AskFrom(t, from.Children[0], "in_first", "echo", nil); r.Command != "actor_is_not_found" || time.Since(start) > 5*time.Second {
+		if r := from.AskFrom(t, from.Children[0], "in_first", "echo", nil); r.Command != "actor_is_not_found" || time.Since(start) > 5*time.Second ||
+			!strings.Contains(describeValue(r.Body), "host first, which is gone") {
 			t.Fatalf("an ask to an actor of the dead host: %s %s after %s", r.Command, describeValue(r.Body), time.Since(start))
 		}
 	}
@@ -293,4 +294,32 @@ func stableVoters(hosts ...*clustertest.System) int {
 		}
 	}
 	return len(voters)
+}
+
+// TestAskToADeadHostsActorNamesTheHost: after a host dies, an ask to one
+// of its actors fails at once, from any process, with a reply that names
+// the process it was in and why that is gone (not as a name never heard
+// of); a name given again is found again.
+func TestAskToADeadHostsActorNamesTheHost(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 1})
+	second := s.Join(t, clustertest.Options{Host: "second", Children: 1})
+	s.CreateActor(t, second.Children[0], "on_second", "peacepie_std", "Echo", "")
+	if r := s.AskFrom(t, s.Children[0], "on_second", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("on_second: %s %s", r.Command, describeValue(r.Body))
+	}
+	second.Crash(t)
+	for _, from := range []string{s.Main.AdminName(), s.Children[0]} {
+		s.Eventually(t, "an ask from "+from+" to name the dead host", func() bool {
+			start := time.Now()
+			r := s.AskFrom(t, from, "on_second", "echo", nil)
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("the ask took %s", time.Since(start))
+			}
+			return r.Command == "actor_is_not_found" && strings.Contains(describeValue(r.Body), "second.process_0.admin, which is gone")
+		})
+	}
+	s.CreateActor(t, s.Children[0], "on_second", "peacepie_std", "Echo", "")
+	if r := s.AskFrom(t, s.Main.AdminName(), "on_second", "echo", nil); r.Command != "echoed" {
+		t.Fatalf("on_second made again: %s %s", r.Command, describeValue(r.Body))
+	}
 }

@@ -530,7 +530,7 @@ func (a *Actor) finish(started bool) {
 	}
 	a.mu.Unlock()
 	for i := range orphans {
-		a.proc.replyNotFound(&orphans[i], a.name)
+		a.proc.replyNotFound(&orphans[i], a.name, nil)
 	}
 	close(a.done)
 }

@@ -360,8 +360,14 @@ func (p *Process) Reply(req *Message, command string, body any) {
 	}
 }
 
-func (p *Process) replyNotFound(req *Message, name string) {
-	p.reply(req, "actor_is_not_found", Object{{Key: "mid", Value: req.ID.String()}, {Key: "entity", Value: name}})
+// replyNotFound answers req actor_is_not_found; err, if not nil, says why
+// ("message": the actor's host is gone, the head unreachable, ...).
+func (p *Process) replyNotFound(req *Message, name string, err error) {
+	body := Object{{Key: "mid", Value: req.ID.String()}, {Key: "entity", Value: name}}
+	if err != nil {
+		body = append(body, Field{Key: "message", Value: err.Error()})
+	}
+	p.reply(req, "actor_is_not_found", body)
 }
 
 // Lookup returns the local actor of that name, or nil.
@@ -551,7 +557,7 @@ func (p *Process) endSpawn(name string) {
 	p.mu.Unlock()
 	for i := range q {
 		if !q[i].Sender.IsZero() {
-			p.replyNotFound(&q[i], name)
+			p.replyNotFound(&q[i], name, nil)
 		}
 	}
 }
@@ -586,7 +592,7 @@ func (p *Process) unregister(a *Actor) {
 	if removed {
 		for _, m := range p.takeRound(a.name) {
 			if !m.Sender.IsZero() {
-				p.replyNotFound(&m, a.name)
+				p.replyNotFound(&m, a.name, nil)
 			}
 		}
 	}

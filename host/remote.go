@@ -176,7 +176,7 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 		}
 		for _, m := range queued { // not sent: an asker hears of it
 			if !m.Sender.IsZero() {
-				p.replyNotFound(&m, name)
+				p.replyNotFound(&m, name, nil)
 			}
 		}
 		return nil
@@ -553,7 +553,7 @@ func (p *Process) deliverLinked(m Message, fromHead bool) {
 		if errors.Is(err, ErrMailboxFull) {
 			p.reply(&m, "mailbox_is_full", mailboxFullBody(&m, err))
 		} else {
-			p.replyNotFound(&m, m.Recipient.String())
+			p.replyNotFound(&m, m.Recipient.String(), err)
 		}
 	}
 	if a != nil && a.backlogged.Load() {
