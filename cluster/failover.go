@@ -269,13 +269,16 @@ func (h *Head) dropAbsentHosts(r *replication) {
 func (h *Head) IsRoot() bool { return h.root.Load() }
 
 // writesRefused returns why this root may not write the directory now, or
-// nil: a root whose replica has known no leader of a group of several
-// hosts for an election timeout is on a minority side of a partition,
-// and the other side may be giving the same names. (A shorter gap is an
-// election under way, which a loaded machine may cause: writes go on.)
+// nil: in a group of several hosts, a root whose replica is not in touch
+// (raftdir.Replica.InTouch: as the leader, it has not heard a majority
+// within an election timeout; as a follower, its leader) may be on a
+// minority side of a partition, and the other side may take over and
+// give the same names. A survivor takes over only after its replica has
+// led for 1.5 election timeouts, which starts at least an election
+// timeout after the old leader was last heard: by then this root refuses.
 func (h *Head) writesRefused() error {
 	r := h.repl.Load()
-	if r == nil || !h.root.Load() || len(r.rep.Members()) <= 1 || r.rep.LeaderlessFor() < r.rep.ElectionTimeout() {
+	if r == nil || !h.root.Load() || len(r.rep.Members()) <= 1 || r.rep.InTouch() {
 		return nil
 	}
 	return fmt.Errorf("%w (new names and moves wait until it can)", raftdir.ErrNoLeader)

@@ -113,6 +113,9 @@ type Replica struct {
 	lostSince   atomic.Int64  // unix nanoseconds: when this replica last lost its leader (valid while leader is 0)
 	seq         atomic.Uint64 // numbers this replica's proposals
 
+	heardMu sync.Mutex
+	heard   map[uint64]int64 // peer → unix nanoseconds of its last message (Receive)
+
 	// mu guards dir, voters and waits (the loop writes dir and voters;
 	// readers copy out).
 	mu     sync.RWMutex
@@ -242,6 +245,43 @@ func (r *Replica) LeaderlessFor() time.Duration {
 // follower stands for election (at least; Raft adds up to as much again).
 func (r *Replica) ElectionTimeout() time.Duration {
 	return time.Duration(r.cfg.ElectionTicks) * r.cfg.Tick
+}
+
+// maxHeard bounds the peers whose last message a replica keeps the time
+// of (more than any group has members).
+const maxHeard = 1 << 12
+
+// InTouch reports whether this replica has heard, within the last
+// election timeout, from enough of the group that no other replica can
+// have been elected and have led for long: as the leader, from a majority
+// of the voters (itself counted); as a follower, from its leader. A
+// replica that loses touch this way knows it before Raft's CheckQuorum
+// makes a cut-off leader step down (up to two election timeouts), and
+// well before another replica, elected at least an election timeout
+// after it last heard the old leader, has led for more (a lease; it
+// assumes clocks that run at about the same rate and no pause of the
+// process of that length).
+func (r *Replica) InTouch() bool {
+	lead := r.leader.Load()
+	if lead == 0 {
+		return false
+	}
+	since := time.Now().Add(-r.ElectionTimeout()).UnixNano()
+	if lead != r.cfg.ID {
+		r.heardMu.Lock()
+		defer r.heardMu.Unlock()
+		return r.heard[lead] >= since
+	}
+	voters := r.Voters()
+	r.heardMu.Lock()
+	defer r.heardMu.Unlock()
+	n := 0
+	for _, v := range voters {
+		if v == r.cfg.ID || r.heard[v] >= since {
+			n++
+		}
+	}
+	return n > len(voters)/2
 }
 
 // PeerActive reports, on the leader, whether the member id has answered it
@@ -536,6 +576,14 @@ func (r *Replica) Receive(from uint64, data []byte) error {
 	if m.GetFrom() != from || m.GetTo() != r.cfg.ID {
 		return fmt.Errorf("a raft message from %d claims to be from %d to %d", from, m.GetFrom(), m.GetTo())
 	}
+	r.heardMu.Lock()
+	if r.heard == nil {
+		r.heard = map[uint64]int64{}
+	}
+	if _, known := r.heard[from]; known || len(r.heard) < maxHeard {
+		r.heard[from] = time.Now().UnixNano()
+	}
+	r.heardMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := r.node.Step(ctx, m); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -468,3 +468,39 @@ func TestReconfigureInOneStep(t *testing.T) {
 		t.Fatalf("a write by the only voter: %v", err)
 	}
 }
+
+// TestInTouchLapsesBeforeAnotherLeadsLong: every replica of a healthy
+// group is in touch; a leader cut off from the others loses touch before
+// another replica has led for 1.5 election timeouts (when a survivor
+// takes over the root's role), so the two never write at once.
+func TestInTouchLapsesBeforeAnotherLeadsLong(t *testing.T) {
+	t.Parallel()
+	n := newMemNet(t)
+	rs := []*raftdir.Replica{n.start(t, 1, "a", threeHosts(), 0), n.start(t, 2, "b", threeHosts(), 0), n.start(t, 3, "c", threeHosts(), 0)}
+	old := leaderOf(t, rs...)
+	eventually(t, "every replica in touch", func() bool {
+		for _, r := range rs {
+			if !r.InTouch() {
+				return false
+			}
+		}
+		return true
+	})
+	n.isolate(old.ID(), true)
+	takeover := old.ElectionTimeout() * 3 / 2
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, r := range rs {
+			if r != old && r.LeaderFor() >= takeover {
+				if old.InTouch() {
+					t.Fatalf("replica %d has led for %s while the cut-off old leader is still in touch", r.ID(), r.LeaderFor())
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no other replica led for 1.5 election timeouts")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
