@@ -572,6 +572,19 @@ func (a *Actor) Sleep(d time.Duration) error {
 	}
 }
 
+// Blocking runs fn, a call out of the actor's handler that may block (a Go
+// service's I/O), as Ask waits: the time does not count against the
+// handler's budget, and the process's other actors run meanwhile. fn
+// should return soon after Context is done (the actor stops or moves, or
+// the process exits).
+func (a *Actor) Blocking(fn func()) {
+	a.budget.pause(a.proc)
+	defer a.budget.resume(a.proc)
+	a.waitBegins()
+	defer a.waitEnds()
+	fn()
+}
+
 // Send sends a message from this actor; it fails at once when the recipient
 // is unknown.
 func (a *Actor) Send(to Address, command string, body any) error {

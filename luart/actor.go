@@ -429,6 +429,17 @@ func (b *actor) load(module string) (lua.LValue, error) {
 		b.loaded = make(map[string]lua.LValue, 2)
 	}
 	proto, err := b.cls.proto(module)
+	if errors.Is(err, errNoModule) {
+		// Not a module of the package: a Go service of the system?
+		if v, ok, serr := b.service(module); ok {
+			if serr != nil {
+				return nil, serr
+			}
+			b.loaded[module] = v
+			return v, nil
+		}
+		return nil, fmt.Errorf("%w, nor a service of this process (services: %s)", err, serviceList(b.cls.rt.services))
+	}
 	if err != nil {
 		return nil, err
 	}

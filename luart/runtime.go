@@ -23,7 +23,8 @@ var ErrCompile = errors.New("lua module does not compile")
 // Runtime resolves class descriptions to Lua classes. It is safe for
 // concurrent use.
 type Runtime struct {
-	source repo.Source
+	source   repo.Source
+	services *Services // set before use (SetServices); nil: none
 
 	mu       sync.Mutex // guards packages
 	packages map[string]*compiledPackage

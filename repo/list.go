@@ -18,6 +18,7 @@ import (
 //	url  = "https://git.example.org/team/counter.git"
 //	tags = ["v1.0.0", "v2.0.0"]
 //	admin = ["create_actor"]        # optional: admin commands its actors may send
+//	services = ["kv"]               # optional: Go services its actors may require
 //	[package.auth]                  # optional, for private repositories
 //	username = "me"
 //	password_file = "secrets/counter.token"
@@ -36,6 +37,9 @@ type Entry struct {
 	// otherwise (host.GrantableCommands; "all" for every one). The engine
 	// gives them meaning; the list only keeps them.
 	Admin []string `toml:"admin"`
+	// Services grants the package's actors the Go services of these
+	// names (require "<name>"; luart.Services). None by default.
+	Services []string `toml:"services"`
 
 	versions map[Version]string // version → tag
 }
@@ -103,6 +107,11 @@ func ParseList(data []byte, path string) (*List, error) {
 		for _, g := range e.Admin {
 			if !namePattern.MatchString(g) {
 				return nil, fmt.Errorf("%w: %s: admin grants %q, which is not a command name", ErrBadList, where(), g)
+			}
+		}
+		for _, g := range e.Services {
+			if !namePattern.MatchString(g) {
+				return nil, fmt.Errorf("%w: %s: services grants %q, which is not a service name (a letter, then letters, digits, _ and -)", ErrBadList, where(), g)
 			}
 		}
 		seen[e.Name] = true

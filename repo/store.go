@@ -155,6 +155,15 @@ func (s *Store) Grants(name string) ([]string, bool) {
 	return nil, false
 }
 
+// ServiceGrants returns the Go services the repo list grants the actors of
+// package name (Entry.Services).
+func (s *Store) ServiceGrants(name string) []string {
+	if e := s.list().Entry(name); e != nil {
+		return e.Services
+	}
+	return nil
+}
+
 func (s *Store) list() *List {
 	s.mu.Lock()
 	defer s.mu.Unlock()
