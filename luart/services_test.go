@@ -34,6 +34,8 @@ function User:wait(body) return "waited", (require "kv").wait(body) end
 function User:block() (require "kv").block() return "unblocked" end
 function User:count(body) local kv = require "kv"; for _ = 1, body do kv.inc() end return "counted" end
 function User:unknown() require "nosuch" end
+function User:add_loop(n) local add, s = require "add", 0; for _ = 1, n do s = add(s, 1) end return "sum", s end
+function User:pp_loop(n) local pp = require "peacepie"; for _ = 1, n do pp.name() end return "done" end
 return User
 `),
 	"loads_kv.lua": file(`
@@ -99,6 +101,14 @@ func (s *kvService) Block(ctx context.Context) {
 
 func startServices(t *testing.T, cfg host.Config, granted map[string][]string) (*luaHost, *kvService) {
 	t.Helper()
+	p, kv := servicesProcess(t, cfg, granted)
+	return &luaHost{t: t, p: p, log: &testhost.Output{}}, kv
+}
+
+// servicesProcess starts a process whose Lua runtime offers the services
+// of these tests.
+func servicesProcess(t testing.TB, cfg host.Config, granted map[string][]string) (*testhost.Process, *kvService) {
+	t.Helper()
 	kv := &kvService{m: map[string]string{}, blocked: make(chan struct{}, 1), ended: make(chan error, 1)}
 	svcs, err := luart.NewServices(map[string]any{
 		"kv":   kv,
@@ -108,7 +118,6 @@ func startServices(t *testing.T, cfg host.Config, granted map[string][]string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &testhost.Output{}
 	cfg, out, err := testhost.Config(cfg, testPackage, svcPackage, noGrantPackage)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +131,7 @@ func startServices(t *testing.T, cfg host.Config, granted map[string][]string) (
 		p.Shutdown()
 		<-p.Done()
 	})
-	return &luaHost{t: t, p: &testhost.Process{Process: p, Out: out}, log: log}, kv
+	return &testhost.Process{Process: p, Out: out}, kv
 }
 
 var allGranted = map[string][]string{"svcpkg": {"kv", "add", "info"}}
@@ -254,3 +263,25 @@ func (h *luaHost) mustCreateFrom(pkg, name, class string) {
 }
 
 var _ fs.FS = svcPackage
+
+// BenchmarkServiceCall: one call of a Go function service, add(a, b),
+// from a Lua handler's loop (gopher-luar's conversion, the budget pause
+// and the scheduler's note that the actor may block); next to
+// BenchmarkPPCall, a call of a function of the peacepie module.
+func BenchmarkServiceCall(b *testing.B) { benchLoop(b, "add_loop", "sum") }
+
+// BenchmarkPPCall: one call of pp.name() from a Lua handler's loop.
+func BenchmarkPPCall(b *testing.B) { benchLoop(b, "pp_loop", "done") }
+
+func benchLoop(b *testing.B, command, want string) {
+	p, _ := servicesProcess(b, host.Config{Budget: -1}, allGranted)
+	if r := p.Ask(b, "first.main.admin", "create_actor", host.Object{
+		{Key: "class_desc", Value: host.Object{{Key: "requires_dist", Value: "svcpkg"}, {Key: "class", Value: "User"}}},
+		{Key: "name", Value: "u"}}); r.Command != "actor_is_created" {
+		b.Fatalf("create: %s %v", r.Command, r.Body)
+	}
+	b.ResetTimer()
+	if r := p.Ask(b, "u", command, int64(b.N)); r.Command != want {
+		b.Fatalf("%s: %s %v", command, r.Command, r.Body)
+	}
+}

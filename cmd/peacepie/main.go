@@ -28,6 +28,7 @@ import (
 	"github.com/peacepie/peacepie/internal/runner"
 	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/repo"
+	"github.com/peacepie/peacepie/system"
 )
 
 func main() { os.Exit(run()) }
@@ -100,7 +101,7 @@ func app() *cli.App {
 					if c.NArg() > 1 {
 						return cli.Exit("run takes at most one argument, the config file", 2)
 					}
-					return runner.Run(c.Context, runner.Options{
+					return system.Run(c.Context, system.Options{
 						ConfigPath: c.Args().First(),
 						Console:    c.String("console"),
 						Repos:      c.String("repos"),
@@ -128,11 +129,9 @@ func app() *cli.App {
 					&cli.StringFlag{Name: "repos"},
 				},
 				Action: func(c *cli.Context) error {
-					return runner.RunChild(c.Context, runner.ChildOptions{
-						ConfigPath: c.String("config"), Repos: c.String("repos"), Host: c.String("host"), Process: c.String("process"), Parent: c.String("parent"),
-						GoThreads: c.Int("go-threads"),
-						Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-					})
+					// The flags above are checked by cli; system parses them
+					// again, as an embedding program's children do.
+					return system.RunChild(c.Context, os.Args, system.Options{})
 				},
 			},
 			{

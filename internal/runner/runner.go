@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -42,6 +43,19 @@ type Options struct {
 	Gossip     string    // overrides the config's gossip address
 	Stdout     io.Writer // the URL line and what actors print
 	Stderr     io.Writer // the log
+	// Services are the Go services of the program (luart.Services); its
+	// child processes must offer the same.
+	Services map[string]any
+	// Packages are Lua packages built into the program, besides
+	// peacepie's own, with the services each may require.
+	Packages []Package
+}
+
+// Package is a Lua package built into a program (its files, the manifest
+// at the root) and the services it is granted.
+type Package struct {
+	Files    fs.FS
+	Services []string
 }
 
 // Run starts the process and serves the console until ctx ends or the
@@ -87,18 +101,22 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	tee := host.NewLogTee(base.Handler()) // the console's live log view
 	log := slog.New(tee)
-	src, err := OpenStore(cfg, log)
+	src, builtins, err := openStore(cfg, log, opt.Packages)
 	if err != nil {
 		return err
 	}
 	sharedCores := tuneRuntime(cfg)
+	rt, err := newRuntime(src, opt.Services, builtins)
+	if err != nil {
+		return err
+	}
 	proc, err := host.NewProcess(host.Config{
 		Host:         cfg.Host,
 		Process:      cfg.Process,
 		Budget:       cfg.HandlerBudget.Duration,
 		ActorMemory:  actorMemory(cfg),
 		MailboxLimit: mailboxLimit(cfg),
-		Resolver:     luart.NewRuntime(src),
+		Resolver:     rt,
 		Logger:       log,
 		Output:       termtext.NewWriter(opt.Stdout), // what actors print, escaped
 		AllowEval:    cfg.ReplLua,
@@ -218,19 +236,38 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // OpenStore opens the package store of a config: the built-in packages,
 // the repo list, the lock file and the cache.
 func OpenStore(cfg config.Config, log *slog.Logger) (*repo.Store, error) {
+	store, _, err := openStore(cfg, log, nil)
+	return store, err
+}
+
+// openStore is OpenStore with a program's own built-in packages too; it
+// returns the services the repo list does not say for those (package
+// name → services).
+func openStore(cfg config.Config, log *slog.Logger, own []Package) (*repo.Store, map[string][]string, error) {
 	builtin, err := repo.NewEmbedded(examples.PeacepieExample(), actors.Std())
 	if err != nil {
-		return nil, fmt.Errorf("built-in packages: %w", err)
+		return nil, nil, fmt.Errorf("built-in packages: %w", err)
+	}
+	granted := map[string][]string{}
+	for _, p := range own {
+		m, err := repo.LoadManifest(p.Files)
+		if err != nil {
+			return nil, nil, fmt.Errorf("a package of the program: %w", err)
+		}
+		if err := builtin.Add(p.Files); err != nil {
+			return nil, nil, fmt.Errorf("package %s of the program: %w", m.Name, err)
+		}
+		granted[m.Name] = p.Services
 	}
 	store, err := repo.OpenStore(cfg.Repos, cfg.Lock, cfg.Packages, builtin, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkGrants(store.List); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Repos, err)
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Repos, err)
 	}
 	store.FetchTimeout = cfg.FetchTimeout.Duration
-	return store, nil
+	return store, granted, nil
 }
 
 // Grants returns the admin grants of packages (host.Config.Grants): those
@@ -289,6 +326,8 @@ type ChildOptions struct {
 	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
+	Services   map[string]any // as the head's program offers them (Options.Services)
+	Packages   []Package      // as the head's program has them (Options.Packages)
 }
 
 // RunChild runs a child process: the secret comes on stdin, and when stdin
@@ -314,17 +353,21 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := OpenStore(cfg, base)
+	store, builtins, err := openStore(cfg, base, opt.Packages)
 	if err != nil {
 		return err
 	}
 	if tuneRuntime(cfg) > 0 && opt.GoThreads > 0 {
 		runtime.GOMAXPROCS(opt.GoThreads)
 	}
+	rt, err := newRuntime(store, opt.Services, builtins)
+	if err != nil {
+		return err
+	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
 		ActorMemory: actorMemory(cfg), MailboxLimit: mailboxLimit(cfg),
-		Resolver: luart.NewRuntime(store), Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
+		Resolver: rt, Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
 		Grants: Grants(store),
 	})
 	if err != nil {
@@ -395,4 +438,26 @@ func directListen(parent string) string {
 		return "127.0.0.1:0"
 	}
 	return net.JoinHostPort(h, "0")
+}
+
+// newRuntime is the Lua runtime of a process: the packages of store, and
+// the program's services, reachable by the packages the repo list grants
+// them to, and by the program's own packages (builtins) that the repo
+// list does not replace as the program grants them.
+func newRuntime(store *repo.Store, services map[string]any, builtins map[string][]string) (*luart.Runtime, error) {
+	rt := luart.NewRuntime(store)
+	if len(services) > 0 {
+		granted := func(pkg string) []string {
+			if _, listed := store.Grants(pkg); listed {
+				return store.ServiceGrants(pkg)
+			}
+			return builtins[pkg]
+		}
+		s, err := luart.NewServices(services, granted)
+		if err != nil {
+			return nil, err
+		}
+		rt.SetServices(s)
+	}
+	return rt, nil
 }
