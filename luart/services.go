@@ -176,7 +176,7 @@ func readOnly(L *lua.LState, t *lua.LTable, name string) *lua.LTable {
 // nil, is the service's table: a call with a colon passes it first, and
 // it is dropped.
 func (b *actor) wrapCall(name string, fn reflect.Value, self *lua.LTable) *lua.LFunction {
-	inner := luar.New(b.L, adapt(fn, b.host.Context).Interface())
+	inner := luar.New(b.L, adapt(fn, b.serviceContext).Interface())
 	return b.L.NewFunction(func(L *lua.LState) int {
 		if self != nil && L.GetTop() >= 1 && L.Get(1) == self {
 			L.Remove(1)
@@ -190,6 +190,16 @@ func (b *actor) wrapCall(name string, fn reflect.Value, self *lua.LTable) *lua.L
 		}
 		return L.GetTop()
 	})
+}
+
+// serviceContext is the context a service call gets: the actor's (done
+// when it stops or moves, or the process exits), saying who calls
+// (CallerOf).
+func (b *actor) serviceContext() context.Context {
+	if b.svcCtx == nil {
+		b.svcCtx = context.WithValue(b.host.Context(), callerKey{}, Caller{Package: b.cls.pkg.pkg.Manifest.Name, Actor: b.host.Name()})
+	}
+	return b.svcCtx
 }
 
 var (

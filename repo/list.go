@@ -19,6 +19,7 @@ import (
 //	tags = ["v1.0.0", "v2.0.0"]
 //	admin = ["create_actor"]        # optional: admin commands its actors may send
 //	services = ["kv"]               # optional: Go services its actors may require
+//	http_hosts = ["api.example.org"] # optional: what the service "http" may reach
 //	[package.auth]                  # optional, for private repositories
 //	username = "me"
 //	password_file = "secrets/counter.token"
@@ -40,6 +41,10 @@ type Entry struct {
 	// Services grants the package's actors the Go services of these
 	// names (require "<name>"; luart.Services). None by default.
 	Services []string `toml:"services"`
+	// HTTPHosts are the hosts the package's actors may reach with the
+	// service "http" (when Services grants it): "api.example.org" (any
+	// port), "api.example.org:8443", "*.example.org" (its subdomains).
+	HTTPHosts []string `toml:"http_hosts"`
 
 	versions map[Version]string // version → tag
 }
@@ -107,6 +112,11 @@ func ParseList(data []byte, path string) (*List, error) {
 		for _, g := range e.Admin {
 			if !namePattern.MatchString(g) {
 				return nil, fmt.Errorf("%w: %s: admin grants %q, which is not a command name", ErrBadList, where(), g)
+			}
+		}
+		for _, h := range e.HTTPHosts {
+			if !httpHostPattern.MatchString(h) {
+				return nil, fmt.Errorf("%w: %s: http_hosts names %q, which is not a host (a name or IP, with :port or *. in front if need be; no scheme or path)", ErrBadList, where(), h)
 			}
 		}
 		for _, g := range e.Services {

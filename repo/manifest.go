@@ -32,8 +32,11 @@ type Manifest struct {
 }
 
 var (
-	namePattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_\-]*$`)
-	modulePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+	namePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_\-]*$`)
+	// httpHostPattern is an http_hosts entry: a host name or an IPv4 or
+	// bracketed IPv6 address, with a port, or *. in front of a name.
+	httpHostPattern = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+	modulePattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 )
 
 // ErrBadManifest reports a manifest that cannot be used.

@@ -164,6 +164,15 @@ func (s *Store) ServiceGrants(name string) []string {
 	return nil
 }
 
+// HTTPHosts returns the hosts the repo list lets package name reach with
+// the service "http" (Entry.HTTPHosts).
+func (s *Store) HTTPHosts(name string) []string {
+	if e := s.list().Entry(name); e != nil {
+		return e.HTTPHosts
+	}
+	return nil
+}
+
 func (s *Store) list() *List {
 	s.mu.Lock()
 	defer s.mu.Unlock()

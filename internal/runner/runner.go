@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -444,20 +445,24 @@ func directListen(parent string) string {
 // the program's services, reachable by the packages the repo list grants
 // them to, and by the program's own packages (builtins) that the repo
 // list does not replace as the program grants them.
+//
+// Every process offers the built-in service "http" (luart.HTTP: to the
+// hosts each package's http_hosts lists), unless the program offers a
+// service of that name itself.
 func newRuntime(store *repo.Store, services map[string]any, builtins map[string][]string) (*luart.Runtime, error) {
 	rt := luart.NewRuntime(store)
-	if len(services) > 0 {
-		granted := func(pkg string) []string {
-			if _, listed := store.Grants(pkg); listed {
-				return store.ServiceGrants(pkg)
-			}
-			return builtins[pkg]
+	all := map[string]any{"http": &luart.HTTP{Hosts: store.HTTPHosts}}
+	maps.Copy(all, services)
+	granted := func(pkg string) []string {
+		if _, listed := store.Grants(pkg); listed {
+			return store.ServiceGrants(pkg)
 		}
-		s, err := luart.NewServices(services, granted)
-		if err != nil {
-			return nil, err
-		}
-		rt.SetServices(s)
+		return builtins[pkg]
 	}
+	s, err := luart.NewServices(all, granted)
+	if err != nil {
+		return nil, err
+	}
+	rt.SetServices(s)
 	return rt, nil
 }
