@@ -23,6 +23,10 @@ type Actor struct {
 	ctx    context.Context // cancelled when the actor starts stopping
 	cancel context.CancelFunc
 
+	blockMu     sync.Mutex // guards blockCtx and blockCancel (BlockingContext)
+	blockCtx    context.Context
+	blockCancel context.CancelFunc
+
 	mu       sync.Mutex // guards queue, system, running, stopping
 	queue    ring       // user messages
 	system   []sysTask  // init and stop: they bypass the user backlog
@@ -572,11 +576,35 @@ func (a *Actor) Sleep(d time.Duration) error {
 	}
 }
 
+// BlockingContext is the context of a call out of the actor's handler that
+// may block (Blocking): done when the actor stops, and when a move of the
+// actor begins (the move waits for the handler, so the call must end).
+// After a move that did not happen, the next call gets a fresh one.
+func (a *Actor) BlockingContext() context.Context {
+	a.blockMu.Lock()
+	defer a.blockMu.Unlock()
+	if a.blockCtx == nil {
+		a.blockCtx, a.blockCancel = context.WithCancel(a.ctx)
+	}
+	return a.blockCtx
+}
+
+// interruptBlocking ends the calls that block the actor's handler (a move
+// begins).
+func (a *Actor) interruptBlocking() {
+	a.blockMu.Lock()
+	if a.blockCancel != nil {
+		a.blockCancel()
+	}
+	a.blockCtx, a.blockCancel = nil, nil
+	a.blockMu.Unlock()
+}
+
 // Blocking runs fn, a call out of the actor's handler that may block (a Go
 // service's I/O), as Ask waits: the time does not count against the
 // handler's budget, and the process's other actors run meanwhile. fn
-// should return soon after Context is done (the actor stops or moves, or
-// the process exits).
+// should return soon after BlockingContext is done (the actor stops or
+// moves, or the process exits).
 func (a *Actor) Blocking(fn func()) {
 	a.budget.pause(a.proc)
 	defer a.budget.resume(a.proc)

@@ -873,6 +873,7 @@ func (p *Process) Recreate(ctx context.Context, name string, class Class) error 
 	}}
 	old.halt.Store(true) // the rest of a batch waits in the queue
 	old.pushSystem(sysTask{kind: sysReplace, replace: t})
+	old.interruptBlocking() // a call blocking the handler ends, so the swap need not wait for it
 	select {
 	case err := <-t.done:
 		return err

@@ -183,6 +183,7 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 	}
 	old.halt.Store(true)
 	old.pushSystem(sysTask{kind: sysReplace, replace: t})
+	old.interruptBlocking() // a call blocking the handler ends, so the move need not wait for it
 	select {
 	case err := <-t.done:
 		return old.class, params, queue, err

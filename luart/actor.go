@@ -54,7 +54,6 @@ type actor struct {
 	ctx     context.Context // the budget context attached to L
 	cls     *class
 	loaded  map[string]lua.LValue // modules of the package required so far
-	svcCtx  context.Context       // what service calls get (serviceContext), made at the first
 	// lastTo is the name checkAddress parsed last, and lastAddr its address.
 	lastTo   string
 	lastAddr host.Address

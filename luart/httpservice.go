@@ -168,7 +168,8 @@ func (s *HTTP) do(b *actor, method, rawURL string, body lua.LValue, opts *lua.LT
 	default:
 		return nil, fmt.Errorf("http: the request's body is a %s: give a string or a table (sent as JSON)", body.Type())
 	}
-	ctx, cancel := context.WithTimeout(b.host.Context(), timeout)
+	parent := b.host.BlockingContext()
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
 	if err != nil {
@@ -178,8 +179,8 @@ func (s *HTTP) do(b *actor, method, rawURL string, body lua.LValue, opts *lua.LT
 	resp, err := s.client(allowed).Do(req)
 	if err != nil {
 		switch {
-		case b.host.Context().Err() != nil:
-			return nil, fmt.Errorf("http: %s %s: the actor is stopping", method, u.Redacted())
+		case parent.Err() != nil:
+			return nil, fmt.Errorf("http: %s %s: the actor is stopping or moving", method, u.Redacted())
 		case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return nil, fmt.Errorf("http: %s %s: no answer within %s", method, u.Redacted(), timeout)
 		}

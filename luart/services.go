@@ -192,14 +192,11 @@ func (b *actor) wrapCall(name string, fn reflect.Value, self *lua.LTable) *lua.L
 	})
 }
 
-// serviceContext is the context a service call gets: the actor's (done
-// when it stops or moves, or the process exits), saying who calls
-// (CallerOf).
+// serviceContext is the context a service call gets: done when the actor
+// stops or a move of it begins, or the process exits
+// (host.Actor.BlockingContext), saying who calls (CallerOf).
 func (b *actor) serviceContext() context.Context {
-	if b.svcCtx == nil {
-		b.svcCtx = context.WithValue(b.host.Context(), callerKey{}, Caller{Package: b.cls.pkg.pkg.Manifest.Name, Actor: b.host.Name()})
-	}
-	return b.svcCtx
+	return context.WithValue(b.host.BlockingContext(), callerKey{}, Caller{Package: b.cls.pkg.pkg.Manifest.Name, Actor: b.host.Name()})
 }
 
 var (

@@ -221,6 +221,40 @@ func TestServiceCallEndsWhenTheActorIsRemoved(t *testing.T) {
 	}
 }
 
+// TestServiceCallEndsWhenTheActorMoves: a move of an actor blocked in a
+// service call cancels the call's context (the move waits for the
+// handler), and the move goes on.
+func TestServiceCallEndsWhenTheActorMoves(t *testing.T) {
+	h, kv := startServices(t, host.Config{}, allGranted)
+	h.mustCreateFrom("svcpkg", "u", "User")
+	if err := h.p.Send(host.Message{Command: "block", Recipient: host.Address{Entity: "u"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-kv.blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service was not called")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	extracted := make(chan error, 1)
+	go func() {
+		_, _, _, err := h.p.Extract(ctx, "u")
+		extracted <- err
+	}()
+	select {
+	case err := <-kv.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the call's context ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call's context was not cancelled by the move")
+	}
+	if err := <-extracted; err != nil {
+		t.Fatalf("the move: %v", err)
+	}
+}
+
 // TestServiceConcurrentCalls: actors call one service at once, each from
 // its own goroutine and Lua state (run with -race).
 func TestServiceConcurrentCalls(t *testing.T) {
