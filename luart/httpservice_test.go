@@ -133,6 +133,34 @@ func TestHTTPService(t *testing.T) {
 	failsWith("not a URL", `{"url": "file:///etc/passwd"}`, "is not an http or https URL")
 }
 
+// TestHTTPNeedsTheGrant: a package the repo list does not grant http
+// cannot require it, even with hosts listed for it.
+func TestHTTPNeedsTheGrant(t *testing.T) {
+	svcs, err := luart.NewServices(map[string]any{"http": &luart.HTTP{Hosts: func(string) []string { return []string{"127.0.0.1"} }}},
+		func(string) []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, out, err := testhost.Config(host.Config{}, webPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resolver.(*luart.Runtime).SetServices(svcs)
+	p, err := host.NewProcess(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Shutdown()
+		<-p.Done()
+	})
+	h := &luaHost{t: t, p: &testhost.Process{Process: p, Out: out}, log: &testhost.Output{}}
+	r := h.createFrom("webpkg", "f", "Fetcher", "")
+	if r.Command != "actor_is_not_created" || !strings.Contains(errorText(r), `package webpkg may not require the service "http"`) {
+		t.Fatalf("create without the grant: %s %s", r.Command, jsonOf(r.Body))
+	}
+}
+
 // TestHTTPCallEndsWhenTheActorIsRemoved: a request waiting for its answer
 // is cancelled when its actor is removed.
 func TestHTTPCallEndsWhenTheActorIsRemoved(t *testing.T) {

@@ -31,6 +31,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/peacepie/peacepie/internal/runner"
 )
@@ -55,6 +56,13 @@ type Options struct {
 	// keys. Every process of the system must offer the same (a child runs
 	// the same program: give RunChild the same map).
 	Services map[string]any
+
+	// JoinCommand is how another host of the system is started, for the
+	// line printed at start-up ("other hosts join with: <JoinCommand>
+	// --host NAME --console … --join … --secret-file …"); the program's
+	// name when empty. Its flags must take those four (Go's flag package
+	// reads --host as -host).
+	JoinCommand string
 
 	// Packages are Lua packages built into the program (go:embed), besides
 	// peacepie's own, each with the services it may require. An entry of
@@ -86,7 +94,7 @@ func Run(ctx context.Context, opt Options) error {
 	return runner.Run(ctx, runner.Options{
 		ConfigPath: opt.ConfigPath, Console: opt.Console, Repos: opt.Repos, Host: opt.Host, Join: opt.Join,
 		SecretFile: opt.SecretFile, Links: opt.Links, Gossip: opt.Gossip, Stdout: stdout, Stderr: stderr,
-		Services: opt.Services, Packages: opt.packages(),
+		Services: opt.Services, Packages: opt.packages(), JoinCommand: opt.joinCommand(),
 	})
 }
 
@@ -135,6 +143,13 @@ func Main(ctx context.Context, opt Options) error {
 		return RunChild(ctx, os.Args, opt)
 	}
 	return Run(ctx, opt)
+}
+
+func (o Options) joinCommand() string {
+	if o.JoinCommand != "" {
+		return o.JoinCommand
+	}
+	return filepath.Base(os.Args[0])
 }
 
 func outputs(stdout, stderr io.Writer) (io.Writer, io.Writer) {

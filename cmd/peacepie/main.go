@@ -102,16 +102,17 @@ func app() *cli.App {
 						return cli.Exit("run takes at most one argument, the config file", 2)
 					}
 					return system.Run(c.Context, system.Options{
-						ConfigPath: c.Args().First(),
-						Console:    c.String("console"),
-						Repos:      c.String("repos"),
-						Host:       c.String("host"),
-						Join:       c.String("join"),
-						SecretFile: c.String("secret-file"),
-						Links:      c.String("links"),
-						Gossip:     c.String("gossip"),
-						Stdout:     os.Stdout,
-						Stderr:     os.Stderr,
+						JoinCommand: "peacepie run",
+						ConfigPath:  c.Args().First(),
+						Console:     c.String("console"),
+						Repos:       c.String("repos"),
+						Host:        c.String("host"),
+						Join:        c.String("join"),
+						SecretFile:  c.String("secret-file"),
+						Links:       c.String("links"),
+						Gossip:      c.String("gossip"),
+						Stdout:      os.Stdout,
+						Stderr:      os.Stderr,
 					})
 				},
 			},

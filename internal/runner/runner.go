@@ -50,6 +50,10 @@ type Options struct {
 	// Packages are Lua packages built into the program, besides
 	// peacepie's own, with the services each may require.
 	Packages []Package
+	// JoinCommand starts another host in the printed join line ("peacepie
+	// run" when empty); the line adds --host, --console, --join and
+	// --secret-file.
+	JoinCommand string
 }
 
 // Package is a Lua package built into a program (its files, the manifest
@@ -183,7 +187,11 @@ func Run(ctx context.Context, opt Options) error {
 		secretFile = opt.SecretFile
 	}
 	secretPath, _ := filepath.Abs(secretFile)
-	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: peacepie run --host NAME --console 127.0.0.1:0 --join %s --secret-file %s\n", head.Addr(), secretPath))
+	joinCmd := opt.JoinCommand
+	if joinCmd == "" {
+		joinCmd = "peacepie run"
+	}
+	host.PrintLine(opt.Stdout, proc, fmt.Sprintf("other hosts join with: %s --host NAME --console 127.0.0.1:0 --join %s --secret-file %s\n", joinCmd, head.Addr(), secretPath))
 	log.Info("started", "node", proc.AdminName(), "console", ln.Addr().String(), "links", head.Addr(), "join", cfg.Join)
 
 	select {
