@@ -444,7 +444,11 @@ func (a *Actor) replyError(m *Message, err error) {
 	if errors.Is(err, ErrNotHandled) {
 		a.Logger().Debug("message is not handled", "command", m.Command, "mid", mid)
 		if !m.Sender.IsZero() {
-			a.proc.reply(m, "is_not_handled", Object{{Key: "mid", Value: mid}, {Key: "command", Value: m.Command}})
+			body := Object{{Key: "mid", Value: mid}, {Key: "command", Value: m.Command}}
+			if c, ok := a.beh.(interface{ Commands() Array }); ok { // what it would have handled
+				body = append(body, Field{Key: "commands", Value: c.Commands()})
+			}
+			a.proc.reply(m, "is_not_handled", body)
 		}
 		return
 	}

@@ -321,7 +321,7 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		nargs = 3
 	}
 	if err := L.PCall(nargs, 2, nil); err != nil {
-		return host.Reply{}, b.memoryError(refused, luaError(err))
+		return host.Reply{}, b.memoryError(refused, b.handlerError(m.Command, luaError(err)))
 	}
 	if err := b.memoryError(refused, nil); err != nil {
 		L.Pop(2)

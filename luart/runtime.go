@@ -113,7 +113,7 @@ func (cp *compiledPackage) proto(module string) (*lua.FunctionProto, error) {
 	defer scratch.Close()
 	fn, err := scratch.Load(strings.NewReader(string(src)), path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s of package %s: %v", ErrCompile, path, cp.pkg.ID(), err)
+		return nil, fmt.Errorf("%w: package %s: %s", ErrCompile, cp.pkg.ID(), compileError(path, src, err))
 	}
 	cp.protos[module] = fn.Proto
 	return fn.Proto, nil

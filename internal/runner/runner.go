@@ -239,7 +239,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(newTracebackHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 // OpenStore opens the package store of a config: the built-in packages,
