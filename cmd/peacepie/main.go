@@ -117,6 +117,7 @@ func app() *cli.App {
 				},
 			},
 			repoCommand(),
+			newCommand(),
 			{
 				Name:   "child",
 				Usage:  "a child process of a system (started by peacepie run)",
