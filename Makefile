@@ -7,7 +7,7 @@ BENCH ?= .
 # from the verified upstream module before anything is built.
 LUA   := third_party/gopher-lua
 
-.PHONY: build patched run test test-patched soak bench bench-pinned bench-failover clean
+.PHONY: build patched run test test-patched test-lua soak bench bench-pinned bench-failover clean
 
 build: patched
 	$(GO) build -o $(BIN) ./cmd/peacepie
@@ -24,6 +24,11 @@ test: patched
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory test-patched
+	$(MAKE) --no-print-directory test-lua
+
+# The Lua tests of the built-in packages, as an author runs a package's.
+test-lua: build
+	./$(BIN) test examples/peacepie_example actors/peacepie_std
 
 # The patched gopher-lua is exactly upstream + our patches, and passes
 # upstream's own test suite and ours (its TestLocalVarFree reports a data

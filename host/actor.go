@@ -51,7 +51,7 @@ type Actor struct {
 	budget budgetState
 
 	tmu        sync.Mutex // guards timers, timerSeq, timerBytes
-	timers     map[int]*time.Timer
+	timers     map[int]Timer
 	timerSizes map[int]int64 // ValueSize of each live timer's message
 	timerBytes int64         // what the live timers hold (TimerBytes)
 	timerSeq   int
@@ -570,10 +570,11 @@ func (a *Actor) Sleep(d time.Duration) error {
 	defer a.budget.resume(a.proc)
 	a.waitBegins()
 	defer a.waitEnds()
-	t := time.NewTimer(d)
+	done := make(chan struct{})
+	t := a.proc.cfg.Clock.AfterFunc(d, func() { close(done) })
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-done:
 		return nil
 	case <-a.ctx.Done():
 		return fmt.Errorf("sleep: %w: %q is being removed", ErrStopping, a.name)

@@ -46,6 +46,9 @@ type Config struct {
 	// MailboxLimit bounds the user messages waiting in one actor's mailbox
 	// (see Actor.push); 100000; < 0: unlimited.
 	MailboxLimit int
+	// Clock runs the actors' timers (After, Every, Sleep); nil: the real
+	// one. `peacepie test` gives a FakeClock that tests advance.
+	Clock Clock
 }
 
 // DefaultMailboxLimit is Config.MailboxLimit's default.
@@ -55,6 +58,9 @@ const DefaultMailboxLimit = 100_000
 const DefaultActorMemory = 64 << 20
 
 func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
 	if c.Host == "" {
 		c.Host = "first"
 	}

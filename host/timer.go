@@ -22,15 +22,15 @@ func (a *Actor) addTimer(d, period time.Duration, command string, body any) int 
 	a.tmu.Lock()
 	defer a.tmu.Unlock()
 	if a.timers == nil {
-		a.timers = make(map[int]*time.Timer)
+		a.timers = make(map[int]Timer)
 		a.timerSizes = make(map[int]int64)
 	}
 	a.timerSeq++
 	id := a.timerSeq
 	msg := Message{Command: command, Body: body, Recipient: a.Address()}
 	size := TimerCost + ValueSize(body) + int64(len(command))
-	var t *time.Timer
-	t = time.AfterFunc(d, func() {
+	var t Timer
+	t = a.proc.cfg.Clock.AfterFunc(d, func() {
 		a.tmu.Lock()
 		defer a.tmu.Unlock()
 		if _, live := a.timers[id]; !live {

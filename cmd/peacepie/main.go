@@ -118,6 +118,7 @@ func app() *cli.App {
 			},
 			repoCommand(),
 			newCommand(),
+			testCommand(),
 			{
 				Name:   "child",
 				Usage:  "a child process of a system (started by peacepie run)",

@@ -27,7 +27,7 @@ func newCommand() *cli.Command {
 			w := c.App.Writer
 			fmt.Fprintf(w, "created package %s in %s (actor class %s in %s.lua), first commit %s\n\n", p.Name, p.Dir, p.Class, p.Name, p.Commit[:12])
 			fmt.Fprintf(w, "next:\n")
-			fmt.Fprintf(w, "  1. cd %s && git tag v0.1.0\n", p.Name)
+			fmt.Fprintf(w, "  1. cd %s && peacepie test && git tag v0.1.0\n", p.Name)
 			fmt.Fprintf(w, "  2. add to config/repos.toml where you run peacepie:\n")
 			fmt.Fprintf(w, "       [[package]]\n       name = %q\n       url  = %q\n       tags = [\"v0.1.0\"]\n", p.Name, p.Dir)
 			fmt.Fprintf(w, "  3. peacepie run, then: peacepie ask first.main.admin create_actor '{\"class_desc\": {\"requires_dist\": %q, \"class\": %q}, \"name\": \"%s_1\"}'\n",

@@ -28,6 +28,7 @@ func TestNewPackageWalkThrough(t *testing.T) {
 	runCLI(t, work, nil, "new", "counter").check(t, "peacepie new counter again", 1, "", "not empty")
 	runCLI(t, work, nil, "new", "my-counter").check(t, "a bad name", 1, "", "bad package name")
 
+	runCLI(t, pkgDir, nil, "test").check(t, "peacepie test in the new package", 0, "2 passed, 0 failed", "")
 	gittest.Git(t, pkgDir, "tag", "v0.1.0")
 	list := filepath.Join(work, "repos.toml")
 	writeFile(t, list, fmt.Sprintf("[[package]]\nname = \"counter\"\nurl = %q\ntags = [\"v0.1.0\"]\n", pkgDir))

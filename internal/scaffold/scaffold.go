@@ -50,9 +50,25 @@ func New(dir, name string, now time.Time) (*Package, error) {
 	files := map[string]string{
 		"peacepie.toml": fmt.Sprintf("name = %q\nversion = \"0.1.0\"\n\n[actors]\n%s = %q\n", name, class, name),
 		name + ".lua":   actorSource(class),
-		"README.md":     readme(name, class),
-		".gitignore":    "*.swp\n*~\n.DS_Store\n",
-		".luarc.json":   "{\n  \"runtime.version\": \"Lua 5.1\",\n  \"workspace.library\": [\".peacepie/lua\"]\n}\n",
+		name + "_test.lua": strings.NewReplacer("CLASS", class).Replace(`-- Tests of CLASS: peacepie test (in this directory) runs them.
+local t = require "peacepie.test"
+
+t.test("hello greets by name", function()
+  local a = t.create("CLASS")
+  local r = t.ask(a, "hello", { name = "you" })
+  t.eq(r.command, "hello")
+  t.eq(r.body.greeting, "hello, you from " .. a)
+end)
+
+t.test("add counts", function()
+  local a = t.create("CLASS", { count = 1 })
+  t.eq(t.ask(a, "add", { n = 2 }).body.count, 3)
+  t.eq(t.params(a).count, 3)
+end)
+`),
+		"README.md":   readme(name, class),
+		".gitignore":  "*.swp\n*~\n.DS_Store\n",
+		".luarc.json": "{\n  \"runtime.version\": \"Lua 5.1\",\n  \"workspace.library\": [\".peacepie/lua\"]\n}\n",
 	}
 	defs, err := fs.ReadDir(luadefs.Files, ".")
 	if err != nil {
@@ -157,7 +173,10 @@ return CLASS
 func readme(name, class string) string {
 	return strings.NewReplacer("NAME", name, "CLASS", class).Replace(`# NAME
 
-A peacepie package: the actor class CLASS (NAME.lua), declared in peacepie.toml.
+A peacepie package: the actor class CLASS (NAME.lua), declared in peacepie.toml, with its tests
+(NAME_test.lua).
+
+Test it: ` + "`peacepie test`" + ` in this directory (a throwaway system, a fake clock).
 
 Run it in a system:
 

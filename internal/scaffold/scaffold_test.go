@@ -32,7 +32,7 @@ func TestNewPackage(t *testing.T) {
 	if m.Name != "my_counter" || m.Actors["MyCounter"] != "my_counter" {
 		t.Errorf("manifest: %+v", m)
 	}
-	for _, f := range []string{"my_counter.lua", "README.md", ".gitignore", ".luarc.json", ".peacepie/lua/peacepie.lua", ".peacepie/lua/http.lua"} {
+	for _, f := range []string{"my_counter.lua", "my_counter_test.lua", "README.md", ".gitignore", ".luarc.json", ".peacepie/lua/peacepie.lua", ".peacepie/lua/http.lua"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
