@@ -45,6 +45,11 @@ type Entry struct {
 	// service "http" (when Services grants it): "api.example.org" (any
 	// port), "api.example.org:8443", "*.example.org" (its subdomains).
 	HTTPHosts []string `toml:"http_hosts"`
+	// Path names a development package: a local directory (relative to
+	// the list's) used as it is now, instead of a Git URL and tags. It is
+	// never locked; a running system reloads its actors when its files
+	// change (docs/packages.md, "Development packages").
+	Path string `toml:"path"`
 
 	versions map[Version]string // version → tag
 }
@@ -104,8 +109,11 @@ func ParseList(data []byte, path string) (*List, error) {
 			return nil, fmt.Errorf("%w: %s: name must start with a letter and hold only letters, digits, _ and -", ErrBadList, where())
 		case seen[e.Name]:
 			return nil, fmt.Errorf("%w: %s: line %d: package %q is listed twice", ErrBadList, path, nthLineOf(data, `"`+e.Name+`"`, 2), e.Name)
+		case e.Path != "" && (e.URL != "" || len(e.Tags) > 0 || e.Auth != nil):
+			return nil, fmt.Errorf("%w: %s has a path (a development package) and a url, tags or auth: give one or the other", ErrBadList, where())
+		case e.Path != "":
 		case e.URL == "":
-			return nil, fmt.Errorf("%w: %s has no url", ErrBadList, where())
+			return nil, fmt.Errorf("%w: %s has no url (or a path, for a development package)", ErrBadList, where())
 		case len(e.Tags) == 0:
 			return nil, fmt.Errorf("%w: %s pins no tags (tags = [\"v1.0.0\"])", ErrBadList, where())
 		}
@@ -135,6 +143,9 @@ func ParseList(data []byte, path string) (*List, error) {
 				return nil, fmt.Errorf("%w: %s: tags %q and %q are the same version", ErrBadList, where(), other, tag)
 			}
 			e.versions[v] = tag
+		}
+		if e.Path != "" && !filepath.IsAbs(e.Path) {
+			e.Path = filepath.Join(dir, e.Path)
 		}
 		e.URL = localURL(dir, e.URL)
 		if a := e.Auth; a != nil {

@@ -34,6 +34,7 @@ type SetEntry struct {
 	Admin     []string `json:"admin,omitempty"`
 	Services  []string `json:"services,omitempty"`
 	HTTPHosts []string `json:"http_hosts,omitempty"`
+	Path      string   `json:"path,omitempty"`
 }
 
 // Pin is a locked tag of a Set: the commit every process uses for it.
@@ -77,7 +78,7 @@ func (s *Store) SystemSet() Set {
 	var out Set
 	for _, e := range s.list().Packages {
 		out.Packages = append(out.Packages, SetEntry{Name: e.Name, URL: e.URL, Tags: append([]string(nil), e.Tags...), Admin: append([]string(nil), e.Admin...),
-			Services: append([]string(nil), e.Services...), HTTPHosts: append([]string(nil), e.HTTPHosts...)})
+			Services: append([]string(nil), e.Services...), HTTPHosts: append([]string(nil), e.HTTPHosts...), Path: e.Path})
 	}
 	for _, le := range s.Lock.Entries() {
 		p := Pin{Name: le.Name, Version: le.Version, Tag: le.Tag, Commit: le.Commit}
@@ -124,7 +125,7 @@ func (s *Store) Follow(set Set) error {
 	list := &List{}
 	own := s.list()
 	for _, se := range set.Packages {
-		e := Entry{Name: se.Name, URL: se.URL, Tags: se.Tags, Admin: se.Admin, Services: se.Services, HTTPHosts: se.HTTPHosts, versions: map[Version]string{}}
+		e := Entry{Name: se.Name, URL: se.URL, Tags: se.Tags, Admin: se.Admin, Services: se.Services, HTTPHosts: se.HTTPHosts, Path: se.Path, versions: map[Version]string{}}
 		if !namePattern.MatchString(e.Name) || e.URL == "" {
 			return fmt.Errorf("%w: the system's package set has a bad entry %q", ErrBadList, e.Name)
 		}

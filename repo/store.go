@@ -262,6 +262,16 @@ func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Pac
 		}
 		return nil, fmt.Errorf("%w: no built-in version of %s satisfies %s", ErrConflict, name, describe())
 	}
+	if e.Path != "" {
+		p, err := DevPackage(e)
+		if err != nil {
+			return nil, err
+		}
+		if v, _ := ParseVersion(p.Manifest.Version); !allows(v) {
+			return nil, fmt.Errorf("%w: development package %s at %s is version %s, which does not satisfy %s", ErrNoPackage, name, e.Path, p.Manifest.Version, describe())
+		}
+		return p, nil
+	}
 	for _, v := range e.Versions() {
 		if allows(v) {
 			return s.gitPackage(ctx, e, v)

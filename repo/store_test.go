@@ -1022,6 +1022,8 @@ func TestParseListErrors(t *testing.T) {
 		{"tags not a list", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = \"v1.0.0\"\n", []string{"tags"}},
 		{"admin not a list", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nadmin = true\n", []string{"admin"}},
 		{"admin not a name", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nadmin = [\"create process\"]\n", []string{`"a"`, `"create process"`}},
+		{"path and url", "[[package]]\nname = \"a\"\npath = \"../a\"\nurl = \"file:///x\"\n", []string{`"a"`, "path", "one or the other"}},
+		{"path and tags", "[[package]]\nname = \"a\"\npath = \"../a\"\ntags = [\"v1.0.0\"]\n", []string{`"a"`, "development package"}},
 		{"service not a name", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nservices = [\"../kv\"]\n", []string{`"a"`, `"../kv"`, "service"}},
 		{"http host with a scheme", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nhttp_hosts = [\"https://api.example.org\"]\n", []string{`"a"`, "https://api.example.org", "not a host"}},
 		{"http host with a path", "[[package]]\nname = \"a\"\nurl = \"file:///x\"\ntags = [\"v1.0.0\"]\nhttp_hosts = [\"api.example.org/v1\"]\n", []string{"api.example.org/v1"}},

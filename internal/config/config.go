@@ -54,6 +54,7 @@ type Config struct {
 	MaxRequestBytes int64    `toml:"max_request_bytes"`
 	LogLevel        string   `toml:"log_level"`
 	ReplLua         bool     `toml:"repl_lua"`
+	Production      bool     `toml:"production"`
 
 	Path   string `toml:"-"` // the file it was read from
 	Token  string `toml:"-"` // the contents of TokenFile
@@ -232,6 +233,10 @@ log_level = "info"
 # Let "peacepie attach" run Lua code inside actors (its lua command): only
 # with the token, each use logged with the code, bounded by handler_budget.
 repl_lua = false
+
+# Refuse development packages (path = "..." in the repo list): a system
+# in production runs only tagged versions from Git.
+production = false
 `
 
 const defaultRepos = `# Repo list: the Git repositories actor packages come from.

@@ -28,6 +28,10 @@ func List(w io.Writer, s *repo.Store) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKAGE\tURL\tPINNED TAGS\tCACHED\tLOCKED")
 	for _, e := range s.List.Packages {
+		if e.Path != "" { // used as it is, never locked
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, "development: "+e.Path, "-", "-", "never")
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, repo.RedactURL(e.URL), strings.Join(e.Tags, " "),
 			orNone(cached[e.Name]), orNone(locked[e.Name]))
 	}

@@ -131,6 +131,7 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	tee.Attach(proc)
+	go watchDev(ctx, src, rt, proc, log)
 	abs, err := filepath.Abs(cfg.Path)
 	if err != nil {
 		return err
@@ -275,6 +276,13 @@ func openStore(cfg config.Config, log *slog.Logger, own []Package) (*repo.Store,
 	if err := checkGrants(store.List); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.Repos, err)
 	}
+	if cfg.Production {
+		for _, e := range store.List.Packages {
+			if e.Path != "" {
+				return nil, nil, fmt.Errorf("%s: package %q is a development package (path = %q), and the config says production = true: list it with a url and tags", cfg.Repos, e.Name, e.Path)
+			}
+		}
+	}
 	store.FetchTimeout = cfg.FetchTimeout.Duration
 	return store, granted, nil
 }
@@ -405,6 +413,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	store.AskPin = cluster.AskPin(proc, c.Head)
 	store.FetchTree = cluster.AskTree(proc, c.Head)
 	proc.SetRemote(c)
+	go watchDev(ctx, store, rt, proc, proc.Logger())
 	go c.Run()
 	go func() {
 		io.Copy(io.Discard, in) // returns when the parent is gone
