@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -51,8 +52,10 @@ type Result struct {
 var ErrNoTests = errors.New("no tests")
 
 // Run runs the tests of the package in dir: each *_test.lua file (in dir
-// and below) in a process of its own. A file that does not load is one
-// failed result. It returns an error when dir is no package.
+// and below) in a process of its own, files in parallel (as many at once
+// as GOMAXPROCS), a file's tests one after another. A file that does not
+// load is one failed result. Results come in file order. It returns an
+// error when dir is no package.
 func Run(ctx context.Context, dir string) ([]Result, error) {
 	pkg := os.DirFS(dir)
 	m, err := repo.LoadManifest(pkg)
@@ -66,13 +69,25 @@ func Run(ctx context.Context, dir string) ([]Result, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: %w: no *_test.lua file in package %s", dir, ErrNoTests, m.Name)
 	}
+	per := make([][]Result, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			per[i], errs[i] = runFile(ctx, pkg, m.Name, f)
+		}()
+	}
+	wg.Wait()
 	var out []Result
-	for _, f := range files {
-		rs, err := runFile(ctx, pkg, m.Name, f)
-		if err != nil {
-			return nil, err
+	for i := range files {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		out = append(out, rs...)
+		out = append(out, per[i]...)
 	}
 	return out, nil
 }
