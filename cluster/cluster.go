@@ -303,7 +303,18 @@ func (h *Head) childGone(node string, err error) {
 	reason := fmt.Sprint(err)
 	h.mu.Lock()
 	ch := h.children[node]
+	h.mu.Unlock()
 	if ch == nil {
+		return
+	}
+	// The link says only that it ended (EOF): the process's end says how.
+	if es, ok := ch.proc.(interface{ ExitStatus(time.Duration) string }); ok {
+		if st := es.ExitStatus(exitStatusWait); st != "" {
+			reason += " (the process ended: " + st + ")"
+		}
+	}
+	h.mu.Lock()
+	if h.children[node] != ch {
 		h.mu.Unlock()
 		return
 	}
@@ -342,6 +353,10 @@ func (h *Head) childGone(node string, err error) {
 		go h.restart(node)
 	}
 }
+
+// exitStatusWait bounds how long a head waits for a child whose link ended
+// to end too, to report how it ended.
+const exitStatusWait = 500 * time.Millisecond
 
 // restart brings node back after the back-off; the root re-creates its
 // actors.
@@ -529,7 +544,7 @@ func (h *Head) stopChild(ctx context.Context, ch *child) {
 		ch.proc.Kill()
 		<-done
 	}
-	h.childGone(ch.node, errors.New("removed"))
+	h.childGone(ch.node, errors.New(host.GoneRemoved))
 }
 
 // Route implements host.Router. The root routes a message for an actor

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // ChildSpec is what a head gives a child process it starts.
@@ -44,14 +46,44 @@ type SpawnFunc func(ctx context.Context, spec ChildSpec) (ChildProcess, error)
 
 // execChild is a child process of the same binary, the real one.
 type execChild struct {
-	cmd *exec.Cmd
-	in  *os.File // its stdin: it exits when this closes
+	cmd   *exec.Cmd
+	in    *os.File      // its stdin: it exits when this closes
+	ended chan struct{} // closed once cmd.Wait returned (waitOnce)
+	once  sync.Once
 }
 
 func (c *execChild) Pid() int { return c.cmd.Process.Pid }
 func (c *execChild) Release() { c.in.Close() }
 func (c *execChild) Kill()    { c.cmd.Process.Kill() }
-func (c *execChild) Wait()    { c.cmd.Wait() }
+func (c *execChild) Wait()    { c.waitOnce(); <-c.ended }
+
+// waitOnce reaps the process once, whoever asks first.
+func (c *execChild) waitOnce() {
+	c.once.Do(func() {
+		go func() {
+			c.cmd.Wait()
+			close(c.ended)
+		}()
+	})
+}
+
+// ExitStatus returns how the process ended ("signal: killed", "exit
+// status 2") if it ended within d other than with status 0; "" when it
+// ended well or still runs.
+func (c *execChild) ExitStatus(d time.Duration) string {
+	c.waitOnce()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.ended:
+	case <-t.C:
+		return ""
+	}
+	if st := c.cmd.ProcessState; st != nil && !st.Success() {
+		return st.String()
+	}
+	return ""
+}
 
 // spawnExec runs the hidden command "peacepie child" of cfg.Executable and
 // passes it the secret on its stdin.
@@ -81,5 +113,5 @@ func (h *Head) spawnExec(_ context.Context, spec ChildSpec) (ChildProcess, error
 		go cmd.Wait()
 		return nil, fmt.Errorf("pass the secret: %w", err)
 	}
-	return &execChild{cmd: cmd, in: w}, nil
+	return &execChild{cmd: cmd, in: w, ended: make(chan struct{})}, nil
 }

@@ -129,6 +129,7 @@ type Process struct {
 	roundQ    map[string][]Message
 	roundFull map[string]bool // names whose roundQ has refused a message (reported once per wait)
 	stopping  bool            // shutdown has begun: no new actors
+	exiting   atomic.Bool     // Shutdown was called: the ends of other processes are expected
 
 	outMu sync.Mutex // serialises printed lines
 
@@ -694,6 +695,7 @@ func (p *Process) Shutdown() {
 }
 
 func (p *Process) shutdown() {
+	p.exiting.Store(true)
 	p.log.Info("shutting down")
 	if p.remote != nil {
 		p.remote.Shutdown() // the head stops the other processes first

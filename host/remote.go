@@ -502,9 +502,16 @@ func (p *Process) ProcessCreated(node string) {
 // ProcessGone tells the process that node died with the actors it had
 // (names, when known): asks waiting for a reply from it fail at once, and
 // watchers see a "process_gone" event.
+//
+// The end is logged at WARN, unless it was asked for: reason GoneRemoved,
+// or this process is exiting itself.
 func (p *Process) ProcessGone(node, reason string, names ...string) {
 	n := p.asks.failNode(node, reason, names)
-	p.log.Warn("process is gone", "gone", node, "reason", reason, "asks_failed", n)
+	if p.exiting.Load() || reason == GoneRemoved { // an exit or remove_process: nothing is wrong
+		p.log.Info("process is gone", "gone", node, "reason", reason, "asks_failed", n)
+	} else {
+		p.log.Warn("process is gone", "gone", node, "reason", reason, "asks_failed", n)
+	}
 	if p.events.watched() {
 		p.events.publish(Event{Kind: "process_gone", Node: node, Line: reason})
 	}
@@ -533,6 +540,10 @@ func (a *Actor) NoteParams(params Object) {
 		a.proc.remote.NoteParams(a.name, params)
 	}
 }
+
+// GoneRemoved is the reason of a process that was stopped on purpose
+// (remove_process, or an exit of the system).
+const GoneRemoved = "removed"
 
 // DeliverFromLink delivers a message that came down from the head (for
 // a head: from the system's root, or the link of another host). When its

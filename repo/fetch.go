@@ -23,6 +23,9 @@ import (
 // ErrFetch reports a package that could not be fetched.
 var ErrFetch = errors.New("fetch failed")
 
+// ErrNoTag reports a pinned tag that the repository does not have.
+var ErrNoTag = errors.New("no such tag")
+
 // fetchCall is one fetch in progress; concurrent requests for the same tag
 // wait for it instead of fetching again.
 type fetchCall struct {
@@ -140,7 +143,7 @@ func (s *Store) clone(ctx context.Context, e *Entry, v Version, accept bool) (st
 			return "", "", fmt.Errorf("%w: %s: no answer within %s", ErrFetch, where, time.Since(started).Round(time.Second))
 		}
 		if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.As(err, new(git.NoMatchingRefSpecError)) {
-			return "", "", fmt.Errorf("%w: %s: the repository has no tag %q", ErrFetch, where, tag)
+			return "", "", fmt.Errorf("%w: %s: the repository has no tag %q (%w)", ErrFetch, where, tag, ErrNoTag)
 		}
 		return "", "", fmt.Errorf("%w: %s: %v", ErrFetch, where, err)
 	}

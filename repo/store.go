@@ -252,6 +252,9 @@ func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Pac
 		if s.Embedded == nil {
 			return nil, fmt.Errorf("%w: %q is not in the repo list", ErrNoPackage, name)
 		}
+		if len(s.Embedded.versions(name)) == 0 {
+			return nil, fmt.Errorf("%w: %q (known packages: %s)", ErrNoPackage, name, s.knownNames())
+		}
 		if len(cs) == 1 {
 			return s.Embedded.Find(ctx, cs[0].req)
 		}
@@ -272,10 +275,27 @@ func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Pac
 		}
 		return p, nil
 	}
+	_, exact := cs[0].req.Exact()
+	exact = exact && len(cs) == 1
+	var missing []string
 	for _, v := range e.Versions() {
-		if allows(v) {
-			return s.gitPackage(ctx, e, v)
+		if !allows(v) {
+			continue
 		}
+		p, err := s.gitPackage(ctx, e, v)
+		if exact || !errors.Is(err, ErrNoTag) {
+			if err == nil && len(missing) > 0 {
+				s.log().Warn("pinned tags are not in the repository: a lower one is used", "package", name, "missing", strings.Join(missing, ", "), "using", v.String())
+			}
+			return p, err
+		}
+		// A pinned tag the repository does not have: the next highest
+		// that it has serves a requirement that names no version.
+		tag, _ := e.Tag(v)
+		missing = append(missing, tag)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: %s: the repository has none of the pinned tags that satisfy %s (%s)", ErrNoPackage, name, describe(), strings.Join(missing, ", "))
 	}
 	pinned := strings.Join(e.Tags, ", ")
 	if len(cs) > 1 {
@@ -285,6 +305,29 @@ func (s *Store) resolve(ctx context.Context, name string, cs []constraint) (*Pac
 		return nil, fmt.Errorf("%w: %s: version %s is not pinned in the repo list (pinned tags: %s)", ErrNoPackage, cs[0].req, v, pinned)
 	}
 	return nil, fmt.Errorf("%w: no pinned tag of %s satisfies %s (pinned tags: %s)", ErrNoPackage, name, cs[0].req, pinned)
+}
+
+// knownNames lists the packages a requirement may name: the repo list's
+// and the built-in ones, sorted.
+func (s *Store) knownNames() string {
+	seen := map[string]bool{}
+	var names []string
+	for _, e := range s.list().Packages {
+		if !seen[e.Name] {
+			seen[e.Name] = true
+			names = append(names, e.Name)
+		}
+	}
+	if s.Embedded != nil {
+		for _, n := range strings.Split(s.Embedded.names(), ", ") {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 // gitPackage returns version v of a listed package: from memory, from the

@@ -803,7 +803,8 @@ func TestStoreBadInput(t *testing.T) {
 	}{
 		{"unknown package", listEntry{"pkg", good.URL(), []string{"v1.0.0"}}, "nothere", repo.ErrNoPackage, []string{`"nothere"`}},
 		{"version not pinned", listEntry{"pkg", good.URL(), []string{"v1.0.0"}}, "pkg==1.5.0", repo.ErrNoPackage, []string{"1.5.0", "not pinned", "v1.0.0"}},
-		{"pinned tag missing in the repository", listEntry{"pkg", good.URL(), []string{"v1.0.0", "v2.0.0"}}, "pkg", repo.ErrFetch, []string{"v2.0.0"}},
+		// (A plain "pkg" takes v1.0.0 then: TestMissingPinnedTag.)
+		{"pinned tag missing in the repository", listEntry{"pkg", good.URL(), []string{"v1.0.0", "v2.0.0"}}, "pkg>=2.0.0", repo.ErrNoPackage, []string{"v2.0.0", "none of the pinned tags"}},
 		{"unreachable URL", listEntry{"pkg", "http://" + addr + "/x.git", []string{"v1.0.0"}}, "pkg", repo.ErrFetch, []string{addr, "v1.0.0"}},
 		{"not a repository", listEntry{"pkg", gittest.FileURL(notRepo), []string{"v1.0.0"}}, "pkg", repo.ErrFetch, []string{"pkg", "v1.0.0"}},
 		{"no peacepie.toml", listEntry{"nomanifest", noManifest.URL(), []string{"v1.0.0"}}, "nomanifest", repo.ErrBadManifest, []string{"peacepie.toml"}},

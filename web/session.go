@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,11 +113,21 @@ func (s *session) parse(data []byte) (request, error) {
 		return req, fmt.Errorf(`"command" must be a non-empty string, not %s`, describe(c))
 	}
 	rv, _ := o.Get("recipient")
+	if rs, isStr := rv.(string); isStr && rs == "" {
+		// The Python original's console sends "" for its own process's
+		// admin: here that is the system's head admin.
+		rv = s.srv.cfg.Gateway.HeadAdmin()
+	}
 	if req.recipient, err = host.AddressFromValue(rv); err != nil {
 		return req, fmt.Errorf(`"recipient": %v`, err)
 	}
 	req.timeout = s.srv.cfg.DefaultTimeout
 	if tv, ok := o.Get("timeout"); ok && tv != nil {
+		if ts, isStr := tv.(string); isStr { // the original's form sends "10"
+			if f, err := strconv.ParseFloat(strings.TrimSpace(ts), 64); err == nil {
+				tv = f
+			}
+		}
 		f, ok := host.ToFloat(tv)
 		if !ok || f <= 0 || f > s.srv.cfg.MaxTimeout.Seconds() {
 			return req, fmt.Errorf(`"timeout" must be a number of seconds above 0 and at most %g, not %s`, s.srv.cfg.MaxTimeout.Seconds(), describe(tv))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -40,7 +41,7 @@ func run() int {
 	if prefix := os.Getenv("PEACEPIE_CPUPROFILE"); prefix != "" {
 		defer profileCPU(prefix)()
 	}
-	if err := app().RunContext(ctx, flagsFirst(os.Args)); err != nil {
+	if err := withUsageExit(app()).RunContext(ctx, flagsFirst(os.Args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
@@ -73,16 +74,27 @@ func profileCPU(prefix string) (stop func()) {
 }
 
 func app() *cli.App {
-	requestFlags := []cli.Flag{
+	sendFlags := []cli.Flag{
 		&cli.StringFlag{Name: "url", Usage: "console address (default: from the config)"},
 		&cli.StringFlag{Name: "token", Usage: "console token (default: $PEACEPIE_TOKEN, the URL, or the config)", EnvVars: []string{"PEACEPIE_TOKEN"}},
 		&cli.StringFlag{Name: "config", Usage: "config file giving the address and token", Value: filepath.Join(config.DefaultDir, config.DefaultFile)},
+	}
+	requestFlags := append(append([]cli.Flag(nil), sendFlags...),
 		&cli.Float64Flag{Name: "timeout", Usage: "seconds to wait for the reply", Value: 10},
 		&cli.BoolFlag{Name: "json", Usage: "print the answer as one line of JSON"},
-	}
+	)
 	return &cli.App{
-		Name:  "peacepie",
-		Usage: "an actor system whose actors are written in Lua",
+		Name:    "peacepie",
+		Usage:   "an actor system whose actors are written in Lua",
+		Version: versionLine(),
+		CommandNotFound: func(c *cli.Context, name string) {
+			msg := fmt.Sprintf("there is no command %q", name)
+			if s := suggest(name, c.App.VisibleCommands()); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			fmt.Fprintln(c.App.ErrWriter, "peacepie:", termtext.Line(msg), "(peacepie help lists the commands)")
+			cli.OsExiter(2)
+		},
 		Commands: []*cli.Command{
 			{
 				Name:      "run",
@@ -117,6 +129,7 @@ func app() *cli.App {
 				},
 			},
 			repoCommand(),
+			versionCommand(),
 			newCommand(),
 			testCommand(),
 			{
@@ -180,7 +193,7 @@ func app() *cli.App {
 				Name:      "send",
 				Usage:     "send a command to an actor without waiting for a reply",
 				ArgsUsage: "[URL] RECIPIENT COMMAND [BODY]",
-				Flags:     requestFlags,
+				Flags:     sendFlags,
 				Action:    func(c *cli.Context) error { return request(c, "send") },
 			},
 		},
@@ -215,6 +228,9 @@ func request(c *cli.Context, kind string) error {
 		}
 	}
 	timeout := time.Duration(c.Float64("timeout") * float64(time.Second))
+	if kind == "send" {
+		timeout = 10 * time.Second // for the console's "sent"
+	}
 	if timeout <= 0 {
 		return cli.Exit("--timeout must be above zero", 2)
 	}
@@ -260,6 +276,10 @@ func consoleAddress(c *cli.Context, rawURL string, code int) (string, string, er
 	}
 	if wsURL == "" || token == "" {
 		cfg, err := config.Read(c.String("config"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", "", cli.Exit(fmt.Sprintf("no peacepie system seems to run here: there is no %s. Start one in this directory with "+
+				"`peacepie run`, or give the console's URL that `peacepie run` printed: peacepie ask URL RECIPIENT COMMAND", c.String("config")), 2)
+		}
 		if err != nil {
 			return "", "", cli.Exit(fmt.Sprintf("no console address or token given, and the config cannot tell them: %v", err), 2)
 		}
@@ -299,10 +319,11 @@ func runningConsole(cfg config.Config) (addr, from string, err error) {
 func consoleProblem(err error, addr, from string) string {
 	switch {
 	case errors.Is(err, client.ErrNoAnswer) && strings.HasPrefix(from, "written"):
-		return fmt.Sprintf("no console answers at %s (%s): the system that wrote it is not running, or cannot be reached; "+
-			"a run that was killed leaves the file behind: remove it (%v)", addr, from, err)
+		return fmt.Sprintf("no peacepie system seems to run here: no console answers at %s (%s); the system that wrote it is not running, or cannot be reached; "+
+			"a run that was killed leaves the file behind: remove it, and start one with `peacepie run` (%v)", addr, from, err)
 	case errors.Is(err, client.ErrNoAnswer):
-		return fmt.Sprintf("no console answers at %s (%s): is peacepie running, or was it started with --console elsewhere? (%v)", addr, from, err)
+		return fmt.Sprintf("no peacepie system seems to run here: no console answers at %s (%s). Start one with `peacepie run`, "+
+			"or give the URL of one started with --console elsewhere (%v)", addr, from, err)
 	case errors.Is(err, client.ErrNotThisSystem):
 		return fmt.Sprintf("the program at %s (%s) is not this config's system: %v", addr, from, err)
 	}
@@ -426,4 +447,20 @@ func repoCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// withUsageExit makes a bad flag or argument exit with code 2, in every
+// command (README, "Exit codes").
+func withUsageExit(a *cli.App) *cli.App {
+	usage := func(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), 2) }
+	a.OnUsageError = usage
+	var walk func([]*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = usage
+			walk(c.Subcommands)
+		}
+	}
+	walk(a.Commands)
+	return a
 }

@@ -113,7 +113,9 @@ func testFiles(pkg fs.FS) ([]string, error) {
 
 // moduleOf is the module name of a test file's path ("a/b_test.lua" →
 // "a.b_test").
-func moduleOf(file string) string { return strings.ReplaceAll(strings.TrimSuffix(file, ".lua"), "/", ".") }
+func moduleOf(file string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(file, ".lua"), "/", ".")
+}
 
 // runFile runs one test file in a new process.
 func runFile(ctx context.Context, pkg fs.FS, name, file string) ([]Result, error) {

@@ -24,6 +24,7 @@ import (
 	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/examples"
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/client"
 	"github.com/peacepie/peacepie/internal/config"
 	"github.com/peacepie/peacepie/internal/termtext"
 	"github.com/peacepie/peacepie/luart"
@@ -108,6 +109,9 @@ func Run(ctx context.Context, opt Options) error {
 	log := slog.New(tee)
 	src, builtins, err := openStore(cfg, log, opt.Packages)
 	if err != nil {
+		return err
+	}
+	if err := notRunningYet(ctx, cfg); err != nil { // after the config's own errors: they say more
 		return err
 	}
 	sharedCores := tuneRuntime(cfg)
@@ -482,4 +486,29 @@ func newRuntime(store *repo.Store, services map[string]any, builtins map[string]
 	}
 	rt.SetServices(s)
 	return rt, nil
+}
+
+// ErrRunning reports a system that runs already with the config.
+var ErrRunning = errors.New("a system is already running with this config")
+
+// notRunningYet refuses to start a second system on a config whose system
+// runs: the console its run recorded (config.ConsoleFile) answers and
+// proves it holds the config's token. A file left by a run that was
+// killed, or an address another program took since, does not stop it.
+func notRunningYet(ctx context.Context, cfg config.Config) error {
+	addr, err := config.ReadConsoleURL(cfg.Path)
+	if err != nil || addr == "" {
+		return nil
+	}
+	wsURL, _, err := client.WSURL(addr)
+	if err != nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if client.Check(cctx, wsURL, cfg.Token) != nil {
+		return nil
+	}
+	return fmt.Errorf("%w: its console answers at %s (%s). Use it (peacepie ask, attach, the console), stop it (peacepie send first.main.admin exit), "+
+		"or start another system in a directory of its own", ErrRunning, addr, config.ConsoleFilePath(cfg.Path))
 }
