@@ -747,3 +747,18 @@ func TestConsoleFailover(t *testing.T) {
 		`["second.main.admin", "third.main.admin"].includes(`+jsText("#head-admin")+`)`)
 	b.noExceptions("the console across a failover")
 }
+
+// TestConsoleDetails: an empty process page says it has no actors (not
+// "0–0 of 0"), and an admin's page names the admin once in its
+// breadcrumb.
+func TestConsoleDetails(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	b := newBrowser(t)
+	b.do("open the head's process page", 15*time.Second, chromedp.Navigate(in.url+"#/process/"+admin))
+	b.waitFor("the page count of an empty process", 10*time.Second, `document.querySelector("#page") && document.querySelector("#page").textContent === "no actors"`)
+	b.do("open the head admin's page", 15*time.Second, chromedp.Navigate(in.url+"#/actor/"+admin))
+	b.waitFor("the admin's breadcrumb", 10*time.Second,
+		`document.querySelector("#breadcrumb").textContent.split("`+admin+`").length === 2`)
+	b.noExceptions("details")
+}

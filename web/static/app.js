@@ -240,7 +240,7 @@ async function processView(node) {
     const shown = actors.filter((x) => !f || x.name.toLowerCase().includes(f) || x.class.toLowerCase().includes(f));
     page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
     const rows = shown.slice(page * PAGE, page * PAGE + PAGE);
-    $("#page").textContent = `${shown.length ? page * PAGE + 1 : 0}–${page * PAGE + rows.length} of ${shown.length}`;
+    $("#page").textContent = shown.length ? `${page * PAGE + 1}–${page * PAGE + rows.length} of ${shown.length}` : (f ? "no actor matches" : "no actors");
     $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td></tr>` +
       rows.map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
         <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
@@ -320,8 +320,11 @@ async function actorView(name) {
     loadParams();
   }
   const hostName = (node || head).split(".")[0];
-  crumbs([["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)],
-    [node || "?", node ? "#/process/" + encodeURIComponent(node) : null], [name, null]]);
+  // An admin's page is its process's: its name once, not twice.
+  crumbs(node && name === node
+    ? [["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)], [name, "#/process/" + encodeURIComponent(node)]]
+    : [["system", "#/"], ["host " + hostName, "#/host/" + encodeURIComponent(hostName)],
+      [node || "?", node ? "#/process/" + encodeURIComponent(node) : null], [name, null]]);
   $("#up").href = node ? "#/process/" + encodeURIComponent(node) : "#/";
 
   const key = "peacepie_history_" + name;
