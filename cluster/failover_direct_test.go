@@ -44,24 +44,35 @@ func TestDirectStreamAcrossAFailover(t *testing.T) {
 	})
 
 	// Streaming while the root's host dies and a survivor takes over.
-	stop := make(chan struct{})
-	errs := make(chan error, 1)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
+	stream := func() (end func()) {
+		stop, errs := make(chan struct{}), make(chan error, 1)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := pump(100); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		return func() {
+			close(stop)
+			wg.Wait()
 			select {
-			case <-stop:
-				return
+			case err := <-errs:
+				t.Fatal(err)
 			default:
 			}
-			if err := pump(100); err != nil {
-				errs <- err
-				return
-			}
 		}
-	}()
+	}
+	end := stream()
 	s.Crash(t)
 	var root *clustertest.System
 	s.Eventually(t, "a survivor to take over as the root", func() bool {
@@ -85,35 +96,14 @@ func TestDirectStreamAcrossAFailover(t *testing.T) {
 		}
 	}
 	s.Eventually(t, "the other survivor to join the new root", func() bool { return stableVoters(second, third) == 2 })
-	close(stop)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatal(err)
-	default:
-	}
+	end()
 	counted("the stream across the failover to arrive in order")
 	if !slices.Contains(directRoutes(second, from), "seq") {
 		t.Fatalf("the direct route to seq did not last the failover: %v", directRoutes(second, from))
 	}
 
 	// Moves by the new root, while the stream goes on.
-	stop = make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := pump(100); err != nil {
-				errs <- err
-				return
-			}
-		}
-	}()
+	end = stream()
 	for i, node := range []string{third.Main.AdminName(), to, third.Main.AdminName(), to} {
 		if err := root.Move("seq", node); err != nil {
 			t.Fatalf("move %d: %v", i+1, err)
@@ -123,12 +113,6 @@ func TestDirectStreamAcrossAFailover(t *testing.T) {
 			return err == nil && where == node
 		})
 	}
-	close(stop)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatal(err)
-	default:
-	}
+	end()
 	counted("the stream across the new root's moves to arrive in order")
 }

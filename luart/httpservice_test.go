@@ -77,20 +77,7 @@ func startWeb(t *testing.T, allowed []string) *luaHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, out, err := testhost.Config(host.Config{Budget: 200 * time.Millisecond}, webPackage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Resolver.(*luart.Runtime).SetServices(svcs)
-	p, err := host.NewProcess(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Shutdown()
-		<-p.Done()
-	})
-	h := &luaHost{t: t, p: &testhost.Process{Process: p, Out: out}, log: &testhost.Output{}}
+	h := &luaHost{t: t, p: processWithServices(t, host.Config{Budget: 200 * time.Millisecond}, svcs, webPackage), log: &testhost.Output{}}
 	h.mustCreateFrom("webpkg", "f", "Fetcher")
 	return h
 }
@@ -141,20 +128,7 @@ func TestHTTPNeedsTheGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, out, err := testhost.Config(host.Config{}, webPackage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Resolver.(*luart.Runtime).SetServices(svcs)
-	p, err := host.NewProcess(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Shutdown()
-		<-p.Done()
-	})
-	h := &luaHost{t: t, p: &testhost.Process{Process: p, Out: out}, log: &testhost.Output{}}
+	h := &luaHost{t: t, p: processWithServices(t, host.Config{}, svcs, webPackage), log: &testhost.Output{}}
 	r := h.createFrom("webpkg", "f", "Fetcher", "")
 	if r.Command != "actor_is_not_created" || !strings.Contains(errorText(r), `package webpkg may not require the service "http"`) {
 		t.Fatalf("create without the grant: %s %s", r.Command, jsonOf(r.Body))

@@ -118,7 +118,14 @@ func servicesProcess(t testing.TB, cfg host.Config, granted map[string][]string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, out, err := testhost.Config(cfg, testPackage, svcPackage, noGrantPackage)
+	return processWithServices(t, cfg, svcs, testPackage, svcPackage, noGrantPackage), kv
+}
+
+// processWithServices starts a process of cfg whose runtime offers svcs,
+// with the packages pkgs besides the built-in ones.
+func processWithServices(t testing.TB, cfg host.Config, svcs *luart.Services, pkgs ...fs.FS) *testhost.Process {
+	t.Helper()
+	cfg, out, err := testhost.Config(cfg, pkgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +138,33 @@ func servicesProcess(t testing.TB, cfg host.Config, granted map[string][]string)
 		p.Shutdown()
 		<-p.Done()
 	})
-	return &testhost.Process{Process: p, Out: out}, kv
+	return &testhost.Process{Process: p, Out: out}
+}
+
+// blockIn has u (a User) call kv.block and waits until the call blocks.
+func blockIn(t *testing.T, h *luaHost, kv *kvService) {
+	t.Helper()
+	if err := h.p.Send(host.Message{Command: "block", Recipient: host.Address{Entity: "u"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-kv.blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service was not called")
+	}
+}
+
+// callEnded waits for kv.block's context to end, cancelled, because of why.
+func callEnded(t *testing.T, kv *kvService, why string) {
+	t.Helper()
+	select {
+	case err := <-kv.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the call's context ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the call's context was not cancelled by %s", why)
+	}
 }
 
 var allGranted = map[string][]string{"svcpkg": {"kv", "add", "info"}}
@@ -198,24 +231,10 @@ func TestServiceBlockingCallIsOffTheBudget(t *testing.T) {
 func TestServiceCallEndsWhenTheActorIsRemoved(t *testing.T) {
 	h, kv := startServices(t, host.Config{}, allGranted)
 	h.mustCreateFrom("svcpkg", "u", "User")
-	if err := h.p.Send(host.Message{Command: "block", Recipient: host.Address{Entity: "u"}}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-kv.blocked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the service was not called")
-	}
+	blockIn(t, h, kv)
 	removed := make(chan host.Message, 1)
 	go func() { removed <- h.remove("u") }()
-	select {
-	case err := <-kv.ended:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("the call's context ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call's context was not cancelled by the removal")
-	}
+	callEnded(t, kv, "the removal")
 	if r := <-removed; r.Command != "actor_is_removed" {
 		t.Fatalf("remove: %s %s", r.Command, jsonOf(r.Body))
 	}
@@ -227,14 +246,7 @@ func TestServiceCallEndsWhenTheActorIsRemoved(t *testing.T) {
 func TestServiceCallEndsWhenTheActorMoves(t *testing.T) {
 	h, kv := startServices(t, host.Config{}, allGranted)
 	h.mustCreateFrom("svcpkg", "u", "User")
-	if err := h.p.Send(host.Message{Command: "block", Recipient: host.Address{Entity: "u"}}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-kv.blocked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the service was not called")
-	}
+	blockIn(t, h, kv)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	extracted := make(chan error, 1)
@@ -242,14 +254,7 @@ func TestServiceCallEndsWhenTheActorMoves(t *testing.T) {
 		_, _, _, err := h.p.Extract(ctx, "u")
 		extracted <- err
 	}()
-	select {
-	case err := <-kv.ended:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("the call's context ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call's context was not cancelled by the move")
-	}
+	callEnded(t, kv, "the move")
 	if err := <-extracted; err != nil {
 		t.Fatalf("the move: %v", err)
 	}
