@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,27 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /", http.FileServerFS(sub))
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /api/hello", s.serveHello)
+	// Go's profiles of this process, behind the token (docs/console.md,
+	// "Profiles").
+	s.mux.Handle("GET /debug/pprof/", s.tokenOnly(http.HandlerFunc(pprof.Index)))
+	s.mux.Handle("GET /debug/pprof/cmdline", s.tokenOnly(http.HandlerFunc(pprof.Cmdline)))
+	s.mux.Handle("GET /debug/pprof/profile", s.tokenOnly(http.HandlerFunc(pprof.Profile)))
+	s.mux.Handle("GET /debug/pprof/symbol", s.tokenOnly(http.HandlerFunc(pprof.Symbol)))
+	s.mux.Handle("GET /debug/pprof/trace", s.tokenOnly(http.HandlerFunc(pprof.Trace)))
 	return s, nil
+}
+
+// tokenOnly serves h to requests with the token (header, ?token= or the
+// cookie), and 401 to the others, counted like the console's refusals.
+func (s *Server) tokenOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			s.refusals.Warn("console request refused: missing or wrong token", "remote", r.RemoteAddr, "path", r.URL.Path)
+			http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // HTTPServer returns an http.Server for the console: s is its handler,

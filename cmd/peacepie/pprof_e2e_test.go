@@ -1,0 +1,55 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProfilesBehindTheToken: the console serves Go's profiles of its
+// process to the token's holder only, and go tool pprof reads one.
+func TestProfilesBehindTheToken(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	get := func(path, token string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://"+in.addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp, data
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
+		if resp, _ := get(path, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without the token: %s", path, resp.Status)
+		}
+		if resp, _ := get(path, "wrong-"+in.token); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong token: %s", path, resp.Status)
+		}
+	}
+	resp, heap := get("/debug/pprof/heap", in.token)
+	if resp.StatusCode != http.StatusOK || len(heap) == 0 {
+		t.Fatalf("the heap profile with the token: %s, %d bytes", resp.Status, len(heap))
+	}
+	file := filepath.Join(t.TempDir(), "heap.pb.gz")
+	if err := os.WriteFile(file, heap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", binPath, file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "flat") {
+		t.Fatalf("go tool pprof -top: %v\n%s", err, out)
+	}
+}
