@@ -2,37 +2,18 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/peacepie/peacepie/third_party/gopher-lua/patches"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // version is peacepie's version; a release build may set it with
 // -ldflags "-X main.version=...".
 var version = "0.9.0-dev"
-
-// gopherLuaPatches are the patches third_party/gopher-lua applies to
-// gopher-lua: their file names, without the number and the extension.
-func gopherLuaPatches() []string {
-	entries, err := fs.ReadDir(patches.Files, ".")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		name := strings.TrimSuffix(e.Name(), ".patch")
-		if _, rest, ok := strings.Cut(name, "-"); ok {
-			name = rest
-		}
-		out = append(out, name)
-	}
-	return out
-}
 
 // versionLine is what --version prints after "peacepie version".
 func versionLine() string {
@@ -66,18 +47,6 @@ func buildCommit() (commit, dirty string) {
 	return commit, dirty
 }
 
-// gopherLuaVersion is the version of gopher-lua the binary has.
-func gopherLuaVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range info.Deps {
-			if d.Path == "github.com/yuin/gopher-lua" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
-}
-
 // versionCommand is `peacepie version`: the version and what it is built from.
 func versionCommand() *cli.Command {
 	return &cli.Command{
@@ -87,8 +56,7 @@ func versionCommand() *cli.Command {
 			w := c.App.Writer
 			fmt.Fprintf(w, "peacepie %s\n", versionLine())
 			fmt.Fprintf(w, "go %s %s/%s\n", strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH)
-			ps := gopherLuaPatches()
-			fmt.Fprintf(w, "gopher-lua %s with %d patches of peacepie: %s\n", gopherLuaVersion(), len(ps), strings.Join(ps, ", "))
+			fmt.Fprintf(w, "gopher-lua: %s of peacepie (third_party/gopher-lua)\n", strings.TrimSpace(lua.PeacepiePatches()))
 			return nil
 		},
 	}

@@ -12,3 +12,8 @@ import _ "embed" // for the stamp below
 //
 //go:embed "to patch this module, run make"
 var peacepiePatchStamp string
+
+// PeacepiePatches says what this build is: the upstream module and how
+// many of peacepie's patches it carries ("github.com/yuin/gopher-lua
+// v1.1.2 + 7 patches"), for `peacepie version`.
+func PeacepiePatches() string { return peacepiePatchStamp }
