@@ -125,6 +125,7 @@ type Head struct {
 	gone     []host.Object      // the last processes that ended, for get_processes
 	records  map[string]*record // actor name → what re-creates it (root; its own process's actors too)
 	moving   map[string]*move   // actors on their way between processes
+	moves    int64              // numbers the moves this root has run
 	stopping bool               // the head is shutting down: no restarts
 	restarts map[string]restartState
 	pending  map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
@@ -867,7 +868,7 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 	body, _ := m.Body.(host.Object)
 	if !h.root.Load() {
 		switch m.Command {
-		case "reserve_name", "release_name", "params_known", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package", "get_actors":
+		case "reserve_name", "release_name", "params_known", "move_settled", "recreate_actor", "restore_process", "get_hosts", "route_flush", "pin_package", "fetch_package", "get_actors":
 			root := h.Head()
 			req.Recipient = host.Address{Node: root}
 			if err := h.forward(root, req); err != nil {
@@ -931,6 +932,8 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 		}
 	case "recreate_actor":
 		go h.moveActor(p, req)
+	case "move_settled":
+		h.moveSettled(p, req)
 	case "pin_package":
 		go h.pinPackage(p, req)
 	case "fetch_package":

@@ -57,6 +57,7 @@ var childControl = map[string]func(c *Child, m *host.Message){
 		c.proc.HeadLost(bodyOf(m).String("reason"), nil)
 	},
 	"root_changed": func(c *Child, m *host.Message) {
+		c.proc.RootChanged() // its flushes and moves out that the lost root ran end (host/moveout.go)
 		if root := bodyOf(m).String("root"); c.direct != nil && root != "" {
 			c.direct.rootChanged(root)
 		}

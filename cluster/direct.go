@@ -540,6 +540,7 @@ func (h *Head) routesHeld(from string, list host.Array) {
 // tellRootChanged tells this head's children that root heads the system
 // now (root_changed; direct.rootChanged).
 func (h *Head) tellRootChanged(root string) {
+	h.proc.RootChanged() // its flushes and moves out that the lost root ran end
 	h.mu.Lock()
 	to := make([]*link.Conn, 0, len(h.children))
 	for _, ch := range h.children {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/peacepie/peacepie/host"
@@ -13,6 +14,7 @@ import (
 // and the others, and delivers them, in that order, once it has arrived.
 type move struct {
 	from, to string
+	id       string // names it to the old process, which keeps a copy until it is done (host/moveout.go)
 	transits []host.Message
 	held     []host.Message
 }
@@ -169,7 +171,8 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 		fail(fmt.Errorf("%w: %q is already moving", host.ErrBadRequest, name))
 		return
 	}
-	mv := &move{from: from, to: to}
+	h.moves++
+	mv := &move{from: from, to: to, id: fmt.Sprintf("%s#%d", h.proc.AdminName(), h.moves)}
 	h.moving[name] = mv
 	h.mu.Unlock()
 	h.unroute(ctx, name) // every direct message to it is in its mailbox
@@ -179,7 +182,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 		return
 	}
 	out, err := p.Ask(ctx, host.Message{System: true, Command: "move_out", Recipient: host.Address{Node: from},
-		Body: host.Object{{Key: "entity", Value: name}}}, timeout)
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "to", Value: to}, {Key: "move", Value: mv.id}}}, timeout)
 	if err == nil && out.Command != "moved_out" {
 		err = fmt.Errorf("%s: %s", out.Command, describe(out.Body))
 	}
@@ -194,7 +197,7 @@ func (h *Head) moveActor(p *host.Process, req host.Message) {
 		desc = cd // a hot upgrade on the way
 	}
 	adopt := host.Object{{Key: "entity", Value: name}, {Key: "class_desc", Value: desc},
-		{Key: "params", Value: mustGet(ob, "params")}, {Key: "queue", Value: mustGet(ob, "queue")}}
+		{Key: "params", Value: mustGet(ob, "params")}, {Key: "queue", Value: mustGet(ob, "queue")}, {Key: "move", Value: mv.id}}
 	in, err := p.Ask(ctx, host.Message{System: true, Command: "adopt_actor", Recipient: host.Address{Node: to}, Body: adopt}, timeout)
 	if err == nil && in.Command != "adopted" {
 		err = fmt.Errorf("%s: %s", in.Command, describe(in.Body))
@@ -295,8 +298,84 @@ func (h *Head) finish(name string, mv *move, node string, activate bool) {
 				out = append(out, o)
 			}
 		}
+		if node != mv.from { // the old process drops its copy (after activate: it is done)
+			h.moveDoneLocked(&out, name, mv)
+		}
 	}
 	delete(h.moving, name)
+}
+
+// moveDoneLocked tells a move's old process that the move is done
+// (move_done): it drops the copy it kept (h.mu held; sent from out).
+func (h *Head) moveDoneLocked(out *outbox, name string, mv *move) {
+	if skipMoveDone.Load() {
+		return
+	}
+	if mv.from == h.proc.AdminName() {
+		h.proc.MoveDone(name, mv.id)
+		return
+	}
+	if !h.isNodeLocked(mv.from) {
+		return
+	}
+	m := host.Message{System: true, ID: h.proc.NewMID(), Command: "move_done", Recipient: host.Address{Node: mv.from},
+		Body: host.Object{{Key: "entity", Value: name}, {Key: "move", Value: mv.id}}}
+	if o, err := h.routeLocked(mv.from, m); err != nil {
+		h.log.Warn("move_done is not delivered", "actor", name, "node", mv.from, "error", err.Error())
+	} else {
+		*out = append(*out, o)
+	}
+}
+
+// skipMoveDone, set by tests, stands for a root that dies between a
+// move's activate and its move_done.
+var skipMoveDone atomic.Bool
+
+// moveSettled answers move_settled {entity, node, other} from a process
+// that settled a move whose root was lost (host.Process.RootChanged):
+// the actor lives in node, where the directory, which came from the lost
+// root's replica, may say other (or nothing). A name another actor holds
+// meanwhile stays with it.
+func (h *Head) moveSettled(p *host.Process, req host.Message) {
+	body := bodyOf(&req)
+	name, node, other := body.String("entity"), body.String("node"), body.String("other")
+	var out outbox
+	h.mu.Lock()
+	cur := h.dir[name]
+	here := h.proc.Lookup(name) != nil
+	var err error
+	switch {
+	case h.moving[name] != nil:
+		err = fmt.Errorf("%w: %q is moving", host.ErrBadRequest, name)
+	case !h.isNodeLocked(node):
+		err = fmt.Errorf("%w: %s is not a process of this system", host.ErrNoProcess, node)
+	case node == h.proc.AdminName():
+		if !here {
+			err = fmt.Errorf("%w: %q is not in %s", host.ErrNoActor, name, node)
+		} else if cur != "" {
+			delete(h.dir, name)
+			h.forgetNameLocked(&out, name, cur)
+			h.dirChanged(name)
+		}
+	case here || (cur != "" && cur != node && cur != other):
+		err = fmt.Errorf("%w: %q", host.ErrNameTaken, name)
+	case cur != node:
+		if cur != "" {
+			h.forgetNameLocked(&out, name, cur)
+		}
+		h.dir[name] = node
+		h.deadNames.forget(name)
+		h.tellNameLocked(&out, name, node)
+		h.dirChanged(name)
+	}
+	h.mu.Unlock()
+	out.send(h.log)
+	if err != nil {
+		h.log.Warn("a move whose root was lost is not settled in the directory", "actor", name, "node", node, "error", err.Error())
+		p.Reply(&req, "move_is_not_settled", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "error", Value: err.Error()}})
+		return
+	}
+	p.Reply(&req, "move_is_settled", host.Object{{Key: "entity", Value: name}, {Key: "node", Value: node}})
 }
 
 func describe(v any) string {

@@ -91,6 +91,15 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.recreateActor(m)
 	case "move_out", "adopt_actor", "activate":
 		ad.move(m)
+	case "move_fate": // an old process asks what became of a move whose root was lost (moveout.go)
+		if o, ok := m.Body.(Object); ok {
+			fate := p.MoveFate(o.String("entity"), o.String("move"))
+			p.Reply(m, "move_fate", Object{{Key: "entity", Value: o.String("entity")}, {Key: "fate", Value: fate}})
+		}
+	case "move_done":
+		if o, ok := m.Body.(Object); ok {
+			p.MoveDone(o.String("entity"), o.String("move"))
+		}
 	case "route_flushed", "route_reflush":
 		// The head's answers about a moved-in actor (Process.Activate).
 		if o, ok := m.Body.(Object); ok && m.Command == "route_flushed" {
@@ -525,10 +534,11 @@ func (ad *admin) recreateActor(req *Message) {
 }
 
 // move serves the steps of a move between processes, asked by the head:
-// move_out {"entity"} → moved_out {"class_desc", "params", "queue"} (the
-// actor leaves this process); adopt_actor {"entity", "class_desc",
-// "params", "queue"} → adopted (it arrives here, hidden); activate
-// {"entity"} (it runs).
+// move_out {"entity", "to", "move"} → moved_out {"class_desc", "params",
+// "queue"} (the actor leaves this process, which keeps a copy until
+// move_done); adopt_actor {"entity", "class_desc", "params", "queue",
+// "move"} → adopted (it arrives here, hidden); activate {"entity"} (it
+// runs).
 func (ad *admin) move(req *Message) {
 	p := ad.p
 	m := new(Message)
@@ -547,7 +557,7 @@ func (ad *admin) move(req *Message) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
 			defer cancel()
-			class, params, queue, err := p.Extract(ctx, name)
+			class, params, queue, err := p.ExtractFor(ctx, name, o.String("to"), o.String("move"))
 			if err != nil {
 				fail(err)
 				return
@@ -594,7 +604,7 @@ func (ad *admin) move(req *Message) {
 				}
 				queue = append(queue, qm)
 			}
-			if err := p.Adopt(name, class, params, queue); err != nil {
+			if err := p.AdoptMove(name, class, params, queue, o.String("move")); err != nil {
 				fail(err)
 				return
 			}

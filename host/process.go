@@ -113,6 +113,12 @@ type Process struct {
 	mu     sync.RWMutex // guards actors, hidden, spawning, stopping
 	actors map[string]*Actor
 	hidden map[string]*Actor // adopted in a move, not yet activated
+	// movedOut keeps what this process gave to moves not yet done, undone
+	// the moves it undid after their root was lost (moveout.go); nOrphans
+	// counts the copies whose root is lost, for the fast path.
+	movedOut map[string]*movedOut
+	undone   []string
+	nOrphans atomic.Int32
 	// spawning holds the messages for actors being made here, whose names
 	// the system's directory already has (Spawn); nSpawning counts them,
 	// for the fast path.
@@ -298,6 +304,9 @@ func (p *Process) deliverFrom(m Message, fromHead bool) (*Actor, error) {
 				// wait for it.
 				return nil, h.push(m)
 			}
+		}
+		if p.nOrphans.Load() > 0 && p.keepForOrphan(m) {
+			return nil, nil // its move's root was lost: it waits with the actor's copy
 		}
 		return p.deliverAway(m, fromHead)
 	case r.Node == p.adminName:

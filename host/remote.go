@@ -110,6 +110,13 @@ func (p *Process) transit(m Message) error {
 // (its stop hook runs) and leaves the registry, without giving up the name;
 // what is still sent to it goes on through the head (transit).
 func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, []Message, error) {
+	return p.ExtractFor(ctx, name, "", "")
+}
+
+// ExtractFor is Extract for move (its id) to the process to: the actor's
+// class, params, queue and transits are kept here until the move is done
+// (moveout.go).
+func (p *Process) ExtractFor(ctx context.Context, name, to, move string) (ClassInfo, Object, []Message, error) {
 	old := p.Lookup(name)
 	if old == nil {
 		return ClassInfo{}, nil, nil, fmt.Errorf("%w: %q", ErrNoActor, name)
@@ -124,6 +131,10 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 				return err
 			}
 		}
+		var kept *movedOut
+		if move != "" { // before the transits can start (Process.mu is not taken under Actor.mu)
+			kept = p.keepMovedOut(name, old.class, params, to, move)
+		}
 		old.mu.Lock()
 		for {
 			m, ok := old.queue.pop()
@@ -133,9 +144,17 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 			queue = append(queue, m)
 		}
 		old.onwardFn = p.transit
+		if kept != nil {
+			old.onwardFn = p.transitKept(name)
+		}
 		old.stopping = true
 		old.releaseLinksLocked()
 		old.mu.Unlock()
+		if kept != nil {
+			p.mu.Lock()
+			kept.queue = append(append([]Message(nil), queue...), kept.queue...) // the transits came after
+			p.mu.Unlock()
+		}
 		if !p.underHead.Load() {
 			p.mu.Lock()
 			if p.actors[name] == old {
@@ -196,6 +215,19 @@ func (p *Process) Extract(ctx context.Context, name string) (ClassInfo, Object, 
 // mailbox starts with start and the messages it had queued; transit
 // messages for it are taken meanwhile.
 func (p *Process) Adopt(name string, class Class, params Object, queue []Message) error {
+	return p.AdoptMove(name, class, params, queue, "")
+}
+
+// AdoptMove is Adopt for move (its id): refused with ErrMoveUndone when
+// this process undid that move (MoveFate); an actor that comes back to
+// the process it left drops the copy kept of it there.
+func (p *Process) AdoptMove(name string, class Class, params Object, queue []Message, move string) error {
+	p.mu.RLock()
+	undone := p.moveUndoneLocked(move)
+	p.mu.RUnlock()
+	if undone {
+		return fmt.Errorf("%w: %q (move %s)", ErrMoveUndone, name, move)
+	}
 	a := p.newActor(name, class.Info())
 	newBeh := class.New
 	if c, ok := class.(interface {
@@ -220,10 +252,15 @@ func (p *Process) Adopt(name string, class Class, params Object, queue []Message
 		a.cancel()
 		return fmt.Errorf("%w: %q is already here", ErrNameTaken, name)
 	}
+	if p.moveUndoneLocked(move) {
+		a.cancel()
+		return fmt.Errorf("%w: %q (move %s)", ErrMoveUndone, name, move)
+	}
 	if p.hidden == nil {
 		p.hidden = make(map[string]*Actor)
 	}
 	p.hidden[name] = a
+	p.dropMovedOutLocked(name, p.movedOut[name]) // it came back
 	return nil
 }
 
@@ -466,6 +503,13 @@ func (p *Process) HeadsSystem(heads bool) {
 	if !heads {
 		return
 	}
+	p.endFlushes()
+}
+
+// endFlushes ends every route flush this process waits for: their
+// answers will not come (this process heads the system now, or the root
+// that was to answer is lost, and with it what it was routing).
+func (p *Process) endFlushes() {
 	p.roundMu.Lock()
 	names := make([]string, 0, len(p.viaHead))
 	for name := range p.viaHead {

@@ -17,6 +17,7 @@ var internalVerbs = map[string]bool{
 	"reserve_name": true, "release_name": true, "params_known": true,
 	// moves
 	"move_out": true, "adopt_actor": true, "activate": true,
+	"move_done": true, "move_fate": true, "move_settled": true, // moves whose root is lost (moveout.go)
 	"route_flush": true, "route_flushed": true, "route_reflush": true,
 	// direct links between children (cluster/direct.go)
 	"direct_addr": true, "route_hint": true, "route_switch": true, "route_switched": true, "route_refused": true,

@@ -290,6 +290,10 @@ func (b *actor) Stop(*host.Actor) {
 	b.L.Close()
 }
 
+// Close releases the state of an actor that never ran (an adoptee of a
+// move that was undone: host.Actor.discard).
+func (b *actor) Close() { b.L.Close() }
+
 func (b *actor) callHook(name string) error {
 	fn, ok := b.method(name).(*lua.LFunction)
 	if !ok {
