@@ -101,6 +101,9 @@ type Head struct {
 	// takeOver (failover.go) when the root is lost and this host's replica
 	// leads the directory's group.
 	root atomic.Bool
+	// watchingPackages: watchPackages runs (started by the root, or by a
+	// head that takes over).
+	watchingPackages atomic.Bool
 
 	gossip *gossip // nil: no gossip
 

@@ -160,6 +160,10 @@ func (h *Head) takeOver(oldHost string) bool {
 			lost[name] = rec
 		}
 	}
+	if h.cfg.Packages != nil { // the set this host followed is the system's now, and changes go out from here
+		h.cfg.Packages.Lead()
+		go h.watchPackages()
+	}
 	h.recreateElsewhere(oldHost, lost)
 	go h.dropAbsentHosts(r)
 	return true

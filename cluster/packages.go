@@ -25,6 +25,9 @@ type Packages interface {
 	SystemSetJSON() (string, error)
 	// FollowJSON makes the process use the set the root sent.
 	FollowJSON(set string) error
+	// Lead makes a process that followed the set lead with it: its host
+	// took over as the root.
+	Lead()
 	// PinTag returns the commit of a tag, fetching and locking it first
 	// if needed (root only).
 	PinTag(ctx context.Context, name, version string) (string, error)
@@ -38,13 +41,22 @@ const packagesEvery = 300 * time.Millisecond
 
 // watchPackages pushes the root's set to every child and host whenever it
 // changes, until the head stops (root only).
+// A root that yields to another (after a partition) follows its set, and
+// stops pushing until it takes over again.
 func (h *Head) watchPackages() {
+	if !h.watchingPackages.CompareAndSwap(false, true) {
+		return // one watch for the head's life
+	}
 	last, _ := h.cfg.Packages.SystemSetJSON()
 	t := time.NewTicker(packagesEvery)
 	defer t.Stop()
 	for range t.C {
 		if h.isStopping() {
 			return
+		}
+		if !h.root.Load() {
+			last = ""
+			continue
 		}
 		set, err := h.cfg.Packages.SystemSetJSON()
 		if err != nil || set == last {

@@ -169,6 +169,35 @@ func (s *Store) Follow(set Set) error {
 	return nil
 }
 
+// Lead makes a following store lead with the set it followed: its host
+// took over as the system's root after the root was lost. The set's
+// entries become its repo list and its pins its lock (written to its lock
+// file at the next pin), both kept over its own files until either file
+// changes: then that file is read, as a leading store does, and becomes
+// the system's. A store that leads already is unchanged.
+func (s *Store) Lead() {
+	s.init()
+	s.mu.Lock()
+	if s.following == nil {
+		s.mu.Unlock()
+		return
+	}
+	pins := s.pinList()
+	s.following, s.pins = nil, nil
+	s.listStamp = stamp(s.listPath)
+	if s.Lock.path != "" {
+		s.lockStamp = stamp(s.Lock.path)
+	}
+	packages := len(s.List.Packages)
+	s.mu.Unlock()
+	fresh := &Lock{entries: make(map[string]LockEntry, len(pins))}
+	for _, p := range pins {
+		fresh.entries[lockKey(p.Name, p.Version)] = LockEntry{Name: p.Name, Version: p.Version, Tag: p.Tag, Commit: p.Commit}
+	}
+	s.Lock.replace(fresh)
+	s.log().Info("this process leads the system's package set now (the root it followed is lost)", "packages", packages, "pins", len(pins))
+}
+
 // sameEntries reports whether two lists name the same packages at the same
 // URLs and tags.
 func sameEntries(a, b *List) bool {

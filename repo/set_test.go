@@ -178,3 +178,58 @@ func TestStoreTreeFromRoot(t *testing.T) {
 		t.Errorf("a tree at another commit than the pin: %v", err)
 	}
 }
+
+// TestStoreLeadsTheSetItFollowed: a follower whose host takes over as the
+// root (the root was lost) leads with the set it followed, not with its
+// own list: the root's packages and pins, and it pins a new tag itself
+// (where it refused before), in its own lock file.
+func TestStoreLeadsTheSetItFollowed(t *testing.T) {
+	t.Parallel()
+	e := newStoreEnv(t)
+	r := gittest.Init(t, filepath.Join(e.repos, "pkg"))
+	c1 := release(r, "pkg", "1.0.0", nil, false)
+	c2 := release(r, "pkg", "2.0.0", nil, false)
+	mine := makePackage(t, e.repos, "mine", "1.0.0")
+	root := e.store(listTOML(listEntry{"pkg", r.URL(), []string{"v1.0.0", "v2.0.0"}}))
+	mustFind(t, root, "pkg==1.0.0")
+
+	own := &storeEnv{t: t, repos: e.repos, cache: t.TempDir(), lockPath: filepath.Join(t.TempDir(), "repos.lock"), log: &logBuffer{}}
+	f := own.store(listTOML(listEntry{"mine", mine.URL(), []string{"v1.0.0"}}))
+	if err := f.Follow(root.SystemSet()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := f.PinTag(ctx, "pkg", "2.0.0"); err == nil {
+		t.Fatal("a follower pinned a tag")
+	}
+
+	f.Lead()
+	if !f.Leading() {
+		t.Fatal("Lead: the store still follows")
+	}
+	set := f.SystemSet()
+	if len(set.Packages) != 1 || set.Packages[0].Name != "pkg" || len(set.Pins) != 1 || set.Pins[0].Commit != c1 {
+		t.Fatalf("the set after Lead: %+v, want the root's (pkg, pinned at %s)", set, shortHash(c1))
+	}
+	commit, err := f.PinTag(ctx, "pkg", "2.0.0")
+	if err != nil || commit != c2 {
+		t.Fatalf("PinTag after Lead: %q %v, want %s", commit, err, c2)
+	}
+	onDisk, err := repo.LoadLock(own.lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, c := range map[string]string{"1.0.0": c1, "2.0.0": c2} {
+		if le, ok := onDisk.Get("pkg", v); !ok || le.Commit != c {
+			t.Errorf("the lock file after the pin: pkg %s is %+v %v, want %s", v, le, ok, shortHash(c))
+		}
+	}
+	if _, err := findPkg(t, f, "mine"); !errors.Is(err, repo.ErrNoPackage) {
+		t.Errorf("a package of its own list after Lead: %v, want ErrNoPackage", err)
+	}
+	f.Lead() // leading already: nothing changes
+	if got := f.SystemSet(); len(got.Pins) != 2 {
+		t.Errorf("a second Lead changed the set: %+v", got)
+	}
+}

@@ -102,3 +102,45 @@ func TestFirstHostKilled(t *testing.T) {
 	ws3.expect(root+".main.admin", "recreate_actor", raw(`{"entity": "made_on_second", "node": "third.main.admin"}`), "actor_is_recreated")
 	ws2.expect("made_on_second", "tick", nil, "hello_world")
 }
+
+// TestPackagesAfterTheFirstHostKilled: the package set outlives the first
+// host, whose repo list and lock it was. After its kill -9 the new root
+// leads with the set it followed: a tag nobody had pinned yet is pinned
+// there and runs on both survivors, though neither's own repo list names
+// the package (before, the new root refused to pin: it only followed).
+func TestPackagesAfterTheFirstHostKilled(t *testing.T) {
+	t.Parallel()
+	h := newGitHome(t)
+	firstDir := t.TempDir()
+	h.config(t, firstDir)
+	first := start(t, firstDir, "run", "--console", "127.0.0.1:0")
+	addr, secret := joinInfo(t, first)
+	second := startHost(t, "second", addr, secret, nil)
+	third := startHost(t, "third", addr, secret, nil)
+	ws := dial(t, first)
+	eventually(t, 15*time.Second, "three hosts up, each a voter of the directory in every replica", func() bool {
+		return len(hostsOf(ws, "first")) == 3 && stableEverywhere(ws, "first", "second", "third")
+	})
+	ws.expect("second.main.admin", "create_actor", gitCreateBody("pkg==1.0.0", "old"), "actor_is_created")
+	ws2, ws3 := dial(t, second), dial(t, third)
+
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "both survivors to list the first host as gone", func() bool {
+		return hostsOf(ws2, "second")["first"]["state"] == "gone" && hostsOf(ws3, "third")["first"]["state"] == "gone"
+	})
+	for i, w := range []*wsConn{ws2, ws3} {
+		name := fmt.Sprintf("new_%d", i)
+		node := []string{"second.main.admin", "third.main.admin"}[i]
+		var last string
+		eventually(t, 20*time.Second, "pkg 2.0.0, never pinned before, to be created in "+node, func() bool {
+			a := w.ask(node, "create_actor", gitCreateBody("pkg==2.0.0", name))
+			last = a.String()
+			return a.command() == "actor_is_created"
+		})
+		if c := actorCommit(w, node, name); c != h.pkg.CommitOf("v2.0.0") {
+			t.Errorf("%s runs commit %q, want %s (last answer %s)", name, c, h.pkg.CommitOf("v2.0.0"), last)
+		}
+	}
+}
