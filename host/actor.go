@@ -524,6 +524,7 @@ func (a *Actor) finish(started bool) {
 		a.budget.end()
 	}
 	a.budget.interrupt(false) // for good: nothing of this actor runs any more
+	a.proc.retire(a)
 	a.proc.unregister(a)
 	a.mu.Lock()
 	var orphans []Message
@@ -795,6 +796,7 @@ func (a *Actor) replace(t *replaceTask) bool {
 // endInstance ends an instance that was replaced or moved: its timers, its
 // stop hook and its state; its name lives on elsewhere.
 func (a *Actor) endInstance() {
+	a.proc.retire(a)
 	a.cancel()
 	a.cancelTimers()
 	a.budget.rearm()

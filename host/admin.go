@@ -64,6 +64,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
 		}
 		return Reply{"actor", act.Info().Value()}, nil
+	case "get_metrics": // this process's counters (metrics.go)
+		return Reply{"metrics", p.MetricsValue()}, nil
 	case "get_processes":
 		self := p.processValue()
 		if f, ok := p.remote.(interface{ ProcessFields() []Field }); ok { // a child
@@ -428,7 +430,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_hosts", "get_processes", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_commands", "get_hosts", "get_metrics", "get_processes", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

@@ -143,6 +143,7 @@ type Process struct {
 	stopWatchdog chan struct{}
 	done         chan struct{}
 	lateReplies  atomic.Uint64
+	retired      retiredCounts // what ended actor instances counted (metrics.go)
 	linkPauses   atomic.Uint64 // link readers held back by a full mailbox
 }
 

@@ -31,6 +31,7 @@ type Gateway interface {
 	NewMID() host.MID
 	Watch() *host.Watch
 	HeadAdmin() string
+	AdminName() string // this process's admin (the host's main process)
 	Stats(filter string) host.Object
 }
 
@@ -115,6 +116,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /debug/pprof/profile", s.tokenOnly(http.HandlerFunc(pprof.Profile)))
 	s.mux.Handle("GET /debug/pprof/symbol", s.tokenOnly(http.HandlerFunc(pprof.Symbol)))
 	s.mux.Handle("GET /debug/pprof/trace", s.tokenOnly(http.HandlerFunc(pprof.Trace)))
+	s.mux.Handle("GET /metrics", s.tokenOnly(metricsHandler(cfg.Gateway)))
 	return s, nil
 }
 

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// scrape GETs /metrics of in with token ("" for none) and parses it.
+func scrape(t *testing.T, in *instance, token string) (int, map[string]*dto.MetricFamily) {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+in.addr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v\n%s", err, data)
+	}
+	return resp.StatusCode, families
+}
+
+// sample returns the value of family's series whose labels include want,
+// and whether there is one.
+func sample(families map[string]*dto.MetricFamily, family string, want map[string]string) (float64, bool) {
+	f := families[family]
+	if f == nil {
+		return 0, false
+	}
+	for _, m := range f.GetMetric() {
+		match := 0
+		for _, l := range m.GetLabel() {
+			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+				match++
+			}
+		}
+		if match != len(want) {
+			continue
+		}
+		switch {
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue(), true
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue(), true
+		case m.GetUntyped() != nil:
+			return m.GetUntyped().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestMetrics: /metrics, behind the token, reports every process of the
+// host (the main process and a child) in Prometheus' text format: actors,
+// messages handled (also by an actor removed since: the counter does not
+// go down), per package version, and the Go runtime.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	node := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	echo := func(name string) json.RawMessage {
+		return raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "` + name + `"}`)
+	}
+	ws.expect(node, "create_actor", echo("in_child"), "actor_is_created")
+	ws.expect(admin, "create_actor", echo("in_main"), "actor_is_created")
+	for range 5 {
+		ws.expect("in_child", "echo", nil, "echoed")
+	}
+	ws.expect("in_main", "echo", nil, "echoed")
+	ws.expect(node, "remove_actor", raw(`{"name": "in_child"}`), "actor_is_removed")
+
+	for _, token := range []string{"", "wrong-" + in.token} {
+		if code, _ := scrape(t, in, token); code != http.StatusUnauthorized {
+			t.Errorf("/metrics with token %q: %d, want 401", token, code)
+		}
+	}
+	_, families := scrape(t, in, in.token)
+	checks := []struct {
+		family          string
+		labels          map[string]string
+		atLeast, atMost float64
+	}{
+		{"peacepie_process_up", map[string]string{"process": admin}, 1, 1},
+		{"peacepie_process_up", map[string]string{"process": node}, 1, 1},
+		{"peacepie_actors", map[string]string{"process": node}, 0, 0},
+		{"peacepie_actors", map[string]string{"process": admin}, 1, 1e9},
+		{"peacepie_messages_handled_total", map[string]string{"process": node}, 5, 1e9},
+		{"peacepie_package_messages_handled_total", map[string]string{"process": node, "package": "peacepie_std"}, 5, 1e9},
+		{"peacepie_package_actors", map[string]string{"process": admin, "package": "peacepie_std"}, 1, 1},
+		{"peacepie_goroutines", map[string]string{"process": node}, 1, 1e9},
+		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
+		{"go_goroutines", nil, 1, 1e9},
+	}
+	for _, c := range checks {
+		v, ok := sample(families, c.family, c.labels)
+		if !ok || v < c.atLeast || v > c.atMost {
+			t.Errorf("%s%v = %v (found %v), want %v..%v", c.family, c.labels, v, ok, c.atLeast, c.atMost)
+		}
+	}
+	// Counters never go down: a later scrape, after more messages.
+	ws.expect("in_main", "echo", nil, "echoed")
+	eventually(t, 5*time.Second, "the main process's handled messages to grow", func() bool {
+		_, later := scrape(t, in, in.token)
+		before, _ := sample(families, "peacepie_package_messages_handled_total", map[string]string{"process": admin, "package": "peacepie_std"})
+		after, _ := sample(later, "peacepie_package_messages_handled_total", map[string]string{"process": admin, "package": "peacepie_std"})
+		return after >= before+1
+	})
+}

@@ -1,0 +1,139 @@
+package host
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"sort"
+	"sync"
+)
+
+// Counters for metrics (get_metrics; web's /metrics turns them into
+// Prometheus' format). Nothing here is on the message path: an actor
+// counts what it handles and refuses already (Actor.handled, refused,
+// added once per batch), and a scrape sums them over the live actors. So
+// that the sums never go down (a Prometheus counter must not), an actor
+// instance that ends (removed, replaced, moved out) adds its counts to its
+// process's retired totals, per package version.
+
+// retiredCounts is what ended actor instances had counted, by package
+// version.
+type retiredCounts struct {
+	mu        sync.Mutex // guards byPackage
+	byPackage map[packageVersion]*packageCounts
+}
+
+type packageVersion struct{ name, version string }
+
+type packageCounts struct {
+	actors           int64 // live only
+	handled, refused uint64
+	mailbox          int64 // live only
+}
+
+// retire adds an ended instance's counts to the process's totals; each
+// instance is retired once (finish, or endInstance).
+func (p *Process) retire(a *Actor) {
+	if a == p.admin {
+		return
+	}
+	key := packageVersion{a.class.Package, a.class.Version}
+	h, r := a.handled.Load(), a.refused.Load()
+	if h == 0 && r == 0 {
+		return
+	}
+	p.retired.mu.Lock()
+	if p.retired.byPackage == nil {
+		p.retired.byPackage = make(map[packageVersion]*packageCounts)
+	}
+	c := p.retired.byPackage[key]
+	if c == nil {
+		c = &packageCounts{}
+		p.retired.byPackage[key] = c
+	}
+	c.handled += h
+	c.refused += r
+	p.retired.mu.Unlock()
+}
+
+// goMetrics are the runtime figures a process reports with its counters.
+var goMetrics = []string{"/memory/classes/heap/objects:bytes", "/gc/cycles/total:gc-cycles", "/sched/goroutines:goroutines"}
+
+// MetricsValue answers get_metrics: the process's counters since it
+// started (handled and refused summed over live and ended actors, with
+// the admin's), its gauges (actors, messages waiting in mailboxes), the
+// same per package version, and its Go runtime's heap, collections and
+// goroutines. Cost: one pass over the registry.
+func (p *Process) MetricsValue() Object {
+	p.mu.RLock()
+	list := make([]*Actor, 0, len(p.actors))
+	for _, a := range p.actors {
+		list = append(list, a)
+	}
+	p.mu.RUnlock()
+	byPackage := map[packageVersion]*packageCounts{}
+	p.retired.mu.Lock()
+	for k, c := range p.retired.byPackage {
+		byPackage[k] = &packageCounts{handled: c.handled, refused: c.refused}
+	}
+	p.retired.mu.Unlock()
+	var total packageCounts
+	for _, a := range list {
+		key := packageVersion{a.class.Package, a.class.Version}
+		c := byPackage[key]
+		if c == nil {
+			c = &packageCounts{}
+			byPackage[key] = c
+		}
+		c.actors++
+		c.handled += a.handled.Load()
+		c.refused += a.refused.Load()
+		c.mailbox += int64(a.MailboxLen())
+	}
+	keys := make([]packageVersion, 0, len(byPackage))
+	for k, c := range byPackage {
+		keys = append(keys, k)
+		total.actors += c.actors
+		total.handled += c.handled
+		total.refused += c.refused
+		total.mailbox += c.mailbox
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].name != keys[j].name {
+			return keys[i].name < keys[j].name
+		}
+		return keys[i].version < keys[j].version
+	})
+	packages := make(Array, 0, len(keys))
+	for _, k := range keys {
+		c := byPackage[k]
+		packages = append(packages, Object{{Key: "package", Value: k.name}, {Key: "version", Value: k.version},
+			{Key: "actors", Value: c.actors}, {Key: "handled", Value: int64(c.handled)}, {Key: "refused", Value: int64(c.refused)},
+			{Key: "mailbox", Value: c.mailbox}})
+	}
+	samples := make([]metrics.Sample, len(goMetrics))
+	for i, name := range goMetrics {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	value := func(i int) int64 {
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			return int64(samples[i].Value.Uint64())
+		}
+		return 0
+	}
+	return Object{
+		{Key: "node", Value: p.adminName},
+		{Key: "actors", Value: total.actors},
+		{Key: "handled", Value: int64(total.handled + p.admin.handled.Load())},
+		{Key: "refused", Value: int64(total.refused)},
+		{Key: "mailbox", Value: total.mailbox},
+		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
+		{Key: "link_pauses", Value: int64(p.linkPauses.Load())},
+		{Key: "moves_out", Value: int64(p.MovesOut())},
+		{Key: "packages", Value: packages},
+		{Key: "go_heap_bytes", Value: value(0)},
+		{Key: "go_gc_cycles", Value: value(1)},
+		{Key: "goroutines", Value: value(2)},
+		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
+	}
+}
