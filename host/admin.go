@@ -64,6 +64,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
 		}
 		return Reply{"actor", act.Info().Value()}, nil
+	case "profile_lua":
+		ad.profileLua(m)
 	case "get_metrics": // this process's counters (metrics.go)
 		return Reply{"metrics", p.MetricsValue()}, nil
 	case "get_processes":
@@ -129,6 +131,64 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		return Reply{}, fmt.Errorf("%w: %q", ErrNotHandled, m.Command)
 	}
 	return Reply{}, nil
+}
+
+// profileLua runs profile_lua {"actor" | "package", "seconds"?,
+// "interval_ms"?} (profile.go) and replies lua_profile {"node", "actor" |
+// "package", "seconds", "actors", "samples", "collapsed"}. An actor of
+// another process is profiled there; a package, in this process only.
+func (ad *admin) profileLua(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	o, ok := m.Body.(Object)
+	if !ok {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: fmt.Sprintf("%v: the body must be an object with \"actor\" or \"package\", not %s", ErrBadRequest, TypeName(m.Body))}})
+		return
+	}
+	name, pkg := o.String("actor"), o.String("package")
+	if name != "" && ad.forwardTo(m, name) {
+		return
+	}
+	seconds, interval := 5.0, time.Millisecond
+	if v, ok := o.Get("seconds"); ok {
+		seconds = numberOf(v)
+	}
+	if v, ok := o.Get("interval_ms"); ok {
+		interval = time.Duration(numberOf(v) * float64(time.Millisecond))
+	}
+	go func() {
+		d := time.Duration(seconds * float64(time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), d+time.Second)
+		defer cancel()
+		prof, n, err := p.ProfileLua(ctx, name, pkg, d, interval)
+		if err != nil {
+			p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "profile_lua: " + err.Error()}})
+			return
+		}
+		collapsed, samples := prof.Collapsed()
+		body := Object{{Key: "node", Value: p.adminName}}
+		if name != "" {
+			body = append(body, Field{Key: "actor", Value: name})
+		} else {
+			body = append(body, Field{Key: "package", Value: pkg})
+		}
+		body = append(body, Field{Key: "seconds", Value: seconds}, Field{Key: "actors", Value: int64(n)},
+			Field{Key: "samples", Value: samples}, Field{Key: "collapsed", Value: collapsed})
+		p.Reply(m, "lua_profile", body)
+	}()
+}
+
+// numberOf reads a JSON number (-1 for anything else, which the checks
+// refuse).
+func numberOf(v any) float64 {
+	switch n := v.(type) {
+	case int64:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return -1
 }
 
 // forwardTo sends an admin request about an actor of another process to
@@ -430,7 +490,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_hosts", "get_metrics", "get_processes", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_commands", "get_hosts", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

@@ -9,8 +9,8 @@ import (
 
 // Counters for metrics (get_metrics; web's /metrics turns them into
 // Prometheus' format). Nothing here is on the message path: an actor
-// counts what it handles and refuses already (Actor.handled, refused,
-// added once per batch), and a scrape sums them over the live actors. So
+// counts what it handles and refuses already (Actor.handled, refused),
+// and a scrape sums them over the live actors. So
 // that the sums never go down (a Prometheus counter must not), an actor
 // instance that ends (removed, replaced, moved out) adds its counts to its
 // process's retired totals, per package version.

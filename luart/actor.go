@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -60,11 +61,16 @@ type actor struct {
 	fields   []field // appendTableJSON's stack
 	tables   int     // tables the current conversion or copy went through (maxTables)
 	bytes    int     // the JSON size of the current conversion so far (host.MaxBodyBytes)
+	// handling is the command (or hook) the actor runs, for the profiler's
+	// samples; profile the profile it samples into (nil: none; profile.go).
+	handling string
+	profile  atomic.Pointer[host.Profile]
 }
 
 func newActor(c *class, a *host.Actor, params host.Object, lenient bool) (*actor, error) {
 	b := &actor{L: newSandbox(), host: a, cls: c, arrayMT: library.arrayMT, null: library.null}
 	L := b.L
+	L.SetSampleHook(b.sample)
 	self := L.NewUserData()
 	self.Value = b
 	L.G.Registry.RawSetString(actorKey, self)
@@ -299,6 +305,7 @@ func (b *actor) callHook(name string) error {
 	if !ok {
 		return nil
 	}
+	b.handling = name
 	b.L.Push(fn)
 	b.L.Push(b.self)
 	if err := b.L.PCall(1, 0, nil); err != nil {
@@ -315,6 +322,7 @@ func (b *actor) Receive(_ *host.Actor, m *host.Message) (host.Reply, error) {
 		return b.builtin(m)
 	}
 	L := b.L
+	b.handling = m.Command
 	refused := L.MemoryRefusals()
 	L.Push(fn)
 	L.Push(b.self)

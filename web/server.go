@@ -117,6 +117,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /debug/pprof/symbol", s.tokenOnly(http.HandlerFunc(pprof.Symbol)))
 	s.mux.Handle("GET /debug/pprof/trace", s.tokenOnly(http.HandlerFunc(pprof.Trace)))
 	s.mux.Handle("GET /metrics", s.tokenOnly(metricsHandler(cfg.Gateway)))
+	s.mux.Handle("GET /debug/lua-profile", s.tokenOnly(http.HandlerFunc(s.serveLuaProfile)))
 	return s, nil
 }
 

@@ -1,0 +1,160 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The Lua profiler (profile_lua): for a chosen time, a goroutine of the
+// process asks each chosen actor, every interval while it runs a handler,
+// for the stack of functions it is in (Sampler: the Lua runtime answers on
+// the actor's own goroutine, at its next instruction). The stacks are
+// counted in a Profile and given back as collapsed stacks
+// ("outer;inner count" lines: speedscope, flamegraph.pl and the console's
+// flame graph read them).
+
+// Sampler is implemented by behaviours whose running code can be sampled
+// (luart's actors). StartSampling and StopSampling may be called from any
+// goroutine; RequestSample too: the stack is added to the profile on the
+// actor's goroutine, at the next instruction it runs.
+type Sampler interface {
+	StartSampling(p *Profile)
+	StopSampling()
+	RequestSample()
+}
+
+// Profile counts sampled stacks, at most MaxProfileStacks distinct ones
+// (the others are counted under "[other stacks]").
+type Profile struct {
+	mu      sync.Mutex // guards stacks, samples
+	stacks  map[string]int64
+	samples int64
+}
+
+// MaxProfileStacks bounds the distinct stacks of a profile.
+const MaxProfileStacks = 10000
+
+// Add counts one sample of stack (frames from the outermost, joined by
+// ';'). Safe for concurrent use.
+func (p *Profile) Add(stack string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stacks == nil {
+		p.stacks = make(map[string]int64)
+	}
+	if _, ok := p.stacks[stack]; !ok && len(p.stacks) >= MaxProfileStacks {
+		stack = "[other stacks]"
+	}
+	p.stacks[stack]++
+	p.samples++
+}
+
+// Collapsed returns the profile as collapsed stacks, the most sampled
+// first, and the number of samples.
+func (p *Profile) Collapsed() (string, int64) {
+	p.mu.Lock()
+	type entry struct {
+		stack string
+		n     int64
+	}
+	list := make([]entry, 0, len(p.stacks))
+	for s, n := range p.stacks {
+		list = append(list, entry{s, n})
+	}
+	samples := p.samples
+	p.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].n != list[j].n {
+			return list[i].n > list[j].n
+		}
+		return list[i].stack < list[j].stack
+	})
+	var b strings.Builder
+	for _, e := range list {
+		b.WriteString(e.stack)
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(e.n, 10))
+		b.WriteByte('\n')
+	}
+	return b.String(), samples
+}
+
+// Profiling limits: a profile lasts at most MaxProfileDuration, samples
+// at most every MinProfileInterval, and takes at most MaxProfiledActors.
+const (
+	MaxProfileDuration = time.Minute
+	MinProfileInterval = time.Millisecond
+	MaxProfiledActors  = 10000
+)
+
+// ProfileLua samples the actors of this process that name is (an actor)
+// or whose package is pkg, every interval while they run a handler, for
+// d; it returns the profile and how many actors it sampled.
+func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval time.Duration) (*Profile, int, error) {
+	switch {
+	case (name == "") == (pkg == ""):
+		return nil, 0, fmt.Errorf("%w: give an actor (\"actor\") or a package (\"package\"), not both", ErrBadRequest)
+	case d <= 0 || d > MaxProfileDuration:
+		return nil, 0, fmt.Errorf("%w: \"seconds\" must be more than 0 and at most %v, not %v", ErrBadRequest, MaxProfileDuration.Seconds(), d.Seconds())
+	case interval < MinProfileInterval || interval > d:
+		return nil, 0, fmt.Errorf("%w: the interval must be from %v to the duration, not %v", ErrBadRequest, MinProfileInterval, interval)
+	}
+	var chosen []*Actor
+	if name != "" {
+		a := p.Lookup(name)
+		if a == nil {
+			return nil, 0, fmt.Errorf("%w: %q", ErrNoActor, name)
+		}
+		chosen = append(chosen, a)
+	} else {
+		p.mu.RLock()
+		for _, a := range p.actors {
+			if a.class.Package == pkg && len(chosen) < MaxProfiledActors {
+				chosen = append(chosen, a)
+			}
+		}
+		p.mu.RUnlock()
+	}
+	prof := &Profile{}
+	samplers := make([]Sampler, 0, len(chosen))
+	actors := make([]*Actor, 0, len(chosen))
+	for _, a := range chosen {
+		if s, ok := a.beh.(Sampler); ok {
+			s.StartSampling(prof)
+			samplers, actors = append(samplers, s), append(actors, a)
+		}
+	}
+	defer func() {
+		for _, s := range samplers {
+			s.StopSampling()
+		}
+	}()
+	if len(samplers) == 0 {
+		return prof, 0, nil
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	end := time.NewTimer(d)
+	defer end.Stop()
+	for {
+		select {
+		case <-t.C:
+			for i, a := range actors {
+				if a.budget.start.Load() != 0 { // inside a handler
+					samplers[i].RequestSample()
+				}
+			}
+		case <-end.C:
+			return prof, len(samplers), nil
+		case <-ctx.Done():
+			return prof, len(samplers), ctx.Err()
+		case <-p.done:
+			return prof, len(samplers), fmt.Errorf("the process is shutting down")
+		}
+	}
+}

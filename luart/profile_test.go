@@ -1,0 +1,82 @@
+package luart_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/testhost"
+)
+
+var spinPackage = fstest.MapFS{
+	"peacepie.toml": file("name = \"spinpkg\"\nversion = \"1.0.0\"\n[actors]\nSpinner = \"spinner\"\n"),
+	"spinner.lua": file(`
+local Spinner = {}
+local function spin_here(n)
+  local x = 0
+  for i = 1, n do x = x + i % 7 end
+  return x
+end
+local function busy(n) for _ = 1, n do spin_here(1000) end end
+function Spinner:work(body) busy(body.n) end
+return Spinner
+`),
+}
+
+// TestProfileLua: profile_lua samples an actor that spins in a known
+// function while it works: the collapsed stacks name it under the handler,
+// "Spinner:work;(spinner.lua:9);busy (spinner.lua:8);spin_here
+// (spinner.lua:3)" (the file starts with an empty line); by package too;
+// bad requests are refused clearly.
+func TestProfileLua(t *testing.T) {
+	p := testhost.Start(t, host.Config{}, spinPackage)
+	body := testhost.MustJSON(t, `{"class_desc": {"requires_dist": "spinpkg", "class": "Spinner"}, "name": "s"}`)
+	if r := p.Ask(t, "first.main.admin", "create_actor", body); r.Command != "actor_is_created" {
+		t.Fatalf("create: %s %v", r.Command, r.Body)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // keep it busy
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.Ask(t, "s", "work", host.Object{{Key: "n", Value: int64(50)}})
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	for _, req := range []string{`{"actor": "s", "seconds": 0.5}`, `{"package": "spinpkg", "seconds": 0.5}`} {
+		r := p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, req))
+		o, _ := r.Body.(host.Object)
+		collapsed := o.String("collapsed")
+		if r.Command != "lua_profile" || !strings.Contains(collapsed, "Spinner:work;(spinner.lua:9);busy (spinner.lua:8);spin_here (spinner.lua:3) ") {
+			t.Fatalf("%s: %s %v", req, r.Command, r.Body)
+		}
+		if n, _ := o.Get("actors"); n != int64(1) {
+			t.Errorf("%s: %v actors sampled, want 1", req, n)
+		}
+		if n, _ := o.Get("samples"); n.(int64) < 20 {
+			t.Errorf("%s: %v samples in 0.5 s at 1 ms, want at least 20", req, n)
+		}
+	}
+	for req, want := range map[string]string{
+		`{"actor": "s", "package": "spinpkg"}`: "not both",
+		`{"actor": "s", "seconds": 600}`:       "at most 60",
+		`{"actor": "s", "interval_ms": 0}`:     "interval",
+		`{"actor": "nobody"}`:                  "nobody",
+		`{}`:                                   "give an actor",
+		`"s"`:                                  "must be an object",
+	} {
+		r := p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, req))
+		if o, _ := r.Body.(host.Object); r.Command != "error" && r.Command != "actor_is_not_found" || !strings.Contains(o.String("message")+o.String("entity"), want) {
+			t.Errorf("profile_lua %s: %s %v, want an error with %q", req, r.Command, r.Body, want)
+		}
+	}
+}
