@@ -46,7 +46,7 @@ func TestLuaProfileOfAChildsActor(t *testing.T) {
 				return
 			default:
 			}
-			busy.ask("s", "work", raw(`{"n": 20}`))
+			busy.ask("s", "work", raw(`{"n": 400}`)) // tens of milliseconds: busy most of the time
 		}
 	}()
 	defer func() { close(stop); <-done }()

@@ -293,8 +293,14 @@ async function actorView(name) {
       <h2>Reply</h2><div id="reply" class="muted">nothing sent yet</div>
       <h2>History</h2><ol class="history" id="history"></ol></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
-      <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
+      <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>
+    <div class="card" id="profile-card"><h2 style="margin-top:0">Lua profile</h2>
+      <div class="toolbar"><label for="profile-seconds" style="margin:0">seconds</label><input id="profile-seconds" value="5" style="width:5em">
+        <button id="profile-run">profile</button><span id="profile-status" class="muted">which Lua functions this actor runs, sampled every millisecond</span>
+        <a id="profile-download" hidden>collapsed stacks</a></div>
+      <div id="flame" class="flame"></div></div>`;
   if (admin) {
+    $("#profile-card").remove();
     $("#details").innerHTML = `<dl><dt>role</dt><dd>admin of ${esc(name.split(".").slice(0, 2).join("."))}</dd></dl>`;
     $("#params").textContent = "an admin has no params";
     $("#reload-params").remove();
@@ -367,6 +373,7 @@ async function actorView(name) {
   $("#ask").onclick = () => submit("ask");
   $("#send").onclick = () => submit("send");
   drawHistory();
+  if (!admin) $("#profile-run").onclick = () => profileActor(name, node, stale);
 
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
   watch(name, (e) => {
@@ -377,6 +384,65 @@ async function actorView(name) {
     if (e.kind === "printed" || e.kind === "log") lines(e.line);
     if (e.kind === "removed" && e.actor === name) lines("— this actor was removed —");
   });
+}
+
+// ---- Lua profile ---------------------------------------------------------
+
+// profileActor runs profile_lua on the actor for the chosen seconds and
+// draws the collapsed stacks it answers as a flame graph (click a frame to
+// zoom in, the bottom frame to zoom out); the stacks can be downloaded as
+// they are (speedscope, flamegraph.pl).
+async function profileActor(name, node, stale) {
+  const status = $("#profile-status"), seconds = Number($("#profile-seconds").value);
+  if (!(seconds > 0 && seconds <= 60)) { status.innerHTML = '<span class="error">seconds: a number above 0 and at most 60</span>'; return; }
+  $("#profile-run").disabled = true;
+  status.textContent = `sampling for ${seconds} s…`;
+  const a = await call({ type: "ask", command: "profile_lua", body: { actor: name, seconds }, recipient: node || head, timeout: seconds + 10 });
+  if (stale()) return;
+  $("#profile-run").disabled = false;
+  if (a.command !== "lua_profile") { status.innerHTML = `<span class="error">${esc(a.command)}: ${esc((a.body && (a.body.message || a.body.error)) || "")}</span>`; return; }
+  status.textContent = `${a.body.samples} samples in ${a.body.seconds} s`;
+  const link = $("#profile-download");
+  link.href = URL.createObjectURL(new Blob([a.body.collapsed], { type: "text/plain" }));
+  link.download = name + ".folded";
+  link.hidden = false;
+  const root = { name: "all", n: 0, kids: new Map() };
+  for (const line of a.body.collapsed.split("\n")) {
+    const at = line.lastIndexOf(" ");
+    if (at < 0) continue;
+    const n = Number(line.slice(at + 1));
+    let node = root;
+    root.n += n;
+    for (const frame of line.slice(0, at).split(";")) {
+      if (!node.kids.has(frame)) node.kids.set(frame, { name: frame, n: 0, kids: new Map(), up: node });
+      node = node.kids.get(frame);
+      node.n += n;
+    }
+  }
+  drawFlame(root, root);
+}
+
+function drawFlame(root, top) {
+  const flame = $("#flame"), rowH = 18, parts = [], drawn = [];
+  let depth = 0;
+  const put = (node, left, width, level) => {
+    depth = Math.max(depth, level + 1);
+    const pct = (100 * node.n / root.n).toFixed(1);
+    parts.push(`<div class="frame" style="left:${left}%;width:${width}%;top:${level * rowH}px" data-level="${level}" data-i="${drawn.length}" title="${esc(node.name)} — ${node.n} samples (${pct} %)">${esc(node.name)}</div>`);
+    drawn.push(node);
+    let x = left;
+    for (const kid of [...node.kids.values()].sort((a, b) => b.n - a.n)) {
+      const w = width * kid.n / node.n;
+      if (w >= 0.05) put(kid, x, w, level + 1);
+      x += w;
+    }
+  };
+  put(top, 0, 100, 0);
+  flame.style.height = depth * rowH + "px";
+  flame.innerHTML = root.n ? parts.join("") : '<span class="muted">no samples: the actor ran no Lua code meanwhile</span>';
+  for (const el of flame.querySelectorAll(".frame")) {
+    el.onclick = () => { const n = drawn[el.dataset.i]; drawFlame(root, n === top && top.up ? top.up : n); };
+  }
 }
 
 // ---- routing -------------------------------------------------------------
