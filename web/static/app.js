@@ -294,6 +294,12 @@ async function actorView(name) {
       <h2>History</h2><ol class="history" id="history"></ol></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
       <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>
+    <div class="card" id="manage-card"><h2 style="margin-top:0">Manage</h2>
+      <div class="toolbar"><button id="restart" data-label="restart">restart</button>
+        <input id="upgrade-to" placeholder="package==version: restart with another version (empty: the same)" style="width:26em"></div>
+      <div class="toolbar"><button id="move" data-label="move to">move to</button><select id="move-to"></select></div>
+      <div class="toolbar"><button id="remove" data-label="remove">remove</button></div>
+      <div id="manage-status" class="muted">each button asks for a second click to confirm</div></div>
     <div class="card" id="profile-card"><h2 style="margin-top:0">Lua profile</h2>
       <div class="toolbar"><label for="profile-seconds" style="margin:0">seconds</label><input id="profile-seconds" value="5" style="width:5em">
         <button id="profile-run">profile</button><span id="profile-status" class="muted">which Lua functions this actor runs, sampled every millisecond</span>
@@ -301,6 +307,7 @@ async function actorView(name) {
       <div id="flame" class="flame"></div></div>`;
   if (admin) {
     $("#profile-card").remove();
+    $("#manage-card").remove();
     $("#details").innerHTML = `<dl><dt>role</dt><dd>admin of ${esc(name.split(".").slice(0, 2).join("."))}</dd></dl>`;
     $("#params").textContent = "an admin has no params";
     $("#reload-params").remove();
@@ -310,6 +317,7 @@ async function actorView(name) {
     if (a.command === "actor") {
       const d = a.body;
       node = d.node;
+      manageActor(name, d, stale);
       $("#details").innerHTML = `<dl><dt>class</dt><dd>${esc(d.class)}</dd><dt>package</dt><dd>${esc(d.package)}@${esc(d.version)}${d.commit ? "@" + esc(d.commit.slice(0, 12)) : ""}</dd>
         <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd></dl>`;
     } else {
@@ -384,6 +392,61 @@ async function actorView(name) {
     if (e.kind === "printed" || e.kind === "log") lines(e.line);
     if (e.kind === "removed" && e.actor === name) lines("— this actor was removed —");
   });
+}
+
+// ---- managing an actor ---------------------------------------------------
+
+// confirmed makes button act on a second click within 5 s (the first one
+// turns it into "confirm …?").
+function confirmed(button, act) {
+  let armed = null;
+  button.onclick = () => {
+    if (!armed) {
+      button.textContent = "confirm " + button.dataset.label + "?";
+      button.classList.add("armed");
+      armed = setTimeout(() => { armed = null; button.textContent = button.dataset.label; button.classList.remove("armed"); }, 5000);
+      return;
+    }
+    clearTimeout(armed);
+    armed = null;
+    button.textContent = button.dataset.label;
+    button.classList.remove("armed");
+    act();
+  };
+}
+
+// manageActor wires the actor page's restart, move and remove buttons (d:
+// its get_actor answer); each answer is shown under them.
+async function manageActor(name, d, stale) {
+  const status = () => $("#manage-status");
+  const show = (a, ok) => {
+    if (stale()) return;
+    const bad = failed(a.command);
+    status().innerHTML = `<span class="${bad ? "error" : ""}" id="manage-reply">${esc(a.command)}${a.body && (a.body.error || a.body.message) ? ": " + esc(a.body.error || a.body.message) : ""}</span>`;
+    if (!bad && ok) ok(a);
+  };
+  confirmed($("#restart"), async () => {
+    const body = { entity: name };
+    const to = $("#upgrade-to").value.trim();
+    if (to) body.class_desc = { requires_dist: to, class: d.class };
+    status().textContent = "restarting…";
+    show(await ask(head, "recreate_actor", body, 60), () => route());
+  });
+  confirmed($("#move"), async () => {
+    const to = $("#move-to").value;
+    if (!to) { status().innerHTML = '<span class="error">no other process to move it to: create one first</span>'; return; }
+    status().textContent = "moving to " + to + "…";
+    show(await ask(head, "recreate_actor", { entity: name, node: to }, 60), () => route());
+  });
+  confirmed($("#remove"), async () => {
+    status().textContent = "removing…";
+    show(await ask(head, "remove_actor", { name }, 30), () => { location.hash = "#/process/" + encodeURIComponent(d.node); });
+  });
+  const hosts = await ask(head, "get_hosts");
+  if (stale() || hosts.command !== "hosts") return;
+  const nodes = [];
+  for (const h of hosts.body.hosts) for (const n of h.processes || []) if (n !== d.node) nodes.push(n);
+  $("#move-to").innerHTML = nodes.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");
 }
 
 // ---- Lua profile ---------------------------------------------------------
