@@ -161,7 +161,7 @@ async function systemView() {
     <h2>Head admin</h2><div class="card"><a id="head-admin" href="#/actor/${encodeURIComponent(head)}">${esc(head)}</a>
     <span class="muted">— create actors and processes, stop the system</span></div>
     <h2>Messages per second</h2><canvas id="chart"></canvas>
-    <h2>Actors of the system</h2><div class="card"><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
+    <h2>Actors of the system</h2><div class="card"><p><a id="top-link" href="#/top">the busiest actors (top)</a></p><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
     <div class="muted" id="all-actors-note"></div></div>`;
   const chart = rateChart($("#chart"));
   // Every actor of every process (get_actors {"all": true}); the first 200.
@@ -187,6 +187,50 @@ async function systemView() {
     else if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(loadAll, 300); }
     else if ((e.kind === "head_changed" || e.kind === "head_lost") && seq === renderSeq) newHead();
   });
+}
+
+// topView lists the busiest actors of the system, every 2 s: messages per
+// second (from the change of their handled counts between two polls of
+// get_actors {"all": true}), mailbox, handled and refused; a column's
+// header sorts by it. The first 100 are shown.
+async function topView() {
+  crumbs([["system", "#/"], ["top", null]]);
+  const seq = renderSeq;
+  const cols = [["rate", "msgs/s"], ["mailbox", "mailbox"], ["handled", "handled"], ["refused", "refused"]];
+  $("#main").innerHTML = `<h1>Top actors</h1><div class="card"><p class="muted" id="top-note">asking every process…</p>
+    <table id="top"><thead><tr><th>name</th><th>process</th><th>package</th>${cols.map(([k, t]) => `<th class="sort num" data-sort="${k}">${t}</th>`).join("")}</tr></thead>
+    <tbody></tbody></table></div>`;
+  let sortKey = "rate", rows = [];
+  const prev = new Map();
+  let prevAt = 0;
+  const draw = () => {
+    for (const th of document.querySelectorAll("#top th.sort")) th.classList.toggle("sorted", th.dataset.sort === sortKey);
+    const list = [...rows].sort((a, b) => (b[sortKey] || 0) - (a[sortKey] || 0) || a.name.localeCompare(b.name)).slice(0, 100);
+    $("#top tbody").innerHTML = list.map((x) => `<tr data-name="${esc(x.name)}" data-rate="${x.rate === null ? "" : x.rate.toFixed(1)}">
+      <td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td><td><a href="#/process/${encodeURIComponent(x.node)}">${esc(x.node)}</a></td>
+      <td>${esc(x.package)}@${esc(x.version)}</td><td class="num rate">${x.rate === null ? "—" : x.rate.toFixed(1)}</td>
+      <td class="num">${x.mailbox}</td><td class="num">${x.handled}</td><td class="num">${x.refused || 0}</td></tr>`).join("");
+  };
+  for (const th of document.querySelectorAll("#top th.sort")) th.onclick = () => { sortKey = th.dataset.sort; draw(); };
+  const poll = async () => {
+    if (seq !== renderSeq) return;
+    const l = await ask(head, "get_actors", { all: true });
+    if (seq !== renderSeq) return;
+    if (l.command !== "actors") { showFailure($("#top-note"), l); setTimeout(poll, 2000); return; }
+    const now = performance.now(), first = prevAt === 0, dt = (now - prevAt) / 1000;
+    rows = l.body.actors.map((x) => {
+      const key = x.node + " " + x.name, before = prev.get(key);
+      return Object.assign({}, x, { rate: before !== undefined && dt > 0 && x.handled >= before ? (x.handled - before) / dt : null });
+    });
+    prev.clear();
+    for (const x of l.body.actors) prev.set(x.node + " " + x.name, x.handled);
+    prevAt = now;
+    $("#top-note").textContent = `${rows.length} actors; messages per second ${first ? "from the next poll, in 2 s" : "over the last " + dt.toFixed(1) + " s"}` +
+      (l.body.unreachable ? "; not answering: " + l.body.unreachable.map((u) => u.node).join(", ") : "");
+    draw();
+    setTimeout(poll, 2000);
+  };
+  poll();
 }
 
 // newHead asks the console's host again which admin heads the system (a
@@ -519,6 +563,7 @@ function route() {
     case "host": return hostView(parts[1]);
     case "process": return processView(parts[1]);
     case "actor": return actorView(parts[1]);
+    case "top": return topView();
     default: return systemView();
   }
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestConsoleTop: the top view lists the actors of the system (of a
+// child too) with their messages per second; an actor made busy during
+// the test comes first, and a header sorts by its column.
+func TestConsoleTop(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	b := newBrowser(t)
+	ws := dial(t, in)
+	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	echo := `{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "%s"}`
+	ws.expect(admin, "create_actor", raw(fmt.Sprintf(echo, "calm")), "actor_is_created")
+	ws.expect(child, "create_actor", raw(fmt.Sprintf(echo, "busy")), "actor_is_created")
+	busy := dial(t, in)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			busy.ask("busy", "echo", nil)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	b.do("open the system page", 15*time.Second, chromedp.Navigate(in.url+"#/"))
+	b.click("#top-link")
+	b.waitFor("both actors in the top view", 10*time.Second, jsHas(row("#top", "busy"))+" && "+jsHas(row("#top", "calm")))
+	b.waitFor("busy first, with messages per second", 15*time.Second,
+		`(() => { const r = document.querySelector("#top tbody tr"); return r && r.dataset.name === "busy" && Number(r.dataset.rate) > 1; })()`)
+	if got := b.eval(jsText(row("#top", "busy") + " td:nth-child(2)")); got != child {
+		t.Errorf("busy's process in the top view: %q, want %s", got, child)
+	}
+	b.click(`#top th[data-sort="handled"]`)
+	b.waitFor("the handled column sorted", 5*time.Second,
+		`document.querySelector('#top th[data-sort="handled"]').classList.contains("sorted") && document.querySelector("#top tbody tr").dataset.name === "busy"`)
+	b.noExceptions("the top view")
+}
