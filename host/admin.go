@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -66,6 +67,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		return Reply{"actor", act.Info().Value()}, nil
 	case "profile_lua":
 		ad.profileLua(m)
+	case "get_go_profile":
+		ad.goProfile(m)
 	case "get_metrics": // this process's counters (metrics.go)
 		return Reply{"metrics", p.MetricsValue()}, nil
 	case "get_processes":
@@ -176,6 +179,31 @@ func (ad *admin) profileLua(req *Message) {
 		body = append(body, Field{Key: "seconds", Value: seconds}, Field{Key: "actors", Value: int64(n)},
 			Field{Key: "samples", Value: samples}, Field{Key: "collapsed", Value: collapsed})
 		p.Reply(m, "lua_profile", body)
+	}()
+}
+
+// goProfile answers get_go_profile {"profile", "seconds"?} with go_profile
+// {"node", "profile", "data": base64 of pprof's format} (goprofile.go).
+func (ad *admin) goProfile(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	o, _ := m.Body.(Object)
+	name, seconds := o.String("profile"), 10.0
+	if v, ok := o.Get("seconds"); ok {
+		seconds = numberOf(v)
+	}
+	go func() {
+		d := time.Duration(seconds * float64(time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), max(d, 0)+10*time.Second)
+		defer cancel()
+		data, err := p.GoProfile(ctx, name, d)
+		if err != nil {
+			p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "get_go_profile: " + err.Error()}})
+			return
+		}
+		p.Reply(m, "go_profile", Object{{Key: "node", Value: p.adminName}, {Key: "profile", Value: name},
+			{Key: "data", Value: base64.StdEncoding.EncodeToString(data)}})
 	}()
 }
 
@@ -490,7 +518,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_hosts", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_commands", "get_go_profile", "get_hosts", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

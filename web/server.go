@@ -118,6 +118,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /debug/pprof/trace", s.tokenOnly(http.HandlerFunc(pprof.Trace)))
 	s.mux.Handle("GET /metrics", s.tokenOnly(metricsHandler(cfg.Gateway)))
 	s.mux.Handle("GET /debug/lua-profile", s.tokenOnly(http.HandlerFunc(s.serveLuaProfile)))
+	s.mux.Handle("GET /debug/pprof/node/{node}/{profile}", s.tokenOnly(http.HandlerFunc(s.serveNodeProfile)))
 	return s, nil
 }
 

@@ -53,3 +53,55 @@ func TestProfilesBehindTheToken(t *testing.T) {
 		t.Fatalf("go tool pprof -top: %v\n%s", err, out)
 	}
 }
+
+// TestChildProfilesThroughTheConsole: the console serves a child
+// process's Go profiles too (/debug/pprof/node/NODE/PROFILE, asked of the
+// child's admin), behind the token: its heap and a one-second CPU profile
+// read with go tool pprof; an unknown profile and a CPU profile of ten
+// minutes are refused with the reason.
+func TestChildProfilesThroughTheConsole(t *testing.T) {
+	t.Parallel()
+	in := startFresh(t)
+	ws := dial(t, in)
+	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
+	get := func(path, token string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://"+in.addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, data
+	}
+	base := "/debug/pprof/node/" + child + "/"
+	if code, _ := get(base+"heap", ""); code != http.StatusUnauthorized {
+		t.Errorf("a child's heap without the token: %d", code)
+	}
+	for _, profile := range []string{"heap", "goroutine", "profile?seconds=1"} {
+		code, data := get(base+profile, in.token)
+		if code != http.StatusOK || len(data) == 0 {
+			t.Fatalf("the child's %s: %d %q", profile, code, data)
+		}
+		file := filepath.Join(t.TempDir(), "profile.pb.gz")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("go", "tool", "pprof", "-top", binPath, file).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "flat") {
+			t.Fatalf("go tool pprof -top of the child's %s: %v\n%s", profile, err, out)
+		}
+	}
+	for path, want := range map[string]string{base + "nothing": "no Go profile", base + "profile?seconds=600": "at most 60"} {
+		if code, data := get(path, in.token); code != http.StatusBadRequest || !strings.Contains(string(data), want) {
+			t.Errorf("%s: %d %q, want 400 with %q", path, code, data, want)
+		}
+	}
+}
