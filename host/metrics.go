@@ -1,9 +1,13 @@
 package host
 
 import (
+	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -135,5 +139,25 @@ func (p *Process) MetricsValue() Object {
 		{Key: "go_gc_cycles", Value: value(1)},
 		{Key: "goroutines", Value: value(2)},
 		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
+		{Key: "os_threads", Value: int64(pprof.Lookup("threadcreate").Count())},
+		{Key: "rss_bytes", Value: residentBytes()},
 	}
+}
+
+// residentBytes is the process's resident set size, from /proc/self/statm
+// (0 where there is none: not Linux).
+func residentBytes() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
 }

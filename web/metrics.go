@@ -45,12 +45,14 @@ var (
 	descHeap        = desc("peacepie_go_heap_bytes", "Bytes of live and not yet swept objects on the process's Go heap.")
 	descGC          = desc("peacepie_go_gc_cycles_total", "Go garbage collections the process has run.")
 	descGoroutines  = desc("peacepie_goroutines", "Goroutines of the process.")
+	descThreads     = desc("peacepie_os_threads", "OS threads the process's Go runtime has made.")
+	descRSS         = desc("peacepie_resident_memory_bytes", "The process's resident set size (Linux).")
 	descPkgActors   = desc("peacepie_package_actors", "Actors of a package version in the process.", "package", "version")
 	descPkgHandled  = desc("peacepie_package_messages_handled_total", "Messages handled by actors of a package version in the process.", "package", "version")
 	descPkgRefused  = desc("peacepie_package_messages_refused_total", "Messages refused by full mailboxes of a package version's actors.", "package", "version")
 	descPkgMailbox  = desc("peacepie_package_mailbox_messages", "Messages waiting in the mailboxes of a package version's actors.", "package", "version")
 	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descMovesOut,
-		descHeap, descGC, descGoroutines, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
+		descHeap, descGC, descGoroutines, descThreads, descRSS, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -99,6 +101,8 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			{descHeap, prometheus.GaugeValue, "go_heap_bytes"},
 			{descGC, prometheus.CounterValue, "go_gc_cycles"},
 			{descGoroutines, prometheus.GaugeValue, "goroutines"},
+			{descThreads, prometheus.GaugeValue, "os_threads"},
+			{descRSS, prometheus.GaugeValue, "rss_bytes"},
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, m.t, num(m.key), node)
 		}

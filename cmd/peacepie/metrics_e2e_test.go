@@ -109,6 +109,8 @@ func TestMetrics(t *testing.T) {
 		{"peacepie_package_actors", map[string]string{"process": admin, "package": "peacepie_std"}, 1, 1},
 		{"peacepie_goroutines", map[string]string{"process": node}, 1, 1e9},
 		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
+		{"peacepie_resident_memory_bytes", map[string]string{"process": node}, 1 << 20, 1e12},
+		{"peacepie_os_threads", map[string]string{"process": node}, 1, 1e6},
 		{"go_goroutines", nil, 1, 1e9},
 	}
 	for _, c := range checks {

@@ -276,8 +276,28 @@ async function processView(node) {
     <div class="card"><div class="toolbar"><input id="filter" placeholder="filter by name or class">
       <button id="prev">‹</button><span id="page" class="muted"></span><button id="next">›</button></div>
     <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th><th>refused</th></tr></thead><tbody></tbody></table></div>
+    <div class="card" id="runtime"><dl><dt>memory (RSS)</dt><dd id="rt-rss">…</dd><dt>Go heap</dt><dd id="rt-heap">…</dd>
+      <dt>collections</dt><dd id="rt-gc">…</dd><dt>goroutines</dt><dd id="rt-goroutines">…</dd><dt>OS threads</dt><dd id="rt-threads">…</dd>
+      <dt>late replies</dt><dd id="rt-late">…</dd></dl></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
     <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
+  const mib = (n) => (n / 1048576).toFixed(1) + " MiB";
+  const runtimeFigures = async () => {
+    if (stale()) return;
+    const m = await ask(node, "get_metrics");
+    if (stale()) return;
+    if (m.command === "metrics") {
+      const b = m.body;
+      $("#rt-rss").textContent = b.rss_bytes ? mib(b.rss_bytes) : "—";
+      $("#rt-heap").textContent = mib(b.go_heap_bytes);
+      $("#rt-gc").textContent = b.go_gc_cycles;
+      $("#rt-goroutines").textContent = b.goroutines;
+      $("#rt-threads").textContent = b.os_threads + " (Go code on " + b.go_threads + ")";
+      $("#rt-late").textContent = b.late_replies;
+    }
+    setTimeout(runtimeFigures, 2000);
+  };
+  runtimeFigures();
   let actors = [], page = 0;
   const draw = () => {
     const f = $("#filter").value.trim().toLowerCase();

@@ -1,0 +1,104 @@
+package luart_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/peacepie/peacepie/host"
+)
+
+// BenchmarkLuaAskIdle: with K idle Lua actors resident in the process (0,
+// 10,000, 100,000), Go asks a Lua actor b.N times in a row, each ask timed
+// alone: ns/op is the mean, with p50, p99 and max beside it; lua-ask-ns is
+// the mean of b.N asks a Lua handler makes of the same actor (BenchmarkLuaAsk's
+// path); B/idle-actor is the heap an idle actor keeps, and GCs the
+// collections during the timed asks.
+func BenchmarkLuaAskIdle(b *testing.B) {
+	for _, k := range []int{0, 10000, 100000} {
+		b.Run(fmt.Sprintf("idle=%d", k), func(b *testing.B) { askIdle(b, k) })
+	}
+}
+
+func askIdle(b *testing.B, k int) {
+	bn := newBench(b)
+	defer func() { bn.p.Shutdown(); <-bn.p.Done() }() // not at the end of the whole benchmark: 100,000 actors weigh a GB
+	bn.spawn(b, "Server", "server", nil)
+	bn.spawn(b, "Asker", "asker", nil)
+	c, err := bn.p.Resolver().Resolve(context.Background(), host.ClassDesc{RequiresDist: "bench", Class: "Idle"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < k; i++ {
+		if _, err := bn.p.Spawn(fmt.Sprintf("idle_%d", i), c, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	ask := host.Message{Command: "get", Body: host.Object{{Key: "n", Value: int64(1)}, {Key: "s", Value: "ask"}}, Recipient: host.Address{Entity: "server"}}
+	lat := make([]time.Duration, b.N)
+	var gcBefore, gcAfter runtime.MemStats
+	runtime.ReadMemStats(&gcBefore)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		r, err := bn.p.Process.Ask(context.Background(), ask, 10*time.Second)
+		lat[i] = time.Since(t0)
+		if err != nil || r.Command != "got" {
+			b.Fatalf("ask: %v %s", err, r.Command)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&gcAfter)
+	slices.Sort(lat)
+	at := func(q float64) float64 { return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))].Nanoseconds()) / 1e3 }
+	b.ReportMetric(at(0.5), "p50-µs")
+	b.ReportMetric(at(0.99), "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds())/1e3, "max-µs")
+	b.ReportMetric(float64(gcAfter.NumGC-gcBefore.NumGC), "GCs")
+	if k > 0 {
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(k), "B/idle-actor")
+	}
+
+	n := max(b.N, 1000)
+	start := time.Now()
+	r, err := bn.p.Process.Ask(context.Background(), host.Message{
+		Command: "run", Body: host.Object{{Key: "n", Value: int64(n)}}, Recipient: host.Address{Entity: "asker"},
+	}, time.Hour)
+	if err != nil || r.Command != "ran" {
+		b.Fatalf("run: %v %s %v", err, r.Command, r.Body)
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "lua-ask-ns")
+}
+
+// BenchmarkGoChanRoundTrip: a round trip between two goroutines over
+// unbuffered channels, each timed alone (mean, p99): the machine's floor
+// for an in-process ask, to compare figures across machines.
+func BenchmarkGoChanRoundTrip(b *testing.B) {
+	req, resp := make(chan int), make(chan int)
+	go func() {
+		for v := range req {
+			resp <- v
+		}
+	}()
+	defer close(req)
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		req <- i
+		<-resp
+		lat[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[min(len(lat)-1, int(0.99*float64(len(lat))))].Nanoseconds())/1e3, "p99-µs")
+}
