@@ -69,6 +69,19 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.profileLua(m)
 	case "get_go_profile":
 		ad.goProfile(m)
+	case "get_lines": // {"actor"?, "n"?}: the last printed lines (recentlines.go)
+		o, _ := m.Body.(Object)
+		name := o.String("actor")
+		if name != "" && ad.forwardTo(m, name) {
+			return Reply{}, nil
+		}
+		n := recentLinesKept
+		if v, ok := o.Get("n"); ok {
+			if k := int(numberOf(v)); k >= 1 && k < n {
+				n = k
+			}
+		}
+		return Reply{"lines", Object{{Key: "node", Value: p.adminName}, {Key: "lines", Value: p.RecentLines(name, n)}}}, nil
 	case "get_metrics": // this process's counters (metrics.go)
 		return Reply{"metrics", p.MetricsValue()}, nil
 	case "get_processes":
@@ -518,7 +531,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_go_profile", "get_hosts", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_commands", "get_go_profile", "get_hosts", "get_lines", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

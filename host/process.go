@@ -137,7 +137,8 @@ type Process struct {
 	stopping  bool            // shutdown has begun: no new actors
 	exiting   atomic.Bool     // Shutdown was called: the ends of other processes are expected
 
-	outMu sync.Mutex // serialises printed lines
+	outMu  sync.Mutex  // serialises printed lines; guards recent
+	recent recentLines // the last printed lines (recentlines.go)
 
 	shutdownOnce sync.Once
 	stopWatchdog chan struct{}
@@ -203,7 +204,11 @@ func (p *Process) Print(line string) {
 // Print writes a line the actor printed (ending in a newline) to the
 // process output, and to watchers.
 func (a *Actor) Print(line string) {
-	a.proc.Print(line)
+	p := a.proc
+	p.outMu.Lock()
+	io.WriteString(p.cfg.Output, line)
+	p.recent.addLocked(a.name, strings.TrimSuffix(line, "\n"))
+	p.outMu.Unlock()
 	if a.proc.events.watched() {
 		a.proc.events.publish(Event{Kind: "printed", Node: a.proc.adminName, Actor: a.name, Line: strings.TrimSuffix(line, "\n")})
 	}

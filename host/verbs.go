@@ -54,7 +54,7 @@ const GrantAll = "all"
 // modify.
 var GrantableCommands = []string{
 	"create_actor", "create_actors", "remove_actor", "recreate_actor",
-	"create_process", "remove_process", "eval", "exit", "quit", "profile_lua", "get_go_profile",
+	"create_process", "remove_process", "eval", "exit", "quit", "profile_lua", "get_go_profile", "get_lines",
 }
 
 var grantable = func() map[string]bool {

@@ -322,6 +322,9 @@ async function processView(node) {
   await load();
   if (stale()) return;
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
+  const earlier = await ask(node, "get_lines", { n: 100 });
+  if (stale()) return;
+  if (earlier.command === "lines") for (const l of earlier.body.lines) lines(l.actor + ": " + l.line);
   let reload = null;
   watch(node, (e) => {
     if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(load, 150); }
@@ -348,7 +351,7 @@ async function actorView(name) {
     <div class="row"><div class="card" id="details">…</div><div class="card"><h2 style="margin-top:0">Params</h2><div id="params" class="muted">…</div>
       <button id="reload-params">reload</button></div></div>
     <div class="card"><form id="form" onsubmit="return false">
-      <label for="command">Command</label><input id="command" autocomplete="off">
+      <label for="command">Command</label><input id="command" autocomplete="off"><div id="commands" class="chips"></div>
       <label for="body">Body (JSON)</label><textarea id="body" placeholder="empty for no body"></textarea>
       <label for="recipient">Recipient</label><input id="recipient" value="${esc(name)}">
       <label for="timeout">Timeout (seconds)</label><input id="timeout" value="10">
@@ -448,6 +451,16 @@ async function actorView(name) {
   if (!admin) $("#profile-run").onclick = () => profileActor(name, node, stale);
 
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
+  // What it printed before the page opened, then live.
+  const earlier = await ask(node || head, "get_lines", { actor: name, n: 100 });
+  if (stale()) return;
+  if (earlier.command === "lines") for (const l of earlier.body.lines) lines(l.line);
+  // The commands it understands, to pick from.
+  ask(name, "get_commands").then((c) => {
+    if (stale() || c.command !== "commands") return;
+    $("#commands").innerHTML = c.body.commands.map((x) => `<button type="button" class="chip" data-command="${esc(x)}">${esc(x)}</button>`).join("");
+    for (const b of document.querySelectorAll("#commands .chip")) b.onclick = () => { $("#command").value = b.dataset.command; $("#command").focus(); };
+  });
   watch(name, (e) => {
     if (e.kind === "stats" && e.handled !== undefined) {
       chart(e.handled);
