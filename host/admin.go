@@ -69,6 +69,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.profileLua(m)
 	case "get_go_profile":
 		ad.goProfile(m)
+	case "get_history": // messages handled, second by second (history.go)
+		return Reply{"history", Object{{Key: "node", Value: p.adminName}, {Key: "every", Value: 1.0}, {Key: "points", Value: p.History()}}}, nil
 	case "get_lines": // {"actor"?, "n"?}: the last printed lines (recentlines.go)
 		o, _ := m.Body.(Object)
 		name := o.String("actor")
@@ -531,7 +533,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_go_profile", "get_hosts", "get_lines", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_commands", "get_go_profile", "get_history", "get_hosts", "get_lines", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

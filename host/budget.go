@@ -121,6 +121,9 @@ func (p *Process) watchdog(stop <-chan struct{}) {
 		}
 		now := p.tick.Add(1)
 		dequeued = p.sched.unstick(dequeued)
+		if n%historyEvery == 0 {
+			p.noteHistory()
+		}
 		if scanEvery < 0 || n%scanEvery != 0 {
 			continue
 		}

@@ -139,6 +139,7 @@ type Process struct {
 
 	outMu  sync.Mutex  // serialises printed lines; guards recent
 	recent recentLines // the last printed lines (recentlines.go)
+	history history    // messages handled, second by second (history.go)
 
 	shutdownOnce sync.Once
 	stopWatchdog chan struct{}

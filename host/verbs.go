@@ -49,7 +49,8 @@ const GrantAll = "all"
 // create_actor and create_actors are allowed for classes of the actor's
 // own package, and remove_actor for actors of its own package. Every other
 // public admin command only reads (get_actors, get_actor, seek_actor,
-// get_processes, get_hosts, get_commands, get_metrics) and is open to every actor. The
+// get_processes, get_hosts, get_commands, get_metrics, get_history,
+// get_classes) and is open to every actor. The
 // console, the REPL and the system send them all. Read-only: do not
 // modify.
 var GrantableCommands = []string{

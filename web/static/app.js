@@ -101,26 +101,67 @@ function crumbs(parts) {
 
 // A chart of a rate (per second) from a growing counter.
 function rateChart(canvas) {
+  // points: {t: ms since 1970, v: messages in the second before t}; the
+  // last 5 minutes at most, drawn with a y axis (msgs/s) and time labels.
   const points = [];
-  let last = null;
-  return (counter) => {
-    if (last !== null) points.push(Math.max(0, counter - last));
-    last = counter;
-    if (points.length > 60) points.shift();
-    // The last rate and how many there are, for tests and tooltips.
-    canvas.dataset.rate = points.length ? points[points.length - 1] : "";
+  let last = null, lastAt = 0;
+  const span = 300e3;
+  const draw = () => {
+    const now = Date.now();
+    while (points.length && points[0].t < now - span) points.shift();
+    canvas.dataset.rate = points.length ? points[points.length - 1].v : "";
     canvas.dataset.samples = points.length;
-    canvas.title = points.length ? `${points[points.length - 1]} msgs/s` : "";
-    const w = canvas.width = canvas.clientWidth * devicePixelRatio, h = canvas.height = canvas.clientHeight * devicePixelRatio;
+    canvas.title = points.length ? `${points[points.length - 1].v} msgs/s` : "";
+    const dpr = devicePixelRatio, w = canvas.width = canvas.clientWidth * dpr, h = canvas.height = canvas.clientHeight * dpr;
     const g = canvas.getContext("2d");
     g.clearRect(0, 0, w, h);
-    const max = Math.max(1, ...points);
-    g.strokeStyle = "#2f6fdb"; g.lineWidth = 2 * devicePixelRatio; g.beginPath();
-    points.forEach((p, i) => { const x = w - (points.length - 1 - i) * (w / 59), y = h - 4 - (p / max) * (h - 24); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+    const left = 46 * dpr, right = 8 * dpr, top = 18 * dpr, bottom = 18 * dpr;
+    const max = niceMax(Math.max(1, ...points.map((p) => p.v)));
+    const x = (t) => left + (w - left - right) * (1 - (now - t) / span), y = (v) => h - bottom - (v / max) * (h - top - bottom);
+    g.font = `${10 * dpr}px system-ui`;
+    g.strokeStyle = "#e3e6ea"; g.fillStyle = "#6b7280"; g.lineWidth = dpr;
+    g.textAlign = "right"; g.textBaseline = "middle";
+    for (const f of [0, 0.5, 1]) { // the y axis: 0, half, max
+      g.beginPath(); g.moveTo(left, y(max * f)); g.lineTo(w - right, y(max * f)); g.stroke();
+      g.fillText(fmtCount(max * f), left - 4 * dpr, y(max * f));
+    }
+    g.textAlign = "center"; g.textBaseline = "alphabetic";
+    for (let m = 0; m <= 5; m++) { // a time label a minute
+      const t = now - m * 60e3;
+      g.fillText(m === 0 ? "now" : new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }), Math.min(Math.max(x(t), left + 14 * dpr), w - right - 14 * dpr), h - 4 * dpr);
+    }
+    g.textAlign = "left";
+    g.fillText(`msgs/s — ${points.length ? points[points.length - 1].v : 0} now`, left, 11 * dpr);
+    g.strokeStyle = "#2f6fdb"; g.lineWidth = 2 * dpr; g.beginPath();
+    points.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.v)) : g.moveTo(x(p.t), y(p.v))));
     g.stroke();
-    g.fillStyle = "#6b7280"; g.font = `${11 * devicePixelRatio}px system-ui`;
-    g.fillText(`${points.length ? points[points.length - 1] : 0} msgs/s (max ${max})`, 6 * devicePixelRatio, 14 * devicePixelRatio);
   };
+  const chart = (counter) => {
+    const now = Date.now();
+    if (last !== null && counter >= last) points.push({ t: now, v: Math.round((counter - last) * 1000 / Math.max(1, now - lastAt)) });
+    last = counter; lastAt = now;
+    draw();
+  };
+  // seed draws what happened before the page opened: [ms, handled] points
+  // of get_history, about one a second.
+  chart.seed = (history) => {
+    for (let i = 1; i < history.length; i++) {
+      const [t0, c0] = history[i - 1], [t1, c1] = history[i];
+      if (c1 >= c0 && t1 > t0) points.push({ t: t1, v: Math.round((c1 - c0) * 1000 / (t1 - t0)) });
+    }
+    draw();
+  };
+  return chart;
+}
+
+// niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
+function niceMax(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  return [1, 2, 5, 10].map((k) => k * p).find((k) => k >= v);
+}
+
+function fmtCount(v) {
+  return v >= 1e6 ? (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + "M" : v >= 1e3 ? (v / 1e3).toFixed(v % 1e3 ? 1 : 0) + "k" : String(Math.round(v));
 }
 
 function linesPanel(el) {
@@ -325,6 +366,9 @@ async function processView(node) {
   const earlier = await ask(node, "get_lines", { n: 100 });
   if (stale()) return;
   if (earlier.command === "lines") for (const l of earlier.body.lines) lines(l.actor + ": " + l.line);
+  const past = await ask(node, "get_history"); // the minutes before the page opened
+  if (stale()) return;
+  if (past.command === "history") chart.seed(past.body.points);
   let reload = null;
   watch(node, (e) => {
     if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(load, 150); }
