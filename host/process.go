@@ -137,9 +137,9 @@ type Process struct {
 	stopping  bool            // shutdown has begun: no new actors
 	exiting   atomic.Bool     // Shutdown was called: the ends of other processes are expected
 
-	outMu  sync.Mutex  // serialises printed lines; guards recent
-	recent recentLines // the last printed lines (recentlines.go)
-	history history    // messages handled, second by second (history.go)
+	outMu   sync.Mutex  // serialises printed lines; guards recent
+	recent  recentLines // the last printed lines (recentlines.go)
+	history history     // messages handled, second by second (history.go)
 
 	shutdownOnce sync.Once
 	stopWatchdog chan struct{}
