@@ -192,6 +192,10 @@ func recordOf(e raftdir.Entry) *record {
 	return &record{class: class, params: params}
 }
 
+// recreateTries bounds the creates of one actor in recreateElsewhere: the
+// chosen host's main process, then the root's own.
+const recreateTries = 5
+
 // recreateElsewhere makes the actors of a dead host again, from their
 // records, in the main processes of the surviving hosts (this root's and
 // its members', in turn), when HeadConfig.RecreateElsewhere says so
@@ -218,9 +222,23 @@ func (h *Head) recreateElsewhere(deadHost string, lost map[string]*record) {
 				params = host.Object{}
 			}
 			body := host.Object{{Key: "class_desc", Value: r.class.Value()}, {Key: "name", Value: name}, {Key: "params", Value: params}}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			reply, err := h.proc.Ask(ctx, host.Message{System: true, Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
-			cancel()
+			// A host the root has just welcomed may not have read its welcome
+			// yet (it still names the lost root as its head, and its create
+			// fails): it is asked again, then the root's own process makes it.
+			var reply host.Message
+			var err error
+			for try := 0; try < recreateTries; try++ {
+				if try == recreateTries-1 {
+					node = h.proc.AdminName()
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				reply, err = h.proc.Ask(ctx, host.Message{System: true, Command: "create_actor", Recipient: host.Address{Node: node}, Body: body}, 20*time.Second)
+				cancel()
+				if err == nil && reply.Command == "actor_is_created" || h.isStopping() {
+					break
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
 			if err != nil || reply.Command != "actor_is_created" {
 				h.log.Error("an actor of a dead host could not be made again elsewhere", "actor", name, "host", deadHost, "node", node,
 					"reply", reply.Command, "error", fmt.Sprint(err))

@@ -69,6 +69,8 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		ad.profileLua(m)
 	case "get_go_profile":
 		ad.goProfile(m)
+	case "get_classes": // {"package"?, "version"?}: what may be created here
+		ad.getClasses(m)
 	case "get_history": // messages handled, second by second (history.go)
 		return Reply{"history", Object{{Key: "node", Value: p.adminName}, {Key: "every", Value: 1.0}, {Key: "points", Value: p.History()}}}, nil
 	case "get_lines": // {"actor"?, "n"?}: the last printed lines (recentlines.go)
@@ -219,6 +221,53 @@ func (ad *admin) goProfile(req *Message) {
 		}
 		p.Reply(m, "go_profile", Object{{Key: "node", Value: p.adminName}, {Key: "profile", Value: name},
 			{Key: "data", Value: base64.StdEncoding.EncodeToString(data)}})
+	}()
+}
+
+// PackageCatalog is implemented by resolvers that can list what may be
+// created (luart.Runtime, over a repo.Store): the packages, and the
+// classes of a package version.
+type PackageCatalog interface {
+	Packages() (Array, error)
+	Classes(ctx context.Context, name, version string) (Object, error)
+}
+
+// getClasses answers get_classes: without a package, packages {"node",
+// "packages": [{"name", "versions", "source"}]}; with one (and a version,
+// or its highest), classes {"node", "package", "version", "classes"},
+// fetching the version first if it is not in the cache.
+func (ad *admin) getClasses(req *Message) {
+	p := ad.p
+	m := new(Message)
+	*m = *req
+	fail := func(err error) {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "get_classes: " + err.Error()}})
+	}
+	cat, ok := p.cfg.Resolver.(PackageCatalog)
+	if !ok {
+		fail(errors.New("this process cannot list its packages"))
+		return
+	}
+	o, _ := m.Body.(Object)
+	pkg := o.String("package")
+	if pkg == "" {
+		list, err := cat.Packages()
+		if err != nil {
+			fail(err)
+			return
+		}
+		p.Reply(m, "packages", Object{{Key: "node", Value: p.adminName}, {Key: "packages", Value: list}})
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
+		defer cancel()
+		classes, err := cat.Classes(ctx, pkg, o.String("version"))
+		if err != nil {
+			fail(err)
+			return
+		}
+		p.Reply(m, "classes", append(Object{{Key: "node", Value: p.adminName}}, classes...))
 	}()
 }
 
@@ -533,7 +582,7 @@ func (p *Process) exit(m *Message) error {
 
 // adminCommands are the commands every admin understands.
 var adminCommands = Array{"create_actor", "create_actors", "create_process", "eval", "exit", "get_actor", "get_actors",
-	"get_commands", "get_go_profile", "get_history", "get_hosts", "get_lines", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
+	"get_classes", "get_commands", "get_go_profile", "get_history", "get_hosts", "get_lines", "get_metrics", "get_processes", "profile_lua", "quit", "recreate_actor", "remove_actor", "remove_process", "seek_actor"}
 
 // eval runs {"name", "code"} inside an actor (see Process.Eval) and replies
 // evaluated {"result"}.

@@ -59,7 +59,9 @@ func askIdle(b *testing.B, k int) {
 	b.StopTimer()
 	runtime.ReadMemStats(&gcAfter)
 	slices.Sort(lat)
-	at := func(q float64) float64 { return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))].Nanoseconds()) / 1e3 }
+	at := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))].Nanoseconds()) / 1e3
+	}
 	b.ReportMetric(at(0.5), "p50-µs")
 	b.ReportMetric(at(0.99), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds())/1e3, "max-µs")

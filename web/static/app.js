@@ -145,10 +145,12 @@ function rateChart(canvas) {
   // seed draws what happened before the page opened: [ms, handled] points
   // of get_history, about one a second.
   chart.seed = (history) => {
+    const first = points.length ? points[0].t : Infinity, older = [];
     for (let i = 1; i < history.length; i++) {
       const [t0, c0] = history[i - 1], [t1, c1] = history[i];
-      if (c1 >= c0 && t1 > t0) points.push({ t: t1, v: Math.round((c1 - c0) * 1000 / (t1 - t0)) });
+      if (c1 >= c0 && t1 > t0 && t1 < first) older.push({ t: t1, v: Math.round((c1 - c0) * 1000 / (t1 - t0)) });
     }
+    points.unshift(...older); // before the live points, if any came first
     draw();
   };
   return chart;
@@ -165,13 +167,20 @@ function fmtCount(v) {
 }
 
 function linesPanel(el) {
-  return (text) => {
+  const add = (text) => {
     const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
     el.textContent += text + "\n";
     const all = el.textContent.split("\n");
     if (all.length > 300) el.textContent = all.slice(-300).join("\n");
     if (atEnd) el.scrollTop = el.scrollHeight;
   };
+  // earlier puts lines printed before the page opened above the live ones.
+  add.earlier = (texts) => {
+    if (!texts.length) return;
+    el.textContent = texts.join("\n") + "\n" + el.textContent;
+    el.scrollTop = el.scrollHeight;
+  };
+  return add;
 }
 
 function showFailure(el, a) {
@@ -317,11 +326,19 @@ async function processView(node) {
     <div class="card"><div class="toolbar"><input id="filter" placeholder="filter by name or class">
       <button id="prev">‹</button><span id="page" class="muted"></span><button id="next">›</button></div>
     <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th><th>refused</th></tr></thead><tbody></tbody></table></div>
+    <div class="card" id="create-card"><h2 style="margin-top:0">Create an actor here</h2>
+      <div class="row"><div><label for="create-package">Package</label><input id="create-package" list="create-packages" autocomplete="off"><datalist id="create-packages"></datalist></div>
+        <div><label for="create-version">Version</label><select id="create-version"></select></div>
+        <div><label for="create-class">Class</label><input id="create-class" list="create-classes" autocomplete="off"><datalist id="create-classes"></datalist></div>
+        <div><label for="create-name">Name</label><input id="create-name" autocomplete="off"></div></div>
+      <label for="create-params">Params (a JSON object, optional: the class's declared defaults otherwise)</label><textarea id="create-params" style="height:3em"></textarea>
+      <button class="primary" id="create-run">create</button><span id="create-status" class="muted"></span></div>
     <div class="card" id="runtime"><dl><dt>memory (RSS)</dt><dd id="rt-rss">…</dd><dt>Go heap</dt><dd id="rt-heap">…</dd>
       <dt>collections</dt><dd id="rt-gc">…</dd><dt>goroutines</dt><dd id="rt-goroutines">…</dd><dt>OS threads</dt><dd id="rt-threads">…</dd>
       <dt>late replies</dt><dd id="rt-late">…</dd></dl></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
     <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
+  createForm(node, stale);
   const mib = (n) => (n / 1048576).toFixed(1) + " MiB";
   const runtimeFigures = async () => {
     if (stale()) return;
@@ -363,12 +380,11 @@ async function processView(node) {
   await load();
   if (stale()) return;
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
-  const earlier = await ask(node, "get_lines", { n: 100 });
-  if (stale()) return;
-  if (earlier.command === "lines") for (const l of earlier.body.lines) lines(l.actor + ": " + l.line);
-  const past = await ask(node, "get_history"); // the minutes before the page opened
-  if (stale()) return;
-  if (past.command === "history") chart.seed(past.body.points);
+  // The lines and the rates of before the page opened, beside what comes live.
+  ask(node, "get_lines", { n: 100 }).then((earlier) => {
+    if (!stale() && earlier.command === "lines") lines.earlier(earlier.body.lines.map((l) => l.actor + ": " + l.line));
+  });
+  ask(node, "get_history").then((past) => { if (!stale() && past.command === "history") chart.seed(past.body.points); });
   let reload = null;
   watch(node, (e) => {
     if (e.kind === "created" || e.kind === "removed" || e.kind === "moved") { clearTimeout(reload); reload = setTimeout(load, 150); }
@@ -495,10 +511,10 @@ async function actorView(name) {
   if (!admin) $("#profile-run").onclick = () => profileActor(name, node, stale);
 
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
-  // What it printed before the page opened, then live.
-  const earlier = await ask(node || head, "get_lines", { actor: name, n: 100 });
-  if (stale()) return;
-  if (earlier.command === "lines") for (const l of earlier.body.lines) lines(l.line);
+  // What it printed before the page opened (above what comes live).
+  ask(node || head, "get_lines", { actor: name, n: 100 }).then((earlier) => {
+    if (!stale() && earlier.command === "lines") lines.earlier(earlier.body.lines.map((l) => l.line));
+  });
   // The commands it understands, to pick from.
   ask(name, "get_commands").then((c) => {
     if (stale() || c.command !== "commands") return;
@@ -513,6 +529,47 @@ async function actorView(name) {
     if (e.kind === "printed" || e.kind === "log") lines(e.line);
     if (e.kind === "removed" && e.actor === name) lines("— this actor was removed —");
   });
+}
+
+// createForm wires the process page's form that creates an actor there:
+// the package from the ones the process knows (get_classes), its version,
+// the class from that version's manifest, a name and params (a JSON
+// object, optional).
+async function createForm(node, stale) {
+  const pkgs = await ask(node, "get_classes");
+  if (stale()) return;
+  if (pkgs.command !== "packages") { $("#create-status").innerHTML = `<span class="error">${esc(pkgs.command)}: ${esc((pkgs.body && pkgs.body.message) || "")}</span>`; return; }
+  const byName = new Map(pkgs.body.packages.map((p) => [p.name, p]));
+  $("#create-packages").innerHTML = pkgs.body.packages.map((p) => `<option value="${esc(p.name)}">${esc(p.source)}</option>`).join("");
+  const loadClasses = async () => {
+    const name = $("#create-package").value.trim(), p = byName.get(name);
+    $("#create-version").innerHTML = p ? `<option value="">highest</option>` + p.versions.map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join("") : "";
+    $("#create-classes").innerHTML = "";
+    if (!p) return;
+    const c = await ask(node, "get_classes", { package: name, version: $("#create-version").value }, 60);
+    if (stale() || $("#create-package").value.trim() !== name) return;
+    if (c.command !== "classes") { $("#create-status").innerHTML = `<span class="error">${esc(c.command)}: ${esc((c.body && c.body.message) || "")}</span>`; return; }
+    $("#create-classes").innerHTML = c.body.classes.map((x) => `<option value="${esc(x)}"></option>`).join("");
+    if (c.body.classes.length === 1) $("#create-class").value = c.body.classes[0];
+  };
+  $("#create-package").onchange = loadClasses;
+  $("#create-version").onchange = loadClasses;
+  $("#create-run").onclick = async () => {
+    const status = $("#create-status");
+    const pkg = $("#create-package").value.trim(), version = $("#create-version").value, cls = $("#create-class").value.trim(), name = $("#create-name").value.trim();
+    if (!pkg || !cls || !name) { status.innerHTML = '<span class="error">a package, a class and a name are needed</span>'; return; }
+    let params = null;
+    const text = $("#create-params").value.trim();
+    if (text) {
+      try { params = JSON.parse(text); } catch (e) { status.innerHTML = `<span class="error">the params are not valid JSON: ${esc(e.message)}</span>`; return; }
+    }
+    const body = { class_desc: { requires_dist: version ? `${pkg}==${version}` : pkg, class: cls }, name };
+    if (params !== null) body.params = params;
+    status.textContent = "creating…";
+    const a = await ask(node, "create_actor", body, 60);
+    if (stale()) return;
+    status.innerHTML = `<span class="${failed(a.command) ? "error" : ""}" id="create-reply">${esc(a.command)}${a.body && (a.body.error || a.body.message) ? ": " + esc(a.body.error || a.body.message) : ""}</span>`;
+  };
 }
 
 // ---- managing an actor ---------------------------------------------------
