@@ -141,7 +141,17 @@ func (p *Process) MetricsValue() Object {
 		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
 		{Key: "os_threads", Value: int64(pprof.Lookup("threadcreate").Count())},
 		{Key: "rss_bytes", Value: residentBytes()},
+		{Key: "links", Value: p.linkStats()},
 	}
+}
+
+// linkStats lists what the process's links carried (cluster's Head and
+// Child: [{"peer", "frames_in", "frames_out", "bytes_in", "bytes_out"}]).
+func (p *Process) linkStats() Array {
+	if l, ok := p.remote.(interface{ LinkStats() Array }); ok {
+		return l.LinkStats()
+	}
+	return Array{}
 }
 
 // residentBytes is the process's resident set size, from /proc/self/statm

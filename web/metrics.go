@@ -47,12 +47,14 @@ var (
 	descGoroutines  = desc("peacepie_goroutines", "Goroutines of the process.")
 	descThreads     = desc("peacepie_os_threads", "OS threads the process's Go runtime has made.")
 	descRSS         = desc("peacepie_resident_memory_bytes", "The process's resident set size (Linux).")
+	descLinkFrames  = desc("peacepie_link_frames_total", "Message and control frames on a link of the process since the link was made.", "peer", "direction")
+	descLinkBytes   = desc("peacepie_link_bytes_total", "Bytes on a link of the process (headers and keep-alives included) since the link was made.", "peer", "direction")
 	descPkgActors   = desc("peacepie_package_actors", "Actors of a package version in the process.", "package", "version")
 	descPkgHandled  = desc("peacepie_package_messages_handled_total", "Messages handled by actors of a package version in the process.", "package", "version")
 	descPkgRefused  = desc("peacepie_package_messages_refused_total", "Messages refused by full mailboxes of a package version's actors.", "package", "version")
 	descPkgMailbox  = desc("peacepie_package_mailbox_messages", "Messages waiting in the mailboxes of a package version's actors.", "package", "version")
 	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descMovesOut,
-		descHeap, descGC, descGoroutines, descThreads, descRSS, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
+		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -105,6 +107,17 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			{descRSS, prometheus.GaugeValue, "rss_bytes"},
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, m.t, num(m.key), node)
+		}
+		links, _ := o.Get("links")
+		linkList, _ := links.(host.Array)
+		for _, v := range linkList {
+			l, _ := v.(host.Object)
+			lnum := func(key string) float64 { v, _ := l.Get(key); n, _ := v.(int64); return float64(n) }
+			peer := l.String("peer")
+			ch <- prometheus.MustNewConstMetric(descLinkFrames, prometheus.CounterValue, lnum("frames_in"), node, peer, "in")
+			ch <- prometheus.MustNewConstMetric(descLinkFrames, prometheus.CounterValue, lnum("frames_out"), node, peer, "out")
+			ch <- prometheus.MustNewConstMetric(descLinkBytes, prometheus.CounterValue, lnum("bytes_in"), node, peer, "in")
+			ch <- prometheus.MustNewConstMetric(descLinkBytes, prometheus.CounterValue, lnum("bytes_out"), node, peer, "out")
 		}
 		packages, _ := o.Get("packages")
 		list, _ := packages.(host.Array)

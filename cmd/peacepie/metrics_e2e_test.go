@@ -111,6 +111,9 @@ func TestMetrics(t *testing.T) {
 		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
 		{"peacepie_resident_memory_bytes", map[string]string{"process": node}, 1 << 20, 1e12},
 		{"peacepie_os_threads", map[string]string{"process": node}, 1, 1e6},
+		{"peacepie_link_frames_total", map[string]string{"process": node, "peer": admin, "direction": "in"}, 5, 1e9},
+		{"peacepie_link_frames_total", map[string]string{"process": admin, "peer": node, "direction": "out"}, 5, 1e9},
+		{"peacepie_link_bytes_total", map[string]string{"process": node, "peer": admin, "direction": "out"}, 100, 1e12},
 		{"go_goroutines", nil, 1, 1e9},
 	}
 	for _, c := range checks {

@@ -19,6 +19,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peacepie/peacepie/net/wire"
@@ -142,6 +143,13 @@ type Conn struct {
 	r    *wire.Reader
 	live *liveReader
 
+	// What the link carried, for metrics (Stats): frames read (by the
+	// reader alone) and sent (under mu, as senders fill them), and
+	// the bytes read and written on the connection, frame headers and
+	// keep-alives included.
+	framesIn, bytesIn, bytesOut atomic.Uint64
+	framesOut                   uint64 // guarded by mu
+
 	// mu guards the queue of slots and the fields up to out. It is never
 	// held while a frame is encoded or written: whoever sets writing (the
 	// writer, or a sender writing directly on an idle link) takes the
@@ -193,6 +201,21 @@ const maxSpare = 1 << 20
 // SetWriteHook wraps the connection the writer writes to (tests count
 // writes with it). Call it before Run.
 func (c *Conn) SetWriteHook(wrap func(net.Conn) net.Conn) { c.wrap = wrap }
+
+// Stats is what a link has carried since it was made: its message and
+// control frames, and the bytes on its connection (headers and
+// keep-alives included).
+type Stats struct {
+	FramesIn, FramesOut, BytesIn, BytesOut uint64
+}
+
+// Stats returns what the link has carried.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	out := c.framesOut
+	c.mu.Unlock()
+	return Stats{FramesIn: c.framesIn.Load(), FramesOut: out, BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load()}
+}
 
 // Peer returns the node name the peer proved.
 func (c *Conn) Peer() string { return c.peer }
@@ -343,6 +366,7 @@ func (s *Slot) fill(k wire.Kind, appendPayload func([]byte) ([]byte, error)) err
 	} else {
 		s.buf, s.state = f, slotFilled
 		c.filled += len(f)
+		c.framesOut++
 		c.mergeLocked(s)
 	}
 	if c.closed {
@@ -576,6 +600,7 @@ func (c *Conn) write(p []byte) error {
 		if _, err := c.out.Write(p[:n]); err != nil {
 			return fmt.Errorf("link to %s: write: %w", c.peer, err)
 		}
+		c.bytesOut.Add(uint64(n))
 		p = p[n:]
 	}
 	return nil
@@ -588,6 +613,7 @@ func (c *Conn) write(p []byte) error {
 // Only the link's reader uses it, and only from Run on (after is 0 in the
 // handshake, whose deadline is its own).
 type liveReader struct {
+	read  *atomic.Uint64 // Conn.bytesIn, from Run on
 	r     io.Reader
 	c     net.Conn
 	after time.Duration
@@ -601,7 +627,11 @@ func (l *liveReader) Read(p []byte) (int, error) {
 			l.set = now
 		}
 	}
-	return l.r.Read(p)
+	n, err := l.r.Read(p)
+	if l.read != nil {
+		l.read.Add(uint64(n))
+	}
+	return n, err
 }
 
 // Run serves the link until it ends: it delivers each message to handle,
@@ -621,6 +651,7 @@ func (c *Conn) Run(handle func(payload []byte, control bool)) error {
 	c.out = out
 	c.mu.Unlock()
 	c.live.after = c.cfg.DeadAfter
+	c.live.read = &c.bytesIn
 	go c.writeLoop()
 	err := c.readLoop(handle)
 	c.shutdown(err)
@@ -643,6 +674,7 @@ func (c *Conn) readLoop(handle func([]byte, bool)) error {
 		}
 		switch f.Kind {
 		case wire.KindMessage, wire.KindControl:
+			c.framesIn.Add(1)
 			handle(f.Payload, f.Kind == wire.KindControl)
 			if !c.r.FrameBuffered() {
 				// Let the goroutines the message readied (an actor's worker)

@@ -336,3 +336,38 @@ func TestControlFramesKeepTheirKind(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkCountsWhatItCarries: Stats counts the frames a link wrote and
+// read, and the bytes on its connection.
+func TestLinkCountsWhatItCarries(t *testing.T) {
+	got := make(chan string, 1000)
+	addr, _ := server(t, testSecret, got, link.Config{})
+	c, err := dial(t, addr, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := make(chan string, 1)
+	go c.Run(func(p []byte, _ bool) { replies <- string(p) })
+	for i := 0; i < 300; i++ {
+		if err := c.Send([]byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 300; i++ {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d did not arrive", i)
+		}
+	}
+	c.Send([]byte("echo"))
+	select {
+	case <-replies:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reply")
+	}
+	s := c.Stats()
+	if s.FramesOut != 301 || s.FramesIn != 1 || s.BytesOut < 301*2 || s.BytesIn == 0 {
+		t.Fatalf("stats after 301 frames out and one in: %+v", s)
+	}
+}
