@@ -203,7 +203,7 @@ func (b *browser) noExceptions(when string) {
 func (b *browser) screenshot(dir, name string) {
 	b.t.Helper()
 	if os.Getenv("PEACEPIE_SCREENSHOTS") == "1" && b.eval(`String(`+jsHas("#chart")+`)`) == "true" {
-		b.waitFor("a few seconds of chart for the picture", 15*time.Second, jsChartSpan(0.1))
+		b.waitFor("a few seconds of chart for the picture", 15*time.Second, jsChartSpan(0.02))
 	}
 	// At the top, without a focused field: the sticky header then sits
 	// at the top of the picture, and no caret blinks in it.

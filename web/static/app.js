@@ -211,7 +211,7 @@ async function systemView() {
     <h2>Head admin</h2><div class="card"><a id="head-admin" href="#/actor/${encodeURIComponent(head)}">${esc(head)}</a>
     <span class="muted">— create actors and processes, stop the system</span></div>
     <h2>Messages per second</h2><canvas id="chart"></canvas>
-    <h2>Actors of the system</h2><div class="card"><p><a id="top-link" href="#/top">the busiest actors (top)</a></p><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
+    <h2>Actors of the system</h2><div class="card"><p><a id="top-link" href="#/top">the busiest actors (top)</a> · <a id="picture-link" href="#/picture">a picture of the system</a></p><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
     <div class="muted" id="all-actors-note"></div></div>`;
   const chart = rateChart($("#chart"));
   // Every actor of every process (get_actors {"all": true}); the first 200.
@@ -281,6 +281,78 @@ async function topView() {
     setTimeout(poll, 2000);
   };
   poll();
+}
+
+// pictureView draws the system: each host a column of its processes (with
+// their actors and messages handled per second), and a line between two
+// processes linked to each other, as thick as the frames per second on
+// their link (get_metrics of every process, every 2 s).
+async function pictureView() {
+  crumbs([["system", "#/"], ["picture", null]]);
+  const seq = renderSeq;
+  $("#main").innerHTML = `<h1>The system</h1><div class="card"><p class="muted" id="picture-note">asking every process…</p><div id="picture"></div></div>`;
+  const prev = new Map(); // node → {at, handled, links: peer → frames}
+  const poll = async () => {
+    if (seq !== renderSeq) return;
+    const hs = await ask(head, "get_hosts");
+    if (seq !== renderSeq) return;
+    if (hs.command !== "hosts") { showFailure($("#picture-note"), hs); setTimeout(poll, 2000); return; }
+    const hosts = hs.body.hosts.filter((h) => (h.state || "up") === "up");
+    const nodes = hosts.flatMap((h) => h.processes || []);
+    const answers = await Promise.all(nodes.map((n) => ask(n, "get_metrics", null, 3)));
+    if (seq !== renderSeq) return;
+    const now = performance.now(), info = new Map(), edges = new Map();
+    answers.forEach((a, i) => {
+      const node = nodes[i], was = prev.get(node), m = a.command === "metrics" ? a.body : null;
+      const dt = was ? (now - was.at) / 1000 : 0;
+      const rate = (v, w) => (was && dt > 0 && v >= w ? (v - w) / dt : null);
+      info.set(node, { actors: m ? m.actors : "?", rate: m && was ? rate(m.handled, was.handled) : null, up: !!m });
+      const links = new Map();
+      for (const l of (m && m.links) || []) {
+        const frames = l.frames_in + l.frames_out;
+        links.set(l.peer, frames);
+        if (!nodes.includes(l.peer)) continue;
+        const key = [node, l.peer].sort().join(" "), r = was && was.links.has(l.peer) ? rate(frames, was.links.get(l.peer)) : null;
+        edges.set(key, Math.max(edges.has(key) ? edges.get(key) : -1, r === null ? -1 : r));
+      }
+      if (m) prev.set(node, { at: now, handled: m.handled, links });
+    });
+    drawPicture(hosts, info, edges);
+    $("#picture-note").textContent = `${hosts.length} hosts, ${nodes.length} processes; rates over the last 2 s` + (answers.some((a) => a.command !== "metrics") ? "; some processes did not answer" : "");
+    setTimeout(poll, 2000);
+  };
+  poll();
+}
+
+function drawPicture(hosts, info, edges) {
+  const colW = 240, boxW = 200, boxH = 46, gap = 18, top = 36;
+  const pos = new Map();
+  let height = 0;
+  hosts.forEach((h, i) => (h.processes || []).forEach((n, j) => {
+    pos.set(n, { x: 20 + i * colW + (colW - boxW) / 2 - 20, y: top + j * (boxH + gap) });
+    height = Math.max(height, top + (j + 1) * (boxH + gap));
+  }));
+  const fmtRate = (r) => (r === null || r < 0 ? "…" : r >= 10 ? Math.round(r) : r.toFixed(1));
+  const parts = [];
+  for (const [key, r] of edges) {
+    const [a, b] = key.split(" "), pa = pos.get(a), pb = pos.get(b);
+    if (!pa || !pb) continue;
+    const x1 = pa.x + boxW / 2, y1 = pa.y + boxH / 2, x2 = pb.x + boxW / 2, y2 = pb.y + boxH / 2;
+    const w = r > 0 ? Math.min(8, 1 + Math.log10(1 + r) * 2) : 1;
+    parts.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#2f6fdb" stroke-opacity=".45" stroke-width="${w}" data-from="${esc(a)}" data-to="${esc(b)}" data-rate="${r < 0 ? "" : r.toFixed(1)}"><title>${esc(a)} ↔ ${esc(b)}: ${fmtRate(r)} frames/s</title></line>`);
+    parts.push(`<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 4}" class="edge-label">${fmtRate(r)}/s</text>`);
+  }
+  hosts.forEach((h, i) => {
+    parts.push(`<text x="${20 + i * colW}" y="20" class="host-label">host ${esc(h.name)}${h.head ? " (head)" : ""}</text>`);
+    for (const n of h.processes || []) {
+      const p = pos.get(n), inf = info.get(n) || {};
+      parts.push(`<a href="#/process/${encodeURIComponent(n)}"><rect x="${p.x}" y="${p.y}" width="${boxW}" height="${boxH}" rx="6" class="proc${inf.up ? "" : " down"}" data-node="${esc(n)}"></rect>
+        <text x="${p.x + 8}" y="${p.y + 18}" class="proc-name">${esc(n)}</text>
+        <text x="${p.x + 8}" y="${p.y + 36}" class="proc-figures">${esc(inf.actors)} actors · ${fmtRate(inf.rate)} msgs/s</text></a>`);
+    }
+  });
+  const width = Math.max(1, hosts.length) * colW + 20;
+  $("#picture").innerHTML = `<svg width="${width}" height="${height + 10}" viewBox="0 0 ${width} ${height + 10}">${parts.join("")}</svg>`;
 }
 
 // newHead asks the console's host again which admin heads the system (a
@@ -698,6 +770,7 @@ function route() {
     case "process": return processView(parts[1]);
     case "actor": return actorView(parts[1]);
     case "top": return topView();
+    case "picture": return pictureView();
     default: return systemView();
   }
 }
