@@ -163,7 +163,7 @@ function niceMax(v) {
 }
 
 function fmtCount(v) {
-  return v >= 1e6 ? (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + "M" : v >= 1e3 ? (v / 1e3).toFixed(v % 1e3 ? 1 : 0) + "k" : String(Math.round(v));
+  return v >= 1e6 ? (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + "M" : v >= 1e3 ? (v / 1e3).toFixed(v % 1e3 ? 1 : 0) + "k" : String(Number.isInteger(v) ? v : Number(v.toFixed(1)));
 }
 
 function linesPanel(el) {
@@ -318,7 +318,7 @@ async function pictureView() {
       if (m) prev.set(node, { at: now, handled: m.handled, links });
     });
     drawPicture(hosts, info, edges);
-    $("#picture-note").textContent = `${hosts.length} hosts, ${nodes.length} processes; rates over the last 2 s` + (answers.some((a) => a.command !== "metrics") ? "; some processes did not answer" : "");
+    $("#picture-note").textContent = `${hosts.length} host${hosts.length === 1 ? "" : "s"}, ${nodes.length} processes; rates over the last 2 s` + (answers.some((a) => a.command !== "metrics") ? "; some processes did not answer" : "");
     setTimeout(poll, 2000);
   };
   poll();
