@@ -16,6 +16,13 @@ func linkValue(c *link.Conn) host.Object {
 		{Key: "bytes_in", Value: int64(s.BytesIn)}, {Key: "bytes_out", Value: int64(s.BytesOut)}}
 }
 
+// MovesRun is how many moves this head has run as the system's root.
+func (h *Head) MovesRun() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.moves
+}
+
 // LinkStats lists a head's links: to its children, to the other hosts
 // (the root), to the root (another host).
 func (h *Head) LinkStats() host.Array {

@@ -3,11 +3,13 @@ package host
 import (
 	"context"
 	crand "crypto/rand"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,9 +27,11 @@ const askSpinRounds = 50
 // ask it was not sent by trying numbers. Drawing one costs a few
 // nanoseconds under mu, which open takes anyway.
 type askTable struct {
-	mu      sync.Mutex // guards waiting, rng
-	waiting map[uint64]*waiter
-	rng     *rand.ChaCha8
+	mu       sync.Mutex // guards waiting, rng, opened
+	waiting  map[uint64]*waiter
+	rng      *rand.ChaCha8
+	opened   uint64        // asks made so far (metrics)
+	timeouts atomic.Uint64 // asks that timed out (metrics)
 }
 
 // init makes the table empty, with a freshly seeded generator.
@@ -60,8 +64,17 @@ func (t *askTable) open() *waiter {
 		}
 	}
 	t.waiting[w.id] = w
+	t.opened++
 	t.mu.Unlock()
 	return w
+}
+
+// counts returns the asks made and those that timed out.
+func (t *askTable) counts() (opened, timeouts uint64) {
+	t.mu.Lock()
+	opened = t.opened
+	t.mu.Unlock()
+	return opened, t.timeouts.Load()
 }
 
 // take removes waiter w; false means a reply has already been put in w.ch.
@@ -182,6 +195,9 @@ func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, r
 		r := <-w.ch
 		waiterPool.Put(w)
 		return r, nil
+	}
+	if errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		t.timeouts.Add(1)
 	}
 	waiterPool.Put(w)
 	return Message{}, err

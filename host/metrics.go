@@ -114,6 +114,7 @@ func (p *Process) MetricsValue() Object {
 			{Key: "actors", Value: c.actors}, {Key: "handled", Value: int64(c.handled)}, {Key: "refused", Value: int64(c.refused)},
 			{Key: "mailbox", Value: c.mailbox}})
 	}
+	asks, timeouts := p.asks.counts()
 	samples := make([]metrics.Sample, len(goMetrics))
 	for i, name := range goMetrics {
 		samples[i].Name = name
@@ -133,6 +134,9 @@ func (p *Process) MetricsValue() Object {
 		{Key: "mailbox", Value: total.mailbox},
 		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
 		{Key: "link_pauses", Value: int64(p.linkPauses.Load())},
+		{Key: "asks", Value: int64(asks)},
+		{Key: "ask_timeouts", Value: int64(timeouts)},
+		{Key: "moves_run", Value: p.movesRun()},
 		{Key: "moves_out", Value: int64(p.MovesOut())},
 		{Key: "packages", Value: packages},
 		{Key: "go_heap_bytes", Value: value(0)},
@@ -143,6 +147,15 @@ func (p *Process) MetricsValue() Object {
 		{Key: "rss_bytes", Value: residentBytes()},
 		{Key: "links", Value: p.linkStats()},
 	}
+}
+
+// movesRun is how many moves this process ran as the system's root
+// (cluster's Head), 0 elsewhere.
+func (p *Process) movesRun() int64 {
+	if m, ok := p.remote.(interface{ MovesRun() int64 }); ok {
+		return m.MovesRun()
+	}
+	return 0
 }
 
 // linkStats lists what the process's links carried (cluster's Head and

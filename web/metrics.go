@@ -41,6 +41,9 @@ var (
 	descMailbox     = desc("peacepie_mailbox_messages", "Messages waiting in the process's mailboxes.")
 	descLate        = desc("peacepie_late_replies_total", "Replies that came after their ask had ended (timed out).")
 	descPauses      = desc("peacepie_link_pauses_total", "Times a link reader was held back by a full mailbox.")
+	descAsks        = desc("peacepie_asks_total", "Asks the process made (its actors, its admin, the console through it).")
+	descAskTimeouts = desc("peacepie_ask_timeouts_total", "Asks of the process that timed out.")
+	descMovesRun    = desc("peacepie_moves_run_total", "Moves the process ran as the system's root.")
 	descMovesOut    = desc("peacepie_moves_out_pending", "Actors moved out of the process whose moves are not done yet.")
 	descHeap        = desc("peacepie_go_heap_bytes", "Bytes of live and not yet swept objects on the process's Go heap.")
 	descGC          = desc("peacepie_go_gc_cycles_total", "Go garbage collections the process has run.")
@@ -53,7 +56,7 @@ var (
 	descPkgHandled  = desc("peacepie_package_messages_handled_total", "Messages handled by actors of a package version in the process.", "package", "version")
 	descPkgRefused  = desc("peacepie_package_messages_refused_total", "Messages refused by full mailboxes of a package version's actors.", "package", "version")
 	descPkgMailbox  = desc("peacepie_package_mailbox_messages", "Messages waiting in the mailboxes of a package version's actors.", "package", "version")
-	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descMovesOut,
+	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
 		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
 )
 
@@ -99,6 +102,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			{descMailbox, prometheus.GaugeValue, "mailbox"},
 			{descLate, prometheus.CounterValue, "late_replies"},
 			{descPauses, prometheus.CounterValue, "link_pauses"},
+			{descAsks, prometheus.CounterValue, "asks"},
+			{descAskTimeouts, prometheus.CounterValue, "ask_timeouts"},
+			{descMovesRun, prometheus.CounterValue, "moves_run"},
 			{descMovesOut, prometheus.GaugeValue, "moves_out"},
 			{descHeap, prometheus.GaugeValue, "go_heap_bytes"},
 			{descGC, prometheus.CounterValue, "go_gc_cycles"},

@@ -87,6 +87,16 @@ func TestMetrics(t *testing.T) {
 		ws.expect("in_child", "echo", nil, "echoed")
 	}
 	ws.expect("in_main", "echo", nil, "echoed")
+	// An ask that times out, and a move the root runs.
+	// (in_main's mailbox gets a backlog of 300,000 echoes: an ask behind
+	// them does not get its answer within 5 ms.)
+	ws.expect(admin, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Pump"}, "name": "pump"}`), "actor_is_created")
+	ws.request("send", "pump", "send", raw(`{"to": "in_main", "command": "echo", "n": 300000}`), 0)
+	eventually(t, 10*time.Second, "an ask of in_main to time out behind its backlog", func() bool {
+		return ws.request("ask", "in_main", "echo", nil, 0.005).command() == "timeout"
+	})
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "in_main", "node": "`+node+`"}`), "actor_is_recreated")
+	ws.expect(admin, "recreate_actor", raw(`{"entity": "in_main", "node": "`+admin+`"}`), "actor_is_recreated")
 	ws.expect(node, "remove_actor", raw(`{"name": "in_child"}`), "actor_is_removed")
 
 	for _, token := range []string{"", "wrong-" + in.token} {
@@ -106,11 +116,14 @@ func TestMetrics(t *testing.T) {
 		{"peacepie_actors", map[string]string{"process": admin}, 1, 1e9},
 		{"peacepie_messages_handled_total", map[string]string{"process": node}, 5, 1e9},
 		{"peacepie_package_messages_handled_total", map[string]string{"process": node, "package": "peacepie_std"}, 5, 1e9},
-		{"peacepie_package_actors", map[string]string{"process": admin, "package": "peacepie_std"}, 1, 1},
+		{"peacepie_package_actors", map[string]string{"process": admin, "package": "peacepie_std"}, 2, 2}, // in_main and pump
 		{"peacepie_goroutines", map[string]string{"process": node}, 1, 1e9},
 		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
 		{"peacepie_resident_memory_bytes", map[string]string{"process": node}, 1 << 20, 1e12},
 		{"peacepie_os_threads", map[string]string{"process": node}, 1, 1e6},
+		{"peacepie_asks_total", map[string]string{"process": admin}, 6, 1e9},
+		{"peacepie_ask_timeouts_total", map[string]string{"process": admin}, 1, 1e9},
+		{"peacepie_moves_run_total", map[string]string{"process": admin}, 2, 2},
 		{"peacepie_link_frames_total", map[string]string{"process": node, "peer": admin, "direction": "in"}, 5, 1e9},
 		{"peacepie_link_frames_total", map[string]string{"process": admin, "peer": node, "direction": "out"}, 5, 1e9},
 		{"peacepie_link_bytes_total", map[string]string{"process": node, "peer": admin, "direction": "out"}, 100, 1e12},
