@@ -56,6 +56,11 @@ type Actor struct {
 	timerBytes int64         // what the live timers hold (TimerBytes)
 	timerSeq   int
 	initReply  chan error
+
+	// busy is the actor's running time in watchdog ticks, sampled: each
+	// budget scan that finds it inside a handler adds the ticks since the
+	// scan before (BusyTime). Last: a cold field, written once a scan.
+	busy atomic.Int64
 }
 
 type sysKind uint8
@@ -348,6 +353,12 @@ func (a *Actor) MailboxLen() int {
 	defer a.mu.Unlock()
 	return a.queue.n + int(a.batched.Load())
 }
+
+// BusyTime is how long the actor has run its handlers (hooks included,
+// time blocked in an ask or a sleep not), estimated by the watchdog's
+// budget scans (a sample every Budget/20): right over many scans, not for
+// one handler; 0 in a process without a budget.
+func (a *Actor) BusyTime() time.Duration { return time.Duration(a.busy.Load()) * watchdogPeriod }
 
 // Handled returns the number of messages handled so far.
 func (a *Actor) Handled() uint64 { return a.handled.Load() }

@@ -129,6 +129,10 @@ func (p *Process) watchdog(stop <-chan struct{}) {
 		}
 		p.mu.RLock()
 		for _, a := range p.actors {
+			if a.budget.start.Load() == 0 {
+				continue // not inside a handler
+			}
+			a.busy.Add(scanEvery) // a sample of its running time
 			if a.budget.overrun(now, limit) {
 				a.budget.interrupt(true)
 			}

@@ -665,7 +665,8 @@ type ActorInfo struct {
 	Class   ClassInfo
 	Mailbox int
 	Handled uint64
-	Refused uint64 // messages refused because the mailbox was full
+	Refused uint64        // messages refused because the mailbox was full
+	Busy    time.Duration // time spent in its handlers (Actor.BusyTime)
 }
 
 // Value returns the info as a body value.
@@ -680,12 +681,13 @@ func (i ActorInfo) Value() Object {
 		{Key: "mailbox", Value: int64(i.Mailbox)},
 		{Key: "handled", Value: int64(i.Handled)},
 		{Key: "refused", Value: int64(i.Refused)},
+		{Key: "busy_ms", Value: i.Busy.Milliseconds()},
 	}
 }
 
 // Info returns the actor's details.
 func (a *Actor) Info() ActorInfo {
-	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused()}
+	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused(), Busy: a.BusyTime()}
 }
 
 // Actors lists the actors of the process, sorted by name, the admin excluded.

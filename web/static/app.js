@@ -246,7 +246,7 @@ async function systemView() {
 async function topView() {
   crumbs([["system", "#/"], ["top", null]]);
   const seq = renderSeq;
-  const cols = [["rate", "msgs/s"], ["mailbox", "mailbox"], ["handled", "handled"], ["refused", "refused"]];
+  const cols = [["rate", "msgs/s"], ["busy", "busy %"], ["mailbox", "mailbox"], ["handled", "handled"], ["refused", "refused"]];
   $("#main").innerHTML = `<h1>Top actors</h1><div class="card"><p class="muted" id="top-note">asking every process…</p>
     <table id="top"><thead><tr><th>name</th><th>process</th><th>package</th>${cols.map(([k, t]) => `<th class="sort num" data-sort="${k}">${t}</th>`).join("")}</tr></thead>
     <tbody></tbody></table></div>`;
@@ -259,7 +259,7 @@ async function topView() {
     $("#top tbody").innerHTML = list.map((x) => `<tr data-name="${esc(x.name)}" data-rate="${x.rate === null ? "" : x.rate.toFixed(1)}">
       <td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td><td><a href="#/process/${encodeURIComponent(x.node)}">${esc(x.node)}</a></td>
       <td>${esc(x.package)}@${esc(x.version)}</td><td class="num rate">${x.rate === null ? "—" : x.rate.toFixed(1)}</td>
-      <td class="num">${x.mailbox}</td><td class="num">${x.handled}</td><td class="num">${x.refused || 0}</td></tr>`).join("");
+      <td class="num busy">${x.busy === null ? "—" : x.busy.toFixed(0)}</td><td class="num">${x.mailbox}</td><td class="num">${x.handled}</td><td class="num">${x.refused || 0}</td></tr>`).join("");
   };
   for (const th of document.querySelectorAll("#top th.sort")) th.onclick = () => { sortKey = th.dataset.sort; draw(); };
   const poll = async () => {
@@ -269,11 +269,14 @@ async function topView() {
     if (l.command !== "actors") { showFailure($("#top-note"), l); setTimeout(poll, 2000); return; }
     const now = performance.now(), first = prevAt === 0, dt = (now - prevAt) / 1000;
     rows = l.body.actors.map((x) => {
-      const key = x.node + " " + x.name, before = prev.get(key);
-      return Object.assign({}, x, { rate: before !== undefined && dt > 0 && x.handled >= before ? (x.handled - before) / dt : null });
+      const key = x.node + " " + x.name, before = prev.get(key), ok = before !== undefined && dt > 0;
+      return Object.assign({}, x, {
+        rate: ok && x.handled >= before.handled ? (x.handled - before.handled) / dt : null,
+        busy: ok && x.busy_ms >= before.busy ? Math.min(100, (x.busy_ms - before.busy) / 10 / dt) : null, // % of the time
+      });
     });
     prev.clear();
-    for (const x of l.body.actors) prev.set(x.node + " " + x.name, x.handled);
+    for (const x of l.body.actors) prev.set(x.node + " " + x.name, { handled: x.handled, busy: x.busy_ms || 0 });
     prevAt = now;
     $("#top-note").textContent = `${rows.length} actors; messages per second ${first ? "from the next poll, in 2 s" : "over the last " + dt.toFixed(1) + " s"}` +
       (l.body.unreachable ? "; not answering: " + l.body.unreachable.map((u) => u.node).join(", ") : "");
@@ -518,7 +521,8 @@ async function actorView(name) {
       node = d.node;
       manageActor(name, d, stale);
       $("#details").innerHTML = `<dl><dt>class</dt><dd>${esc(d.class)}</dd><dt>package</dt><dd>${esc(d.package)}@${esc(d.version)}${d.commit ? "@" + esc(d.commit.slice(0, 12)) : ""}</dd>
-        <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd></dl>`;
+        <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd>
+        <dt>busy</dt><dd id="d-busy" title="time in its handlers, estimated from the 20 ms watchdog tick">${(d.busy_ms / 1000).toFixed(1)} s</dd></dl>`;
     } else {
       $("#details").innerHTML = `<span class="error">${esc(a.command)}: this actor does not exist (any more)</span>`;
     }
