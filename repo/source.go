@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strings"
 	"sync"
 
@@ -88,16 +87,7 @@ func (e *Embedded) Find(_ context.Context, req Requirement) (*Package, error) {
 	return best, nil
 }
 
-func (e *Embedded) names() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.packages))
-	for n := range e.packages {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+func (e *Embedded) names() string { return strings.Join(e.sortedNames(), ", ") }
 
 // versions lists the built-in versions of a package, highest first.
 func (e *Embedded) versions(name string) []Version {

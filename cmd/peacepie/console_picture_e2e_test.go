@@ -17,20 +17,7 @@ func TestConsolePicture(t *testing.T) {
 	ws := dial(t, in)
 	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
 	ws.expect(child, "create_actor", raw(`{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "far"}`), "actor_is_created")
-	busy := dial(t, in)
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // messages over the main process's link to the child
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			busy.ask("far", "echo", nil)
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer keepAsking(t, in, "far", "echo", nil)()
 
 	b.do("open the system page", 15*time.Second, chromedp.Navigate(in.url+"#/"))
 	b.click("#picture-link")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,30 +13,12 @@ import (
 // stacks for download, and zooms into a frame when it is clicked.
 func TestConsoleLuaProfile(t *testing.T) {
 	t.Parallel()
-	pkg := t.TempDir()
-	writeFile(t, filepath.Join(pkg, "peacepie.toml"), "name = \"spinner\"\nversion = \"0.1.0\"\n[actors]\nSpinner = \"spinner\"\n")
-	writeFile(t, filepath.Join(pkg, "spinner.lua"), spinnerLua)
-	list := filepath.Join(t.TempDir(), "repos.toml")
-	writeFile(t, list, fmt.Sprintf("[[package]]\nname = \"spinner\"\npath = %q\n", pkg))
-	in := start(t, t.TempDir(), "run", "--console", "127.0.0.1:0", "--repos", list)
+	in := startWithSpinner(t)
 	b := newBrowser(t)
 	ws := dial(t, in)
 	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
 	ws.expect(child, "create_actor", raw(`{"class_desc": {"requires_dist": "spinner", "class": "Spinner"}, "name": "s"}`), "actor_is_created")
-	busy := dial(t, in)
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // keep it working
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			busy.ask("s", "work", raw(`{"n": 400}`))
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer keepAsking(t, in, "s", "work", raw(`{"n": 400}`))()
 
 	b.do("open the actor's page", 15*time.Second, chromedp.Navigate(in.url+"#/actor/s"))
 	b.waitFor("the profile button", 10*time.Second, jsHas("#profile-run"))

@@ -20,20 +20,7 @@ func TestConsoleTop(t *testing.T) {
 	echo := `{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "%s"}`
 	ws.expect(admin, "create_actor", raw(fmt.Sprintf(echo, "calm")), "actor_is_created")
 	ws.expect(child, "create_actor", raw(fmt.Sprintf(echo, "busy")), "actor_is_created")
-	busy := dial(t, in)
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			busy.ask("busy", "echo", nil)
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer keepAsking(t, in, "busy", "echo", nil)()
 
 	b.do("open the system page", 15*time.Second, chromedp.Navigate(in.url+"#/"))
 	b.click("#top-link")

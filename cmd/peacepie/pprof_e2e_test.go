@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,34 +14,18 @@ import (
 func TestProfilesBehindTheToken(t *testing.T) {
 	t.Parallel()
 	in := startFresh(t)
-	get := func(path, token string) (*http.Response, []byte) {
-		t.Helper()
-		req, err := http.NewRequest("GET", "http://"+in.addr+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp, data
-	}
+	get := func(path, token string) (int, []byte) { return getWithToken(t, in, path, token) }
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/profile?seconds=1"} {
-		if resp, _ := get(path, ""); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("%s without the token: %s", path, resp.Status)
+		if code, _ := get(path, ""); code != http.StatusUnauthorized {
+			t.Errorf("%s without the token: %d", path, code)
 		}
-		if resp, _ := get(path, "wrong-"+in.token); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("%s with a wrong token: %s", path, resp.Status)
+		if code, _ := get(path, "wrong-"+in.token); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong token: %d", path, code)
 		}
 	}
-	resp, heap := get("/debug/pprof/heap", in.token)
-	if resp.StatusCode != http.StatusOK || len(heap) == 0 {
-		t.Fatalf("the heap profile with the token: %s, %d bytes", resp.Status, len(heap))
+	code, heap := get("/debug/pprof/heap", in.token)
+	if code != http.StatusOK || len(heap) == 0 {
+		t.Fatalf("the heap profile with the token: %d, %d bytes", code, len(heap))
 	}
 	file := filepath.Join(t.TempDir(), "heap.pb.gz")
 	if err := os.WriteFile(file, heap, 0o644); err != nil {
@@ -64,23 +47,7 @@ func TestChildProfilesThroughTheConsole(t *testing.T) {
 	in := startFresh(t)
 	ws := dial(t, in)
 	child := ws.expect(admin, "create_process", nil, "process_is_created").bodyString("node")
-	get := func(path, token string) (int, []byte) {
-		t.Helper()
-		req, err := http.NewRequest("GET", "http://"+in.addr+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, data
-	}
+	get := func(path, token string) (int, []byte) { return getWithToken(t, in, path, token) }
 	base := "/debug/pprof/node/" + child + "/"
 	if code, _ := get(base+"heap", ""); code != http.StatusUnauthorized {
 		t.Errorf("a child's heap without the token: %d", code)
