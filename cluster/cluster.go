@@ -108,6 +108,10 @@ type Head struct {
 	gossip *gossip // nil: no gossip
 
 	sharing sync.Mutex // serializes shareCores; taken before mu
+	// reporting serializes reportProcesses from its list to its send, so
+	// that a list made earlier is never sent after a later one (the root
+	// would forget a new child); taken before mu.
+	reporting sync.Mutex
 
 	// repl is this host's replica of the directory (replicate.go); a host
 	// that is not the root starts a new one each time it joins.

@@ -617,6 +617,8 @@ func (h *Head) rejoin(addr, oldHost string) {
 
 // reportProcesses tells the root this host's processes (not root).
 func (h *Head) reportProcesses() {
+	h.reporting.Lock()
+	defer h.reporting.Unlock()
 	h.mu.Lock()
 	up := h.up
 	h.mu.Unlock()

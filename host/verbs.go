@@ -49,13 +49,13 @@ const GrantAll = "all"
 // create_actor and create_actors are allowed for classes of the actor's
 // own package, and remove_actor for actors of its own package. Every other
 // public admin command only reads (get_actors, get_actor, seek_actor,
-// get_processes, get_hosts, get_commands, get_metrics, get_history,
-// get_classes) and is open to every actor. The
+// get_processes, get_hosts, get_commands, get_metrics, get_history) and
+// is open to every actor. The
 // console, the REPL and the system send them all. Read-only: do not
 // modify.
 var GrantableCommands = []string{
 	"create_actor", "create_actors", "remove_actor", "recreate_actor",
-	"create_process", "remove_process", "eval", "exit", "quit", "profile_lua", "get_go_profile", "get_lines",
+	"create_process", "remove_process", "eval", "exit", "quit", "profile_lua", "get_go_profile", "get_lines", "get_classes",
 }
 
 var grantable = func() map[string]bool {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -38,7 +39,11 @@ func (s *Server) serveNodeProfile(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	reply, err := s.cfg.Gateway.Ask(ctx, host.Message{Command: "get_go_profile", Recipient: host.Address{Node: node}, Body: body}, wait)
 	if err != nil {
-		http.Error(w, "get_go_profile: "+err.Error(), http.StatusBadGateway)
+		code := http.StatusBadGateway
+		if errors.Is(err, host.ErrNoProcess) {
+			code = http.StatusNotFound
+		}
+		http.Error(w, "get_go_profile: "+err.Error(), code)
 		return
 	}
 	o, _ := reply.Body.(host.Object)

@@ -66,6 +66,9 @@ func TestChildProfilesThroughTheConsole(t *testing.T) {
 			t.Fatalf("go tool pprof -top of the child's %s: %v\n%s", profile, err, out)
 		}
 	}
+	if code, data := get("/debug/pprof/node/first.nosuch.admin/heap", in.token); code != http.StatusNotFound || !strings.Contains(string(data), "not found") {
+		t.Errorf("an unknown process's heap: %d %q, want 404", code, data)
+	}
 	for path, want := range map[string]string{base + "nothing": "no Go profile", base + "profile?seconds=600": "at most 60"} {
 		if code, data := get(path, in.token); code != http.StatusBadRequest || !strings.Contains(string(data), want) {
 			t.Errorf("%s: %d %q, want 400 with %q", path, code, data, want)
