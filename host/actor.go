@@ -61,6 +61,9 @@ type Actor struct {
 	// budget scan that finds it inside a handler adds the ticks since the
 	// scan before (BusyTime). Last: a cold field, written once a scan.
 	busy atomic.Int64
+
+	memory actorMemory // its last measurement (actormemory.go)
+	born   time.Time   // when it was made (its uptime)
 }
 
 type sysKind uint8
@@ -70,12 +73,14 @@ const (
 	sysStop
 	sysEval
 	sysReplace
+	sysMeasure
 )
 
 type sysTask struct {
-	kind    sysKind
-	eval    *evalTask
-	replace *replaceTask
+	kind     sysKind
+	eval     *evalTask
+	replace  *replaceTask
+	measured chan<- struct{} // sysMeasure: closed when done (may be nil)
 }
 
 // replaceTask makes a new actor from the old one's params, between two of
@@ -499,7 +504,10 @@ func (a *Actor) runSystem(t sysTask) bool {
 		return true
 	case sysReplace:
 		return a.replace(t.replace)
+	case sysMeasure:
+		a.measure(t.measured)
 	case sysEval:
+		a.memory.dirty = true
 		ev, ok := a.beh.(Evaluator)
 		if !ok {
 			t.eval.done <- evalResult{err: fmt.Errorf("%w: %q cannot evaluate code", ErrBadRequest, a.name)}

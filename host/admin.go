@@ -47,11 +47,16 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 				if p.remote != nil && p.remote.Admin(p, m) {
 					return Reply{}, nil
 				}
-				return Reply{"actors", Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.adminName},
-					{Key: "actors", Value: p.ActorValues()}, {Key: "nodes", Value: Array{p.adminName}}}}, nil
+				ad.replyLater(m, func() (string, any) {
+					return "actors", Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.adminName},
+						{Key: "actors", Value: p.ActorValues()}, {Key: "nodes", Value: Array{p.adminName}}}
+				})
+				return Reply{}, nil
 			}
 		}
-		return Reply{"actors", Object{{Key: "scope", Value: "process"}, {Key: "node", Value: p.adminName}, {Key: "actors", Value: p.ActorValues()}}}, nil
+		ad.replyLater(m, func() (string, any) {
+			return "actors", Object{{Key: "scope", Value: "process"}, {Key: "node", Value: p.adminName}, {Key: "actors", Value: p.ActorValues()}}
+		})
 	case "get_actor":
 		name, err := nameField(m.Body, "name")
 		if err != nil {
@@ -64,7 +69,12 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		if act == nil {
 			return Reply{"actor_is_not_found", notFoundBody(m, name)}, nil
 		}
-		return Reply{"actor", act.Info().Value()}, nil
+		ad.replyLater(m, func() (string, any) {
+			ctx, cancel := context.WithTimeout(context.Background(), measureWait)
+			defer cancel()
+			p.MeasureMemory(ctx, []*Actor{act}, 0)
+			return "actor", act.Info().Value()
+		})
 	case "profile_lua":
 		ad.profileLua(m)
 	case "get_go_profile":
@@ -87,7 +97,7 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 		}
 		return Reply{"lines", Object{{Key: "node", Value: p.adminName}, {Key: "lines", Value: p.RecentLines(name, n)}}}, nil
 	case "get_metrics": // this process's counters (metrics.go)
-		return Reply{"metrics", p.MetricsValue()}, nil
+		ad.replyLater(m, func() (string, any) { return "metrics", p.MetricsValue() })
 	case "get_processes":
 		self := p.processValue()
 		if f, ok := p.remote.(interface{ ProcessFields() []Field }); ok { // a child
@@ -262,6 +272,20 @@ func (ad *admin) getClasses(req *Message) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), ad.budget(m))
 		defer cancel()
+		if class := o.String("class"); class != "" {
+			// One class's declared params, for the create form.
+			spec := pkg
+			if v := o.String("version"); v != "" {
+				spec += "==" + v
+			}
+			params, err := p.DeclaredParams(ctx, ClassDesc{RequiresDist: spec, Class: class})
+			if err != nil {
+				fail(err)
+				return
+			}
+			p.Reply(m, "class_params", Object{{Key: "node", Value: p.adminName}, {Key: "package", Value: pkg}, {Key: "class", Value: class}, {Key: "params", Value: params}})
+			return
+		}
 		classes, err := cat.Classes(ctx, pkg, o.String("version"))
 		if err != nil {
 			fail(err)
@@ -299,10 +323,31 @@ func (ad *admin) forwardTo(m *Message, name string) bool {
 	return p.forward(node, fwd) == nil
 }
 
+// measureWait bounds how long a listing waits for its actors'
+// measurements (MeasureMemory): one busy in a long handler is listed with
+// its last figure.
+const measureWait = 200 * time.Millisecond
+
+// replyLater answers req with what answer returns, on a goroutine of its
+// own: a listing that waits for measurements does not hold the admin.
+func (ad *admin) replyLater(req *Message, answer func() (command string, body any)) {
+	m := new(Message)
+	*m = *req
+	go func() {
+		command, body := answer()
+		ad.p.Reply(m, command, body)
+	}()
+}
+
 // ActorValues lists the actors of the process as get_actors shows them,
-// sorted by name.
+// sorted by name, with what each holds measured within the last second
+// (measureWait at most).
 func (p *Process) ActorValues() Array {
-	list := p.Actors()
+	live := p.liveActors()
+	ctx, cancel := context.WithTimeout(context.Background(), measureWait)
+	p.MeasureMemory(ctx, live, memoryFresh)
+	cancel()
+	list := actorInfos(live)
 	actors := make(Array, len(list))
 	for i, info := range list {
 		actors[i] = info.Value()

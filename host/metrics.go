@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -32,6 +33,7 @@ type packageCounts struct {
 	actors           int64 // live only
 	handled, refused uint64
 	mailbox          int64 // live only
+	memory           int64 // live only: what they held when last measured (actormemory.go)
 }
 
 // retire adds an ended instance's counts to the process's totals; each
@@ -66,14 +68,13 @@ var goMetrics = []string{"/memory/classes/heap/objects:bytes", "/gc/cycles/total
 // started (handled and refused summed over live and ended actors, with
 // the admin's), its gauges (actors, messages waiting in mailboxes), the
 // same per package version, and its Go runtime's heap, collections and
-// goroutines. Cost: one pass over the registry.
+// goroutines. Cost: one pass over the registry, and a measurement of what
+// each actor holds that is older than memoryFresh (measureWait at most).
 func (p *Process) MetricsValue() Object {
-	p.mu.RLock()
-	list := make([]*Actor, 0, len(p.actors))
-	for _, a := range p.actors {
-		list = append(list, a)
-	}
-	p.mu.RUnlock()
+	list := p.liveActors()
+	ctx, cancel := context.WithTimeout(context.Background(), measureWait)
+	p.MeasureMemory(ctx, list, memoryFresh)
+	cancel()
 	byPackage := map[packageVersion]*packageCounts{}
 	p.retired.mu.Lock()
 	for k, c := range p.retired.byPackage {
@@ -92,6 +93,9 @@ func (p *Process) MetricsValue() Object {
 		c.handled += a.handled.Load()
 		c.refused += a.refused.Load()
 		c.mailbox += int64(a.MailboxLen())
+		if mem, _, ok := a.MemoryBytes(); ok {
+			c.memory += mem
+		}
 	}
 	keys := make([]packageVersion, 0, len(byPackage))
 	for k, c := range byPackage {
@@ -100,6 +104,7 @@ func (p *Process) MetricsValue() Object {
 		total.handled += c.handled
 		total.refused += c.refused
 		total.mailbox += c.mailbox
+		total.memory += c.memory
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].name != keys[j].name {
@@ -112,7 +117,7 @@ func (p *Process) MetricsValue() Object {
 		c := byPackage[k]
 		packages = append(packages, Object{{Key: "package", Value: k.name}, {Key: "version", Value: k.version},
 			{Key: "actors", Value: c.actors}, {Key: "handled", Value: int64(c.handled)}, {Key: "refused", Value: int64(c.refused)},
-			{Key: "mailbox", Value: c.mailbox}})
+			{Key: "mailbox", Value: c.mailbox}, {Key: "lua_memory_bytes", Value: c.memory}})
 	}
 	asks, timeouts := p.asks.counts()
 	samples := make([]metrics.Sample, len(goMetrics))
@@ -132,6 +137,7 @@ func (p *Process) MetricsValue() Object {
 		{Key: "handled", Value: int64(total.handled + p.admin.handled.Load())},
 		{Key: "refused", Value: int64(total.refused)},
 		{Key: "mailbox", Value: total.mailbox},
+		{Key: "lua_memory_bytes", Value: total.memory},
 		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
 		{Key: "link_pauses", Value: int64(p.linkPauses.Load())},
 		{Key: "asks", Value: int64(asks)},

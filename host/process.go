@@ -216,7 +216,7 @@ func (a *Actor) Print(line string) {
 }
 
 func (p *Process) newActor(name string, class ClassInfo) *Actor {
-	a := &Actor{name: name, proc: p, class: class, done: make(chan struct{})}
+	a := &Actor{name: name, proc: p, class: class, done: make(chan struct{}), born: time.Now()}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.budget.init()
 	return a
@@ -485,7 +485,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 		}
 	}
 	a := p.newActor(name, class.Info())
-	beh, err := class.New(a, params)
+	beh, err := p.makeBehaviour(a, class.New, params)
 	if err != nil {
 		a.cancel()
 		p.endSpawn(name)
@@ -667,11 +667,16 @@ type ActorInfo struct {
 	Handled uint64
 	Refused uint64        // messages refused because the mailbox was full
 	Busy    time.Duration // time spent in its handlers (Actor.BusyTime)
+	Uptime  time.Duration
+	// Memory is what its state held when last measured (actormemory.go),
+	// MemoryAge how long ago; -1: never measured, or not a MemoryMeter.
+	Memory    int64
+	MemoryAge time.Duration
 }
 
 // Value returns the info as a body value.
 func (i ActorInfo) Value() Object {
-	return Object{
+	o := Object{
 		{Key: "name", Value: i.Name},
 		{Key: "node", Value: i.Node},
 		{Key: "class", Value: i.Class.Class},
@@ -682,22 +687,30 @@ func (i ActorInfo) Value() Object {
 		{Key: "handled", Value: int64(i.Handled)},
 		{Key: "refused", Value: int64(i.Refused)},
 		{Key: "busy_ms", Value: i.Busy.Milliseconds()},
+		{Key: "uptime_s", Value: i.Uptime.Truncate(time.Second).Seconds()},
 	}
+	if i.Memory >= 0 {
+		o = append(o, Field{Key: "mem_bytes", Value: i.Memory}, Field{Key: "mem_age_ms", Value: i.MemoryAge.Milliseconds()})
+	}
+	return o
 }
 
 // Info returns the actor's details.
 func (a *Actor) Info() ActorInfo {
-	return ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused(), Busy: a.BusyTime()}
+	i := ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused(),
+		Busy: a.BusyTime(), Uptime: time.Since(a.born), Memory: -1}
+	if mem, at, ok := a.MemoryBytes(); ok {
+		i.Memory, i.MemoryAge = mem, time.Since(at)
+	}
+	return i
 }
 
 // Actors lists the actors of the process, sorted by name, the admin excluded.
 func (p *Process) Actors() []ActorInfo {
-	p.mu.RLock()
-	list := make([]*Actor, 0, len(p.actors))
-	for _, a := range p.actors {
-		list = append(list, a)
-	}
-	p.mu.RUnlock()
+	return actorInfos(p.liveActors())
+}
+
+func actorInfos(list []*Actor) []ActorInfo {
 	infos := make([]ActorInfo, len(list))
 	for i, a := range list {
 		infos[i] = a.Info()
@@ -889,7 +902,7 @@ func (p *Process) Recreate(ctx context.Context, name string, class Class) error 
 		}); ok {
 			newBeh = c.NewCarrying // the new version may declare other params
 		}
-		beh, err := newBeh(next, params)
+		beh, err := p.makeBehaviour(next, newBeh, params)
 		if err != nil {
 			next.cancel()
 			return nil, fmt.Errorf("make the new %q: %w", name, err)

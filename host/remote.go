@@ -235,7 +235,7 @@ func (p *Process) AdoptMove(name string, class Class, params Object, queue []Mes
 	}); ok {
 		newBeh = c.NewCarrying
 	}
-	beh, err := newBeh(a, params)
+	beh, err := p.makeBehaviour(a, newBeh, params)
 	if err != nil {
 		a.cancel()
 		return err

@@ -56,8 +56,11 @@ var (
 	descPkgHandled  = desc("peacepie_package_messages_handled_total", "Messages handled by actors of a package version in the process.", "package", "version")
 	descPkgRefused  = desc("peacepie_package_messages_refused_total", "Messages refused by full mailboxes of a package version's actors.", "package", "version")
 	descPkgMailbox  = desc("peacepie_package_mailbox_messages", "Messages waiting in the mailboxes of a package version's actors.", "package", "version")
+	descLuaMemory   = desc("peacepie_lua_memory_bytes", "What the process's Lua actors hold, each as last measured by a walk of its state (at most a second old when it could be measured).")
+	descPkgMemory   = desc("peacepie_package_lua_memory_bytes", "What a package version's Lua actors hold, each as last measured.", "package", "version")
 	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
-		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox}
+		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox,
+		descLuaMemory, descPkgMemory}
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -100,6 +103,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			{descHandled, prometheus.CounterValue, "handled"},
 			{descRefused, prometheus.CounterValue, "refused"},
 			{descMailbox, prometheus.GaugeValue, "mailbox"},
+			{descLuaMemory, prometheus.GaugeValue, "lua_memory_bytes"},
 			{descLate, prometheus.CounterValue, "late_replies"},
 			{descPauses, prometheus.CounterValue, "link_pauses"},
 			{descAsks, prometheus.CounterValue, "asks"},
@@ -135,6 +139,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descPkgHandled, prometheus.CounterValue, pnum("handled"), node, name, version)
 			ch <- prometheus.MustNewConstMetric(descPkgRefused, prometheus.CounterValue, pnum("refused"), node, name, version)
 			ch <- prometheus.MustNewConstMetric(descPkgMailbox, prometheus.GaugeValue, pnum("mailbox"), node, name, version)
+			ch <- prometheus.MustNewConstMetric(descPkgMemory, prometheus.GaugeValue, pnum("lua_memory_bytes"), node, name, version)
 		}
 	}
 }

@@ -24,7 +24,11 @@ func TestConsoleCreateForm(t *testing.T) {
 	b.fill("create-package", "peacepie_example")
 	b.eval(`(() => { document.querySelector("#create-package").dispatchEvent(new Event("change")); return ""; })()`)
 	b.waitFor("the package's classes", 10*time.Second, `[...document.querySelectorAll("#create-classes option")].some((o) => o.value === "IteratingHelloWorld")`)
-	b.fill("create-class", "IteratingHelloWorld", "create-name", "made_in_form", "create-params", `{"period": 7`)
+	b.fill("create-class", "IteratingHelloWorld")
+	b.eval(`(() => { document.querySelector("#create-class").dispatchEvent(new Event("change")); return ""; })()`)
+	b.waitFor("the class's declared defaults in the params", 10*time.Second,
+		`(() => { try { const p = JSON.parse(document.querySelector("#create-params").value); return p.period === 1 && p.index === 0 && p.is_ticking === false; } catch (e) { return false; } })()`)
+	b.fill("create-name", "made_in_form", "create-params", `{"period": 7`)
 	b.click("#create-run")
 	b.waitFor("the bad params refused", 5*time.Second, jsText("#create-status")+`.includes("not valid JSON")`)
 	b.fill("create-params", `{"period": 7}`)

@@ -366,8 +366,9 @@ func TestConsoleWalkthrough(t *testing.T) {
 	b.click(`#breadcrumb a[href="#/process/` + admin + `"]`)
 	b.waitFor("hello_world on the process page", 10*time.Second, jsHas(row("#actors", "hello_world")))
 	cells := b.eval(fmt.Sprintf(`[...document.querySelector(%s).cells].map((c) => c.textContent.trim()).join("|")`, js(row("#actors", "hello_world"))))
-	if parts := strings.Split(cells, "|"); len(parts) != 6 || parts[1] != "HelloWorld" || !strings.HasPrefix(parts[2], "peacepie_example@") || parts[3] != "0" || parts[5] != "0" {
-		t.Errorf("hello_world's row is %q, want name|HelloWorld|peacepie_example@VERSION|mailbox 0|handled|refused 0", cells)
+	if parts := strings.Split(cells, "|"); len(parts) != 7 || parts[1] != "HelloWorld" || !strings.HasPrefix(parts[2], "peacepie_example@") ||
+		!strings.HasSuffix(parts[3], " KiB") || parts[4] != "0" || parts[6] != "0" {
+		t.Errorf("hello_world's row is %q, want name|HelloWorld|peacepie_example@VERSION|memory N KiB|mailbox 0|handled|refused 0", cells)
 	}
 
 	// Live updates with the process page open: actors made and removed

@@ -102,6 +102,10 @@ func TestMetrics(t *testing.T) {
 		{"peacepie_messages_handled_total", map[string]string{"process": node}, 5, 1e9},
 		{"peacepie_package_messages_handled_total", map[string]string{"process": node, "package": "peacepie_std"}, 5, 1e9},
 		{"peacepie_package_actors", map[string]string{"process": admin, "package": "peacepie_std"}, 2, 2}, // in_main and pump
+		// What the Lua states of in_main and pump hold (an idle actor: some KiB each).
+		{"peacepie_lua_memory_bytes", map[string]string{"process": admin}, 2 << 10, 64 << 20},
+		{"peacepie_package_lua_memory_bytes", map[string]string{"process": admin, "package": "peacepie_std"}, 2 << 10, 64 << 20},
+		{"peacepie_lua_memory_bytes", map[string]string{"process": node}, 0, 0}, // in_child is gone
 		{"peacepie_goroutines", map[string]string{"process": node}, 1, 1e9},
 		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
 		{"peacepie_resident_memory_bytes", map[string]string{"process": node}, 1 << 20, 1e12},

@@ -56,12 +56,14 @@ local function spin_here(n)
   return x
 end
 function Spinner:work(body) for _ = 1, body.n do spin_here(1000) end end
+function Spinner:keep(body) self.kept = {} for i = 1, body.n do self.kept[i] = i end end
 return Spinner
 `
 
 // startWithSpinner runs a system whose repo list has a development
 // package "spinner": its class Spinner's handler work {n} spins in the
-// Lua function spin_here (spinner.lua:2) n times.
+// Lua function spin_here (spinner.lua:2) n times, and keep {n} keeps a
+// table of n numbers.
 func startWithSpinner(t *testing.T) *instance {
 	t.Helper()
 	pkg := t.TempDir()

@@ -239,14 +239,26 @@ async function systemView() {
   });
 }
 
+// bytes shows a size in KiB below a MiB, in MiB above.
+function bytes(n) {
+  return n < 1048576 ? (n / 1024).toFixed(1) + " KiB" : (n / 1048576).toFixed(1) + " MiB";
+}
+
+// uptime shows seconds as "3 d 4 h", "2 h 5 min", "4 min 2 s" or "9 s".
+function uptime(s) {
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60, sec = Math.floor(s % 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : m ? `${m} min ${sec} s` : `${sec} s`;
+}
+
 // topView lists the busiest actors of the system, every 2 s: messages per
 // second (from the change of their handled counts between two polls of
-// get_actors {"all": true}), mailbox, handled and refused; a column's
-// header sorts by it. The first 100 are shown.
+// get_actors {"all": true}), busy % (CPU), memory (what each Lua state
+// holds, measured), mailbox, handled and refused; a column's header sorts
+// by it. The first 100 are shown.
 async function topView() {
   crumbs([["system", "#/"], ["top", null]]);
   const seq = renderSeq;
-  const cols = [["rate", "msgs/s"], ["busy", "busy %"], ["mailbox", "mailbox"], ["handled", "handled"], ["refused", "refused"]];
+  const cols = [["rate", "msgs/s"], ["busy", "busy %"], ["mem_bytes", "memory"], ["mailbox", "mailbox"], ["handled", "handled"], ["refused", "refused"]];
   $("#main").innerHTML = `<h1>Top actors</h1><div class="card"><p class="muted" id="top-note">asking every process…</p>
     <table id="top"><thead><tr><th>name</th><th>process</th><th>package</th>${cols.map(([k, t]) => `<th class="sort num" data-sort="${k}">${t}</th>`).join("")}</tr></thead>
     <tbody></tbody></table></div>`;
@@ -259,7 +271,7 @@ async function topView() {
     $("#top tbody").innerHTML = list.map((x) => `<tr data-name="${esc(x.name)}" data-rate="${x.rate === null ? "" : x.rate.toFixed(1)}">
       <td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td><td><a href="#/process/${encodeURIComponent(x.node)}">${esc(x.node)}</a></td>
       <td>${esc(x.package)}@${esc(x.version)}</td><td class="num rate">${x.rate === null ? "—" : x.rate.toFixed(1)}</td>
-      <td class="num busy">${x.busy === null ? "—" : x.busy.toFixed(0)}</td><td class="num">${x.mailbox}</td><td class="num">${x.handled}</td><td class="num">${x.refused || 0}</td></tr>`).join("");
+      <td class="num busy">${x.busy === null ? "—" : x.busy.toFixed(0)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num">${x.mailbox}</td><td class="num">${x.handled}</td><td class="num">${x.refused || 0}</td></tr>`).join("");
   };
   for (const th of document.querySelectorAll("#top th.sort")) th.onclick = () => { sortKey = th.dataset.sort; draw(); };
   const poll = async () => {
@@ -400,13 +412,13 @@ async function processView(node) {
   main.innerHTML = `<h1>Process ${esc(node)}</h1><p><a href="#/host/${encodeURIComponent(hostName)}">..</a></p>
     <div class="card"><div class="toolbar"><input id="filter" placeholder="filter by name or class">
       <button id="prev">‹</button><span id="page" class="muted"></span><button id="next">›</button></div>
-    <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>mailbox</th><th>handled</th><th>refused</th></tr></thead><tbody></tbody></table></div>
+    <table id="actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>memory</th><th>mailbox</th><th>handled</th><th>refused</th></tr></thead><tbody></tbody></table></div>
     <div class="card" id="create-card"><h2 style="margin-top:0">Create an actor here</h2>
       <div class="row"><div><label for="create-package">Package</label><input id="create-package" list="create-packages" autocomplete="off"><datalist id="create-packages"></datalist></div>
         <div><label for="create-version">Version</label><select id="create-version"></select></div>
         <div><label for="create-class">Class</label><input id="create-class" list="create-classes" autocomplete="off"><datalist id="create-classes"></datalist></div>
         <div><label for="create-name">Name</label><input id="create-name" autocomplete="off"></div></div>
-      <label for="create-params">Params (a JSON object, optional: the class's declared defaults otherwise)</label><textarea id="create-params" style="height:3em"></textarea>
+      <label for="create-params">Params (a JSON object, filled with the class's declared defaults; empty: the defaults)</label><textarea id="create-params" style="height:3em"></textarea>
       <button class="primary" id="create-run">create</button><span id="create-status" class="muted"></span></div>
     <div class="card" id="runtime"><dl><dt>memory (RSS)</dt><dd id="rt-rss">…</dd><dt>Go heap</dt><dd id="rt-heap">…</dd>
       <dt>collections</dt><dd id="rt-gc">…</dd><dt>goroutines</dt><dd id="rt-goroutines">…</dd><dt>OS threads</dt><dd id="rt-threads">…</dd>
@@ -440,7 +452,7 @@ async function processView(node) {
     $("#page").textContent = shown.length ? `${page * PAGE + 1}–${page * PAGE + rows.length} of ${shown.length}` : (f ? "no actor matches" : "no actors");
     $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td></tr>` +
       rows.map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
-        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
+        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
   };
   const load = async () => {
     const a = await ask(node, "get_actors");
@@ -522,7 +534,21 @@ async function actorView(name) {
       manageActor(name, d, stale);
       $("#details").innerHTML = `<dl><dt>class</dt><dd>${esc(d.class)}</dd><dt>package</dt><dd>${esc(d.package)}@${esc(d.version)}${d.commit ? "@" + esc(d.commit.slice(0, 12)) : ""}</dd>
         <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd>
-        <dt>busy</dt><dd id="d-busy" title="time in its handlers, estimated from the 20 ms watchdog tick">${(d.busy_ms / 1000).toFixed(1)} s</dd></dl>`;
+        <dt>busy</dt><dd id="d-busy" title="time in its handlers, estimated from the 20 ms watchdog tick">${(d.busy_ms / 1000).toFixed(1)} s</dd>
+        <dt>memory</dt><dd id="d-mem" title="what its Lua state reaches, measured by a walk between its messages">${d.mem_bytes === undefined ? "—" : bytes(d.mem_bytes)}</dd>
+        <dt>uptime</dt><dd id="d-uptime">${uptime(d.uptime_s)}</dd></dl>`;
+      // Busy time, memory and uptime change without an event: asked again every 5 s.
+      const refresh = async () => {
+        await new Promise((r) => setTimeout(r, 5000));
+        if (stale()) return;
+        const again = await ask(head, "get_actor", { name });
+        if (stale() || again.command !== "actor") return;
+        $("#d-busy").textContent = (again.body.busy_ms / 1000).toFixed(1) + " s";
+        $("#d-mem").textContent = again.body.mem_bytes === undefined ? "—" : bytes(again.body.mem_bytes);
+        $("#d-uptime").textContent = uptime(again.body.uptime_s);
+        refresh();
+      };
+      refresh();
     } else {
       $("#details").innerHTML = `<span class="error">${esc(a.command)}: this actor does not exist (any more)</span>`;
     }
@@ -626,10 +652,25 @@ async function createForm(node, stale) {
     if (stale() || $("#create-package").value.trim() !== name) return;
     if (c.command !== "classes") { $("#create-status").innerHTML = `<span class="error">${esc(c.command)}: ${esc((c.body && c.body.message) || "")}</span>`; return; }
     $("#create-classes").innerHTML = c.body.classes.map((x) => `<option value="${esc(x)}"></option>`).join("");
-    if (c.body.classes.length === 1) $("#create-class").value = c.body.classes[0];
+    if (c.body.classes.length === 1) { $("#create-class").value = c.body.classes[0]; loadParams(); }
+  };
+  // The class's declared defaults fill the params, unless the operator
+  // has written something else there.
+  let prefilled = "";
+  const loadParams = async () => {
+    const name = $("#create-package").value.trim(), version = $("#create-version").value, cls = $("#create-class").value.trim();
+    if (!byName.has(name) || !cls) return;
+    const c = await ask(node, "get_classes", { package: name, version, class: cls }, 60);
+    if (stale() || $("#create-class").value.trim() !== cls) return;
+    const box = $("#create-params");
+    if (c.command !== "class_params") { $("#create-status").innerHTML = `<span class="error">${esc(c.command)}: ${esc((c.body && c.body.message) || "")}</span>`; return; }
+    if (box.value.trim() !== "" && box.value !== prefilled) return;
+    prefilled = Object.keys(c.body.params).length ? JSON.stringify(c.body.params, null, 1).replace(/\n\s*/g, " ") : "";
+    box.value = prefilled;
   };
   $("#create-package").onchange = loadClasses;
   $("#create-version").onchange = loadClasses;
+  $("#create-class").onchange = loadParams;
   $("#create-run").onclick = async () => {
     const status = $("#create-status");
     const pkg = $("#create-package").value.trim(), version = $("#create-version").value, cls = $("#create-class").value.trim(), name = $("#create-name").value.trim();
