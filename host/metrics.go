@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Counters for metrics (get_metrics; web's /metrics turns them into
@@ -131,6 +133,12 @@ func (p *Process) MetricsValue() Object {
 		}
 		return 0
 	}
+	var gc debug.GCStats
+	debug.ReadGCStats(&gc)
+	var lastPause time.Duration
+	if len(gc.Pause) > 0 {
+		lastPause = gc.Pause[0]
+	}
 	return Object{
 		{Key: "node", Value: p.adminName},
 		{Key: "actors", Value: total.actors},
@@ -147,6 +155,8 @@ func (p *Process) MetricsValue() Object {
 		{Key: "packages", Value: packages},
 		{Key: "go_heap_bytes", Value: value(0)},
 		{Key: "go_gc_cycles", Value: value(1)},
+		{Key: "go_gc_pause_ns", Value: int64(gc.PauseTotal)},
+		{Key: "go_gc_last_pause_ns", Value: int64(lastPause)},
 		{Key: "goroutines", Value: value(2)},
 		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},
 		{Key: "os_threads", Value: int64(pprof.Lookup("threadcreate").Count())},

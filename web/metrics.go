@@ -47,6 +47,7 @@ var (
 	descMovesOut    = desc("peacepie_moves_out_pending", "Actors moved out of the process whose moves are not done yet.")
 	descHeap        = desc("peacepie_go_heap_bytes", "Bytes of live and not yet swept objects on the process's Go heap.")
 	descGC          = desc("peacepie_go_gc_cycles_total", "Go garbage collections the process has run.")
+	descGCPause     = desc("peacepie_go_gc_pause_seconds_total", "Time the process's Go collections stopped the world.")
 	descGoroutines  = desc("peacepie_goroutines", "Goroutines of the process.")
 	descThreads     = desc("peacepie_os_threads", "OS threads the process's Go runtime has made.")
 	descRSS         = desc("peacepie_resident_memory_bytes", "The process's resident set size (Linux).")
@@ -60,7 +61,7 @@ var (
 	descPkgMemory   = desc("peacepie_package_lua_memory_bytes", "What a package version's Lua actors hold, each as last measured.", "package", "version")
 	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
 		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox,
-		descLuaMemory, descPkgMemory}
+		descLuaMemory, descPkgMemory, descGCPause}
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -118,6 +119,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		} {
 			ch <- prometheus.MustNewConstMetric(m.d, m.t, num(m.key), node)
 		}
+		ch <- prometheus.MustNewConstMetric(descGCPause, prometheus.CounterValue, num("go_gc_pause_ns")/1e9, node)
 		links, _ := o.Get("links")
 		linkList, _ := links.(host.Array)
 		for _, v := range linkList {

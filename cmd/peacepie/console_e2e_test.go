@@ -704,7 +704,8 @@ func TestConsoleChildLive(t *testing.T) {
 	b.do("open the child's page", 15*time.Second, chromedp.Navigate(in.url+"#/process/"+node))
 	b.waitFor("child_iterating on the child's page", 10*time.Second, jsHas(row("#actors", "child_iterating")))
 	b.waitFor("the child's runtime figures", 10*time.Second,
-		jsText("#rt-rss")+`.endsWith(" MiB") && `+jsText("#rt-heap")+`.endsWith(" MiB") && Number(`+jsText("#rt-goroutines")+`) > 0`)
+		jsText("#rt-rss")+`.endsWith(" MiB") && `+jsText("#rt-heap")+`.endsWith(" MiB") && Number(`+jsText("#rt-goroutines")+`) > 0 && `+
+			jsText("#rt-gc-pause")+`.includes(" ms in all, the last ")`)
 	b.waitFor("the child's chart with a rate", 15*time.Second,
 		`(() => { const c = document.querySelector("#chart"); return c && c.dataset.rate !== "" && c.dataset.rate !== undefined && !isNaN(Number(c.dataset.rate)) && Number(c.dataset.samples) >= 1; })()`)
 	first := b.eval(`document.querySelector("#chart").dataset.samples`)

@@ -108,6 +108,7 @@ func TestMetrics(t *testing.T) {
 		{"peacepie_lua_memory_bytes", map[string]string{"process": node}, 0, 0}, // in_child is gone
 		{"peacepie_goroutines", map[string]string{"process": node}, 1, 1e9},
 		{"peacepie_go_heap_bytes", map[string]string{"process": node}, 1, 1e12},
+		{"peacepie_go_gc_pause_seconds_total", map[string]string{"process": node}, 0, 60},
 		{"peacepie_resident_memory_bytes", map[string]string{"process": node}, 1 << 20, 1e12},
 		{"peacepie_os_threads", map[string]string{"process": node}, 1, 1e6},
 		{"peacepie_asks_total", map[string]string{"process": admin}, 6, 1e9},

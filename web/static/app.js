@@ -421,7 +421,7 @@ async function processView(node) {
       <label for="create-params">Params (a JSON object, filled with the class's declared defaults; empty: the defaults)</label><textarea id="create-params" style="height:3em"></textarea>
       <button class="primary" id="create-run">create</button><span id="create-status" class="muted"></span></div>
     <div class="card" id="runtime"><dl><dt>memory (RSS)</dt><dd id="rt-rss">…</dd><dt>Go heap</dt><dd id="rt-heap">…</dd>
-      <dt>collections</dt><dd id="rt-gc">…</dd><dt>goroutines</dt><dd id="rt-goroutines">…</dd><dt>OS threads</dt><dd id="rt-threads">…</dd>
+      <dt>collections</dt><dd id="rt-gc">…</dd><dt>GC pauses</dt><dd id="rt-gc-pause" title="the time its Go collections stopped the world, in all and the last one">…</dd><dt>goroutines</dt><dd id="rt-goroutines">…</dd><dt>OS threads</dt><dd id="rt-threads">…</dd>
       <dt>late replies</dt><dd id="rt-late">…</dd></dl></div>
     <div class="row"><div><h2>Messages per second</h2><canvas id="chart"></canvas></div>
     <div><h2>Printed lines and log</h2><div class="lines" id="lines"></div></div></div>`;
@@ -436,6 +436,7 @@ async function processView(node) {
       $("#rt-rss").textContent = b.rss_bytes ? mib(b.rss_bytes) : "—";
       $("#rt-heap").textContent = mib(b.go_heap_bytes);
       $("#rt-gc").textContent = b.go_gc_cycles;
+      $("#rt-gc-pause").textContent = `${(b.go_gc_pause_ns / 1e6).toFixed(1)} ms in all, the last ${(b.go_gc_last_pause_ns / 1e3).toFixed(0)} µs`;
       $("#rt-goroutines").textContent = b.goroutines;
       $("#rt-threads").textContent = b.os_threads + " (Go code on " + b.go_threads + ")";
       $("#rt-late").textContent = b.late_replies;
