@@ -197,7 +197,7 @@ func (s *Server) serveHello(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	data, _ := host.MarshalValue(host.Object{{Key: "node", Value: s.cfg.Gateway.HeadAdmin()}})
+	data, _ := host.MarshalValue(host.Object{{Key: "node", Value: s.cfg.Gateway.HeadAdmin()}, {Key: "self", Value: s.cfg.Gateway.AdminName()}})
 	w.Write(data)
 }
 

@@ -33,7 +33,7 @@ function tokenPage(reason) {
 
 // ---- connection ----------------------------------------------------------
 
-let ws = null, head = "", nextID = 1;
+let ws = null, head = "", self = "", nextID = 1; // self: the admin of the process that serves this console
 const pending = new Map();   // id → resolve
 const watchers = new Map();  // id → onEvent
 
@@ -214,6 +214,8 @@ async function systemView() {
     <h2>Actors of the system</h2><div class="card"><p><a id="top-link" href="#/top">the busiest actors (top)</a> · <a id="picture-link" href="#/picture">a picture of the system</a></p><table id="all-actors"><thead><tr><th>name</th><th>class</th><th>package</th><th>process</th></tr></thead><tbody></tbody></table>
     <div class="muted" id="all-actors-note"></div></div>`;
   const chart = rateChart($("#chart"));
+  // The chart is this host's head's: it starts with its last minutes.
+  ask(self, "get_history").then((past) => { if (seq === renderSeq && past.command === "history") chart.seed(past.body.points); });
   // Every actor of every process (get_actors {"all": true}); the first 200.
   const loadAll = async () => {
     const l = await ask(head, "get_actors", { all: true });
@@ -841,7 +843,9 @@ function refused() {
   if (!r) { setConn(false, "unreachable"); $("#main").innerHTML = '<div class="card error">The system does not answer.</div>'; return; }
   if (r.status === 401) { refused(); return; }
   if (!r.ok) { setConn(false, "error"); $("#main").innerHTML = `<div class="card error">The system answered HTTP ${r.status}.</div>`; return; }
-  head = (await r.json()).node;
+  const h = await r.json();
+  head = h.node;
+  self = h.self;
   if (!location.hash) history.replaceState(null, "", "#/");
   connect();
 })();
