@@ -35,4 +35,7 @@ var (
 	// ErrMailboxFull: the recipient's mailbox holds Config.MailboxLimit
 	// messages; the message was not queued.
 	ErrMailboxFull = errors.New("mailbox is full")
+	// ErrBusy: what was asked for is taken by an earlier request until it
+	// ends (a Lua profile of the same actor).
+	ErrBusy = errors.New("busy")
 )

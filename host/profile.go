@@ -21,10 +21,12 @@ import (
 // Sampler is implemented by behaviours whose running code can be sampled
 // (luart's actors). StartSampling and StopSampling may be called from any
 // goroutine; RequestSample too: the stack is added to the profile on the
-// actor's goroutine, at the next instruction it runs.
+// actor's goroutine, at the next instruction it runs. An actor is sampled
+// into one profile at a time: StartSampling reports false while another
+// one samples it, and StopSampling(p) ends p's only.
 type Sampler interface {
-	StartSampling(p *Profile)
-	StopSampling()
+	StartSampling(p *Profile) bool
+	StopSampling(p *Profile)
 	RequestSample()
 }
 
@@ -123,18 +125,25 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 	prof := &Profile{}
 	samplers := make([]Sampler, 0, len(chosen))
 	actors := make([]*Actor, 0, len(chosen))
+	taken := 0 // actors another profile samples
 	for _, a := range chosen {
 		if s, ok := a.beh.(Sampler); ok {
-			s.StartSampling(prof)
+			if !s.StartSampling(prof) {
+				taken++
+				continue
+			}
 			samplers, actors = append(samplers, s), append(actors, a)
 		}
 	}
 	defer func() {
 		for _, s := range samplers {
-			s.StopSampling()
+			s.StopSampling(prof)
 		}
 	}()
 	if len(samplers) == 0 {
+		if taken > 0 {
+			return nil, 0, fmt.Errorf("%w: another profile samples %s until it ends (one profile at a time per actor)", ErrBusy, what(name, pkg))
+		}
 		return prof, 0, nil
 	}
 	t := time.NewTicker(interval)
@@ -157,4 +166,11 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 			return prof, len(samplers), fmt.Errorf("the process is shutting down")
 		}
 	}
+}
+
+func what(name, pkg string) string {
+	if name != "" {
+		return fmt.Sprintf("%q", name)
+	}
+	return fmt.Sprintf("the actors of package %q", pkg)
 }

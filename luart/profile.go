@@ -19,10 +19,10 @@ import (
 const maxSampleFrames = 64
 
 // StartSampling implements host.Sampler.
-func (b *actor) StartSampling(p *host.Profile) { b.profile.Store(p) }
+func (b *actor) StartSampling(p *host.Profile) bool { return b.profile.CompareAndSwap(nil, p) }
 
 // StopSampling implements host.Sampler.
-func (b *actor) StopSampling() { b.profile.Store(nil) }
+func (b *actor) StopSampling(p *host.Profile) { b.profile.CompareAndSwap(p, nil) }
 
 // RequestSample implements host.Sampler.
 func (b *actor) RequestSample() {

@@ -66,6 +66,35 @@ func TestProfileLua(t *testing.T) {
 			t.Errorf("%s: %v samples in 0.5 s at 1 ms, want at least 20", req, n)
 		}
 	}
+	// One profile at a time per actor: of two at once, one is refused and
+	// the other is not cut short by it. (Each tries again if they did not
+	// overlap: the machine may be slow.)
+	overlapped := false
+	for try := 0; try < 5 && !overlapped; try++ {
+		answers := make(chan host.Message, 2)
+		for range 2 {
+			go func() { answers <- p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, `{"actor": "s", "seconds": 1}`)) }()
+		}
+		a, b := <-answers, <-answers
+		if a.Command == "error" {
+			a, b = b, a
+		}
+		if b.Command != "error" {
+			continue
+		}
+		overlapped = true
+		if o, _ := b.Body.(host.Object); !strings.Contains(o.String("message"), "another profile samples") {
+			t.Errorf("the refused profile: %v", b.Body)
+		}
+		if a.Command != "lua_profile" {
+			t.Errorf("both profiles failed: %v; %v", a.Body, b.Body)
+		} else if n, _ := a.Body.(host.Object).Get("samples"); n.(int64) < 40 {
+			t.Errorf("the profile has %v samples in 1 s at 1 ms, want at least 40: the refused one cut it short", n)
+		}
+	}
+	if !overlapped {
+		t.Errorf("two profiles of one actor at once never overlapped in 5 tries")
+	}
 	for req, want := range map[string]string{
 		`{"actor": "s", "package": "spinpkg"}`: "not both",
 		`{"actor": "s", "seconds": 600}`:       "at most 60",
