@@ -21,6 +21,7 @@ import (
 type gateway struct{ web.Gateway }
 
 func (gateway) HeadAdmin() string { return "first.main.admin" }
+func (gateway) AdminName() string { return "first.main.admin" }
 
 // serve starts the console on a loopback port with cfg, as peacepie run
 // does (HTTPServer on Listener), and returns its address.
