@@ -453,14 +453,28 @@ async function processView(node) {
     page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
     const rows = shown.slice(page * PAGE, page * PAGE + PAGE);
     $("#page").textContent = shown.length ? `${page * PAGE + 1}–${page * PAGE + rows.length} of ${shown.length}` : (f ? "no actor matches" : "no actors");
-    $("#actors tbody").innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td></tr>` +
-      rows.map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
+    // The same rows: their figures change in place (a row drawn anew
+    // under the pointer between press and release loses the click).
+    const body = $("#actors tbody"), key = rows.map((x) => `${x.name} ${x.class} ${x.package}@${x.version}`).join("\n");
+    if (body.dataset.key === key) {
+      for (const tr of body.querySelectorAll("tr[data-i]")) {
+        const x = rows[Number(tr.dataset.i)];
+        tr.querySelector(".mem").textContent = x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes);
+        tr.querySelector(".mailbox").textContent = x.mailbox;
+        tr.querySelector(".handled").textContent = x.handled;
+        tr.querySelector(".refused").textContent = x.refused || 0;
+      }
+      return;
+    }
+    body.dataset.key = key;
+    body.innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td><td></td></tr>` +
+      rows.map((x, i) => `<tr data-name="${esc(x.name)}" data-i="${i}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
         <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
   };
   const load = async () => {
     const a = await ask(node, "get_actors");
     if (stale()) return;
-    if (a.command !== "actors") { showFailure($("#actors tbody"), a); return; }
+    if (a.command !== "actors") { $("#actors tbody").dataset.key = ""; showFailure($("#actors tbody"), a); return; }
     actors = a.body.actors;
     draw();
   };
