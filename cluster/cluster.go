@@ -156,6 +156,10 @@ type Head struct {
 	unrouting  map[string]*unrouteWait       // moves waiting for the direct routes to their actor to end
 	unrouteSeq int64                         // numbers the waits (unrouteWait.id)
 	deadNames  deadNames                     // root: names whose process died lately, and why
+	// reserving: root: new names whose reservation the directory's group
+	// is committing (reserve), and for which node; the mirror leaves them
+	// alone meanwhile.
+	reserving map[string]string
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -210,7 +214,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, refusals: ratelog.New(cfg.Logger, 10, 256), children: map[string]*child{}, dir: map[string]string{},
-		waiting: map[string]chan *link.Conn{}, records: map[string]*record{}, restarts: map[string]restartState{}, pending: map[string]bool{},
+		waiting: map[string]chan *link.Conn{}, records: map[string]*record{}, reserving: map[string]string{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}, directAddr: map[string]string{}, routes: map[string]map[string]bool{}, unrouting: map[string]*unrouteWait{}}
@@ -750,6 +754,9 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if taken && n != node {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, n)
 	}
+	if at, ok := h.reserving[name]; ok && at != node {
+		return fmt.Errorf("%w: %q is being made in %s", host.ErrNameTaken, name, at)
+	}
 	if !taken {
 		if err := h.writesRefused(); err != nil {
 			return fmt.Errorf("reserve %q: %w", name, err)
@@ -758,7 +765,18 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
 	}
-	h.dirChanged(name)
+	committed := false
+	if !taken && h.proc.Lookup(name) == nil {
+		// A new name: the directory's group gives it, so that two roots
+		// (one cut off, one that took over) can never both give it.
+		var err error
+		if committed, err = h.commitReservationLocked(name, node, rec); err != nil {
+			return err
+		}
+	}
+	if !committed { // committed: the group has it as the map will, nothing to mirror
+		h.dirChanged(name)
+	}
 	h.deadNames.forget(name)
 	if rec != nil {
 		h.records[name] = rec

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peacepie/peacepie/cluster/raftdir"
@@ -74,6 +75,7 @@ type replication struct {
 // to it.
 type raftPeer struct {
 	queue    chan []byte
+	live     atomic.Pointer[link.Conn] // the link sendTo writes on, while it is up
 	dialed   *link.Conn // under replication.mu
 	accepted *link.Conn // under replication.mu
 }
@@ -217,6 +219,11 @@ func (r *replication) leaderChanged(leader uint64) {
 // Send implements raftdir.Transport.
 func (r *replication) Send(to uint64, data []byte) error {
 	p := r.peer(to)
+	// On the live link at once when nothing waits in the queue (a link's
+	// send never blocks): no hand-off to the sender, a commit sooner.
+	if c := p.live.Load(); c != nil && len(p.queue) == 0 && c.Send(data) == nil {
+		return nil
+	}
 	select {
 	case p.queue <- data:
 	default: // full: dropped (Raft resends)
@@ -250,7 +257,8 @@ func (r *replication) sendTo(id uint64, p *raftPeer) {
 		if c == nil {
 			return
 		}
-		for c != nil {
+		p.live.Store(c)
+		for live := c; c != nil; {
 			select {
 			case data := <-p.queue:
 				if c.Send(data) != nil {
@@ -259,7 +267,11 @@ func (r *replication) sendTo(id uint64, p *raftPeer) {
 			case <-c.Done():
 				c = nil
 			case <-r.stop:
+				p.live.CompareAndSwap(live, nil)
 				return
+			}
+			if c == nil {
+				p.live.CompareAndSwap(live, nil)
 			}
 		}
 	}
@@ -679,7 +691,8 @@ func (r *replication) mirrorOnce(h *Head) bool {
 	}
 	ok := true
 	for name := range dirty {
-		want, wanted := h.entryFor(name)
+		// The group's entry first, then the root's: a new name the group
+		// has committed is in the root's directory, or still reserving.
 		var had raftdir.Entry
 		var found bool
 		if full {
@@ -687,8 +700,11 @@ func (r *replication) mirrorOnce(h *Head) bool {
 		} else {
 			had, found = r.rep.Entry(name)
 		}
+		want, wanted, reserving := h.entryFor(name)
 		var c raftdir.Command
 		switch {
+		case reserving:
+			continue // reserve writes it, and marks it changed when it is done
 		case !wanted && found:
 			c = raftdir.Command{Op: raftdir.OpRelease, Name: name, Node: had.Node}
 		case !wanted:
@@ -713,29 +729,103 @@ func (r *replication) mirrorOnce(h *Head) bool {
 
 // entryFor is name's entry as the root's directory has it: its node (the
 // root's own process when the name is recorded but not in h.dir), with
-// its class and last known params when recorded.
-func (h *Head) entryFor(name string) (raftdir.Entry, bool) {
+// its class and last known params when recorded; reserving reports a new
+// name the group is committing (reserve).
+func (h *Head) entryFor(name string) (e raftdir.Entry, wanted, reserving bool) {
 	h.mu.Lock()
 	node, rec := h.dir[name], h.records[name]
+	_, reserving = h.reserving[name]
 	var class host.ClassDesc
 	var params host.Object
 	if rec != nil {
 		class, params = rec.class, rec.params
 	}
 	h.mu.Unlock()
+	if reserving {
+		return raftdir.Entry{}, false, true
+	}
 	if node == "" && rec == nil {
-		return raftdir.Entry{}, false
+		return raftdir.Entry{}, false, false
 	}
 	if node == "" {
 		node = h.proc.AdminName()
 	}
+	return entryOf(node, class, params, rec != nil), true, false
+}
+
+// entryOf is the group's entry of an actor in node, with its class and
+// params when known.
+func entryOf(node string, class host.ClassDesc, params host.Object, known bool) raftdir.Entry {
 	e := raftdir.Entry{Node: node}
-	if rec != nil {
+	if known {
 		e.Class, _ = host.MarshalValue(class.Value())
 		if params == nil {
 			params = host.Object{}
 		}
 		e.Params, _ = host.MarshalValue(params)
 	}
-	return e, true
+	return e
+}
+
+// reserveCommitTimeout bounds the wait for the group to commit a new
+// name (a root in touch with a majority commits in a round trip).
+const reserveCommitTimeout = 3 * time.Second
+
+// commitReservationLocked writes the reservation of a new name into the
+// directory's group and waits until it is applied here, with h.mu
+// released meanwhile (the name is in h.reserving, so another node's
+// reservation of it is refused at once and the mirror leaves it alone).
+// The group refuses a name it gives to another node (host.ErrNameTaken),
+// so names stay unique even if two roots overlapped. A system of one
+// host has no group to write to: the mirror copies the name when it has
+// one.
+func (h *Head) commitReservationLocked(name, node string, rec *record) (committed bool, err error) {
+	r := h.repl.Load()
+	if r == nil || len(r.rep.Members()) <= 1 {
+		return false, nil
+	}
+	var e raftdir.Entry
+	if rec != nil {
+		e = entryOf(node, rec.class, rec.params, true)
+	}
+	c := raftdir.Command{Op: raftdir.OpReserve, Name: name, Node: node, Class: e.Class, Params: e.Params}
+	h.reserving[name] = node
+	for try := 0; try < 2; try++ {
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), reserveCommitTimeout)
+		_, err = r.rep.Propose(ctx, c)
+		var stale raftdir.Entry
+		if errors.Is(err, host.ErrNameTaken) && try == 0 {
+			stale, _ = r.rep.Entry(name)
+		}
+		h.mu.Lock()
+		if stale.Node == "" || h.dir[name] != "" || h.moving[name] != nil || h.proc.Lookup(name) != nil {
+			cancel()
+			break
+		}
+		// The group still has the name where the root's directory no
+		// longer does: a release the mirror has not written yet (the
+		// actor was removed, or its process died). Written now, then the
+		// reservation again.
+		h.mu.Unlock()
+		_, rerr := r.rep.Propose(ctx, raftdir.Command{Op: raftdir.OpRelease, Name: name, Node: stale.Node})
+		cancel()
+		h.mu.Lock()
+		if rerr != nil {
+			err = fmt.Errorf("%w (and the group's stale entry in %s could not be released: %v)", err, stale.Node, rerr)
+			break
+		}
+	}
+	if h.reserving[name] == node {
+		delete(h.reserving, name)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, host.ErrNameTaken):
+		return false, err
+	case errors.Is(err, raftdir.ErrNoLeader):
+		return false, fmt.Errorf("reserve %q: %w (new names and moves wait until it can)", name, err)
+	}
+	return false, fmt.Errorf("reserve %q: the directory's group did not commit it: %w", name, err)
 }

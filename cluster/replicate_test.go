@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peacepie/peacepie/cluster"
 	"github.com/peacepie/peacepie/cluster/clustertest"
 	"github.com/peacepie/peacepie/host"
 )
@@ -229,6 +230,54 @@ func TestAMinorityRootRefusesNewNames(t *testing.T) {
 	s.CreateActor(t, s.Main.AdminName(), "after_heal", "peacepie_std", "Echo", "")
 	if r := root.AskFrom(t, root.Main.AdminName(), "after_heal", "echo", nil); r.Command != "echoed" {
 		t.Fatalf("an actor made on the old root after the heal: %s %s", r.Command, describeValue(r.Body))
+	}
+}
+
+// TestOverlappingRootsNeverShareAName: new names are given through the
+// directory's group, so a root cut off from the majority cannot give one
+// even when its lease check is passed (a process paused across it): the
+// cut-off root refuses "split" while the majority's new root gives it,
+// and once healed every replica has it in one place. With the names only
+// mirrored into the group, both roots gave it.
+func TestOverlappingRootsNeverShareAName(t *testing.T) {
+	cluster.IgnoreLease(true)
+	defer cluster.IgnoreLease(false)
+	s := clustertest.Start(t, clustertest.Options{})
+	second := s.Join(t, clustertest.Options{Host: "second"})
+	third := s.Join(t, clustertest.Options{Host: "third"})
+	s.Eventually(t, "three voters", func() bool { return stableVoters(s, second, third) == 3 })
+	s.CreateActor(t, s.Main.AdminName(), "before", "peacepie_std", "Echo", "") // through the group, in touch
+
+	s.Isolate(second, third)
+	var root *clustertest.System
+	s.Eventually(t, "a host of the majority to take over", func() bool {
+		switch {
+		case second.Head.IsRoot():
+			root = second
+		case third.Head.IsRoot():
+			root = third
+		}
+		return root != nil
+	})
+	if !s.Head.IsRoot() {
+		t.Fatal("the cut-off root yielded before the heal")
+	}
+	create := `{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "split"}`
+	r := s.Ask(t, s.Main.AdminName(), "create_actor", clustertest.JSON(t, create))
+	if r.Command == "actor_is_created" {
+		t.Fatal("the cut-off root gave a new name while another root leads the majority")
+	}
+	if d := describeValue(r.Body); !strings.Contains(d, "majority") && !strings.Contains(d, "did not commit") {
+		t.Errorf("the cut-off root's refusal does not say why: %s", d)
+	}
+	root.CreateActor(t, root.Main.AdminName(), "split", "peacepie_std", "Echo", "")
+
+	s.Heal(second, third)
+	want := map[string]string{"before": s.Main.AdminName(), "split": root.Main.AdminName()}
+	for _, h := range []*clustertest.System{s, second, third} {
+		s.Eventually(t, "the replica of "+h.Main.AdminName()+" to agree", func() bool {
+			return maps.Equal(h.Head.Replica().Names(), want)
+		})
 	}
 }
 
