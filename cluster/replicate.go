@@ -76,8 +76,8 @@ type replication struct {
 type raftPeer struct {
 	queue    chan []byte
 	live     atomic.Pointer[link.Conn] // the link sendTo writes on, while it is up
-	dialed   *link.Conn // under replication.mu
-	accepted *link.Conn // under replication.mu
+	dialed   *link.Conn                // under replication.mu
+	accepted *link.Conn                // under replication.mu
 }
 
 // newRaftID returns a random raft ID (never 0).
