@@ -124,18 +124,19 @@ type Head struct {
 	// and to take a message's place on a link (outbox.go): never while a
 	// message is encoded or written, nor while waiting for a process. The
 	// lock order is in docs/architecture.md ("Locks").
-	mu       sync.Mutex
-	children map[string]*child
-	dir      map[string]string // root: actor name → node, for actors of children and other hosts
-	next     int               // the number of the next process_N
-	waiting  map[string]chan *link.Conn
-	gone     []host.Object      // the last processes that ended, for get_processes
-	records  map[string]*record // actor name → what re-creates it (root; its own process's actors too)
-	moving   map[string]*move   // actors on their way between processes
-	moves    int64              // numbers the moves this root has run
-	stopping bool               // the head is shutting down: no restarts
-	restarts map[string]restartState
-	pending  map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
+	mu        sync.Mutex
+	children  map[string]*child
+	dir       map[string]string // root: actor name → node, for actors of children and other hosts
+	next      int               // the number of the next process_N
+	waiting   map[string]chan *link.Conn
+	gone      []host.Object      // the last processes that ended, for get_processes
+	records   map[string]*record // actor name → what re-creates it (root; its own process's actors too)
+	moving    map[string]*move   // actors on their way between processes
+	moves     int64              // numbers the moves this root has run
+	restarted int64              // child processes restarted after they ended by themselves
+	stopping  bool               // the head is shutting down: no restarts
+	restarts  map[string]restartState
+	pending   map[string]bool // children gone that a restart will bring back: they keep their place in MaxProcesses
 
 	rootNode   string                        // the root's admin
 	members    map[string]*member            // root: the other hosts
@@ -382,6 +383,7 @@ func (h *Head) restart(node string) {
 	}
 	st.last = time.Now()
 	h.restarts[node] = st
+	h.restarted++
 	h.mu.Unlock()
 	h.log.Warn("restarting a process", "node", node, "in", st.backoff.String())
 	time.Sleep(st.backoff)

@@ -23,6 +23,14 @@ func (h *Head) MovesRun() int64 {
 	return h.moves
 }
 
+// ProcessRestarts implements what host's metrics ask of a head: how many
+// of its child processes it restarted after they ended by themselves.
+func (h *Head) ProcessRestarts() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.restarted
+}
+
 // LinkStats lists a head's links: to its children, to the other hosts
 // (the root), to the root (another host).
 func (h *Head) LinkStats() host.Array {

@@ -151,6 +151,7 @@ func (p *Process) MetricsValue() Object {
 		{Key: "asks", Value: int64(asks)},
 		{Key: "ask_timeouts", Value: int64(timeouts)},
 		{Key: "moves_run", Value: p.movesRun()},
+		{Key: "process_restarts", Value: p.processRestarts()},
 		{Key: "moves_out", Value: int64(p.MovesOut())},
 		{Key: "packages", Value: packages},
 		{Key: "go_heap_bytes", Value: value(0)},
@@ -170,6 +171,15 @@ func (p *Process) MetricsValue() Object {
 func (p *Process) movesRun() int64 {
 	if m, ok := p.remote.(interface{ MovesRun() int64 }); ok {
 		return m.MovesRun()
+	}
+	return 0
+}
+
+// processRestarts is how many child processes this process restarted as
+// their head (cluster's Head), 0 elsewhere.
+func (p *Process) processRestarts() int64 {
+	if r, ok := p.remote.(interface{ ProcessRestarts() int64 }); ok {
+		return r.ProcessRestarts()
 	}
 	return 0
 }

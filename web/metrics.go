@@ -47,6 +47,7 @@ var (
 	descMovesOut    = desc("peacepie_moves_out_pending", "Actors moved out of the process whose moves are not done yet.")
 	descHeap        = desc("peacepie_go_heap_bytes", "Bytes of live and not yet swept objects on the process's Go heap.")
 	descGC          = desc("peacepie_go_gc_cycles_total", "Go garbage collections the process has run.")
+	descRestarts    = desc("peacepie_process_restarts_total", "Child processes the process restarted, as their head, after they ended by themselves.")
 	descGCPause     = desc("peacepie_go_gc_pause_seconds_total", "Time the process's Go collections stopped the world.")
 	descGoroutines  = desc("peacepie_goroutines", "Goroutines of the process.")
 	descThreads     = desc("peacepie_os_threads", "OS threads the process's Go runtime has made.")
@@ -61,7 +62,7 @@ var (
 	descPkgMemory   = desc("peacepie_package_lua_memory_bytes", "What a package version's Lua actors hold, each as last measured.", "package", "version")
 	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
 		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox,
-		descLuaMemory, descPkgMemory, descGCPause}
+		descLuaMemory, descPkgMemory, descGCPause, descRestarts}
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -110,6 +111,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			{descAsks, prometheus.CounterValue, "asks"},
 			{descAskTimeouts, prometheus.CounterValue, "ask_timeouts"},
 			{descMovesRun, prometheus.CounterValue, "moves_run"},
+			{descRestarts, prometheus.CounterValue, "process_restarts"},
 			{descMovesOut, prometheus.GaugeValue, "moves_out"},
 			{descHeap, prometheus.GaugeValue, "go_heap_bytes"},
 			{descGC, prometheus.CounterValue, "go_gc_cycles"},

@@ -201,7 +201,7 @@ func TestChildKilled(t *testing.T) {
 
 // TestRestartPolicy: with restart = "always", a child killed with kill -9
 // comes back under its name, and its actors are made again with their last
-// known params.
+// known params; /metrics counts the restart.
 func TestRestartPolicy(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -231,6 +231,11 @@ func TestRestartPolicy(t *testing.T) {
 	}
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "it"}`), "actor_is_found"); f.bodyString("node") != node {
 		t.Errorf("the actor came back in %s, want %s", f.bodyString("node"), node)
+	}
+	// /metrics counts the restart.
+	_, families := scrape(t, in, in.token)
+	if n, ok := sample(families, "peacepie_process_restarts_total", map[string]string{"process": admin}); !ok || n != 1 {
+		t.Errorf("peacepie_process_restarts_total of %s: %v (found %v), want 1", admin, n, ok)
 	}
 	// The restarted child is listed once, as running: not also as gone.
 	if a := ws.expect(admin, "get_processes", nil, "processes"); strings.Count(a.String(), `"node":"`+node+`"`) != 1 || strings.Contains(a.String(), `"state":"gone"`) {
