@@ -6,11 +6,13 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// stateOptions keep an idle actor small: a short registry that grows on
-// demand and a call stack that grows and shrinks.
+// stateOptions keep an idle actor small: a short registry (the value
+// stack: 128 slots, the least gopher-lua takes; below it, it uses its
+// default of 5120) that grows on demand, and a call stack that grows and
+// shrinks.
 var stateOptions = lua.Options{
 	CallStackSize:       200,
-	RegistrySize:        256,
+	RegistrySize:        128,
 	RegistryMaxSize:     256 * 1024,
 	RegistryGrowStep:    256,
 	SkipOpenLibs:        true,
