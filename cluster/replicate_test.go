@@ -93,16 +93,7 @@ func TestFailoverToASurvivor(t *testing.T) {
 	})
 
 	s.Crash(t)
-	var root, other *clustertest.System
-	s.Eventually(t, "a survivor to take over as the root", func() bool {
-		switch {
-		case second.Head.IsRoot():
-			root, other = second, third
-		case third.Head.IsRoot():
-			root, other = third, second
-		}
-		return root != nil
-	})
+	root, other := newRoot(t, s, "a survivor to take over as the root", second, third)
 	if second.Head.IsRoot() && third.Head.IsRoot() {
 		t.Fatal("both survivors took over")
 	}
@@ -193,16 +184,7 @@ func TestAMinorityRootRefusesNewNames(t *testing.T) {
 	if r := s.AskFrom(t, s.Main.AdminName(), "kept", "echo", nil); r.Command != "echoed" {
 		t.Fatalf("an actor on the minority side: %s %s", r.Command, describeValue(r.Body))
 	}
-	var root *clustertest.System
-	s.Eventually(t, "a host of the majority to take over", func() bool {
-		switch {
-		case second.Head.IsRoot():
-			root = second
-		case third.Head.IsRoot():
-			root = third
-		}
-		return root != nil
-	})
+	root, _ := newRoot(t, s, "a host of the majority to take over", second, third)
 	root.CreateActor(t, root.Main.AdminName(), "split", "peacepie_std", "Echo", "")
 	if _, ok := s.Head.Replica().Lookup("split"); ok {
 		t.Fatal("the minority's replica took a name it cannot have been told")
@@ -249,16 +231,7 @@ func TestOverlappingRootsNeverShareAName(t *testing.T) {
 	s.CreateActor(t, s.Main.AdminName(), "before", "peacepie_std", "Echo", "") // through the group, in touch
 
 	s.Isolate(second, third)
-	var root *clustertest.System
-	s.Eventually(t, "a host of the majority to take over", func() bool {
-		switch {
-		case second.Head.IsRoot():
-			root = second
-		case third.Head.IsRoot():
-			root = third
-		}
-		return root != nil
-	})
+	root, _ := newRoot(t, s, "a host of the majority to take over", second, third)
 	if !s.Head.IsRoot() {
 		t.Fatal("the cut-off root yielded before the heal")
 	}
@@ -279,6 +252,22 @@ func TestOverlappingRootsNeverShareAName(t *testing.T) {
 			return maps.Equal(h.Head.Replica().Names(), want)
 		})
 	}
+}
+
+// newRoot waits until second or third heads the system, and returns it
+// and the other.
+func newRoot(t *testing.T, s *clustertest.System, what string, second, third *clustertest.System) (root, other *clustertest.System) {
+	t.Helper()
+	s.Eventually(t, what, func() bool {
+		switch {
+		case second.Head.IsRoot():
+			root, other = second, third
+		case third.Head.IsRoot():
+			root, other = third, second
+		}
+		return root != nil
+	})
+	return root, other
 }
 
 // seqLast asks the Sequence name for its state from sys's main process:
