@@ -46,4 +46,8 @@ func TestConsoleTop(t *testing.T) {
 		t.Errorf("an idle Echo's memory in the top view: %q, want some KiB", got)
 	}
 	b.noExceptions("the top view")
+	// A click on a name opens the actor (the rows are drawn anew every
+	// poll, but not while the button is held).
+	b.click(row("#top", "busy") + " a")
+	b.waitFor("busy's page", 10*time.Second, `location.hash === "#/actor/busy" && `+jsText("#details")+`.includes("Echo")`)
 }

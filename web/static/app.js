@@ -267,7 +267,13 @@ async function topView() {
   let sortKey = "rate", rows = [];
   const prev = new Map();
   let prevAt = 0;
+  // The rows are drawn anew each poll (their order changes): not while a
+  // button is held on the table, or the click would be lost.
+  let pressed = false, held = false;
+  $("#top").onpointerdown = () => { pressed = true; };
+  document.onpointerup = () => { pressed = false; if (held && seq === renderSeq) { held = false; setTimeout(draw, 0); } };
   const draw = () => {
+    if (pressed) { held = true; return; }
     for (const th of document.querySelectorAll("#top th.sort")) th.classList.toggle("sorted", th.dataset.sort === sortKey);
     const list = [...rows].sort((a, b) => (b[sortKey] || 0) - (a[sortKey] || 0) || a.name.localeCompare(b.name)).slice(0, 100);
     $("#top tbody").innerHTML = list.map((x) => `<tr data-name="${esc(x.name)}" data-rate="${x.rate === null ? "" : x.rate.toFixed(1)}">
