@@ -54,10 +54,11 @@ bench-pinned: patched
 	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild|HostsChild)(Ask|PingPong)$$|BenchmarkTCPEcho$$' -benchtime 20000x -count=1 ./cmd/peacepie/
 
 # The time from the first host's kill -9 to a create_actor that succeeds on
-# a survivor, five times (the median is reported), and the cost of a
-# directory write among three hosts.
+# a survivor, five times (the median is reported), the cost of a directory
+# write among three hosts, and of a commit of three replicas in one process.
 bench-failover: patched
 	$(GO) test -run '^$$' -bench 'BenchmarkFailover$$|BenchmarkCreateActorAmongHosts' -benchtime 5x -count=1 ./cmd/peacepie/
+	$(GO) test -run '^$$' -bench 'BenchmarkPropose$$' -count=1 ./cluster/raftdir/
 
 clean:
 	rm -rf bin
