@@ -29,7 +29,7 @@ type memNet struct {
 
 var errUnreachable = errors.New("unreachable")
 
-func newMemNet(t *testing.T) *memNet {
+func newMemNet(t testing.TB) *memNet {
 	n := &memNet{reps: map[uint64]*raftdir.Replica{}, cut: map[[2]uint64]bool{}, queues: map[[2]uint64]chan []byte{}}
 	t.Cleanup(n.close)
 	return n
@@ -89,7 +89,7 @@ func (n *memNet) close() {
 
 // start starts a replica of id on host name (peers: a new group; nil:
 // joins).
-func (n *memNet) start(t *testing.T, id uint64, hostName string, peers map[uint64]string, snapshotEvery uint64) *raftdir.Replica {
+func (n *memNet) start(t testing.TB, id uint64, hostName string, peers map[uint64]string, snapshotEvery uint64) *raftdir.Replica {
 	t.Helper()
 	r, err := raftdir.Start(raftdir.Config{ID: id, Host: hostName, Peers: peers, Transport: memTransport{n, id},
 		Tick: 20 * time.Millisecond, SnapshotEvery: snapshotEvery, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -128,7 +128,7 @@ func (n *memNet) isolate(id uint64, on bool) {
 
 func threeHosts() map[uint64]string { return map[uint64]string{1: "a", 2: "b", 3: "c"} }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -141,7 +141,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // leaderOf waits until every replica of rs knows the same leader, among
 // them, and returns it.
-func leaderOf(t *testing.T, rs ...*raftdir.Replica) *raftdir.Replica {
+func leaderOf(t testing.TB, rs ...*raftdir.Replica) *raftdir.Replica {
 	t.Helper()
 	var lead *raftdir.Replica
 	eventually(t, "one leader that every replica knows", func() bool {
@@ -509,10 +509,9 @@ func TestInTouchLapsesBeforeAnotherLeadsLong(t *testing.T) {
 // process (the transport a channel): the consensus's own cost, without
 // links and without other processes to wake.
 func BenchmarkPropose(b *testing.B) {
-	t := &testing.T{}
-	n := newMemNet(t)
-	rs := []*raftdir.Replica{n.start(t, 1, "a", threeHosts(), 0), n.start(t, 2, "b", threeHosts(), 0), n.start(t, 3, "c", threeHosts(), 0)}
-	lead := leaderOf(t, rs...)
+	n := newMemNet(b)
+	rs := []*raftdir.Replica{n.start(b, 1, "a", threeHosts(), 0), n.start(b, 2, "b", threeHosts(), 0), n.start(b, 3, "c", threeHosts(), 0)}
+	lead := leaderOf(b, rs...)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
