@@ -158,9 +158,15 @@ type Head struct {
 	unrouteSeq int64                         // numbers the waits (unrouteWait.id)
 	deadNames  deadNames                     // root: names whose process died lately, and why
 	// reserving: root: new names whose reservation the directory's group
-	// is committing (reserve), and for which node; the mirror leaves them
-	// alone meanwhile.
-	reserving map[string]string
+	// is committing (reserve); the mirror leaves them alone meanwhile.
+	reserving map[string]*reservation
+}
+
+// reservation is a new name the directory's group is committing for node
+// (Head.reserving); gone is set (under Head.mu) when node dies meanwhile.
+type reservation struct {
+	node string
+	gone bool
 }
 
 // record is what the head knows of an actor of a child: enough to make it
@@ -215,7 +221,7 @@ func NewHead(proc *host.Process, cfg HeadConfig) (*Head, error) {
 		cfg.MaxProcesses = DefaultMaxProcesses
 	}
 	h := &Head{cfg: cfg, proc: proc, ln: ln, log: cfg.Logger, refusals: ratelog.New(cfg.Logger, 10, 256), children: map[string]*child{}, dir: map[string]string{},
-		waiting: map[string]chan *link.Conn{}, records: map[string]*record{}, reserving: map[string]string{}, restarts: map[string]restartState{}, pending: map[string]bool{},
+		waiting: map[string]chan *link.Conn{}, records: map[string]*record{}, reserving: map[string]*reservation{}, restarts: map[string]restartState{}, pending: map[string]bool{},
 		moving: map[string]*move{}, rootNode: proc.AdminName(), members: map[string]*member{},
 		goneHosts: map[string]string{}, lost: map[string]map[string]*record{}, hostDir: map[string]string{}, flushing: map[string]flush{}, flushQ: map[string][]host.Message{},
 		flushWait: map[string]string{}, directAddr: map[string]string{}, routes: map[string]map[string]bool{}, unrouting: map[string]*unrouteWait{}}
@@ -756,8 +762,8 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if taken && n != node {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, n)
 	}
-	if at, ok := h.reserving[name]; ok && at != node {
-		return fmt.Errorf("%w: %q is being made in %s", host.ErrNameTaken, name, at)
+	if r := h.reserving[name]; r != nil && r.node != node {
+		return fmt.Errorf("%w: %q is being made in %s", host.ErrNameTaken, name, r.node)
 	}
 	if !taken {
 		if err := h.writesRefused(); err != nil {
@@ -952,11 +958,16 @@ func (h *Head) Admin(p *host.Process, m *host.Message) bool {
 			params, _ := mustGet(body, "params").(host.Object)
 			rec = &record{class: cd, params: params}
 		}
-		if err := h.reserve(body.String("name"), body.String("node"), rec); err != nil {
-			p.Reply(&req, "name_is_taken", host.Object{{Key: "error", Value: err.Error()}})
-		} else {
-			p.Reply(&req, "name_is_reserved", nil)
-		}
+		// A new name waits for the directory's group to commit it: not
+		// in the admin, which goes on meanwhile. The creator waits for
+		// the answer before it sends anything else about the name.
+		go func() {
+			if err := h.reserve(body.String("name"), body.String("node"), rec); err != nil {
+				p.Reply(&req, "name_is_taken", host.Object{{Key: "error", Value: err.Error()}})
+			} else {
+				p.Reply(&req, "name_is_reserved", nil)
+			}
+		}()
 	case "recreate_actor":
 		go h.moveActor(p, req)
 	case "move_settled":

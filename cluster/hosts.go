@@ -201,6 +201,12 @@ func (h *Head) nodeGone(node, reason string, restart bool) map[string]*record {
 			delete(h.routes, name) // their holders' links to node end with it
 		}
 	}
+	for name, r := range h.reserving {
+		if r.node == node {
+			r.gone = true // its reservation must not enter the map when it commits
+			delete(h.reserving, name)
+		}
+	}
 	if hostOf(node) != h.cfg.Host {
 		h.directGoneLocked(node) // a child of its own is forgotten by childGone
 	}

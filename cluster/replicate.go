@@ -734,7 +734,7 @@ func (r *replication) mirrorOnce(h *Head) bool {
 func (h *Head) entryFor(name string) (e raftdir.Entry, wanted, reserving bool) {
 	h.mu.Lock()
 	node, rec := h.dir[name], h.records[name]
-	_, reserving = h.reserving[name]
+	reserving = h.reserving[name] != nil
 	var class host.ClassDesc
 	var params host.Object
 	if rec != nil {
@@ -789,9 +789,13 @@ func (h *Head) commitReservationLocked(name, node string, rec *record) (committe
 		e = entryOf(node, rec.class, rec.params, true)
 	}
 	c := raftdir.Command{Op: raftdir.OpReserve, Name: name, Node: node, Class: e.Class, Params: e.Params}
-	h.reserving[name] = node
+	res := &reservation{node: node}
+	h.reserving[name] = res
 	for try := 0; try < 2; try++ {
 		h.mu.Unlock()
+		if f := beforeReservationCommit.Load(); f != nil {
+			(*f)(name)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), reserveCommitTimeout)
 		_, err = r.rep.Propose(ctx, c)
 		var stale raftdir.Entry
@@ -816,10 +820,18 @@ func (h *Head) commitReservationLocked(name, node string, rec *record) (committe
 			break
 		}
 	}
-	if h.reserving[name] == node {
+	if h.reserving[name] == res {
 		delete(h.reserving, name)
 	}
 	switch {
+	case err == nil && res.gone:
+		// Its process died meanwhile: the group's entry goes again.
+		h.dirChanged(name)
+		return false, fmt.Errorf("reserve %q: %s is gone", name, node)
+	case err == nil && !h.root.Load():
+		// It yielded the root's role meanwhile (failover.go): the new root
+		// has the name from the group, and the creator's release goes there.
+		return false, fmt.Errorf("reserve %q: this host stopped heading the system meanwhile; try again", name)
 	case err == nil:
 		return true, nil
 	case errors.Is(err, host.ErrNameTaken):
@@ -829,3 +841,7 @@ func (h *Head) commitReservationLocked(name, node string, rec *record) (committe
 	}
 	return false, fmt.Errorf("reserve %q: the directory's group did not commit it: %w", name, err)
 }
+
+// beforeReservationCommit, set by tests, runs before a reservation is
+// proposed (h.mu released).
+var beforeReservationCommit atomic.Pointer[func(name string)]

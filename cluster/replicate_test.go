@@ -254,6 +254,40 @@ func TestOverlappingRootsNeverShareAName(t *testing.T) {
 	}
 }
 
+// TestReservationOfADyingProcess: a process that dies while the group
+// commits the name it asked for does not leave the name taken: the root
+// keeps it out of its directory, the group's entry is released, and the
+// name can be made elsewhere.
+func TestReservationOfADyingProcess(t *testing.T) {
+	s := clustertest.Start(t, clustertest.Options{Children: 2})
+	second := s.Join(t, clustertest.Options{Host: "second"})
+	third := s.Join(t, clustertest.Options{Host: "third"})
+	s.Eventually(t, "three voters", func() bool { return stableVoters(s, second, third) == 3 })
+	doomed := s.Children[0]
+	cluster.BeforeReservationCommit(func(name string) {
+		if name != "orphan" {
+			return
+		}
+		cluster.BeforeReservationCommit(nil)
+		s.Kill(t, doomed)
+		s.Eventually(t, "the root to see "+doomed+" gone", func() bool {
+			return strings.Contains(describeValue(s.Ask(t, s.Main.AdminName(), "get_processes", nil).Body), `"node":"`+doomed+`","state":"gone"`)
+		})
+	})
+	defer cluster.BeforeReservationCommit(nil)
+	body := clustertest.JSON(t, `{"class_desc": {"requires_dist": "peacepie_std", "class": "Echo"}, "name": "orphan"}`)
+	if r := s.Ask(t, doomed, "create_actor", body); r.Command == "actor_is_created" {
+		t.Fatal("an actor was made in a process that died")
+	}
+	for _, h := range []*clustertest.System{s, second, third} {
+		s.Eventually(t, "the replica of "+h.Main.AdminName()+" to forget orphan", func() bool {
+			_, ok := h.Head.Replica().Lookup("orphan")
+			return !ok
+		})
+	}
+	s.CreateActor(t, s.Children[1], "orphan", "peacepie_std", "Echo", "")
+}
+
 // newRoot waits until second or third heads the system, and returns it
 // and the other.
 func newRoot(t *testing.T, s *clustertest.System, what string, second, third *clustertest.System) (root, other *clustertest.System) {
