@@ -762,7 +762,7 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if taken && n != node {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, n)
 	}
-	if r := h.reserving[name]; r != nil && r.node != node {
+	if r := h.reserving[name]; r != nil {
 		return fmt.Errorf("%w: %q is being made in %s", host.ErrNameTaken, name, r.node)
 	}
 	if !taken {
@@ -773,18 +773,14 @@ func (h *Head) reserve(name, node string, rec *record) error {
 	if node != h.proc.AdminName() && h.proc.Lookup(name) != nil {
 		return fmt.Errorf("%w: %q already exists in %s", host.ErrNameTaken, name, h.proc.AdminName())
 	}
-	committed := false
 	if !taken && h.proc.Lookup(name) == nil {
 		// A new name: the directory's group gives it, so that two roots
 		// (one cut off, one that took over) can never both give it.
-		var err error
-		if committed, err = h.commitReservationLocked(name, node, rec); err != nil {
+		if err := h.commitReservationLocked(name, node, rec); err != nil {
 			return err
 		}
 	}
-	if !committed { // committed: the group has it as the map will, nothing to mirror
-		h.dirChanged(name)
-	}
+	h.dirChanged(name)
 	h.deadNames.forget(name)
 	if rec != nil {
 		h.records[name] = rec

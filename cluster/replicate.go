@@ -75,7 +75,6 @@ type replication struct {
 // to it.
 type raftPeer struct {
 	queue    chan []byte
-	live     atomic.Pointer[link.Conn] // the link sendTo writes on, while it is up
 	dialed   *link.Conn                // under replication.mu
 	accepted *link.Conn                // under replication.mu
 }
@@ -219,11 +218,6 @@ func (r *replication) leaderChanged(leader uint64) {
 // Send implements raftdir.Transport.
 func (r *replication) Send(to uint64, data []byte) error {
 	p := r.peer(to)
-	// On the live link at once when nothing waits in the queue (a link's
-	// send never blocks): no hand-off to the sender, a commit sooner.
-	if c := p.live.Load(); c != nil && len(p.queue) == 0 && c.Send(data) == nil {
-		return nil
-	}
 	select {
 	case p.queue <- data:
 	default: // full: dropped (Raft resends)
@@ -257,8 +251,7 @@ func (r *replication) sendTo(id uint64, p *raftPeer) {
 		if c == nil {
 			return
 		}
-		p.live.Store(c)
-		for live := c; c != nil; {
+		for c != nil {
 			select {
 			case data := <-p.queue:
 				if c.Send(data) != nil {
@@ -267,11 +260,7 @@ func (r *replication) sendTo(id uint64, p *raftPeer) {
 			case <-c.Done():
 				c = nil
 			case <-r.stop:
-				p.live.CompareAndSwap(live, nil)
 				return
-			}
-			if c == nil {
-				p.live.CompareAndSwap(live, nil)
 			}
 		}
 	}
@@ -670,6 +659,13 @@ func (r *replication) mirrorOnce(h *Head) bool {
 		r.dmu.Unlock()
 		return true
 	}
+	if !r.rep.IsLeader() {
+		// A root whose replica follows another may be one a partition cut
+		// off, back before it yields: its map may lack names the new root
+		// gave, which it would release. It mirrors again once it leads
+		// (it asks for the leadership back when no other root exists).
+		return false
+	}
 	r.dmu.Lock()
 	full, dirty := r.full, r.dirty
 	r.full, r.dirty = false, map[string]bool{}
@@ -779,10 +775,10 @@ const reserveCommitTimeout = 3 * time.Second
 // so names stay unique even if two roots overlapped. A system of one
 // host has no group to write to: the mirror copies the name when it has
 // one.
-func (h *Head) commitReservationLocked(name, node string, rec *record) (committed bool, err error) {
+func (h *Head) commitReservationLocked(name, node string, rec *record) (err error) {
 	r := h.repl.Load()
 	if r == nil || len(r.rep.Members()) <= 1 {
-		return false, nil
+		return nil
 	}
 	var e raftdir.Entry
 	if rec != nil {
@@ -803,7 +799,11 @@ func (h *Head) commitReservationLocked(name, node string, rec *record) (committe
 			stale, _ = r.rep.Entry(name)
 		}
 		h.mu.Lock()
-		if stale.Node == "" || h.dir[name] != "" || h.moving[name] != nil || h.proc.Lookup(name) != nil {
+		// Only the leader's root may release what the group holds: a root
+		// whose replica follows another (a partition has healed, and it
+		// has not yielded yet) may lack a name the new root gave.
+		if stale.Node == "" || h.dir[name] != "" || h.moving[name] != nil || h.proc.Lookup(name) != nil ||
+			!h.root.Load() || !r.rep.IsLeader() || h.reserving[name] != res || res.gone {
 			cancel()
 			break
 		}
@@ -823,23 +823,23 @@ func (h *Head) commitReservationLocked(name, node string, rec *record) (committe
 	if h.reserving[name] == res {
 		delete(h.reserving, name)
 	}
+	// Whatever came of it, the mirror compares the name again: a commit
+	// that timed out here may still be applied, and a release the mirror
+	// wrote meanwhile may have followed this reservation.
+	h.dirChanged(name)
 	switch {
 	case err == nil && res.gone:
-		// Its process died meanwhile: the group's entry goes again.
-		h.dirChanged(name)
-		return false, fmt.Errorf("reserve %q: %s is gone", name, node)
+		return fmt.Errorf("reserve %q: %s is gone", name, node)
 	case err == nil && !h.root.Load():
 		// It yielded the root's role meanwhile (failover.go): the new root
 		// has the name from the group, and the creator's release goes there.
-		return false, fmt.Errorf("reserve %q: this host stopped heading the system meanwhile; try again", name)
-	case err == nil:
-		return true, nil
-	case errors.Is(err, host.ErrNameTaken):
-		return false, err
+		return fmt.Errorf("reserve %q: this host stopped heading the system meanwhile; try again", name)
+	case err == nil, errors.Is(err, host.ErrNameTaken):
+		return err
 	case errors.Is(err, raftdir.ErrNoLeader):
-		return false, fmt.Errorf("reserve %q: %w (new names and moves wait until it can)", name, err)
+		return fmt.Errorf("reserve %q: %w (new names and moves wait until it can)", name, err)
 	}
-	return false, fmt.Errorf("reserve %q: the directory's group did not commit it: %w", name, err)
+	return fmt.Errorf("reserve %q: the directory's group did not commit it: %w", name, err)
 }
 
 // beforeReservationCommit, set by tests, runs before a reservation is

@@ -162,10 +162,11 @@ func (b *browser) eval(expr string) string {
 	return s
 }
 
-// click waits for the element to be visible and clicks it with the mouse.
+// click waits for the element to be visible and enabled (the console
+// enables a button once it is wired) and clicks it with the mouse.
 func (b *browser) click(sel string) {
 	b.t.Helper()
-	b.do("click "+sel, 10*time.Second, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	b.do("click "+sel, 10*time.Second, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.WaitEnabled(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
 
 // fill sets the value of each form field, by id, as typing would (with an

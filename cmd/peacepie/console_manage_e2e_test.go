@@ -33,8 +33,9 @@ func TestConsoleManageActor(t *testing.T) {
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "m"}`), "actor_is_found"); f.bodyString("node") != admin {
 		t.Fatalf("one click moved it: %s", f)
 	}
+	markPage(b)
 	b.click("#move")
-	b.waitFor("the move's answer", 30*time.Second, jsText("#d-handled")+` !== "" && `+jsText("main")+`.includes(`+js(child)+`)`)
+	b.waitFor("the page drawn again after the move", 30*time.Second, jsNewPage+` && `+jsText("#details")+`.includes(`+js(child)+`)`)
 	if f := ws.expect(admin, "seek_actor", raw(`{"entity": "m"}`), "actor_is_found"); f.bodyString("node") != child {
 		t.Fatalf("after the move: %s", f)
 	}
@@ -46,6 +47,7 @@ func TestConsoleManageActor(t *testing.T) {
 	if strings.Contains(in.stderr.String(), "actor is recreated") {
 		t.Fatal("an actor was recreated before the restart")
 	}
+	markPage(b)
 	b.click("#restart")
 	b.click("#restart")
 	eventually(t, 30*time.Second, "m to be restarted in place", func() bool {
@@ -55,10 +57,20 @@ func TestConsoleManageActor(t *testing.T) {
 		t.Errorf("its state after the restart: %s", a)
 	}
 
-	b.waitFor("the buttons again", 10*time.Second, jsHas("#remove"))
+	b.waitFor("the page drawn again after the restart", 10*time.Second, jsNewPage+` && `+jsHas("#remove"))
 	b.click("#remove")
 	b.click("#remove")
 	b.waitFor("the process page after the removal", 30*time.Second, `location.hash === "#/process/" + encodeURIComponent(`+js(child)+`)`)
 	ws.expect("m", "state", nil, "actor_is_not_found")
 	b.noExceptions("managing an actor")
 }
+
+// markPage marks the actor page drawn now, so that jsNewPage tells when
+// it has been drawn again (a button of the old page may still be found
+// for a moment, and is gone before a click lands).
+func markPage(b *browser) {
+	b.t.Helper()
+	b.eval(`(() => { document.querySelector("#manage-card").dataset.old = "1"; return ""; })()`)
+}
+
+const jsNewPage = `(() => { const c = document.querySelector("#manage-card"); return !!c && c.dataset.old !== "1"; })()`

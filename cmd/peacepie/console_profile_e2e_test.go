@@ -21,7 +21,7 @@ func TestConsoleLuaProfile(t *testing.T) {
 	defer keepAsking(t, in, "s", "work", raw(`{"n": 400}`))()
 
 	b.do("open the actor's page", 15*time.Second, chromedp.Navigate(in.url+"#/actor/s"))
-	b.waitFor("the profile button", 10*time.Second, jsHas("#profile-run"))
+	b.waitFor("the profile button", 10*time.Second, jsHas("#profile-run")+` && !document.querySelector("#profile-run").disabled`)
 	b.fill("profile-seconds", "1")
 	b.click("#profile-run")
 	spin := `[...document.querySelectorAll("#flame .frame")].find((e) => e.textContent === "spin_here (spinner.lua:2)")`

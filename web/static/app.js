@@ -271,7 +271,7 @@ async function topView() {
   // button is held on the table, or the click would be lost.
   let pressed = false, held = false;
   $("#top").onpointerdown = () => { pressed = true; };
-  document.onpointerup = () => { pressed = false; if (held && seq === renderSeq) { held = false; setTimeout(draw, 0); } };
+  document.onpointerup = document.onpointercancel = () => { pressed = false; if (held && seq === renderSeq) { held = false; setTimeout(draw, 0); } };
   const draw = () => {
     if (pressed) { held = true; return; }
     for (const th of document.querySelectorAll("#top th.sort")) th.classList.toggle("sorted", th.dataset.sort === sortKey);
@@ -480,7 +480,7 @@ async function processView(node) {
   const load = async () => {
     const a = await ask(node, "get_actors");
     if (stale()) return;
-    if (a.command !== "actors") { $("#actors tbody").dataset.key = ""; showFailure($("#actors tbody"), a); return; }
+    if (a.command !== "actors") { delete $("#actors tbody").dataset.key; showFailure($("#actors tbody"), a); return; }
     actors = a.body.actors;
     draw();
   };
@@ -525,7 +525,7 @@ async function actorView(name) {
       <label for="body">Body (JSON)</label><textarea id="body" placeholder="empty for no body"></textarea>
       <label for="recipient">Recipient</label><input id="recipient" value="${esc(name)}">
       <label for="timeout">Timeout (seconds)</label><input id="timeout" value="10">
-      <button class="primary" id="ask" type="button">ASK</button><button id="send" type="button">SEND</button>
+      <button class="primary" id="ask" type="button" disabled>ASK</button><button id="send" type="button" disabled>SEND</button>
       <div class="error" id="form-error"></div></form>
       <h2>Reply</h2><div id="reply" class="muted">nothing sent yet</div>
       <h2>History</h2><ol class="history" id="history"></ol></div>
@@ -539,7 +539,7 @@ async function actorView(name) {
       <div id="manage-status" class="muted">each button asks for a second click to confirm</div></div>
     <div class="card" id="profile-card"><h2 style="margin-top:0">Lua profile</h2>
       <div class="toolbar"><label for="profile-seconds" style="margin:0">seconds</label><input id="profile-seconds" value="5" style="width:5em">
-        <button id="profile-run">profile</button><span id="profile-status" class="muted">which Lua functions this actor runs, sampled every millisecond</span>
+        <button id="profile-run" disabled>profile</button><span id="profile-status" class="muted">which Lua functions this actor runs, sampled every millisecond</span>
         <a id="profile-download" hidden>collapsed stacks</a></div>
       <div id="flame" class="flame"></div></div>`;
   if (admin) {
@@ -565,7 +565,8 @@ async function actorView(name) {
         await new Promise((r) => setTimeout(r, 5000));
         if (stale()) return;
         const again = await ask(head, "get_actor", { name });
-        if (stale() || again.command !== "actor") return;
+        if (stale()) return;
+        if (again.command !== "actor") { refresh(); return; } // moving, or the connection is back soon: again
         $("#d-busy").textContent = (again.body.busy_ms / 1000).toFixed(1) + " s";
         $("#d-mem").textContent = again.body.mem_bytes === undefined ? "—" : bytes(again.body.mem_bytes);
         $("#d-uptime").textContent = uptime(again.body.uptime_s);
@@ -630,10 +631,15 @@ async function actorView(name) {
     const ms = Math.round(performance.now() - started);
     $("#reply").innerHTML = `<pre class="${failed(a.command) ? "bad" : ""}" id="reply-json">${esc(JSON.stringify(a, null, 2))}</pre><span class="muted" id="reply-time">${ms} ms</span>`;
   };
+  // Enabled once wired: a click before would be lost.
   $("#ask").onclick = () => submit("ask");
   $("#send").onclick = () => submit("send");
+  $("#ask").disabled = $("#send").disabled = false;
   drawHistory();
-  if (!admin) $("#profile-run").onclick = () => profileActor(name, node, stale);
+  if (!admin) { // enabled once it knows where the actor lives
+    $("#profile-run").onclick = () => profileActor(name, node, stale);
+    $("#profile-run").disabled = false;
+  }
 
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
   // What it printed before the page opened (above what comes live).
