@@ -47,7 +47,7 @@ func (a *Actor) requestMeasure(fresh time.Duration, done chan<- struct{}) {
 		closeIf(done)
 		return
 	}
-	if ns := a.memory.at.Load(); ns != 0 && time.Since(time.Unix(0, ns)) < fresh {
+	if ns := a.memory.at.Load(); ns != 0 && time.Since(time.Unix(0, ns)) < max(fresh, walkAgainAfter(a.memory.mem.Load())) {
 		closeIf(done)
 		return
 	}
@@ -56,6 +56,14 @@ func (a *Actor) requestMeasure(fresh time.Duration, done chan<- struct{}) {
 		return
 	}
 	a.pushSystem(sysTask{kind: sysMeasure, measured: done})
+}
+
+// walkAgainAfter is how long a figure of mem bytes is kept at least: a
+// second per MiB, so that a large state (a walk's time grows with it, and
+// the walk holds the actor's goroutine) is not walked at every poll of a
+// console page.
+func walkAgainAfter(mem int64) time.Duration {
+	return time.Duration(mem>>20) * time.Second
 }
 
 func closeIf(c chan<- struct{}) {
