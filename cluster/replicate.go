@@ -685,7 +685,9 @@ func (r *replication) mirrorOnce(h *Head) bool {
 			dirty[name] = true
 		}
 	}
-	ok := true
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	slots := make(chan struct{}, mirrorInFlight)
 	for name := range dirty {
 		// The group's entry first, then the root's: a new name the group
 		// has committed is in the root's directory, or still reserving.
@@ -712,16 +714,28 @@ func (r *replication) mirrorOnce(h *Head) bool {
 		default:
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := r.rep.Propose(ctx, c)
-		cancel()
-		if err != nil {
-			ok = false
-			h.dirChanged(name) // again, with the next pass
-		}
+		// Up to mirrorInFlight proposals at once: Raft carries those that
+		// wait together, one commit for many names (a dead host's names,
+		// a burst of removals) instead of a round trip each.
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := r.rep.Propose(ctx, c)
+			cancel()
+			if err != nil {
+				failed.Store(true)
+				h.dirChanged(name) // again, with the next pass
+			}
+		}()
 	}
-	return ok
+	wg.Wait()
+	return !failed.Load()
 }
+
+// mirrorInFlight bounds the mirror's proposals waiting at once.
+const mirrorInFlight = 64
 
 // entryFor is name's entry as the root's directory has it: its node (the
 // root's own process when the name is recorded but not in h.dir), with
