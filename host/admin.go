@@ -15,7 +15,14 @@ import (
 // reply when done, so the admin's mailbox never waits behind them.
 type admin struct {
 	p *Process
+	// listings bounds the listings answered on goroutines (replyLater):
+	// past it the admin answers in its own turn, so a flood of get_actors
+	// slows the admin down instead of piling up goroutines.
+	listings chan struct{}
 }
+
+// maxListings is the size of admin.listings.
+const maxListings = 16
 
 func (ad *admin) Init(*Actor) error { return nil }
 func (ad *admin) Stop(*Actor)       {}
@@ -329,11 +336,20 @@ func (ad *admin) forwardTo(m *Message, name string) bool {
 const measureWait = 200 * time.Millisecond
 
 // replyLater answers req with what answer returns, on a goroutine of its
-// own: a listing that waits for measurements does not hold the admin.
+// own (at most maxListings at once): a listing that waits for
+// measurements does not hold the admin.
 func (ad *admin) replyLater(req *Message, answer func() (command string, body any)) {
 	m := new(Message)
 	*m = *req
+	select {
+	case ad.listings <- struct{}{}:
+	default: // maxListings wait already: this one in the admin's turn
+		command, body := answer()
+		ad.p.Reply(m, command, body)
+		return
+	}
 	go func() {
+		defer func() { <-ad.listings }()
 		command, body := answer()
 		ad.p.Reply(m, command, body)
 	}()

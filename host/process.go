@@ -170,7 +170,7 @@ func NewProcess(cfg Config) (*Process, error) {
 	p.sched.init()
 	p.asks.init()
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
-	p.admin.beh = &admin{p: p}
+	p.admin.beh = &admin{p: p, listings: make(chan struct{}, maxListings)}
 	go p.watchdog(p.stopWatchdog)
 	return p, nil
 }
