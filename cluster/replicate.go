@@ -75,8 +75,8 @@ type replication struct {
 // to it.
 type raftPeer struct {
 	queue    chan []byte
-	dialed   *link.Conn                // under replication.mu
-	accepted *link.Conn                // under replication.mu
+	dialed   *link.Conn // under replication.mu
+	accepted *link.Conn // under replication.mu
 }
 
 // newRaftID returns a random raft ID (never 0).
@@ -619,6 +619,11 @@ const maxDirty = 1 << 16
 // without a change (a safety net: every change names itself).
 const mirrorEvery = 30 * time.Second
 
+// mirrorCoalesce is how long the mirror waits after a change before it
+// compares: the group has a removal, a move or a dead host's names that
+// much later, and a name removed and made again meanwhile costs no write.
+const mirrorCoalesce = 20 * time.Millisecond
+
 // mirror writes the root's directory into the group: on each change, the
 // differences at the names that changed, until they agree (root).
 func (r *replication) mirror() {
@@ -628,6 +633,14 @@ func (r *replication) mirror() {
 		case <-r.stop:
 			return
 		case <-r.changed:
+			// A moment for the changes that follow it: a burst (a name
+			// removed and made again, a host's many names) is one pass,
+			// whose proposals Raft commits together.
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(mirrorCoalesce):
+			}
 		case <-time.After(mirrorEvery):
 			r.dmu.Lock()
 			r.full = true

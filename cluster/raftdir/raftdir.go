@@ -24,10 +24,13 @@
 // and the leader removes the old ID (RemoveMember) when its host is
 // declared dead. Config.ID is that per-start ID.
 //
-// Concurrency. One goroutine (the loop) owns the raft node, the storage
-// and all changes to the directory; mu guards the directory for readers
-// and the table of waiting proposals. Transport.Send is called on the loop
-// and must not block; Receive may be called from any goroutine.
+// Concurrency. One goroutine (the loop) owns the raft state machine (a
+// raft.RawNode: every step, proposal and Ready is handled there, with no
+// goroutine of the library's own between a message and its answer), the
+// storage and all changes to the directory; other goroutines hand it work
+// on its channels. mu guards the directory for readers and the table of
+// waiting proposals. Transport.Send is called on the loop and must not
+// block; Receive may be called from any goroutine.
 package raftdir
 
 import (
@@ -45,6 +48,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -104,8 +108,10 @@ type Config struct {
 // Replica is one host's member of the directory's Raft group.
 type Replica struct {
 	cfg     Config
-	node    raft.Node
+	rn      *raft.RawNode // the loop's alone
 	storage *raft.MemoryStorage
+	recvc   chan *pb.Message // peers' messages, for the loop
+	calls   chan func()      // proposals and queries, run on the loop
 	log     *slog.Logger
 
 	leader      atomic.Uint64
@@ -118,11 +124,12 @@ type Replica struct {
 
 	// mu guards dir, voters and waits (the loop writes dir and voters;
 	// readers copy out).
-	mu     sync.RWMutex
-	dir    *directory
-	voters []uint64 // sorted
-	joint  bool     // in a joint configuration (Reconfigure waits it out)
-	waits  map[uint64]chan outcome
+	mu       sync.RWMutex
+	dir      *directory
+	voters   []uint64 // sorted
+	joint    bool     // in a joint configuration (Reconfigure waits it out)
+	outgoing []uint64 // in a joint configuration, the voters of the configuration it leaves
+	waits    map[uint64]chan outcome
 
 	// loop state
 	confState *pb.ConfState
@@ -166,6 +173,7 @@ func Start(cfg Config) (*Replica, error) {
 	}
 	r := &Replica{cfg: cfg, storage: raft.NewMemoryStorage(), log: cfg.Log.With("raft_id", cfg.ID),
 		dir: newDirectory(), waits: map[uint64]chan outcome{}, confState: &pb.ConfState{},
+		recvc: make(chan *pb.Message, loopQueue), calls: make(chan func(), loopQueue),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	rc := &raft.Config{
 		ID:                        cfg.ID,
@@ -180,9 +188,12 @@ func Start(cfg Config) (*Replica, error) {
 		StepDownOnRemoval:         true,
 		Logger:                    raftLogger{r.log},
 	}
-	if len(cfg.Peers) == 0 {
-		r.node = raft.RestartNode(rc) // empty storage: waits to be added
-	} else {
+	rn, err := raft.NewRawNode(rc) // empty storage: a member waits to be added
+	if err != nil {
+		return nil, fmt.Errorf("raftdir: start the raft node: %w", err)
+	}
+	r.rn = rn
+	if len(cfg.Peers) > 0 {
 		if _, ok := cfg.Peers[cfg.ID]; !ok {
 			return nil, fmt.Errorf("raftdir: the peers of a new group must include this replica (%d)", cfg.ID)
 		}
@@ -195,7 +206,9 @@ func Start(cfg Config) (*Replica, error) {
 		for _, id := range ids {
 			peers = append(peers, raft.Peer{ID: id, Context: []byte(cfg.Peers[id])})
 		}
-		r.node = raft.StartNode(rc, peers)
+		if err := rn.Bootstrap(peers); err != nil {
+			return nil, fmt.Errorf("raftdir: start a new group: %w", err)
+		}
 		r.alone = len(peers) == 1
 	}
 	r.lostSince.Store(time.Now().UnixNano())
@@ -260,7 +273,9 @@ const maxHeard = 1 << 12
 // well before another replica, elected at least an election timeout
 // after it last heard the old leader, has led for more (a lease; it
 // assumes clocks that run at about the same rate and no pause of the
-// process of that length).
+// process of that length). In a joint configuration an election needs a
+// majority of both sets of voters, so a majority of either is enough:
+// voters just added, not heard yet, do not cut a leader off.
 func (r *Replica) InTouch() bool {
 	lead := r.leader.Load()
 	if lead == 0 {
@@ -272,16 +287,21 @@ func (r *Replica) InTouch() bool {
 		defer r.heardMu.Unlock()
 		return r.heard[lead] >= since
 	}
-	voters := r.Voters()
+	r.mu.RLock()
+	voters, outgoing := r.voters, r.outgoing // replaced, never changed in place
+	r.mu.RUnlock()
 	r.heardMu.Lock()
 	defer r.heardMu.Unlock()
-	n := 0
-	for _, v := range voters {
-		if v == r.cfg.ID || r.heard[v] >= since {
-			n++
+	majority := func(ids []uint64) bool {
+		n := 0
+		for _, v := range ids {
+			if v == r.cfg.ID || r.heard[v] >= since {
+				n++
+			}
 		}
+		return n > len(ids)/2
 	}
-	return n > len(voters)/2
+	return majority(voters) || len(outgoing) > 0 && majority(outgoing)
 }
 
 // PeerActive reports, on the leader, whether the member id has answered it
@@ -291,8 +311,16 @@ func (r *Replica) PeerActive(id uint64) bool {
 	if !r.IsLeader() {
 		return false
 	}
-	pr, ok := r.node.Status().Progress[id]
-	return ok && pr.RecentActive
+	var active bool
+	err := r.do(context.Background(), func() error {
+		r.rn.WithProgress(func(pid uint64, _ raft.ProgressType, pr tracker.Progress) {
+			if pid == id {
+				active = pr.RecentActive
+			}
+		})
+		return nil
+	})
+	return err == nil && active
 }
 
 // TakeLeadership asks the group's leader to hand its role to this
@@ -300,7 +328,7 @@ func (r *Replica) PeerActive(id uint64) bool {
 // behind or not a voter).
 func (r *Replica) TakeLeadership() {
 	if lead := r.leader.Load(); lead != 0 && lead != r.cfg.ID {
-		r.node.TransferLeadership(context.Background(), lead, r.cfg.ID)
+		r.do(context.Background(), func() error { r.rn.TransferLeader(r.cfg.ID); return nil })
 	}
 }
 
@@ -375,8 +403,17 @@ func (r *Replica) Propose(ctx context.Context, c Command) (Result, error) {
 		delete(r.waits, seq)
 		r.mu.Unlock()
 	}()
-	if err := r.node.Propose(ctx, data); err != nil {
-		return Result{}, r.proposeError(ctx, err)
+	propose := func() {
+		if err := r.rn.Propose(data); err != nil {
+			w <- outcome{err: r.proposeError(err)} // not in the log: apply never answers it
+		}
+	}
+	select {
+	case r.calls <- propose:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%w (%s %q)", ErrNotCommitted, c.Op, c.Name)
+	case <-r.done:
+		return Result{}, ErrStopped
 	}
 	select {
 	case o := <-w:
@@ -388,19 +425,37 @@ func (r *Replica) Propose(ctx context.Context, c Command) (Result, error) {
 	}
 }
 
-func (r *Replica) proposeError(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, raft.ErrStopped):
-		return ErrStopped
-	case errors.Is(err, raft.ErrProposalDropped):
+// proposeError is the error of a proposal the raft node refused.
+func (r *Replica) proposeError(err error) error {
+	if errors.Is(err, raft.ErrProposalDropped) {
 		if r.leader.Load() == 0 {
 			return ErrNoLeader
 		}
 		return fmt.Errorf("%w: %v", ErrNotCommitted, err)
-	case ctx.Err() != nil:
-		return ErrNotCommitted
 	}
 	return fmt.Errorf("propose a directory write: %w", err)
+}
+
+// loopQueue bounds the messages and calls waiting for the loop.
+const loopQueue = 1024
+
+// do runs f on the loop and returns its error: ErrNotCommitted if ctx
+// ends before the loop takes it, ErrStopped if the replica stops.
+func (r *Replica) do(ctx context.Context, f func() error) error {
+	errc := make(chan error, 1)
+	select {
+	case r.calls <- func() { errc <- f() }:
+	case <-ctx.Done():
+		return ErrNotCommitted
+	case <-r.done:
+		return ErrStopped
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-r.done:
+		return ErrStopped
+	}
 }
 
 // AddMember adds a host's replica to the group (call it on any member;
@@ -493,8 +548,11 @@ func (r *Replica) Reconfigure(ctx context.Context, promote, demote, remove []uin
 	again := time.Now()
 	for !done() {
 		if time.Now().After(again) { // ignored while another change is pending: again
-			if err := r.node.ProposeConfChange(ctx, cc); err != nil {
-				return r.proposeError(ctx, err)
+			if err := r.do(ctx, func() error { return r.rn.ProposeConfChange(cc) }); err != nil {
+				if errors.Is(err, ErrNotCommitted) || errors.Is(err, ErrStopped) {
+					return err
+				}
+				return r.proposeError(err)
 			}
 			again = time.Now().Add(r.ElectionTimeout())
 		}
@@ -530,8 +588,11 @@ func (r *Replica) changeMembers(ctx context.Context, t pb.ConfChangeType, id uin
 	again := time.Now()
 	for {
 		if time.Now().After(again) {
-			if err := r.node.ProposeConfChange(ctx, cc); err != nil {
-				return r.proposeError(ctx, err)
+			if err := r.do(ctx, func() error { return r.rn.ProposeConfChange(cc) }); err != nil {
+				if errors.Is(err, ErrNotCommitted) || errors.Is(err, ErrStopped) {
+					return err
+				}
+				return r.proposeError(err)
 			}
 			again = time.Now().Add(time.Duration(r.cfg.ElectionTicks) * r.cfg.Tick)
 		}
@@ -584,39 +645,73 @@ func (r *Replica) Receive(from uint64, data []byte) error {
 		r.heard[from] = time.Now().UnixNano()
 	}
 	r.heardMu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := r.node.Step(ctx, m); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		if errors.Is(err, raft.ErrStopped) {
-			return ErrStopped
-		}
-		return fmt.Errorf("step a raft message from %d: %w", from, err)
+	select {
+	case r.recvc <- m:
+		return nil
+	default:
+	}
+	t := time.NewTimer(time.Second) // the loop is behind: wait a little, then drop (Raft resends)
+	defer t.Stop()
+	select {
+	case r.recvc <- m:
+	case <-t.C:
+	case <-r.done:
+		return ErrStopped
 	}
 	return nil
 }
 
+// step passes a peer's message to the raft node. A message the node
+// refuses (a local message type from the network, an answer from a peer
+// it does not track) is dropped, as a raft.Node drops it.
+func (r *Replica) step(m *pb.Message) {
+	if err := r.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepLocalMsg) && !errors.Is(err, raft.ErrStepPeerNotFound) {
+		r.log.Debug("a raft message is not taken", "from", m.GetFrom(), "error", err.Error())
+	}
+}
+
+// loopBatch bounds the messages and calls the loop takes before it
+// handles the raft node's Ready (so that one Ready carries them all).
+const loopBatch = 256
+
 // run is the loop: it owns the raft node, the storage and the directory.
 func (r *Replica) run() {
 	defer close(r.done)
-	defer r.node.Stop()
 	t := time.NewTicker(r.cfg.Tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			r.node.Tick()
-		case rd := <-r.node.Ready():
+			r.rn.Tick()
+		case m := <-r.recvc:
+			r.step(m)
+		case f := <-r.calls:
+			f()
+		case <-r.stop:
+			return
+		}
+	more:
+		for i := 0; i < loopBatch; i++ {
+			select {
+			case m := <-r.recvc:
+				r.step(m)
+			case f := <-r.calls:
+				f()
+			default:
+				break more
+			}
+		}
+		for r.rn.HasReady() {
+			rd := r.rn.Ready()
 			if err := r.handle(rd); err != nil {
 				r.log.Error("the directory replica stops", "error", err.Error())
 				return
 			}
-			r.node.Advance()
+			r.rn.Advance(rd)
 			if r.alone && r.applied > 0 { // no need to wait an election timeout for a vote of one
 				r.alone = false
-				r.node.Campaign(context.Background())
+				r.rn.Campaign()
 			}
-		case <-r.stop:
-			return
 		}
 	}
 }
@@ -671,14 +766,14 @@ func (r *Replica) send(m *pb.Message) {
 	}
 	err = r.cfg.Transport.Send(to, data)
 	if err != nil {
-		r.node.ReportUnreachable(to)
+		r.rn.ReportUnreachable(to)
 	}
 	if m.GetType() == pb.MsgSnap {
 		status := raft.SnapshotFinish
 		if err != nil {
 			status = raft.SnapshotFailure
 		}
-		r.node.ReportSnapshot(to, status)
+		r.rn.ReportSnapshot(to, status)
 	}
 }
 
@@ -716,14 +811,14 @@ func (r *Replica) apply(e *pb.Entry) {
 			r.log.Error("a membership change does not decode", "error", err.Error())
 			return
 		}
-		r.applyMembers(cc.AsV2(), r.node.ApplyConfChange(cc))
+		r.applyMembers(cc.AsV2(), r.rn.ApplyConfChange(cc))
 	case pb.EntryConfChangeV2:
 		cc := &pb.ConfChangeV2{}
 		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 			r.log.Error("a membership change does not decode", "error", err.Error())
 			return
 		}
-		r.applyMembers(cc, r.node.ApplyConfChange(cc))
+		r.applyMembers(cc, r.rn.ApplyConfChange(cc))
 	}
 }
 
@@ -735,7 +830,8 @@ func (r *Replica) applyMembers(cc *pb.ConfChangeV2, cs *pb.ConfState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.voters = slices.Sorted(slices.Values(cs.GetVoters()))
-	r.joint = len(cs.GetVotersOutgoing()) > 0
+	r.outgoing = slices.Clone(cs.GetVotersOutgoing())
+	r.joint = len(r.outgoing) > 0
 	for _, c := range cc.GetChanges() {
 		id := c.GetNodeId()
 		switch c.GetType() {
@@ -762,7 +858,8 @@ func (r *Replica) restore(s *pb.Snapshot) error {
 	r.confState = md.GetConfState()
 	r.mu.Lock()
 	r.voters = slices.Sorted(slices.Values(r.confState.GetVoters()))
-	r.joint = len(r.confState.GetVotersOutgoing()) > 0
+	r.outgoing = slices.Clone(r.confState.GetVotersOutgoing())
+	r.joint = len(r.outgoing) > 0
 	r.mu.Unlock()
 	r.applied, r.snapIndex = md.GetIndex(), md.GetIndex()
 	return nil

@@ -521,3 +521,38 @@ func BenchmarkPropose(b *testing.B) {
 		cancel()
 	}
 }
+
+// TestNewVotersDoNotCutTheLeaderOff: while the group enters a
+// configuration with two new voters (a joint one: an election needs a
+// majority of the old voters and of the new), the leader that alone was
+// the old configuration is in touch although it has never heard the new
+// voters (a root that refused writes there refused the first create after
+// two hosts joined it).
+func TestNewVotersDoNotCutTheLeaderOff(t *testing.T) {
+	t.Parallel()
+	n := newMemNet(t)
+	a := n.start(t, 1, "a", map[uint64]string{1: "a"}, 0)
+	eventually(t, "a group of one elects itself", a.IsLeader)
+	n.start(t, 2, "b", nil, 0)
+	n.start(t, 3, "c", nil, 0)
+	n.isolate(1, true) // never heard: the group cannot leave the joint configuration
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for id, name := range map[uint64]string{2: "b", 3: "c"} {
+		if err := a.AddLearner(ctx, id, name); err != nil { // a learner does not vote: committed alone
+			t.Fatalf("add %s: %v", name, err)
+		}
+	}
+	go a.Reconfigure(ctx, []uint64{2, 3}, nil, nil)
+	var inTouch bool
+	eventually(t, "the group enters the joint configuration", func() bool {
+		if !a.IsLeader() || !a.Joint() || fmt.Sprint(a.Voters()) != "[1 2 3]" {
+			return false
+		}
+		inTouch = a.InTouch()
+		return true
+	})
+	if !inTouch {
+		t.Fatal("the leader, the old configuration's only voter, is not in touch in the joint configuration")
+	}
+}
