@@ -64,6 +64,19 @@ type Actor struct {
 
 	memory actorMemory // its last measurement (actormemory.go)
 	born   time.Time   // when it was made (its uptime)
+
+	// Hibernation (hibernate.go). sleeps: its behaviour may hibernate;
+	// dormant: it hibernates now; woke: it woke since the scanner's last
+	// walk; refusedAt: handled+1 when its last hibernation was refused;
+	// awakeWhy: why. idleHandled and idleSince are the scanner's alone.
+	sleeps          atomic.Bool
+	dormant         atomic.Bool
+	woke            atomic.Bool
+	hibernateQueued atomic.Bool
+	refusedAt       atomic.Uint64
+	awakeWhy        atomic.Pointer[string]
+	idleHandled     uint64
+	idleSince       int64
 }
 
 type sysKind uint8
@@ -74,6 +87,7 @@ const (
 	sysEval
 	sysReplace
 	sysMeasure
+	sysHibernate
 )
 
 type sysTask struct {
@@ -427,6 +441,10 @@ func (a *Actor) handle(m *Message) {
 		}
 		m.Body = v
 	}
+	if err := a.wake(); err != nil {
+		a.replyError(m, err)
+		return
+	}
 	a.budget.begin(a.proc)
 	reply, err := a.beh.Receive(a, m)
 	a.budget.end()
@@ -503,11 +521,22 @@ func (a *Actor) runSystem(t sysTask) bool {
 		a.finish(true)
 		return true
 	case sysReplace:
+		if err := a.wake(); err != nil {
+			t.replace.done <- err
+			a.halt.Store(false)
+			return false
+		}
 		return a.replace(t.replace)
 	case sysMeasure:
 		a.measure(t.measured)
+	case sysHibernate:
+		a.hibernate()
 	case sysEval:
 		a.memory.dirty = true
+		if err := a.wake(); err != nil {
+			t.eval.done <- evalResult{err: err}
+			return false
+		}
 		ev, ok := a.beh.(Evaluator)
 		if !ok {
 			t.eval.done <- evalResult{err: fmt.Errorf("%w: %q cannot evaluate code", ErrBadRequest, a.name)}
@@ -537,10 +566,16 @@ func (a *Actor) finish(started bool) {
 	a.cancel()
 	a.cancelTimers()
 	if started {
-		a.budget.rearm() // the stop interrupted the last handler; the hook gets a fresh budget
-		a.budget.begin(a.proc)
-		a.beh.Stop(a)
-		a.budget.end()
+		a.budget.rearm()     // the stop interrupted the last handler; the hook gets a fresh budget
+		if !a.stopsAsleep() && a.wake() == nil { // (logged if not: no stop hook then)
+			a.budget.begin(a.proc)
+			a.beh.Stop(a)
+			a.budget.end()
+		}
+	}
+	if a.dormant.Load() {
+		a.dormant.Store(false)
+		a.proc.hibernating.Add(-1)
 	}
 	a.budget.interrupt(false) // for good: nothing of this actor runs any more
 	a.proc.retire(a)

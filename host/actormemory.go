@@ -43,7 +43,7 @@ func (a *Actor) MemoryBytes() (bytes int64, at time.Time, ok bool) {
 // last one is younger than fresh; done (if not nil) is closed when it has
 // run, or at once when none was queued.
 func (a *Actor) requestMeasure(fresh time.Duration, done chan<- struct{}) {
-	if _, ok := a.beh.(MemoryMeter); !ok {
+	if _, ok := a.behaviour().(MemoryMeter); !ok {
 		closeIf(done)
 		return
 	}

@@ -379,6 +379,7 @@ func (p *Process) processValue() Object {
 		{Key: "node", Value: p.adminName},
 		{Key: "pid", Value: int64(os.Getpid())},
 		{Key: "actors", Value: int64(n)},
+		{Key: "hibernating", Value: int64(p.Hibernating())},
 		{Key: "late_replies", Value: int64(p.lateReplies.Load())},
 		{Key: "link_pauses", Value: int64(p.linkPauses.Load())},
 		{Key: "go_threads", Value: int64(runtime.GOMAXPROCS(0))},

@@ -229,7 +229,8 @@ func (p *Process) Stats(filter string) Object {
 	}
 	handled += int64(p.admin.Handled())
 	o := Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName},
-		{Key: "actors", Value: int64(len(list))}, {Key: "handled", Value: handled}, {Key: "mailbox", Value: mailbox}}
+		{Key: "actors", Value: int64(len(list))}, {Key: "hibernating", Value: int64(p.Hibernating())},
+		{Key: "handled", Value: handled}, {Key: "mailbox", Value: mailbox}}
 	if each != nil {
 		o = append(o, Field{Key: "each", Value: each})
 	}

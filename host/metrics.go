@@ -142,6 +142,7 @@ func (p *Process) MetricsValue() Object {
 	return Object{
 		{Key: "node", Value: p.adminName},
 		{Key: "actors", Value: total.actors},
+		{Key: "hibernating", Value: int64(p.Hibernating())},
 		{Key: "handled", Value: int64(total.handled + p.admin.handled.Load())},
 		{Key: "refused", Value: int64(total.refused)},
 		{Key: "mailbox", Value: total.mailbox},

@@ -49,6 +49,10 @@ type Config struct {
 	// Clock runs the actors' timers (After, Every, Sleep); nil: the real
 	// one. `peacepie test` gives a FakeClock that tests advance.
 	Clock Clock
+	// HibernateAfter is how long an actor whose class allows it
+	// (Hibernator) stays idle before it hibernates (hibernate.go); 0:
+	// never.
+	HibernateAfter time.Duration
 }
 
 // DefaultMailboxLimit is Config.MailboxLimit's default.
@@ -144,6 +148,7 @@ type Process struct {
 	shutdownOnce sync.Once
 	stopWatchdog chan struct{}
 	done         chan struct{}
+	hibernating  atomic.Int64 // actors hibernating now (hibernate.go)
 	lateReplies  atomic.Uint64
 	retired      retiredCounts // what ended actor instances counted (metrics.go)
 	linkPauses   atomic.Uint64 // link readers held back by a full mailbox
@@ -172,6 +177,9 @@ func NewProcess(cfg Config) (*Process, error) {
 	p.admin = p.newActor(p.adminName, ClassInfo{Package: "peacepie", Class: "Admin"})
 	p.admin.beh = &admin{p: p, listings: make(chan struct{}, maxListings)}
 	go p.watchdog(p.stopWatchdog)
+	if cfg.HibernateAfter > 0 {
+		go p.hibernator(p.stopWatchdog)
+	}
 	return p, nil
 }
 
@@ -492,7 +500,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 		p.release(name)
 		return nil, err
 	}
-	a.beh = beh
+	a.setBehaviour(beh)
 	withInit := true
 	if ic, ok := beh.(interface{ HasInit() bool }); ok {
 		withInit = ic.HasInit()
@@ -672,6 +680,10 @@ type ActorInfo struct {
 	// MemoryAge how long ago; -1: never measured, or not a MemoryMeter.
 	Memory    int64
 	MemoryAge time.Duration
+	// Hibernating: its state is given up until its next message
+	// (hibernate.go); AwakeReason: why its last hibernation was refused.
+	Hibernating bool
+	AwakeReason string
 }
 
 // Value returns the info as a body value.
@@ -692,13 +704,19 @@ func (i ActorInfo) Value() Object {
 	if i.Memory >= 0 {
 		o = append(o, Field{Key: "mem_bytes", Value: i.Memory}, Field{Key: "mem_age_ms", Value: i.MemoryAge.Milliseconds()})
 	}
+	if i.Hibernating {
+		o = append(o, Field{Key: "hibernating", Value: true})
+	}
+	if i.AwakeReason != "" {
+		o = append(o, Field{Key: "stays_awake", Value: i.AwakeReason})
+	}
 	return o
 }
 
 // Info returns the actor's details.
 func (a *Actor) Info() ActorInfo {
 	i := ActorInfo{Name: a.name, Node: a.Node(), Class: a.class, Mailbox: a.MailboxLen(), Handled: a.Handled(), Refused: a.Refused(),
-		Busy: a.BusyTime(), Uptime: time.Since(a.born), Memory: -1}
+		Busy: a.BusyTime(), Uptime: time.Since(a.born), Memory: -1, Hibernating: a.Hibernating(), AwakeReason: a.AwakeReason()}
 	if mem, at, ok := a.MemoryBytes(); ok {
 		i.Memory, i.MemoryAge = mem, time.Since(at)
 	}
@@ -907,7 +925,7 @@ func (p *Process) Recreate(ctx context.Context, name string, class Class) error 
 			next.cancel()
 			return nil, fmt.Errorf("make the new %q: %w", name, err)
 		}
-		next.beh = beh
+		next.setBehaviour(beh)
 		return next, nil
 	}}
 	old.halt.Store(true) // the rest of a batch waits in the queue

@@ -127,7 +127,7 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 	actors := make([]*Actor, 0, len(chosen))
 	taken := 0 // actors another profile samples
 	for _, a := range chosen {
-		if s, ok := a.beh.(Sampler); ok {
+		if s, ok := a.behaviour().(Sampler); ok { // (none while it hibernates)
 			if !s.StartSampling(prof) {
 				taken++
 				continue

@@ -240,7 +240,7 @@ func (p *Process) AdoptMove(name string, class Class, params Object, queue []Mes
 		a.cancel()
 		return err
 	}
-	a.beh = beh
+	a.setBehaviour(beh)
 	a.queue.push(Message{ID: p.NewMID(), Command: "start", Recipient: Address{Entity: name}})
 	for _, m := range queue {
 		a.queue.push(m)

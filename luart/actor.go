@@ -13,10 +13,11 @@ import (
 )
 
 // isCommand reports whether a class field may be called as a command: the
-// hooks init and stop, the params table and names starting with "_" may not.
+// hooks (init, stop, on_hibernate, on_wake), the params table, the
+// hibernate flag and names starting with "_" may not.
 func isCommand(name string) bool {
 	switch name {
-	case "init", "stop", "params":
+	case "init", "stop", "params", "hibernate", "on_hibernate", "on_wake":
 		return false
 	}
 	return name != "" && name[0] != '_'

@@ -28,6 +28,7 @@ Asker = "asker"
 Server = "server"
 RingNode = "ring"
 Idle = "idle"
+Sleepy = "sleepy"
 `)},
 	"streamer.lua": {Data: []byte(`
 local pp = require "peacepie"
@@ -111,6 +112,11 @@ local Idle = { params = { period = 1, label = "idle" } }
 function Idle:echo(body) return "echoed", body end
 return Idle
 `)},
+	"sleepy.lua": {Data: []byte(`
+local Sleepy = { hibernate = true, params = { period = 1, label = "idle" } }
+function Sleepy:echo(body) return "echoed", body end
+return Sleepy
+`)},
 }
 
 // probe is a Go actor that reports each "done" on a channel.
@@ -137,8 +143,13 @@ func newBench(b *testing.B) *bench {
 }
 
 func newBenchBudget(b *testing.B, budget time.Duration) *bench {
+	return newBenchConfig(b, host.Config{Budget: budget})
+}
+
+func newBenchConfig(b *testing.B, cfg host.Config) *bench {
 	b.Helper()
-	p := testhost.Start(b, host.Config{Budget: budget, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, benchPackage)
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := testhost.Start(b, cfg, benchPackage)
 	pr := &probe{done: make(chan struct{}, 16)}
 	if _, err := p.Spawn("probe", pr, nil); err != nil {
 		b.Fatal(err)

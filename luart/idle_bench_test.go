@@ -16,32 +16,43 @@ import (
 // alone: ns/op is the mean, with p50, p99 and max beside it; lua-ask-ns is
 // the mean of b.N asks a Lua handler makes of the same actor (BenchmarkLuaAsk's
 // path); B/idle-actor is the heap an idle actor keeps, and GCs the
-// collections during the timed asks.
+// collections during the timed asks. With hibernated, the idle actors are
+// of a class that hibernates, and the asks start once all of them have.
 func BenchmarkLuaAskIdle(b *testing.B) {
 	for _, k := range []int{0, 10000, 100000} {
-		b.Run(fmt.Sprintf("idle=%d", k), func(b *testing.B) { askIdle(b, k) })
+		b.Run(fmt.Sprintf("idle=%d", k), func(b *testing.B) { askIdle(b, k, false) })
+	}
+	for _, k := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("idle=%d,hibernated", k), func(b *testing.B) { askIdle(b, k, true) })
 	}
 }
 
-func askIdle(b *testing.B, k int) {
-	bn := newBench(b)
+func askIdle(b *testing.B, k int, hibernated bool) {
+	cfg, class := host.Config{Budget: time.Hour}, "Idle"
+	if hibernated {
+		cfg.HibernateAfter, class = 100*time.Millisecond, "Sleepy"
+	}
+	bn := newBenchConfig(b, cfg)
 	defer func() { bn.p.Shutdown(); <-bn.p.Done() }() // not at the end of the whole benchmark: 100,000 actors weigh a GB
 	bn.spawn(b, "Server", "server", nil)
 	bn.spawn(b, "Asker", "asker", nil)
-	c, err := bn.p.Resolver().Resolve(context.Background(), host.ClassDesc{RequiresDist: "bench", Class: "Idle"})
+	c, err := bn.p.Resolver().Resolve(context.Background(), host.ClassDesc{RequiresDist: "bench", Class: class})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	settledHeap(&before) // what an earlier run left (its goroutines end late) is gone
 	for i := 0; i < k; i++ {
 		if _, err := bn.p.Spawn(fmt.Sprintf("idle_%d", i), c, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	for deadline := time.Now().Add(10 * time.Minute); hibernated && bn.p.Hibernating() < k; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d actors hibernate after 10 minutes", bn.p.Hibernating(), k)
+		}
+	}
+	settledHeap(&after)
 
 	ask := host.Message{Command: "get", Body: host.Object{{Key: "n", Value: int64(1)}, {Key: "s", Value: "ask"}}, Recipient: host.Address{Entity: "server"}}
 	lat := make([]time.Duration, b.N)
@@ -67,7 +78,7 @@ func askIdle(b *testing.B, k int) {
 	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds())/1e3, "max-µs")
 	b.ReportMetric(float64(gcAfter.NumGC-gcBefore.NumGC), "GCs")
 	if k > 0 {
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(k), "B/idle-actor")
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(k), "B/idle-actor")
 	}
 
 	n := max(b.N, 1000)
@@ -79,6 +90,22 @@ func askIdle(b *testing.B, k int) {
 		b.Fatalf("run: %v %s %v", err, r.Command, r.Body)
 	}
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "lua-ask-ns")
+}
+
+// settledHeap collects until the live heap stops shrinking (by 1 %, at
+// most 20 tries a tenth of a second apart) and reads the memory stats.
+func settledHeap(m *runtime.MemStats) {
+	runtime.GC()
+	runtime.ReadMemStats(m)
+	for range 20 {
+		last := m.HeapAlloc
+		time.Sleep(100 * time.Millisecond)
+		runtime.GC()
+		runtime.ReadMemStats(m)
+		if m.HeapAlloc > last-last/100 {
+			return
+		}
+	}
 }
 
 // BenchmarkGoChanRoundTrip: a round trip between two goroutines over

@@ -73,7 +73,9 @@ func TestProfileLua(t *testing.T) {
 	for try := 0; try < 5 && !overlapped; try++ {
 		answers := make(chan host.Message, 2)
 		for range 2 {
-			go func() { answers <- p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, `{"actor": "s", "seconds": 1}`)) }()
+			go func() {
+				answers <- p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, `{"actor": "s", "seconds": 1}`))
+			}()
 		}
 		a, b := <-answers, <-answers
 		if a.Command == "error" {

@@ -36,6 +36,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descUp          = desc("peacepie_process_up", "1 when the process answered this scrape, 0 when it did not within 2 s.")
 	descActors      = desc("peacepie_actors", "Actors the process holds.")
+	descHibernating = desc("peacepie_actors_hibernating", "Actors of the process that hibernate (their Lua state given up until their next message).")
 	descHandled     = desc("peacepie_messages_handled_total", "Messages the process's actors (and its admin) handled.")
 	descRefused     = desc("peacepie_messages_refused_total", "Messages refused because an actor's mailbox was full.")
 	descMailbox     = desc("peacepie_mailbox_messages", "Messages waiting in the process's mailboxes.")
@@ -60,7 +61,7 @@ var (
 	descPkgMailbox  = desc("peacepie_package_mailbox_messages", "Messages waiting in the mailboxes of a package version's actors.", "package", "version")
 	descLuaMemory   = desc("peacepie_lua_memory_bytes", "What the process's Lua actors hold, each as last measured by a walk of its state (at most a second old when it could be measured).")
 	descPkgMemory   = desc("peacepie_package_lua_memory_bytes", "What a package version's Lua actors hold, each as last measured.", "package", "version")
-	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
+	metricsAllDescs = []*prometheus.Desc{descUp, descActors, descHibernating, descHandled, descRefused, descMailbox, descLate, descPauses, descAsks, descAskTimeouts, descMovesRun, descMovesOut,
 		descHeap, descGC, descGoroutines, descThreads, descRSS, descLinkFrames, descLinkBytes, descPkgActors, descPkgHandled, descPkgRefused, descPkgMailbox,
 		descLuaMemory, descPkgMemory, descGCPause, descRestarts}
 )
@@ -102,6 +103,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			key string
 		}{
 			{descActors, prometheus.GaugeValue, "actors"},
+			{descHibernating, prometheus.GaugeValue, "hibernating"},
 			{descHandled, prometheus.CounterValue, "handled"},
 			{descRefused, prometheus.CounterValue, "refused"},
 			{descMailbox, prometheus.GaugeValue, "mailbox"},

@@ -48,6 +48,7 @@ type Config struct {
 	HandlerBudget   Duration `toml:"handler_budget"`
 	ActorMemory     Size     `toml:"actor_memory"`
 	MailboxLimit    int      `toml:"mailbox_limit"`
+	HibernateAfter  Duration `toml:"hibernate_after"`
 	GCPercent       int      `toml:"gc_percent"`
 	GoThreads       int      `toml:"go_threads"`
 	MaxProcesses    int      `toml:"max_processes"`
@@ -207,6 +208,11 @@ actor_memory = "64MiB"
 # another process is dropped), counted in the actor's "refused" (get_actor,
 # the console) and reported as an event; stop and move always get through.
 mailbox_limit = 100000
+
+# How long an actor whose class declares hibernate = true stays idle (no
+# message, no timer armed) before it gives up its Lua state, keeping only
+# the plain data on self; its next message wakes it. "0s": never.
+hibernate_after = "30s"
 
 # Go runtime of every process of this host. gc_percent: how much the heap
 # grows past what is live before the garbage collector runs (Go's GOGC;
@@ -368,6 +374,9 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.MaxProcesses < 1 {
 		return c, fmt.Errorf("config %s: max_processes must be 1 or more, not %d", path, c.MaxProcesses)
+	}
+	if c.HibernateAfter.Duration < 0 {
+		return c, fmt.Errorf("config %s: hibernate_after must be 0s (never) or more, not %s", path, c.HibernateAfter.Duration)
 	}
 	if c.MailboxLimit < 0 {
 		return c, fmt.Errorf("config %s: mailbox_limit must be 0 (no bound) or more, not %d", path, c.MailboxLimit)

@@ -120,16 +120,17 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	proc, err := host.NewProcess(host.Config{
-		Host:         cfg.Host,
-		Process:      cfg.Process,
-		Budget:       cfg.HandlerBudget.Duration,
-		ActorMemory:  actorMemory(cfg),
-		MailboxLimit: mailboxLimit(cfg),
-		Resolver:     rt,
-		Logger:       log,
-		Output:       termtext.NewWriter(opt.Stdout), // what actors print, escaped
-		AllowEval:    cfg.ReplLua,
-		Grants:       Grants(src),
+		Host:           cfg.Host,
+		Process:        cfg.Process,
+		Budget:         cfg.HandlerBudget.Duration,
+		ActorMemory:    actorMemory(cfg),
+		MailboxLimit:   mailboxLimit(cfg),
+		HibernateAfter: cfg.HibernateAfter.Duration,
+		Resolver:       rt,
+		Logger:         log,
+		Output:         termtext.NewWriter(opt.Stdout), // what actors print, escaped
+		AllowEval:      cfg.ReplLua,
+		Grants:         Grants(src),
 	})
 	if err != nil {
 		return err
@@ -387,7 +388,7 @@ func RunChild(ctx context.Context, opt ChildOptions) error {
 	}
 	proc, err := host.NewProcess(host.Config{
 		Host: cfg.Host, Process: opt.Process, Budget: cfg.HandlerBudget.Duration,
-		ActorMemory: actorMemory(cfg), MailboxLimit: mailboxLimit(cfg),
+		ActorMemory: actorMemory(cfg), MailboxLimit: mailboxLimit(cfg), HibernateAfter: cfg.HibernateAfter.Duration,
 		Resolver: rt, Logger: base, Output: termtext.NewWriter(opt.Stdout), AllowEval: cfg.ReplLua,
 		Grants: Grants(store),
 	})

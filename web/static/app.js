@@ -329,7 +329,7 @@ async function pictureView() {
       const node = nodes[i], was = prev.get(node), m = a.command === "metrics" ? a.body : null;
       const dt = was ? (now - was.at) / 1000 : 0;
       const rate = (v, w) => (was && dt > 0 && v >= w ? (v - w) / dt : null);
-      info.set(node, { actors: m ? m.actors : "?", rate: m && was ? rate(m.handled, was.handled) : null, up: !!m });
+      info.set(node, { actors: m ? m.actors : "?", asleep: m ? m.hibernating || 0 : 0, rate: m && was ? rate(m.handled, was.handled) : null, up: !!m });
       const links = new Map();
       for (const l of (m && m.links) || []) {
         const frames = l.frames_in + l.frames_out;
@@ -371,7 +371,7 @@ function drawPicture(hosts, info, edges) {
       const p = pos.get(n), inf = info.get(n) || {};
       parts.push(`<a href="#/process/${encodeURIComponent(n)}"><rect x="${p.x}" y="${p.y}" width="${boxW}" height="${boxH}" rx="6" class="proc${inf.up ? "" : " down"}" data-node="${esc(n)}"></rect>
         <text x="${p.x + 8}" y="${p.y + 18}" class="proc-name">${esc(n)}</text>
-        <text x="${p.x + 8}" y="${p.y + 36}" class="proc-figures">${esc(inf.actors)} actors · ${fmtRate(inf.rate)} msgs/s</text></a>`);
+        <text x="${p.x + 8}" y="${p.y + 36}" class="proc-figures">${esc(inf.actors)} actors${inf.asleep ? ` (${esc(inf.asleep)} asleep)` : ""} · ${fmtRate(inf.rate)} msgs/s</text></a>`);
     }
   });
   const width = Math.max(1, hosts.length) * colW + 20;
@@ -475,7 +475,7 @@ async function processView(node) {
     body.dataset.key = key;
     body.innerHTML = `<tr data-name="${esc(node)}"><td><a href="#/actor/${encodeURIComponent(node)}">${esc(node)}</a></td><td>Admin</td><td class="muted">peacepie</td><td></td><td></td><td></td><td></td></tr>` +
       rows.map((x, i) => `<tr data-name="${esc(x.name)}" data-i="${i}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
-        <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
+        <td>${esc(x.class)}${x.hibernating ? ' <span class="muted" title="hibernating: its Lua state is given up until its next message">asleep</span>' : ""}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
   };
   const load = async () => {
     const a = await ask(node, "get_actors");
@@ -510,6 +510,13 @@ async function processView(node) {
       if (e.each) draw();
     }
   });
+}
+
+// actorState says whether an actor hibernates, and why one that may not
+// stays awake.
+function actorState(d) {
+  if (d.hibernating) return "hibernating (its state is rebuilt by its next message)";
+  return d.stays_awake ? "awake: " + d.stays_awake : "awake";
 }
 
 async function actorView(name) {
@@ -559,7 +566,8 @@ async function actorView(name) {
         <dt>node</dt><dd>${esc(d.node)}</dd><dt>mailbox</dt><dd id="d-mailbox">${d.mailbox}</dd><dt>handled</dt><dd id="d-handled">${d.handled}</dd>
         <dt>busy</dt><dd id="d-busy" title="time in its handlers, estimated from the 20 ms watchdog tick">${(d.busy_ms / 1000).toFixed(1)} s</dd>
         <dt>memory</dt><dd id="d-mem" title="what its Lua state reaches, measured by a walk between its messages">${d.mem_bytes === undefined ? "—" : bytes(d.mem_bytes)}</dd>
-        <dt>uptime</dt><dd id="d-uptime">${uptime(d.uptime_s)}</dd></dl>`;
+        <dt>uptime</dt><dd id="d-uptime">${uptime(d.uptime_s)}</dd>
+        <dt>state</dt><dd id="d-state">${esc(actorState(d))}</dd></dl>`;
       // Busy time, memory and uptime change without an event: asked again every 5 s.
       const refresh = async () => {
         await new Promise((r) => setTimeout(r, 5000));
@@ -570,6 +578,7 @@ async function actorView(name) {
         $("#d-busy").textContent = (again.body.busy_ms / 1000).toFixed(1) + " s";
         $("#d-mem").textContent = again.body.mem_bytes === undefined ? "—" : bytes(again.body.mem_bytes);
         $("#d-uptime").textContent = uptime(again.body.uptime_s);
+        $("#d-state").textContent = actorState(again.body);
         refresh();
       };
       refresh();

@@ -1,0 +1,220 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Hibernation (docs/architecture.md, "Hibernation"): an actor whose
+// behaviour can give up its state (a Hibernator that Hibernates) and that
+// has handled no message for Config.HibernateAfter, has no timer armed and
+// nothing queued, is asked to hibernate: between two of its messages, on
+// its goroutine, its behaviour becomes a Dormant (a compact form) and the
+// state is released. Whatever reaches the behaviour next (a message, an
+// eval, a replacement or a move, its removal) wakes it first, on its
+// goroutine and in order: Dormant.Wake makes the behaviour again.
+//
+// The scanner (Process.hibernator) walks the process's actors every
+// HibernateAfter/4 and notes, without touching the message path, which
+// have handled nothing since its last walk.
+
+// Hibernator is implemented by behaviours that can give up their state
+// while their actor is idle.
+type Hibernator interface {
+	// Hibernates reports whether the class asks for hibernation (read
+	// once, when the behaviour is made).
+	Hibernates() bool
+	// Hibernate runs on the actor's goroutine between two messages,
+	// under the handler budget. It returns the compact form, the state
+	// released, or an error saying why the actor stays awake (then the
+	// state is kept).
+	Hibernate(a *Actor) (Dormant, error)
+}
+
+// Dormant is a hibernated behaviour. It may also have a method HasStop()
+// bool: when it reports false, the actor is removed without being woken
+// (no stop hook would run).
+type Dormant interface {
+	// Wake makes the behaviour again, on the actor's goroutine under the
+	// handler budget.
+	Wake(a *Actor) (Behaviour, error)
+	// Size is what the compact form holds, in bytes.
+	Size() int64
+}
+
+// asleep stands for a hibernated behaviour in Actor.beh. Every way into
+// the behaviour wakes the actor first (Actor.wake); its methods are the
+// answer of an actor that could not be woken.
+type asleep struct{ d Dormant }
+
+func (s *asleep) Init(*Actor) error { return errAsleep }
+func (s *asleep) Receive(*Actor, *Message) (Reply, error) {
+	return Reply{}, errAsleep
+}
+func (s *asleep) Stop(*Actor) {}
+
+// MemoryInUse is what the compact form holds (MemoryMeter).
+func (s *asleep) MemoryInUse() int64 { return s.d.Size() }
+
+var errAsleep = errors.New("the actor is hibernating and could not be woken")
+
+// setBehaviour gives a the behaviour beh (before it runs, or on its
+// goroutine), noting whether it may hibernate.
+func (a *Actor) setBehaviour(beh Behaviour) {
+	a.mu.Lock()
+	a.beh = beh
+	a.mu.Unlock()
+	if h, ok := beh.(Hibernator); ok && h.Hibernates() {
+		a.sleeps.Store(true)
+	}
+}
+
+// behaviour returns a's behaviour, for a goroutine other than a's own.
+func (a *Actor) behaviour() Behaviour {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.beh
+}
+
+// Hibernating reports whether the actor is hibernating now.
+func (a *Actor) Hibernating() bool { return a.dormant.Load() }
+
+// AwakeReason returns why the actor's last hibernation was refused ("" if
+// none was, or it has hibernated since).
+func (a *Actor) AwakeReason() string {
+	if r := a.awakeWhy.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
+// hibernate runs the sysHibernate task: the actor hibernates if it is
+// still idle and its behaviour agrees.
+func (a *Actor) hibernate() {
+	defer a.hibernateQueued.Store(false)
+	if _, ok := a.beh.(*asleep); ok {
+		return
+	}
+	h, ok := a.beh.(Hibernator)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	busy := a.queue.n > 0 || len(a.system) > 0 || a.stopping
+	a.mu.Unlock()
+	a.tmu.Lock()
+	timers := len(a.timers)
+	a.tmu.Unlock()
+	if busy || timers > 0 {
+		return // a message came meanwhile, or a timer is armed: awake
+	}
+	a.budget.begin(a.proc)
+	d, err := h.Hibernate(a)
+	a.budget.end()
+	if a.budget.fired.Load() {
+		if err != nil {
+			err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
+		}
+		a.budget.rearm()
+	}
+	if err != nil {
+		why := err.Error()
+		a.awakeWhy.Store(&why)
+		a.refusedAt.Store(a.handled.Load() + 1)
+		a.Logger().Debug("actor stays awake", "reason", why)
+		return
+	}
+	a.awakeWhy.Store(nil)
+	a.mu.Lock()
+	a.beh = &asleep{d: d}
+	a.mu.Unlock()
+	a.dormant.Store(true)
+	a.proc.hibernating.Add(1)
+	a.memory.mem.Store(d.Size())
+	a.memory.handledAt, a.memory.dirty = a.handled.Load(), false
+	a.memory.at.Store(time.Now().UnixNano())
+}
+
+// stopsAsleep reports whether a hibernating actor may end without being
+// woken: its dormant form says it has no stop hook.
+func (a *Actor) stopsAsleep() bool {
+	s, ok := a.beh.(*asleep)
+	if !ok {
+		return false
+	}
+	h, ok := s.d.(interface{ HasStop() bool })
+	return ok && !h.HasStop()
+}
+
+// wake makes a hibernating actor's behaviour again (on its goroutine);
+// nil when it is awake.
+func (a *Actor) wake() error {
+	s, ok := a.beh.(*asleep)
+	if !ok {
+		return nil
+	}
+	a.budget.begin(a.proc)
+	beh, err := s.d.Wake(a)
+	a.budget.end()
+	if a.budget.fired.Load() {
+		if err != nil {
+			err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
+		}
+		a.budget.rearm()
+	}
+	if err != nil {
+		a.Logger().Error("actor could not be woken", "error", err.Error())
+		return fmt.Errorf("wake %q from hibernation: %w", a.name, err)
+	}
+	a.mu.Lock()
+	a.beh = beh
+	a.mu.Unlock()
+	a.dormant.Store(false)
+	a.woke.Store(true)
+	a.proc.hibernating.Add(-1)
+	a.memory.dirty = true
+	return nil
+}
+
+// Hibernating returns how many of the process's actors hibernate now.
+func (p *Process) Hibernating() int { return int(p.hibernating.Load()) }
+
+// hibernator asks the actors idle for HibernateAfter to hibernate, until
+// stop is closed.
+func (p *Process) hibernator(stop <-chan struct{}) {
+	after := p.cfg.HibernateAfter
+	t := time.NewTicker(max(after/4, 10*time.Millisecond))
+	defer t.Stop()
+	var list []*Actor
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		list = list[:0]
+		p.mu.RLock()
+		for _, a := range p.actors {
+			if a.sleeps.Load() && !a.dormant.Load() {
+				list = append(list, a)
+			}
+		}
+		p.mu.RUnlock()
+		for _, a := range list {
+			n := a.handled.Load()
+			if n != a.idleHandled || a.woke.Swap(false) || a.idleSince == 0 {
+				a.idleHandled, a.idleSince = n, now // active since the last walk
+				continue
+			}
+			if time.Duration(now-a.idleSince) < after || a.refusedAt.Load() == n+1 {
+				continue // not idle long enough, or refused with nothing handled since
+			}
+			if a.hibernateQueued.CompareAndSwap(false, true) {
+				a.pushSystem(sysTask{kind: sysHibernate})
+			}
+		}
+		clear(list) // no actor kept alive by the scanner's buffer
+	}
+}
