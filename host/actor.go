@@ -566,7 +566,7 @@ func (a *Actor) finish(started bool) {
 	a.cancel()
 	a.cancelTimers()
 	if started {
-		a.budget.rearm()     // the stop interrupted the last handler; the hook gets a fresh budget
+		a.budget.rearm()                         // the stop interrupted the last handler; the hook gets a fresh budget
 		if !a.stopsAsleep() && a.wake() == nil { // (logged if not: no stop hook then)
 			a.budget.begin(a.proc)
 			a.beh.Stop(a)
