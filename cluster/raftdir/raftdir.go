@@ -273,9 +273,10 @@ const maxHeard = 1 << 12
 // well before another replica, elected at least an election timeout
 // after it last heard the old leader, has led for more (a lease; it
 // assumes clocks that run at about the same rate and no pause of the
-// process of that length). In a joint configuration an election needs a
-// majority of both sets of voters, so a majority of either is enough:
-// voters just added, not heard yet, do not cut a leader off.
+// process of that length). In a joint configuration a majority of the
+// outgoing voters counts: an election there needs them (a replica that
+// has not applied the joint configuration needs them alone), so voters
+// just added and not heard yet do not cut a leader off.
 func (r *Replica) InTouch() bool {
 	lead := r.leader.Load()
 	if lead == 0 {
@@ -301,7 +302,10 @@ func (r *Replica) InTouch() bool {
 		}
 		return n > len(ids)/2
 	}
-	return majority(voters) || len(outgoing) > 0 && majority(outgoing)
+	if len(outgoing) > 0 {
+		return majority(outgoing)
+	}
+	return majority(voters)
 }
 
 // PeerActive reports, on the leader, whether the member id has answered it
