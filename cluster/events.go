@@ -294,10 +294,21 @@ func sendForwarded(c *link.Conn, m host.Message) error {
 }
 
 // allActors answers get_actors {"all": true} on the root: every actor of
-// the system, each process asked at once (5 s at most). A process that does
-// not answer is listed in "unreachable" with the reason, and its actors are
+// the system, each process asked at once (5 s at most), a page of them
+// (host.ActorQuery): each process lists its first offset+limit that
+// match, and the page is cut from them all. A process that does not
+// answer is listed in "unreachable" with the reason, and its actors are
 // missing.
 func (h *Head) allActors(p *host.Process, req host.Message) {
+	q, err := host.ActorQueryOf(req.Body)
+	if err != nil {
+		p.Reply(&req, "error", host.Object{{Key: "mid", Value: req.ID.String()}, {Key: "message", Value: err.Error()}})
+		return
+	}
+	each := host.ActorQuery{Limit: q.Offset + q.Limit, Filter: q.Filter} // Limit 0 stays 0: all
+	if q.Limit == 0 {
+		each.Limit = 0
+	}
 	var nodes []string
 	for _, hv := range h.hosts() {
 		ho, _ := hv.(host.Object)
@@ -305,13 +316,15 @@ func (h *Head) allActors(p *host.Process, req host.Message) {
 	}
 	type answer struct {
 		actors host.Array
+		total  int64
 		err    string
 	}
 	answers := make([]answer, len(nodes))
 	var wg sync.WaitGroup
 	for i, node := range nodes {
 		if node == p.AdminName() {
-			answers[i].actors = p.ActorValues()
+			actors, total := p.ActorPage(each)
+			answers[i].actors, answers[i].total = actors, int64(total)
 			continue
 		}
 		wg.Add(1)
@@ -319,7 +332,8 @@ func (h *Head) allActors(p *host.Process, req host.Message) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			r, err := p.Ask(ctx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}}, 5*time.Second)
+			r, err := p.Ask(ctx, host.Message{Command: "get_actors", Recipient: host.Address{Node: node}, Body: host.Object{
+				{Key: "limit", Value: int64(each.Limit)}, {Key: "filter", Value: each.Filter}}}, 5*time.Second)
 			switch {
 			case err != nil:
 				answers[i].err = err.Error()
@@ -328,11 +342,20 @@ func (h *Head) allActors(p *host.Process, req host.Message) {
 			default:
 				o, _ := r.Body.(host.Object)
 				answers[i].actors, _ = mustGet(o, "actors").(host.Array)
+				switch n := mustGet(o, "total").(type) {
+				case int64:
+					answers[i].total = n
+				case float64:
+					answers[i].total = int64(n)
+				default: // a process of an older build: what it listed
+					answers[i].total = int64(len(answers[i].actors))
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	all := host.Array{}
+	var total int64
 	listed := make(host.Array, 0, len(nodes))
 	var unreachable host.Array
 	for i, a := range answers {
@@ -342,13 +365,19 @@ func (h *Head) allActors(p *host.Process, req host.Message) {
 		}
 		listed = append(listed, nodes[i])
 		all = append(all, a.actors...)
+		total += a.total
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		a, _ := all[i].(host.Object)
 		b, _ := all[j].(host.Object)
 		return a.String("name") < b.String("name")
 	})
-	body := host.Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.AdminName()}, {Key: "actors", Value: all}, {Key: "nodes", Value: listed}}
+	all = all[min(q.Offset, len(all)):]
+	if q.Limit > 0 && len(all) > q.Limit {
+		all = all[:q.Limit]
+	}
+	body := host.Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.AdminName()}, {Key: "actors", Value: all}, {Key: "nodes", Value: listed},
+		{Key: "total", Value: total}, {Key: "offset", Value: int64(q.Offset)}, {Key: "limit", Value: int64(q.Limit)}}
 	if unreachable != nil {
 		body = append(body, host.Field{Key: "unreachable", Value: unreachable})
 	}

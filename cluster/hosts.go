@@ -503,7 +503,8 @@ func (h *Head) hostActors(ctx context.Context) map[string]string {
 	for _, n := range h.Nodes()[1:] {
 		node := n.String("node")
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		r, err := h.proc.Ask(actx, host.Message{System: true, Command: "get_actors", Recipient: host.Address{Node: node}}, 2*time.Second)
+		r, err := h.proc.Ask(actx, host.Message{System: true, Command: "get_actors", Recipient: host.Address{Node: node},
+			Body: host.Object{{Key: "limit", Value: int64(0)}}}, 2*time.Second) // every name
 		cancel()
 		if err != nil {
 			continue

@@ -94,7 +94,7 @@ type sysTask struct {
 	kind     sysKind
 	eval     *evalTask
 	replace  *replaceTask
-	measured chan<- struct{} // sysMeasure: closed when done (may be nil)
+	measured *measureGroup // sysMeasure: told when done (may be nil)
 }
 
 // replaceTask makes a new actor from the old one's params, between two of
@@ -532,7 +532,7 @@ func (a *Actor) runSystem(t sysTask) bool {
 	case sysHibernate:
 		a.hibernate()
 	case sysEval:
-		a.memory.dirty = true
+		a.touched()
 		if err := a.wake(); err != nil {
 			t.eval.done <- evalResult{err: err}
 			return false

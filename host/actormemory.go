@@ -18,14 +18,16 @@ import (
 // one.
 const memoryFresh = time.Second
 
-// actorMemory is an actor's last measurement. mem and at are read by any
-// goroutine; handledAt and dirty only on the actor's.
+// actorMemory is an actor's last measurement. mem, at and handledAt are
+// read by any goroutine (an actor that has handled nothing since its
+// figure, or hibernates, keeps it without a task: requestMeasure); dirty
+// only on the actor's.
 type actorMemory struct {
-	mem       atomic.Int64 // bytes at the last measurement
-	at        atomic.Int64 // when, in unix nanoseconds; 0: never
-	pending   atomic.Bool  // a measurement is queued (at most one)
-	handledAt uint64       // Actor.handled at the last measurement
-	dirty     bool         // code ran outside a handler since (eval)
+	mem       atomic.Int64  // bytes at the last measurement
+	at        atomic.Int64  // when, in unix nanoseconds; 0: never
+	pending   atomic.Bool   // a measurement is queued (at most one)
+	handledAt atomic.Uint64 // Actor.handled at the last measurement, +1 (0: none); 0 after an eval
+	dirty     bool          // code ran outside a handler since (eval)
 }
 
 // MemoryBytes returns what the actor held at its last measurement and
@@ -42,20 +44,46 @@ func (a *Actor) MemoryBytes() (bytes int64, at time.Time, ok bool) {
 // requestMeasure queues a measurement unless one is queued already or the
 // last one is younger than fresh; done (if not nil) is closed when it has
 // run, or at once when none was queued.
-func (a *Actor) requestMeasure(fresh time.Duration, done chan<- struct{}) {
-	if _, ok := a.behaviour().(MemoryMeter); !ok {
-		closeIf(done)
+func (a *Actor) requestMeasure(fresh time.Duration, w *measureGroup) {
+	ns := a.memory.at.Load()
+	if ns != 0 && (a.dormant.Load() || a.memory.handledAt.Load() == a.handled.Load()+1 && a.budget.start.Load() == 0) {
+		// Nothing ran since: the figure holds (a hibernating actor's
+		// compact form does not change), and no task is queued for it.
+		a.memory.at.Store(max(ns, time.Now().UnixNano()))
 		return
 	}
-	if ns := a.memory.at.Load(); ns != 0 && time.Since(time.Unix(0, ns)) < max(fresh, walkAgainAfter(a.memory.mem.Load())) {
-		closeIf(done)
+	if ns != 0 && time.Since(time.Unix(0, ns)) < max(fresh, walkAgainAfter(a.memory.mem.Load())) {
+		return
+	}
+	if _, ok := a.behaviour().(MemoryMeter); !ok {
 		return
 	}
 	if !a.memory.pending.CompareAndSwap(false, true) {
-		closeIf(done) // the queued one will do: its figure comes soon
-		return
+		return // the queued one will do: its figure comes soon
 	}
-	a.pushSystem(sysTask{kind: sysMeasure, measured: done})
+	w.add()
+	a.pushSystem(sysTask{kind: sysMeasure, measured: w})
+}
+
+// measureGroup counts the measurements a listing waits for: done is
+// closed when the last one has run (or at once, if none was queued).
+type measureGroup struct {
+	n    atomic.Int64
+	done chan struct{}
+}
+
+func newMeasureGroup() *measureGroup { return &measureGroup{done: make(chan struct{})} }
+
+func (w *measureGroup) add() {
+	if w != nil {
+		w.n.Add(1)
+	}
+}
+
+func (w *measureGroup) finish() {
+	if w != nil && w.n.Add(-1) == 0 {
+		close(w.done)
+	}
 }
 
 // walkAgainAfter is how long a figure of mem bytes is kept at least: a
@@ -66,26 +94,28 @@ func walkAgainAfter(mem int64) time.Duration {
 	return time.Duration(mem>>20) * time.Second
 }
 
-func closeIf(c chan<- struct{}) {
-	if c != nil {
-		close(c)
-	}
-}
-
 // measure runs on the actor's goroutine, between messages.
-func (a *Actor) measure(done chan<- struct{}) {
-	defer closeIf(done)
+func (a *Actor) measure(w *measureGroup) {
+	defer w.finish()
 	a.memory.pending.Store(false)
 	mm, ok := a.beh.(MemoryMeter)
 	if !ok {
 		return
 	}
 	handled := a.handled.Load()
-	if a.memory.at.Load() == 0 || handled != a.memory.handledAt || a.memory.dirty {
+	if a.memory.at.Load() == 0 || handled+1 != a.memory.handledAt.Load() || a.memory.dirty {
 		a.memory.mem.Store(mm.MemoryInUse())
-		a.memory.handledAt, a.memory.dirty = handled, false
+		a.memory.handledAt.Store(handled + 1)
+		a.memory.dirty = false
 	}
 	a.memory.at.Store(time.Now().UnixNano())
+}
+
+// touched marks the actor's figure as out of date: code ran in it outside
+// a handler (an eval), or it woke.
+func (a *Actor) touched() {
+	a.memory.dirty = true
+	a.memory.handledAt.Store(0)
 }
 
 // MeasureMemory asks each of actors to measure what it holds (those
@@ -93,17 +123,15 @@ func (a *Actor) measure(done chan<- struct{}) {
 // or until ctx is done: an actor busy in a long handler keeps its last
 // figure.
 func (p *Process) MeasureMemory(ctx context.Context, actors []*Actor, fresh time.Duration) {
-	done := make([]chan struct{}, len(actors))
-	for i, a := range actors {
-		done[i] = make(chan struct{})
-		a.requestMeasure(fresh, done[i])
+	w := newMeasureGroup()
+	w.add() // held until every request is made
+	for _, a := range actors {
+		a.requestMeasure(fresh, w)
 	}
-	for _, d := range done {
-		select {
-		case <-d:
-		case <-ctx.Done():
-			return
-		}
+	w.finish()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
 	}
 }
 

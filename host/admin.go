@@ -47,6 +47,10 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 	case "seek_actor":
 		return ad.seekActor(m)
 	case "get_actors":
+		q, err := ActorQueryOf(m.Body)
+		if err != nil {
+			return Reply{}, err
+		}
 		if o, _ := m.Body.(Object); o != nil {
 			if all, _ := o.Get("all"); all == true {
 				// Every actor of the system: the head gathers them
@@ -55,14 +59,16 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 					return Reply{}, nil
 				}
 				ad.replyLater(m, func() (string, any) {
-					return "actors", Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.adminName},
-						{Key: "actors", Value: p.ActorValues()}, {Key: "nodes", Value: Array{p.adminName}}}
+					actors, total := p.ActorPage(q)
+					return "actors", append(Object{{Key: "scope", Value: "system"}, {Key: "node", Value: p.adminName},
+						{Key: "actors", Value: actors}, {Key: "nodes", Value: Array{p.adminName}}}, q.fields(total)...)
 				})
 				return Reply{}, nil
 			}
 		}
 		ad.replyLater(m, func() (string, any) {
-			return "actors", Object{{Key: "scope", Value: "process"}, {Key: "node", Value: p.adminName}, {Key: "actors", Value: p.ActorValues()}}
+			actors, total := p.ActorPage(q)
+			return "actors", append(Object{{Key: "scope", Value: "process"}, {Key: "node", Value: p.adminName}, {Key: "actors", Value: actors}}, q.fields(total)...)
 		})
 	case "get_actor":
 		name, err := nameField(m.Body, "name")
@@ -353,22 +359,6 @@ func (ad *admin) replyLater(req *Message, answer func() (command string, body an
 		command, body := answer()
 		ad.p.Reply(m, command, body)
 	}()
-}
-
-// ActorValues lists the actors of the process as get_actors shows them,
-// sorted by name, with what each holds measured within the last second
-// (measureWait at most).
-func (p *Process) ActorValues() Array {
-	live := p.liveActors()
-	ctx, cancel := context.WithTimeout(context.Background(), measureWait)
-	p.MeasureMemory(ctx, live, memoryFresh)
-	cancel()
-	list := actorInfos(live)
-	actors := make(Array, len(list))
-	for i, info := range list {
-		actors[i] = info.Value()
-	}
-	return actors
 }
 
 func (p *Process) processValue() Object {

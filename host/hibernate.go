@@ -132,7 +132,8 @@ func (a *Actor) hibernate() {
 	a.dormant.Store(true)
 	a.proc.hibernating.Add(1)
 	a.memory.mem.Store(d.Size())
-	a.memory.handledAt, a.memory.dirty = a.handled.Load(), false
+	a.memory.handledAt.Store(a.handled.Load() + 1)
+	a.memory.dirty = false
 	a.memory.at.Store(time.Now().UnixNano())
 }
 
@@ -173,7 +174,7 @@ func (a *Actor) wake() error {
 	a.dormant.Store(false)
 	a.woke.Store(true)
 	a.proc.hibernating.Add(-1)
-	a.memory.dirty = true
+	a.touched()
 	return nil
 }
 

@@ -53,8 +53,12 @@ func million(b *testing.B, k int) {
 	b.ReportMetric(float64(spawned.Microseconds())/float64(k), "spawn-µs")
 
 	ask := func(to, command string, body any) time.Duration {
+		addr, err := host.ParseAddress(to)
+		if err != nil {
+			b.Fatal(err)
+		}
 		t0 := time.Now()
-		r, err := bn.p.Process.Ask(context.Background(), host.Message{Command: command, Body: body, Recipient: host.Address{Entity: to}}, time.Minute)
+		r, err := bn.p.Process.Ask(context.Background(), host.Message{Command: command, Body: body, Recipient: addr}, time.Minute)
 		took := time.Since(t0)
 		if err != nil || r.Command == "error" {
 			b.Fatalf("ask %s %s: %v %s %v", to, command, err, r.Command, r.Body)

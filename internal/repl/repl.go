@@ -459,6 +459,11 @@ func (r *repl) ls(ctx context.Context, node string) {
 		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\n", field(ao, "name"), field(ao, "class"), field(ao, "package"), field(ao, "version"), show(mb), show(hd))
 	}
 	tw.Flush()
+	if total, _ := o.Get("total"); total != nil {
+		if n, ok := total.(int64); ok && n > int64(len(list)) {
+			fmt.Fprintf(r.out, "(the first %d of %d actors, by name)\n", len(list), n)
+		}
+	}
 }
 
 func (r *repl) tree(ctx context.Context) {

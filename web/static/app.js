@@ -218,13 +218,13 @@ async function systemView() {
   ask(self, "get_history").then((past) => { if (seq === renderSeq && past.command === "history") chart.seed(past.body.points); });
   // Every actor of every process (get_actors {"all": true}); the first 200.
   const loadAll = async () => {
-    const l = await ask(head, "get_actors", { all: true });
+    const l = await ask(head, "get_actors", { all: true, limit: 200 });
     if (seq !== renderSeq) return;
     if (l.command !== "actors") { showFailure($("#all-actors tbody"), l); return; }
-    const list = l.body.actors;
+    const list = l.body.actors, total = l.body.total === undefined ? list.length : l.body.total;
     $("#all-actors tbody").innerHTML = list.slice(0, 200).map((x) => `<tr data-name="${esc(x.name)}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
       <td>${esc(x.class)}</td><td>${esc(x.package)}@${esc(x.version)}</td><td><a href="#/process/${encodeURIComponent(x.node)}">${esc(x.node)}</a></td></tr>`).join("");
-    $("#all-actors-note").textContent = (list.length > 200 ? `the first 200 of ${list.length} actors` : `${list.length} actors`) +
+    $("#all-actors-note").textContent = (total > 200 ? `the first 200 of ${total} actors` : `${total} actors`) +
       (l.body.unreachable ? "; not answering: " + l.body.unreachable.map((u) => u.node).join(", ") : "");
   };
   loadAll();
@@ -298,7 +298,8 @@ async function topView() {
     prev.clear();
     for (const x of l.body.actors) prev.set(x.node + " " + x.name, { handled: x.handled, busy: x.busy_ms || 0 });
     prevAt = now;
-    $("#top-note").textContent = `${rows.length} actors; messages per second ${first ? "from the next poll, in 2 s" : "over the last " + dt.toFixed(1) + " s"}` +
+    const among = l.body.total !== undefined && l.body.total > rows.length ? ` (the first ${rows.length} by name of ${l.body.total})` : "";
+    $("#top-note").textContent = `${rows.length} actors${among}; messages per second ${first ? "from the next poll, in 2 s" : "over the last " + dt.toFixed(1) + " s"}` +
       (l.body.unreachable ? "; not answering: " + l.body.unreachable.map((u) => u.node).join(", ") : "");
     draw();
     setTimeout(poll, 2000);
@@ -452,13 +453,13 @@ async function processView(node) {
     setTimeout(runtimeFigures, 2000);
   };
   runtimeFigures();
-  let actors = [], page = 0;
+  // The process lists one page at a time (get_actors {offset, limit,
+  // filter}: a process of a million actors answers a page at once).
+  let actors = [], total = 0, page = 0;
   const draw = () => {
-    const f = $("#filter").value.trim().toLowerCase();
-    const shown = actors.filter((x) => !f || x.name.toLowerCase().includes(f) || x.class.toLowerCase().includes(f));
-    page = Math.min(page, Math.max(0, Math.ceil(shown.length / PAGE) - 1));
-    const rows = shown.slice(page * PAGE, page * PAGE + PAGE);
-    $("#page").textContent = shown.length ? `${page * PAGE + 1}–${page * PAGE + rows.length} of ${shown.length}` : (f ? "no actor matches" : "no actors");
+    const f = $("#filter").value.trim();
+    const rows = actors;
+    $("#page").textContent = total ? `${page * PAGE + 1}–${page * PAGE + rows.length} of ${total}` : (f ? "no actor matches" : "no actors");
     // The same rows: their figures change in place (a row drawn anew
     // under the pointer between press and release loses the click).
     const body = $("#actors tbody"), key = rows.map((x) => `${x.name} ${x.class} ${x.package}@${x.version}`).join("\n");
@@ -477,16 +478,24 @@ async function processView(node) {
       rows.map((x, i) => `<tr data-name="${esc(x.name)}" data-i="${i}"><td><a href="#/actor/${encodeURIComponent(x.name)}">${esc(x.name)}</a></td>
         <td>${esc(x.class)}${x.hibernating ? ' <span class="muted" title="hibernating: its Lua state is given up until its next message">asleep</span>' : ""}</td><td>${esc(x.package)}@${esc(x.version)}</td><td class="num mem">${x.mem_bytes === undefined ? "—" : bytes(x.mem_bytes)}</td><td class="num mailbox">${x.mailbox}</td><td class="num handled">${x.handled}</td><td class="num refused">${x.refused || 0}</td></tr>`).join("");
   };
+  let loading = 0;
   const load = async () => {
-    const a = await ask(node, "get_actors");
-    if (stale()) return;
+    const seq = ++loading;
+    const a = await ask(node, "get_actors", { offset: page * PAGE, limit: PAGE, filter: $("#filter").value.trim() });
+    if (stale() || seq !== loading) return; // a newer page was asked for meanwhile
     if (a.command !== "actors") { delete $("#actors tbody").dataset.key; showFailure($("#actors tbody"), a); return; }
+    total = a.body.total === undefined ? a.body.actors.length : a.body.total;
+    if (a.body.actors.length === 0 && page > 0 && total > 0) { // the page emptied: the last one
+      page = Math.max(0, Math.ceil(total / PAGE) - 1);
+      return load();
+    }
     actors = a.body.actors;
     draw();
   };
-  $("#filter").oninput = () => { page = 0; draw(); };
-  $("#prev").onclick = () => { page = Math.max(0, page - 1); draw(); };
-  $("#next").onclick = () => { page++; draw(); };
+  let typing = null;
+  $("#filter").oninput = () => { page = 0; clearTimeout(typing); typing = setTimeout(load, 200); };
+  $("#prev").onclick = () => { if (page > 0) { page--; load(); } };
+  $("#next").onclick = () => { if ((page + 1) * PAGE < total) { page++; load(); } };
   await load();
   if (stale()) return;
   const chart = rateChart($("#chart")), lines = linesPanel($("#lines"));
