@@ -77,6 +77,7 @@ type Actor struct {
 	awakeWhy        atomic.Pointer[string]
 	idleHandled     uint64
 	idleSince       int64
+	asleepCounts    packageCounts // what it counts in Process.dormantSums (its goroutine, Process.mu)
 }
 
 type sysKind uint8
@@ -573,10 +574,7 @@ func (a *Actor) finish(started bool) {
 			a.budget.end()
 		}
 	}
-	if a.dormant.Load() {
-		a.dormant.Store(false)
-		a.proc.hibernating.Add(-1)
-	}
+	a.proc.endDormant(a) // removed asleep (no stop hook, or no waking)
 	a.budget.interrupt(false) // for good: nothing of this actor runs any more
 	a.proc.retire(a)
 	a.proc.unregister(a)
@@ -839,7 +837,9 @@ func (a *Actor) replace(t *replaceTask) bool {
 	p.mu.Lock()
 	if p.actors[a.name] == a {
 		p.actors[a.name] = next
+		p.awake[next] = struct{}{}
 	}
+	delete(p.awake, a)
 	p.mu.Unlock()
 	a.endInstance()
 	p.sched.enqueue(next)

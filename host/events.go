@@ -208,15 +208,15 @@ func (p *Process) Stats(filter string) Object {
 		return Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName}, {Key: "actor", Value: filter},
 			{Key: "handled", Value: int64(a.Handled())}, {Key: "mailbox", Value: int64(a.MailboxLen())}, {Key: "refused", Value: int64(a.Refused())}}
 	}
-	p.mu.RLock()
-	list := make([]*Actor, 0, len(p.actors))
-	for _, a := range p.actors {
-		list = append(list, a)
-	}
-	p.mu.RUnlock()
+	list, dormant := p.awakeActors() // the hibernating ones are in sums: nothing of theirs changes
 	var handled, mailbox int64
+	n := len(list)
+	for _, d := range dormant {
+		handled += int64(d.handled)
+		n += int(d.actors)
+	}
 	var each Array
-	if len(list) <= 500 {
+	if n <= 500 { // (those that hibernate are left out: their figures do not change)
 		each = make(Array, 0, len(list))
 	}
 	for _, a := range list {
@@ -229,7 +229,7 @@ func (p *Process) Stats(filter string) Object {
 	}
 	handled += int64(p.admin.Handled())
 	o := Object{{Key: "kind", Value: "stats"}, {Key: "node", Value: p.adminName},
-		{Key: "actors", Value: int64(len(list))}, {Key: "hibernating", Value: int64(p.Hibernating())},
+		{Key: "actors", Value: int64(n)}, {Key: "hibernating", Value: int64(p.Hibernating())},
 		{Key: "handled", Value: handled}, {Key: "mailbox", Value: mailbox}}
 	if each != nil {
 		o = append(o, Field{Key: "each", Value: each})

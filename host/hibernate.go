@@ -129,9 +129,8 @@ func (a *Actor) hibernate() {
 	a.mu.Lock()
 	a.beh = &asleep{d: d}
 	a.mu.Unlock()
-	a.dormant.Store(true)
-	a.proc.hibernating.Add(1)
 	a.memory.mem.Store(d.Size())
+	a.proc.beginDormant(a)
 	a.memory.handledAt.Store(a.handled.Load() + 1)
 	a.memory.dirty = false
 	a.memory.at.Store(time.Now().UnixNano())
@@ -171,11 +170,67 @@ func (a *Actor) wake() error {
 	a.mu.Lock()
 	a.beh = beh
 	a.mu.Unlock()
-	a.dormant.Store(false)
+	a.proc.endDormant(a)
 	a.woke.Store(true)
-	a.proc.hibernating.Add(-1)
 	a.touched()
 	return nil
+}
+
+// beginDormant counts a, which has just hibernated, among the dormant
+// (on a's goroutine): out of the awake set, its figures into the sums of
+// its package version, as they are now (endDormant takes the same out).
+func (p *Process) beginDormant(a *Actor) {
+	a.asleepCounts = packageCounts{actors: 1, handled: a.handled.Load(), refused: a.refused.Load(), memory: a.memory.mem.Load()}
+	key := packageVersion{a.class.Package, a.class.Version}
+	p.mu.Lock()
+	delete(p.awake, a)
+	c := p.dormantSums[key]
+	if c == nil {
+		c = &packageCounts{}
+		p.dormantSums[key] = c
+	}
+	c.add(&a.asleepCounts, 1)
+	a.dormant.Store(true)
+	p.mu.Unlock()
+	p.hibernating.Add(1)
+}
+
+// endDormant undoes beginDormant when a wakes or ends asleep (on a's
+// goroutine); nothing if a does not hibernate.
+func (p *Process) endDormant(a *Actor) {
+	if !a.dormant.Load() {
+		return
+	}
+	key := packageVersion{a.class.Package, a.class.Version}
+	p.mu.Lock()
+	if c := p.dormantSums[key]; c != nil {
+		c.add(&a.asleepCounts, -1)
+		if c.actors == 0 {
+			delete(p.dormantSums, key)
+		}
+	}
+	if p.actors[a.name] == a { // (one that ends leaves the set when it leaves the registry)
+		p.awake[a] = struct{}{}
+	}
+	a.dormant.Store(false)
+	p.mu.Unlock()
+	p.hibernating.Add(-1)
+}
+
+// awakeActors lists the process's actors that do not hibernate (the admin
+// excluded), unsorted, and copies the sums of those that do.
+func (p *Process) awakeActors() ([]*Actor, map[packageVersion]packageCounts) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	list := make([]*Actor, 0, len(p.awake))
+	for a := range p.awake {
+		list = append(list, a)
+	}
+	sums := make(map[packageVersion]packageCounts, len(p.dormantSums))
+	for k, c := range p.dormantSums {
+		sums[k] = *c
+	}
+	return list, sums
 }
 
 // Hibernating returns how many of the process's actors hibernate now.
@@ -197,8 +252,8 @@ func (p *Process) hibernator(stop <-chan struct{}) {
 		now := time.Now().UnixNano()
 		list = list[:0]
 		p.mu.RLock()
-		for _, a := range p.actors {
-			if a.sleeps.Load() && !a.dormant.Load() {
+		for a := range p.awake {
+			if a.sleeps.Load() {
 				list = append(list, a)
 			}
 		}

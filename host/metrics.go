@@ -38,6 +38,15 @@ type packageCounts struct {
 	memory           int64 // live only: what they held when last measured (actormemory.go)
 }
 
+// add adds d's figures to c, times sign (1 or -1).
+func (c *packageCounts) add(d *packageCounts, sign int64) {
+	c.actors += sign * d.actors
+	c.handled += uint64(sign) * d.handled
+	c.refused += uint64(sign) * d.refused
+	c.mailbox += sign * d.mailbox
+	c.memory += sign * d.memory
+}
+
 // retire adds an ended instance's counts to the process's totals; each
 // instance is retired once (finish, or endInstance).
 func (p *Process) retire(a *Actor) {
@@ -70,10 +79,12 @@ var goMetrics = []string{"/memory/classes/heap/objects:bytes", "/gc/cycles/total
 // started (handled and refused summed over live and ended actors, with
 // the admin's), its gauges (actors, messages waiting in mailboxes), the
 // same per package version, and its Go runtime's heap, collections and
-// goroutines. Cost: one pass over the registry, and a measurement of what
-// each actor holds that is older than memoryFresh (measureWait at most).
+// goroutines. Cost: one pass over the awake actors (the hibernating ones
+// are counted in sums kept as they hibernate and wake: hibernate.go), and
+// a measurement of what each awake actor holds that is older than
+// memoryFresh (measureWait at most).
 func (p *Process) MetricsValue() Object {
-	list := p.liveActors()
+	list, dormant := p.awakeActors()
 	ctx, cancel := context.WithTimeout(context.Background(), measureWait)
 	p.MeasureMemory(ctx, list, memoryFresh)
 	cancel()
@@ -83,6 +94,14 @@ func (p *Process) MetricsValue() Object {
 		byPackage[k] = &packageCounts{handled: c.handled, refused: c.refused}
 	}
 	p.retired.mu.Unlock()
+	for k, d := range dormant {
+		c := byPackage[k]
+		if c == nil {
+			c = &packageCounts{}
+			byPackage[k] = c
+		}
+		c.add(&d, 1)
+	}
 	var total packageCounts
 	for _, a := range list {
 		key := packageVersion{a.class.Package, a.class.Version}

@@ -114,8 +114,14 @@ type Process struct {
 	events eventHub
 	stats  statsBook // what other processes' stats were (a head)
 
-	mu     sync.RWMutex // guards actors, hidden, spawning, stopping
+	mu     sync.RWMutex // guards actors, awake, dormantSums, hidden, spawning, stopping
 	actors map[string]*Actor
+	// awake are the registered actors that do not hibernate, and
+	// dormantSums what the hibernating ones count, by package version
+	// (hibernate.go): what walks every actor often (metrics, stats, the
+	// hibernation scanner) walks the awake ones only.
+	awake       map[*Actor]struct{}
+	dormantSums map[packageVersion]*packageCounts
 	hidden map[string]*Actor // adopted in a move, not yet activated
 	// movedOut keeps what this process gave to moves not yet done, undone
 	// the moves it undid after their root was lost (moveout.go); nOrphans
@@ -167,6 +173,8 @@ func NewProcess(cfg Config) (*Process, error) {
 		adminName:    cfg.Host + "." + cfg.Process + ".admin",
 		midPrefix:    cfg.Host + "." + cfg.Process,
 		actors:       make(map[string]*Actor),
+		awake:        make(map[*Actor]struct{}),
+		dormantSums:  make(map[packageVersion]*packageCounts),
 		stopWatchdog: make(chan struct{}),
 		done:         make(chan struct{}),
 	}
@@ -533,6 +541,7 @@ func (p *Process) Spawn(name string, class Class, params Object) (*Actor, error)
 	run := len(waited) > 0 && !a.running
 	a.running = a.running || run
 	p.actors[name] = a
+	p.awake[a] = struct{}{}
 	p.mu.Unlock()
 	if run {
 		p.sched.enqueue(a)
@@ -619,6 +628,7 @@ func (p *Process) unregister(a *Actor) {
 	if removed {
 		delete(p.actors, a.name)
 	}
+	delete(p.awake, a)
 	p.mu.Unlock()
 	if removed {
 		for _, m := range p.takeRound(a.name) {

@@ -160,6 +160,7 @@ func (p *Process) ExtractFor(ctx context.Context, name, to, move string) (ClassI
 			if p.actors[name] == old {
 				delete(p.actors, name)
 			}
+			delete(p.awake, old)
 			p.mu.Unlock()
 			return nil
 		}
@@ -174,6 +175,7 @@ func (p *Process) ExtractFor(ctx context.Context, name, to, move string) (ClassI
 		if removed {
 			delete(p.actors, name)
 		}
+		delete(p.awake, old)
 		p.mu.Unlock()
 		var queued, sending []Message
 		var places []Place
@@ -339,6 +341,7 @@ func (p *Process) Activate(name string) error {
 	}
 	delete(p.hidden, name)
 	p.actors[name] = a
+	p.awake[a] = struct{}{}
 	p.mu.Unlock()
 	p.sched.enqueue(a)
 	if round {

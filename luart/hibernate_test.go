@@ -86,6 +86,14 @@ func TestHibernationIsInvisible(t *testing.T) {
 	createSleeper(t, p, "Sleeper", "s")
 	p.Ask(t, "s", "set_params", testhost.MustJSON(t, `{"params": [{"name": "label", "value": "kept"}]}`))
 	waitHibernating(t, p, "s")
+	packageMetrics := func() string {
+		r := p.Ask(t, "first.main.admin", "get_metrics", nil)
+		got, _ := host.MarshalValue(r.Body)
+		return string(got)
+	}
+	if m := packageMetrics(); !strings.Contains(m, `{"package":"sleepy","version":"1.0.0","actors":1,"handled":1,`) || !strings.Contains(m, `"hibernating":1`) {
+		t.Errorf("get_metrics with s hibernating: %s", m)
+	}
 	if !strings.Contains(actorInfo(t, p, "s"), `"mem_bytes"`) {
 		t.Errorf("a hibernating actor's info has no memory figure: %s", actorInfo(t, p, "s"))
 	}
@@ -102,6 +110,9 @@ func TestHibernationIsInvisible(t *testing.T) {
 		}
 	}
 	waitHibernating(t, p, "s")
+	if m := packageMetrics(); !strings.Contains(m, `{"package":"sleepy","version":"1.0.0","actors":1,"handled":2002,`) {
+		t.Errorf("get_metrics with s hibernating again after 2,001 messages: %s", m)
+	}
 	if r := p.Ask(t, "first.main.admin", "remove_actor", testhost.MustJSON(t, `{"name": "s"}`)); r.Command != "actor_is_removed" {
 		t.Fatalf("remove: %s %v", r.Command, r.Body)
 	}
@@ -120,6 +131,9 @@ func TestHibernationIsInvisible(t *testing.T) {
 	}
 	if n := p.Hibernating(); n != 0 {
 		t.Errorf("%d actors hibernate after both were removed", n)
+	}
+	if m := packageMetrics(); !strings.Contains(m, `{"package":"sleepy","version":"1.0.0","actors":0,"handled":2002,`) {
+		t.Errorf("get_metrics once both were removed: %s", m)
 	}
 }
 
