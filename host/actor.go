@@ -574,7 +574,7 @@ func (a *Actor) finish(started bool) {
 			a.budget.end()
 		}
 	}
-	a.proc.endDormant(a) // removed asleep (no stop hook, or no waking)
+	a.proc.endDormant(a)      // removed asleep (no stop hook, or no waking)
 	a.budget.interrupt(false) // for good: nothing of this actor runs any more
 	a.proc.retire(a)
 	a.proc.unregister(a)

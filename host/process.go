@@ -122,7 +122,7 @@ type Process struct {
 	// hibernation scanner) walks the awake ones only.
 	awake       map[*Actor]struct{}
 	dormantSums map[packageVersion]*packageCounts
-	hidden map[string]*Actor // adopted in a move, not yet activated
+	hidden      map[string]*Actor // adopted in a move, not yet activated
 	// movedOut keeps what this process gave to moves not yet done, undone
 	// the moves it undid after their root was lost (moveout.go); nOrphans
 	// counts the copies whose root is lost, for the fast path.
