@@ -7,7 +7,7 @@ BENCH ?= .
 # from the verified upstream module before anything is built.
 LUA   := third_party/gopher-lua
 
-.PHONY: build patched run test test-patched test-lua soak bench bench-pinned bench-failover clean
+.PHONY: build patched run test test-patched test-lua soak bench bench-pinned bench-many bench-failover clean
 
 build: patched
 	$(GO) build -o $(BIN) ./cmd/peacepie
@@ -56,6 +56,9 @@ bench-pinned: patched
 # The time from the first host's kill -9 to a create_actor that succeeds on
 # a survivor, five times (the median is reported), the cost of a directory
 # write among three hosts, and of a commit of three replicas in one process.
+bench-many: patched
+	$(GO) test -run '^$$' -bench 'BenchmarkMillionActors|BenchmarkLuaAskIdle|BenchmarkGoChanRoundTrip' -count=1 -timeout 60m ./luart/
+
 bench-failover: patched
 	$(GO) test -run '^$$' -bench 'BenchmarkFailover$$' -benchtime 5x -count=1 ./cmd/peacepie/
 	$(GO) test -run '^$$' -bench 'BenchmarkCreateActorAmongHosts' -benchtime 2000x -count=1 ./cmd/peacepie/

@@ -3,12 +3,15 @@ package luart_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/peacepie/peacepie/host"
+	"github.com/peacepie/peacepie/internal/config"
 )
 
 // BenchmarkLuaAskIdle: with K idle Lua actors resident in the process (0,
@@ -16,7 +19,8 @@ import (
 // alone: ns/op is the mean, with p50, p99 and max beside it; lua-ask-ns is
 // the mean of b.N asks a Lua handler makes of the same actor (BenchmarkLuaAsk's
 // path); B/idle-actor is the heap an idle actor keeps, and GCs the
-// collections during the timed asks. With hibernated, the idle actors are
+// collections during the timed asks; the collector runs as `peacepie run`
+// sets it (gc_percent 400, or GOGC). With hibernated, the idle actors are
 // of a class that hibernates, and the asks start once all of them have.
 func BenchmarkLuaAskIdle(b *testing.B) {
 	for _, k := range []int{0, 10000, 100000} {
@@ -28,6 +32,11 @@ func BenchmarkLuaAskIdle(b *testing.B) {
 }
 
 func askIdle(b *testing.B, k int, hibernated bool) {
+	// The collector as `peacepie run` sets it (gc_percent, 400 by
+	// default), unless GOGC says otherwise, as there.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(config.Defaults().GCPercent))
+	}
 	cfg, class := host.Config{Budget: time.Hour}, "Idle"
 	if hibernated {
 		cfg.HibernateAfter, class = 100*time.Millisecond, "Sleepy"
