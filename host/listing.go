@@ -64,7 +64,19 @@ func (q ActorQuery) matches(a *Actor) bool {
 	if q.Filter == "" {
 		return true
 	}
-	return strings.Contains(strings.ToLower(a.name), q.Filter) || strings.Contains(strings.ToLower(a.class.Class), q.Filter)
+	return containsFold(a.name, q.Filter) || containsFold(a.class.Class, q.Filter)
+}
+
+// containsFold reports whether s contains sub (lower case) in any case,
+// without making a lower-case copy of s (a listing of a million actors
+// would make a million).
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // ActorPage lists a page of the process's actors (the admin excluded) as
