@@ -96,6 +96,7 @@ type sysTask struct {
 	eval     *evalTask
 	replace  *replaceTask
 	measured *measureGroup // sysMeasure: told when done (may be nil)
+	handled  uint64        // sysHibernate: Actor.handled when the scanner saw it idle
 }
 
 // replaceTask makes a new actor from the old one's params, between two of
@@ -531,7 +532,7 @@ func (a *Actor) runSystem(t sysTask) bool {
 	case sysMeasure:
 		a.measure(t.measured)
 	case sysHibernate:
-		a.hibernate()
+		a.hibernate(t.handled)
 	case sysEval:
 		a.touched()
 		if err := a.wake(); err != nil {

@@ -46,7 +46,7 @@ func (a *Actor) MemoryBytes() (bytes int64, at time.Time, ok bool) {
 // run, or at once when none was queued.
 func (a *Actor) requestMeasure(fresh time.Duration, w *measureGroup) {
 	ns := a.memory.at.Load()
-	if ns != 0 && (a.dormant.Load() || a.memory.handledAt.Load() == a.handled.Load()+1 && a.budget.start.Load() == 0) {
+	if ns != 0 && (a.dormant.Load() || a.memory.handledAt.Load() == a.handled.Load()+1 && !a.inHandler()) {
 		// Nothing ran since: the figure holds (a hibernating actor's
 		// compact form does not change), and no task is queued for it.
 		a.memory.at.Store(max(ns, time.Now().UnixNano()))

@@ -90,8 +90,10 @@ func (a *Actor) AwakeReason() string {
 }
 
 // hibernate runs the sysHibernate task: the actor hibernates if it is
-// still idle and its behaviour agrees.
-func (a *Actor) hibernate() {
+// still idle (it has handled nothing since the scanner saw it at handled:
+// a long handler, or one waiting in an ask or a sleep, ended meanwhile)
+// and its behaviour agrees.
+func (a *Actor) hibernate(handled uint64) {
 	defer a.hibernateQueued.Store(false)
 	if _, ok := a.beh.(*asleep); ok {
 		return
@@ -106,8 +108,14 @@ func (a *Actor) hibernate() {
 	a.tmu.Lock()
 	timers := len(a.timers)
 	a.tmu.Unlock()
-	if busy || timers > 0 {
-		return // a message came meanwhile, or a timer is armed: awake
+	if busy || a.handled.Load() != handled {
+		return // a message came, or a handler ended, meanwhile: awake
+	}
+	if timers > 0 {
+		why := "a timer is armed"
+		a.awakeWhy.Store(&why)
+		a.refusedAt.Store(handled + 1) // not asked again until it handles a message
+		return
 	}
 	a.budget.begin(a.proc)
 	d, err := h.Hibernate(a)
@@ -233,6 +241,10 @@ func (p *Process) awakeActors() ([]*Actor, map[packageVersion]packageCounts) {
 	return list, sums
 }
 
+// inHandler reports whether the actor is inside a handler, running or
+// waiting in an ask or a sleep (a hint for other goroutines).
+func (a *Actor) inHandler() bool { return a.budget.start.Load() != 0 || a.inWait.Load() }
+
 // Hibernating returns how many of the process's actors hibernate now.
 func (p *Process) Hibernating() int { return int(p.hibernating.Load()) }
 
@@ -264,11 +276,11 @@ func (p *Process) hibernator(stop <-chan struct{}) {
 				a.idleHandled, a.idleSince = n, now // active since the last walk
 				continue
 			}
-			if time.Duration(now-a.idleSince) < after || a.refusedAt.Load() == n+1 {
-				continue // not idle long enough, or refused with nothing handled since
+			if time.Duration(now-a.idleSince) < after || a.refusedAt.Load() == n+1 || a.inHandler() {
+				continue // not idle long enough, refused with nothing handled since, or in a long handler
 			}
 			if a.hibernateQueued.CompareAndSwap(false, true) {
-				a.pushSystem(sysTask{kind: sysHibernate})
+				a.pushSystem(sysTask{kind: sysHibernate, handled: n})
 			}
 		}
 		clear(list) // no actor kept alive by the scanner's buffer

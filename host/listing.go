@@ -26,6 +26,10 @@ type ActorQuery struct {
 	Filter        string
 }
 
+// maxListPosition bounds get_actors' offset and limit (more actors than a
+// process can hold; offset+limit must not overflow).
+const maxListPosition = 1 << 30
+
 // ActorQueryOf reads a page from a get_actors body (nil: the first
 // DefaultListLimit actors).
 func ActorQueryOf(body any) (ActorQuery, error) {
@@ -33,15 +37,15 @@ func ActorQueryOf(body any) (ActorQuery, error) {
 	o, _ := body.(Object)
 	if v, ok := o.Get("offset"); ok {
 		n := numberOf(v)
-		if n < 0 || n != float64(int(n)) {
-			return q, fmt.Errorf("%w: get_actors offset must be a whole number, 0 or more", ErrBadRequest)
+		if n < 0 || n > maxListPosition || n != float64(int(n)) {
+			return q, fmt.Errorf("%w: get_actors offset must be a whole number from 0 to %d", ErrBadRequest, maxListPosition)
 		}
 		q.Offset = int(n)
 	}
 	if v, ok := o.Get("limit"); ok {
 		n := numberOf(v)
-		if n < 0 || n != float64(int(n)) {
-			return q, fmt.Errorf("%w: get_actors limit must be a whole number, 0 (all) or more", ErrBadRequest)
+		if n < 0 || n > maxListPosition || n != float64(int(n)) {
+			return q, fmt.Errorf("%w: get_actors limit must be a whole number from 0 (all) to %d", ErrBadRequest, maxListPosition)
 		}
 		q.Limit = int(n)
 	}

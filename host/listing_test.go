@@ -59,6 +59,7 @@ func TestActorListingPages(t *testing.T) {
 		{{Key: "offset", Value: 1.5}},
 		{{Key: "offset", Value: "x"}},
 		{{Key: "filter", Value: int64(3)}},
+		{{Key: "offset", Value: int64(1) << 62}, {Key: "limit", Value: int64(1) << 62}}, // their sum overflowed: a panic that ended the process
 	} {
 		if r := ask(t, p, p.AdminName(), "get_actors", bad); r.Command != "error" {
 			t.Errorf("get_actors %s: %s %s, want an error", js(bad), r.Command, js(r.Body))

@@ -30,6 +30,7 @@ function Sleeper:add(body)
 end
 function Sleeper:arm(body) self.timer = nil; pp.after(body.seconds, "rang") end
 function Sleeper:rang() end
+function Sleeper:nap(body) pp.sleep(body.seconds) return "napped" end
 function Sleeper:state()
   return "state", { count = self.count, errors = self.errors, label = self.label,
     hibernations = self.hibernations, wakes = self.wakes, deep = self.nested and self.nested.deep, empty = self.empty,
@@ -148,6 +149,9 @@ func TestHibernationAndTimersAndUpgrades(t *testing.T) {
 	testhost.Eventually(t, 10*time.Second, "awake says why it stays awake", func() bool {
 		return strings.Contains(actorInfo(t, p, "awake"), `"stays_awake":"self.callback is a function"`)
 	})
+	testhost.Eventually(t, 10*time.Second, "timed says a timer keeps it awake", func() bool {
+		return strings.Contains(actorInfo(t, p, "timed"), `"stays_awake":"a timer is armed"`)
+	})
 	if info := actorInfo(t, p, "timed"); strings.Contains(info, `"hibernating"`) {
 		t.Fatalf("an actor with a timer armed hibernated: %s", info)
 	}
@@ -166,5 +170,21 @@ func TestHibernationAndTimersAndUpgrades(t *testing.T) {
 	got, _ := host.MarshalValue(p.Ask(t, "up", "state", nil).Body)
 	if !strings.Contains(string(got), `"count":42`) || !strings.Contains(string(got), `"version":"2.0.0"`) || !strings.Contains(string(got), `"errors":0`) {
 		t.Fatalf("after upgrading a hibernating actor: %s", got)
+	}
+}
+
+// TestHibernationWaitsForALongHandler: an actor inside one long handler
+// (a sleep) for longer than hibernate_after is not idle: it does not
+// hibernate the moment the handler ends (it did: the scanner saw its
+// handled count unchanged, and the task it queued ran after the handler).
+func TestHibernationWaitsForALongHandler(t *testing.T) {
+	p := testhost.Start(t, host.Config{HibernateAfter: time.Second}, sleepers("1.0.0"))
+	createSleeper(t, p, "Sleeper", "napper")
+	if r := p.Ask(t, "napper", "nap", testhost.MustJSON(t, `{"seconds": 2.5}`)); r.Command != "napped" {
+		t.Fatalf("nap: %s %v", r.Command, r.Body)
+	}
+	got, _ := host.MarshalValue(p.Ask(t, "napper", "state", nil).Body)
+	if !strings.Contains(string(got), `"hibernations":0`) {
+		t.Fatalf("the actor hibernated between the end of its long handler and the next message: %s", got)
 	}
 }
