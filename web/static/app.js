@@ -493,7 +493,8 @@ async function processView(node) {
     draw();
   };
   let typing = null;
-  $("#filter").oninput = () => { page = 0; clearTimeout(typing); typing = setTimeout(load, 200); };
+  // (A page asked for before the filter changed is dropped when it comes.)
+  $("#filter").oninput = () => { page = 0; loading++; clearTimeout(typing); typing = setTimeout(load, 200); };
   $("#prev").onclick = () => { if (page > 0) { page--; load(); } };
   $("#next").onclick = () => { if ((page + 1) * PAGE < total) { page++; load(); } };
   await load();
