@@ -28,7 +28,14 @@ var moduleFunctions = map[string]func(*actor, *lua.LState) int{
 	"name":    func(b *actor, L *lua.LState) int { L.Push(lua.LString(b.host.Name())); return 1 },
 	"node":    func(b *actor, L *lua.LState) int { L.Push(lua.LString(b.host.Node())); return 1 },
 	"array":   (*actor).luaArray,
+	"clock": func(_ *actor, L *lua.LState) int {
+		L.Push(lua.LNumber(time.Since(clockBase).Seconds()))
+		return 1
+	},
 }
+
+// clockBase is where pp.clock counts from: the start of the OS process.
+var clockBase = time.Now()
 
 // shared turns a method into a function any actor's state can call.
 func shared(f func(*actor, *lua.LState) int) lua.LGFunction {

@@ -143,6 +143,13 @@ func benchAsk(b *testing.B, setup func(*testing.B) (*wsConn, string)) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "asks/s")
 	b.ReportMetric(2*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	if body, _ := r["body"].(map[string]any); body != nil && body["p99_us"] != nil { // each ask timed by the Pump
+		p99, err := strconv.ParseFloat(fmt.Sprint(body["p99_us"]), 64)
+		if err != nil {
+			b.Fatalf("the pump's p99_us: %v", body["p99_us"])
+		}
+		b.ReportMetric(p99, "p99-µs")
+	}
 }
 
 // BenchmarkLinkPingPong: a Rally in the head and one in the child send a

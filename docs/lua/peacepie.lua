@@ -134,6 +134,12 @@ function peacepie.name() end
 ---@return string
 function peacepie.node() end
 
+---Returns the seconds since this OS process started (monotonic, nanosecond
+---resolution): for timing, not the time of day; peacepie test's fake clock
+---does not move it.
+---@return number
+function peacepie.clock() end
+
 ---Marks `t` (a new empty table when omitted) as a JSON array, so that an
 ---empty one is sent as [] instead of {}. Replaces t's metatable.
 ---@generic T: table
