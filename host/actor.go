@@ -505,15 +505,7 @@ func (a *Actor) replyError(m *Message, err error) {
 func (a *Actor) runSystem(t sysTask) bool {
 	switch t.kind {
 	case sysInit:
-		a.budget.begin(a.proc)
-		err := a.beh.Init(a)
-		a.budget.end()
-		if a.budget.fired.Load() {
-			if err != nil {
-				err = fmt.Errorf("%w (%s) in init: %v", ErrBudget, a.proc.cfg.Budget, err)
-			}
-			a.budget.rearm()
-		}
+		err := a.underBudget(" in init", func() error { return a.beh.Init(a) })
 		a.initReply <- err
 		if err != nil {
 			a.finish(false)
@@ -544,18 +536,28 @@ func (a *Actor) runSystem(t sysTask) bool {
 			t.eval.done <- evalResult{err: fmt.Errorf("%w: %q cannot evaluate code", ErrBadRequest, a.name)}
 			return false
 		}
-		a.budget.begin(a.proc)
-		v, err := ev.Eval(a, t.eval.code)
-		a.budget.end()
-		if a.budget.fired.Load() {
-			if err != nil {
-				err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
-			}
-			a.budget.rearm()
-		}
+		var v any
+		err := a.underBudget("", func() (err error) { v, err = ev.Eval(a, t.eval.code); return err })
 		t.eval.done <- evalResult{v, err}
 	}
 	return false
+}
+
+// underBudget runs f, code of the behaviour outside a handler (init,
+// eval, hibernating, waking), on the actor's goroutine under the handler
+// budget: an error of a run the watchdog interrupted says so (where says
+// in what), and the budget is armed again.
+func (a *Actor) underBudget(where string, f func() error) error {
+	a.budget.begin(a.proc)
+	err := f()
+	a.budget.end()
+	if a.budget.fired.Load() {
+		if err != nil {
+			err = fmt.Errorf("%w (%s)%s: %v", ErrBudget, a.proc.cfg.Budget, where, err)
+		}
+		a.budget.rearm()
+	}
+	return err
 }
 
 // finish runs the stop hook (when the actor had started), cancels its

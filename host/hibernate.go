@@ -117,15 +117,8 @@ func (a *Actor) hibernate(handled uint64) {
 		a.refusedAt.Store(handled + 1) // not asked again until it handles a message
 		return
 	}
-	a.budget.begin(a.proc)
-	d, err := h.Hibernate(a)
-	a.budget.end()
-	if a.budget.fired.Load() {
-		if err != nil {
-			err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
-		}
-		a.budget.rearm()
-	}
+	var d Dormant
+	err := a.underBudget("", func() (err error) { d, err = h.Hibernate(a); return err })
 	if err != nil {
 		why := err.Error()
 		a.awakeWhy.Store(&why)
@@ -162,15 +155,8 @@ func (a *Actor) wake() error {
 	if !ok {
 		return nil
 	}
-	a.budget.begin(a.proc)
-	beh, err := s.d.Wake(a)
-	a.budget.end()
-	if a.budget.fired.Load() {
-		if err != nil {
-			err = fmt.Errorf("%w (%s): %v", ErrBudget, a.proc.cfg.Budget, err)
-		}
-		a.budget.rearm()
-	}
+	var beh Behaviour
+	err := a.underBudget("", func() (err error) { beh, err = s.d.Wake(a); return err })
 	if err != nil {
 		a.Logger().Error("actor could not be woken", "error", err.Error())
 		return fmt.Errorf("wake %q from hibernation: %w", a.name, err)
