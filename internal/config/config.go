@@ -25,37 +25,37 @@ const (
 // Config is the contents of peacepie.toml. Paths are resolved relative to
 // the file's directory by Load.
 type Config struct {
-	Host            string   `toml:"host"`
-	Process         string   `toml:"process"`
-	Console         string   `toml:"console"`
-	TokenFile       string   `toml:"token_file"`
-	SecretFile      string   `toml:"secret_file"`
-	Links           string   `toml:"links"`
-	LinksMaxUnauth  int      `toml:"links_max_unauthenticated"`
-	LinksHandshake  Duration `toml:"links_handshake_timeout"`
-	Join            string   `toml:"join"`
-	Gossip          string   `toml:"gossip"`
-	TLSCert         string   `toml:"tls_cert"`
-	TLSKey          string   `toml:"tls_key"`
-	TLSCA           string   `toml:"tls_ca"`
-	Restart         string   `toml:"restart"`
-	RestartBackoff  Duration `toml:"restart_backoff"`
-	HostRestart     string   `toml:"host_restart"`
-	Repos           string   `toml:"repos"`
-	Lock            string   `toml:"lock"`
-	Packages        string   `toml:"packages"`
-	FetchTimeout    Duration `toml:"fetch_timeout"`
-	HandlerBudget   Duration `toml:"handler_budget"`
-	ActorMemory     Size     `toml:"actor_memory"`
-	MailboxLimit    int      `toml:"mailbox_limit"`
-	HibernateAfter  Duration `toml:"hibernate_after"`
-	GCPercent       int      `toml:"gc_percent"`
-	GoThreads       int      `toml:"go_threads"`
-	MaxProcesses    int      `toml:"max_processes"`
-	MaxRequestBytes int64    `toml:"max_request_bytes"`
-	LogLevel        string   `toml:"log_level"`
-	ReplLua         bool     `toml:"repl_lua"`
-	Production      bool     `toml:"production"`
+	Host            string      `toml:"host"`
+	Process         string      `toml:"process"`
+	Console         string      `toml:"console"`
+	TokenFile       string      `toml:"token_file"`
+	SecretFile      string      `toml:"secret_file"`
+	Links           string      `toml:"links"`
+	LinksMaxUnauth  int         `toml:"links_max_unauthenticated"`
+	LinksHandshake  Duration    `toml:"links_handshake_timeout"`
+	Join            string      `toml:"join"`
+	Gossip          string      `toml:"gossip"`
+	TLSCert         string      `toml:"tls_cert"`
+	TLSKey          string      `toml:"tls_key"`
+	TLSCA           string      `toml:"tls_ca"`
+	Restart         string      `toml:"restart"`
+	RestartBackoff  Duration    `toml:"restart_backoff"`
+	HostRestart     string      `toml:"host_restart"`
+	Repos           string      `toml:"repos"`
+	Lock            string      `toml:"lock"`
+	Packages        string      `toml:"packages"`
+	FetchTimeout    Duration    `toml:"fetch_timeout"`
+	HandlerBudget   Duration    `toml:"handler_budget"`
+	ActorMemory     Size        `toml:"actor_memory"`
+	MailboxLimit    int         `toml:"mailbox_limit"`
+	HibernateAfter  OffDuration `toml:"hibernate_after"`
+	GCPercent       int         `toml:"gc_percent"`
+	GoThreads       int         `toml:"go_threads"`
+	MaxProcesses    int         `toml:"max_processes"`
+	MaxRequestBytes int64       `toml:"max_request_bytes"`
+	LogLevel        string      `toml:"log_level"`
+	ReplLua         bool        `toml:"repl_lua"`
+	Production      bool        `toml:"production"`
 
 	Path   string `toml:"-"` // the file it was read from
 	Token  string `toml:"-"` // the contents of TokenFile
@@ -73,6 +73,22 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	if v <= 0 {
 		return fmt.Errorf("%q must be above zero", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// OffDuration is a Duration that may also be "0s": off.
+type OffDuration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *OffDuration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"30s\", or \"0s\" for never", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q must be \"0s\" (never) or more", b)
 	}
 	d.Duration = v
 	return nil
@@ -374,9 +390,6 @@ func load(path string, createToken bool) (Config, error) {
 	}
 	if c.MaxProcesses < 1 {
 		return c, fmt.Errorf("config %s: max_processes must be 1 or more, not %d", path, c.MaxProcesses)
-	}
-	if c.HibernateAfter.Duration < 0 {
-		return c, fmt.Errorf("config %s: hibernate_after must be 0s (never) or more, not %s", path, c.HibernateAfter.Duration)
 	}
 	if c.MailboxLimit < 0 {
 		return c, fmt.Errorf("config %s: mailbox_limit must be 0 (no bound) or more, not %d", path, c.MailboxLimit)

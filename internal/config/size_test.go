@@ -3,7 +3,9 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSize(t *testing.T) {
@@ -76,5 +78,35 @@ func TestMailboxLimitKey(t *testing.T) {
 	}
 	if _, err := Load(path); err == nil {
 		t.Error("a negative mailbox_limit was accepted")
+	}
+}
+
+// TestHibernateAfterKey: hibernate_after is 30s by default, "0s" turns
+// hibernation off (it was refused as not above zero), and a negative or
+// bad duration is refused.
+func TestHibernateAfterKey(t *testing.T) {
+	if got := Defaults().HibernateAfter.Duration; got != 30*time.Second {
+		t.Errorf("default hibernate_after = %s, want 30s", got)
+	}
+	path := filepath.Join(t.TempDir(), "peacepie.toml")
+	for _, tt := range []struct {
+		text, want string
+		after      time.Duration
+	}{
+		{`hibernate_after = "0s"`, "", 0},
+		{`hibernate_after = "2m"`, "", 2 * time.Minute},
+		{`hibernate_after = "-1s"`, `"0s" (never) or more`, 0},
+		{`hibernate_after = "soon"`, "not a duration", 0},
+	} {
+		if err := os.WriteFile(path, []byte(tt.text+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		switch {
+		case tt.want == "" && (err != nil || c.HibernateAfter.Duration != tt.after):
+			t.Errorf("%s: %s, %v", tt.text, c.HibernateAfter.Duration, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error mentioning %q", tt.text, err, tt.want)
+		}
 	}
 }
