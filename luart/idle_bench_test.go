@@ -18,7 +18,7 @@ import (
 // 10,000, 100,000), Go asks a Lua actor b.N times in a row, each ask timed
 // alone: ns/op is the mean, with p50, p99 and max beside it; lua-ask-ns is
 // the mean of b.N asks a Lua handler makes of the same actor (BenchmarkLuaAsk's
-// path); B/idle-actor is the heap an idle actor keeps, and GCs the
+// path), with their p50, p99 and max as lua-ask-*; B/idle-actor is the heap an idle actor keeps, and GCs the
 // collections during the timed asks; the collector runs as `peacepie run`
 // sets it (gc_percent 400, or GOGC). With hibernated, the idle actors are
 // of a class that hibernates, and the asks start once all of them have.
@@ -92,13 +92,9 @@ func askIdle(b *testing.B, k int, hibernated bool) {
 
 	n := max(b.N, 1000)
 	start := time.Now()
-	r, err := bn.p.Process.Ask(context.Background(), host.Message{
-		Command: "run", Body: host.Object{{Key: "n", Value: int64(n)}}, Recipient: host.Address{Entity: "asker"},
-	}, time.Hour)
-	if err != nil || r.Command != "ran" {
-		b.Fatalf("run: %v %s %v", err, r.Command, r.Body)
-	}
+	q := bn.luaAsks(b, n)
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "lua-ask-ns")
+	q.report(b, "lua-ask-")
 }
 
 // settledHeap collects until the live heap stops shrinking (by 1 %, at
