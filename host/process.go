@@ -793,24 +793,24 @@ out:
 // exist; in that last case the returned message is the actor_is_not_found
 // reply an asker would have received.
 func (p *Process) Ask(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
-	pa, nf, err := p.StartAsk(m, timeout)
+	w, nf, err := p.startAsk(&m, timeout)
 	if err != nil {
 		return nf, err
 	}
-	return pa.Wait(ctx, timeout)
+	return p.asks.wait(w, ctx, askTimeout(timeout), &m, false)
 }
 
 // askFromActor is Ask for an actor's handler: it spins briefly for a
 // reply from this process before parking.
 func (p *Process) askFromActor(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
-	pa, nf, err := p.StartAsk(m, timeout)
+	w, nf, err := p.startAsk(&m, timeout)
 	if err != nil {
 		return nf, err
 	}
 	// Spinning pays only for a reply from this process: one from another
 	// process takes a link round trip, and spinning would keep the CPU
 	// from the processes that make it (all the more on one core).
-	return p.asks.wait(pa.w, ctx, askTimeout(timeout), &pa.req, pa.w.node == "")
+	return p.asks.wait(w, ctx, askTimeout(timeout), &m, w.node == "")
 }
 
 // DefaultAskTimeout is how long an ask waits when its timeout is 0.
@@ -833,6 +833,17 @@ type PendingAsk struct {
 // StartAsk sends m as an ask and returns at once; Wait collects the reply.
 // Errors are as for Ask.
 func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Message, error) {
+	w, nf, err := p.startAsk(&m, timeout)
+	if err != nil {
+		return nil, nf, err
+	}
+	return &PendingAsk{p: p, w: w, req: m}, Message{}, nil
+}
+
+// startAsk sends *m as an ask, with its ID, reply address and timeout set
+// in *m, and returns the waiter of its reply. Ask and askFromActor keep m
+// on their stack: a PendingAsk would be one more allocation per ask.
+func (p *Process) startAsk(m *Message, timeout time.Duration) (*waiter, Message, error) {
 	timeout = askTimeout(timeout)
 	w := p.asks.open()
 	if m.ID.Seq == 0 && m.ID.Prefix == "" {
@@ -845,10 +856,10 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 			p.asks.setNode(w, node, m.Recipient.Entity)
 		}
 	}
-	if err := p.Send(m); err != nil {
+	if err := p.Send(*m); err != nil {
 		p.asks.abandon(w)
 		if errors.Is(err, ErrMailboxFull) {
-			return nil, Message{ID: p.NewMID(), Command: "mailbox_is_full", Body: mailboxFullBody(&m, err)}, err
+			return nil, Message{ID: p.NewMID(), Command: "mailbox_is_full", Body: mailboxFullBody(m, err)}, err
 		}
 		if errors.Is(err, ErrNoActor) || errors.Is(err, ErrNoProcess) {
 			return nil, Message{ID: p.NewMID(), Command: "actor_is_not_found", Body: Object{
@@ -857,7 +868,7 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 		}
 		return nil, Message{}, err
 	}
-	return &PendingAsk{p: p, w: w, req: m}, Message{}, nil
+	return w, Message{}, nil
 }
 
 // Wait waits up to timeout for the reply. It must be called exactly once.
