@@ -245,30 +245,29 @@ func (b *actor) tableFromLua(t *lua.LTable, depth int) (any, error) {
 		}
 		return arr, nil
 	}
-	// ForEach reads the hash part without building the iteration index
-	// that Next needs (see third_party/gopher-lua/patches/0001-lazy-iteration-index.patch).
-	obj := make(host.Object, 0, 4)
+	// ForEachString reads the hash part without building the iteration
+	// index that Next needs, and without boxing each key (see
+	// third_party/gopher-lua/patches/0001 and 0009).
+	obj := make(host.Object, 0, t.StringKeys())
 	var err error
-	t.ForEach(func(k, v lua.LValue) {
+	other := t.ForEachString(func(k string, v lua.LValue) {
 		if err != nil {
 			return
 		}
-		ks, ok := k.(lua.LString)
-		if !ok {
-			err = &convertError{why: fmt.Sprintf("a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", k.String(), k.Type())}
-			return
-		}
-		if b.bytes += len(ks) + 4; b.bytes > host.MaxBodyBytes {
+		if b.bytes += len(k) + 4; b.bytes > host.MaxBodyBytes {
 			err = errTooLarge()
 			return
 		}
 		var e any
 		if e, err = b.fromLuaDepth(v, depth); err == nil {
-			obj = append(obj, host.Field{Key: string(ks), Value: e})
+			obj = append(obj, host.Field{Key: k, Value: e})
 		} else {
-			err = inside(err, t, k)
+			err = inside(err, t, lua.LString(k))
 		}
 	})
+	if other != lua.LNil {
+		return nil, &convertError{why: fmt.Sprintf("a table with key %s of type %s is neither an array (keys 1..n) nor an object (string keys)", other.String(), other.Type())}
+	}
 	if err != nil {
 		return nil, err
 	}
