@@ -7,14 +7,14 @@ import (
 )
 
 // stateOptions keep an idle actor small: a short registry (the value
-// stack: 128 slots, the least gopher-lua takes; below it, it uses its
-// default of 5120) that grows on demand, and a call stack that grows and
-// shrinks.
+// stack: 32 slots, which gopher-lua takes for a registry that may grow
+// with our patch 0011; a typical handler fits) that grows 64 slots at a
+// time on demand, and a call stack that grows and shrinks.
 var stateOptions = lua.Options{
 	CallStackSize:       200,
-	RegistrySize:        128,
+	RegistrySize:        32,
 	RegistryMaxSize:     256 * 1024,
-	RegistryGrowStep:    256,
+	RegistryGrowStep:    64,
 	SkipOpenLibs:        true,
 	MinimizeStackMemory: true,
 }

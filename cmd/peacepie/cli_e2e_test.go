@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,7 +37,11 @@ func TestCLIHelps(t *testing.T) {
 	runCLI(t, dir, nil, "aks", "x", "y").check(t, "a mistyped command", 2, "", `there is no command "aks"; did you mean "ask"?`)
 	runCLI(t, dir, nil, "ask", "--bogus", "x", "y").check(t, "an unknown flag", 2, "", "flag provided but not defined")
 	runCLI(t, dir, nil, "--version").check(t, "--version", 0, "peacepie version ", "")
-	runCLI(t, dir, nil, "version").check(t, "version", 0, "gopher-lua: github.com/yuin/gopher-lua v1.1.2 + 8 patches of peacepie", "")
+	patches, err := filepath.Glob("../../third_party/gopher-lua/patches/*.patch")
+	if err != nil || len(patches) == 0 {
+		t.Fatalf("the patches of gopher-lua: %v (%d)", err, len(patches))
+	}
+	runCLI(t, dir, nil, "version").check(t, "version", 0, fmt.Sprintf("gopher-lua: github.com/yuin/gopher-lua v1.1.2 + %d patches of peacepie", len(patches)), "")
 	runCLI(t, dir, nil, "ask", "first.main.admin", "get_hosts").check(t, "ask with no system", 2, "", "no peacepie system seems to run here")
 	if r := runCLI(t, dir, nil, "send", "--help"); strings.Contains(r.stdout, "--timeout") || strings.Contains(r.stdout, "--json") {
 		t.Errorf("send's help offers options it does not use:\n%s", r.stdout)
