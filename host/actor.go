@@ -699,7 +699,7 @@ func (a *Actor) Ask(to Address, command string, body any, timeout time.Duration)
 	defer a.budget.resume(a.proc)
 	a.waitBegins()
 	defer a.waitEnds()
-	return a.proc.askFromActor(a.ctx, a.message(to, command, body), timeout)
+	return a.proc.Ask(a.ctx, a.message(to, command, body), timeout)
 }
 
 // MemoryLimit returns the bytes the actor's state may hold (see

@@ -6,15 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// askSpinRounds is how often an actor's ask yields before it parks.
-const askSpinRounds = 50
 
 // askTable holds the asks of a process that wait for their reply. A reply
 // addressed to "_N" completes waiter N; a reply for a waiter that has gone
@@ -155,24 +151,12 @@ func (t *askTable) failAll() {
 	t.mu.Unlock()
 }
 
-func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, req *Message, spin bool) (Message, error) {
-	if spin {
-		// An actor asking another usually gets its reply within
-		// microseconds; yielding for a while avoids parking this goroutine
-		// and waking an OS thread for the reply.
-	spin:
-		for range askSpinRounds {
-			select {
-			case r := <-w.ch:
-				waiterPool.Put(w)
-				return r, nil
-			case <-ctx.Done():
-				break spin
-			default:
-				runtime.Gosched()
-			}
-		}
-	}
+// wait waits for the reply to w, up to timeout or until ctx ends. It parks
+// at once: an ask that yielded for its reply first (as it did until issue
+// 20) sent the asker to the global run queue on every yield, so asker and
+// asked ran on different threads and handed each message across CPUs
+// (docs/architecture.md, "Asks").
+func (t *askTable) wait(w *waiter, ctx context.Context, timeout time.Duration, req *Message) (Message, error) {
 	if w.timer == nil {
 		w.timer = time.NewTimer(timeout)
 	} else {

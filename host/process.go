@@ -797,20 +797,7 @@ func (p *Process) Ask(ctx context.Context, m Message, timeout time.Duration) (Me
 	if err != nil {
 		return nf, err
 	}
-	return p.asks.wait(w, ctx, askTimeout(timeout), &m, false)
-}
-
-// askFromActor is Ask for an actor's handler: it spins briefly for a
-// reply from this process before parking.
-func (p *Process) askFromActor(ctx context.Context, m Message, timeout time.Duration) (Message, error) {
-	w, nf, err := p.startAsk(&m, timeout)
-	if err != nil {
-		return nf, err
-	}
-	// Spinning pays only for a reply from this process: one from another
-	// process takes a link round trip, and spinning would keep the CPU
-	// from the processes that make it (all the more on one core).
-	return p.asks.wait(w, ctx, askTimeout(timeout), &m, w.node == "")
+	return p.asks.wait(w, ctx, askTimeout(timeout), &m)
 }
 
 // DefaultAskTimeout is how long an ask waits when its timeout is 0.
@@ -841,8 +828,7 @@ func (p *Process) StartAsk(m Message, timeout time.Duration) (*PendingAsk, Messa
 }
 
 // startAsk sends *m as an ask, with its ID, reply address and timeout set
-// in *m, and returns the waiter of its reply. Ask and askFromActor keep m
-// on their stack: a PendingAsk would be one more allocation per ask.
+// in *m, and returns the waiter of its reply. Ask keeps m on its stack: a PendingAsk would be one more allocation per ask.
 func (p *Process) startAsk(m *Message, timeout time.Duration) (*waiter, Message, error) {
 	timeout = askTimeout(timeout)
 	w := p.asks.open()
@@ -873,7 +859,7 @@ func (p *Process) startAsk(m *Message, timeout time.Duration) (*waiter, Message,
 
 // Wait waits up to timeout for the reply. It must be called exactly once.
 func (pa *PendingAsk) Wait(ctx context.Context, timeout time.Duration) (Message, error) {
-	return pa.p.asks.wait(pa.w, ctx, askTimeout(timeout), &pa.req, false)
+	return pa.p.asks.wait(pa.w, ctx, askTimeout(timeout), &pa.req)
 }
 
 // PrintLine writes a line to w through the process's output lock, so it
