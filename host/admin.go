@@ -178,7 +178,7 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 
 // profileLua runs profile_lua {"actor" | "package", "seconds"?,
 // "interval_ms"?} (profile.go) and replies lua_profile {"node", "actor" |
-// "package", "seconds", "actors", "samples", "collapsed"}. An actor of
+// "package", "seconds", "actors", "hibernating", "samples", "collapsed"}. An actor of
 // another process is profiled there; a package, in this process only.
 func (ad *admin) profileLua(req *Message) {
 	p := ad.p
@@ -217,7 +217,7 @@ func (ad *admin) profileLua(req *Message) {
 			body = append(body, Field{Key: "package", Value: pkg})
 		}
 		body = append(body, Field{Key: "seconds", Value: seconds}, Field{Key: "actors", Value: int64(n)},
-			Field{Key: "samples", Value: samples}, Field{Key: "collapsed", Value: collapsed})
+			Field{Key: "hibernating", Value: int64(prof.Asleep)}, Field{Key: "samples", Value: samples}, Field{Key: "collapsed", Value: collapsed})
 		p.Reply(m, "lua_profile", body)
 	}()
 }

@@ -36,6 +36,10 @@ type Profile struct {
 	mu      sync.Mutex // guards stacks, samples
 	stacks  map[string]int64
 	samples int64
+
+	// Asleep is, once ProfileLua returns, how many of the chosen actors
+	// hibernated through the whole profile: they ran nothing to sample.
+	Asleep int
 }
 
 // MaxProfileStacks bounds the distinct stacks of a profile.
@@ -123,24 +127,35 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 		p.mu.RUnlock()
 	}
 	prof := &Profile{}
-	samplers := make([]Sampler, 0, len(chosen))
-	actors := make([]*Actor, 0, len(chosen))
+	// Each chosen actor with the sampler of its behaviour now: nil while
+	// it hibernates (its stand-in samples nothing), and a behaviour that
+	// changes (a wake, an upgrade, a hibernation) is picked up every
+	// profileRescan.
+	entries := make([]profiled, 0, len(chosen))
 	taken := 0 // actors another profile samples
 	for _, a := range chosen {
-		if s, ok := a.behaviour().(Sampler); ok { // (none while it hibernates)
-			if !s.StartSampling(prof) {
+		e := profiled{a: a}
+		switch beh := a.behaviour(); {
+		case a.Hibernating():
+		case isSampler(beh):
+			if !beh.(Sampler).StartSampling(prof) {
 				taken++
 				continue
 			}
-			samplers, actors = append(samplers, s), append(actors, a)
+			e.s, e.beh, e.sampled = beh.(Sampler), beh, true
+		default:
+			continue // Go code: nothing to sample
 		}
+		entries = append(entries, e)
 	}
 	defer func() {
-		for _, s := range samplers {
-			s.StopSampling(prof)
+		for _, e := range entries {
+			if e.s != nil {
+				e.s.StopSampling(prof)
+			}
 		}
 	}()
-	if len(samplers) == 0 {
+	if len(entries) == 0 {
 		if taken > 0 {
 			return nil, 0, fmt.Errorf("%w: another profile samples %s until it ends (one profile at a time per actor)", ErrBusy, what(name, pkg))
 		}
@@ -148,23 +163,76 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	rescan := time.NewTicker(profileRescan)
+	defer rescan.Stop()
 	end := time.NewTimer(d)
 	defer end.Stop()
+	sampled := func() int {
+		n := 0
+		for _, e := range entries {
+			if e.sampled {
+				n++
+			} else {
+				prof.Asleep++
+			}
+		}
+		return n
+	}
 	for {
 		select {
 		case <-t.C:
-			for i, a := range actors {
-				if a.budget.start.Load() != 0 { // inside a handler
-					samplers[i].RequestSample()
+			for _, e := range entries {
+				if e.s != nil && e.a.budget.start.Load() != 0 { // inside a handler
+					e.s.RequestSample()
 				}
 			}
+		case <-rescan.C:
+			for i := range entries {
+				entries[i].follow(prof)
+			}
 		case <-end.C:
-			return prof, len(samplers), nil
+			return prof, sampled(), nil
 		case <-ctx.Done():
-			return prof, len(samplers), ctx.Err()
+			return prof, sampled(), ctx.Err()
 		case <-p.done:
-			return prof, len(samplers), fmt.Errorf("the process is shutting down")
+			return prof, sampled(), fmt.Errorf("the process is shutting down")
 		}
+	}
+}
+
+// profileRescan is how often a profile looks for actors of its own that
+// woke from hibernation or got a new behaviour.
+const profileRescan = 100 * time.Millisecond
+
+// profiled is an actor a profile samples.
+type profiled struct {
+	a       *Actor
+	beh     Behaviour // the behaviour s belongs to
+	s       Sampler   // nil while the actor hibernates
+	sampled bool      // it had a sampler at some time
+}
+
+func isSampler(b Behaviour) bool {
+	_, ok := b.(Sampler)
+	return ok
+}
+
+// follow moves e's sampling to the actor's behaviour of now: off one that
+// is gone (hibernated, replaced), onto one that came (woke, upgraded).
+func (e *profiled) follow(prof *Profile) {
+	beh := e.a.behaviour()
+	if beh == e.beh {
+		return
+	}
+	if e.s != nil {
+		e.s.StopSampling(prof)
+		e.s, e.beh = nil, nil
+	}
+	if e.a.Hibernating() {
+		return
+	}
+	if s, ok := beh.(Sampler); ok && s.StartSampling(prof) {
+		e.s, e.beh, e.sampled = s, beh, true
 	}
 }
 

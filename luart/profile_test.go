@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/peacepie/peacepie/host"
 	"github.com/peacepie/peacepie/internal/testhost"
@@ -109,5 +110,65 @@ func TestProfileLua(t *testing.T) {
 		if o, _ := r.Body.(host.Object); r.Command != "error" && r.Command != "actor_is_not_found" || !strings.Contains(o.String("message")+o.String("entity"), want) {
 			t.Errorf("profile_lua %s: %s %v, want an error with %q", req, r.Command, r.Body, want)
 		}
+	}
+}
+
+// TestProfileFollowsAWake: profile_lua of an actor that hibernates samples
+// it once a message wakes it during the profile (the profile picks up its
+// new state), and a profile through which it sleeps says so.
+func TestProfileFollowsAWake(t *testing.T) {
+	pkg := fstest.MapFS{
+		"peacepie.toml": file("name = \"spinpkg\"\nversion = \"1.0.0\"\n[actors]\nSpinner = \"spinner\"\n"),
+		"spinner.lua":   file(strings.Replace(string(spinPackage["spinner.lua"].Data), "local Spinner = {}", "local Spinner = { hibernate = true }", 1)),
+	}
+	p := testhost.Start(t, host.Config{HibernateAfter: 100 * time.Millisecond}, pkg)
+	body := testhost.MustJSON(t, `{"class_desc": {"requires_dist": "spinpkg", "class": "Spinner"}, "name": "s"}`)
+	if r := p.Ask(t, "first.main.admin", "create_actor", body); r.Command != "actor_is_created" {
+		t.Fatalf("create: %s %v", r.Command, r.Body)
+	}
+	asleep := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for a := p.Lookup("s"); !a.Hibernating(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the actor does not hibernate")
+			}
+		}
+	}
+	asleep()
+	r := p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, `{"actor": "s", "seconds": 0.3}`))
+	if o, _ := r.Body.(host.Object); r.Command != "lua_profile" || o.String("collapsed") != "" {
+		t.Fatalf("a profile of a sleeping actor: %s %v", r.Command, r.Body)
+	} else if n, _ := o.Get("actors"); n != int64(0) {
+		t.Errorf("a sleeping actor: %v actors sampled, want 0", n)
+	} else if n, _ := o.Get("hibernating"); n != int64(1) {
+		t.Errorf("a sleeping actor: %v hibernating, want 1", n)
+	}
+
+	// Asleep when the profile starts, woken by work within it.
+	asleep()
+	answer := make(chan host.Message, 1)
+	go func() {
+		answer <- p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, `{"actor": "s", "seconds": 2}`))
+	}()
+	time.Sleep(200 * time.Millisecond) // the profile has started (and rescanned once): the actor is not yet sampled
+	var r2 host.Message
+	for done := false; !done; {
+		select {
+		case r2 = <-answer:
+			done = true
+		default:
+			p.Ask(t, "s", "work", host.Object{{Key: "n", Value: int64(50)}})
+		}
+	}
+	o, _ := r2.Body.(host.Object)
+	if r2.Command != "lua_profile" || !strings.Contains(o.String("collapsed"), "busy (spinner.lua:8);spin_here (spinner.lua:3) ") {
+		t.Fatalf("a profile through a wake: %s %v", r2.Command, r2.Body)
+	}
+	if n, _ := o.Get("actors"); n != int64(1) {
+		t.Errorf("woken: %v actors sampled, want 1", n)
+	}
+	if n, _ := o.Get("hibernating"); n != int64(0) {
+		t.Errorf("woken: %v hibernating, want 0", n)
 	}
 }

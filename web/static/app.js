@@ -807,7 +807,7 @@ async function profileActor(name, node, stale) {
   if (stale()) return;
   $("#profile-run").disabled = false;
   if (a.command !== "lua_profile") { status.innerHTML = `<span class="error">${esc(a.command)}: ${esc((a.body && (a.body.message || a.body.error)) || "")}</span>`; return; }
-  status.textContent = `${a.body.samples} samples in ${a.body.seconds} s`;
+  status.textContent = `${a.body.samples} samples in ${a.body.seconds} s` + (a.body.hibernating ? " (it hibernated throughout: nothing ran)" : "");
   const link = $("#profile-download");
   link.href = URL.createObjectURL(new Blob([a.body.collapsed], { type: "text/plain" }));
   link.download = name + ".folded";
