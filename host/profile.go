@@ -136,13 +136,14 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 	for _, a := range chosen {
 		e := profiled{a: a}
 		switch beh := a.behaviour(); {
-		case a.Hibernating():
+		case isAsleep(beh):
+			e.slept = true
 		case isSampler(beh):
 			if !beh.(Sampler).StartSampling(prof) {
 				taken++
 				continue
 			}
-			e.s, e.beh, e.sampled = beh.(Sampler), beh, true
+			e.s, e.beh = beh.(Sampler), beh
 		default:
 			continue // Go code: nothing to sample
 		}
@@ -170,10 +171,11 @@ func (p *Process) ProfileLua(ctx context.Context, name, pkg string, d, interval 
 	sampled := func() int {
 		n := 0
 		for _, e := range entries {
-			if e.sampled {
-				n++
-			} else {
+			switch {
+			case e.slept:
 				prof.Asleep++
+			case e.sampledOnce || e.s != nil:
+				n++
 			}
 		}
 		return n
@@ -206,14 +208,23 @@ const profileRescan = 100 * time.Millisecond
 
 // profiled is an actor a profile samples.
 type profiled struct {
-	a       *Actor
-	beh     Behaviour // the behaviour s belongs to
-	s       Sampler   // nil while the actor hibernates
-	sampled bool      // it had a sampler at some time
+	a           *Actor
+	beh         Behaviour // the behaviour s belongs to
+	s           Sampler   // nil while the actor hibernates
+	sampledOnce bool      // s was set for a while, then the behaviour went
+	slept       bool      // it has hibernated throughout so far
 }
 
 func isSampler(b Behaviour) bool {
 	_, ok := b.(Sampler)
+	return ok
+}
+
+// isAsleep tells a hibernating actor by its stand-in behaviour, which
+// Actor.hibernate sets under the actor's lock a moment before it counts
+// the actor as hibernating (Actor.dormant).
+func isAsleep(b Behaviour) bool {
+	_, ok := b.(*asleep)
 	return ok
 }
 
@@ -226,13 +237,14 @@ func (e *profiled) follow(prof *Profile) {
 	}
 	if e.s != nil {
 		e.s.StopSampling(prof)
-		e.s, e.beh = nil, nil
+		e.s, e.beh, e.sampledOnce = nil, nil, true
 	}
-	if e.a.Hibernating() {
+	if isAsleep(beh) {
 		return
 	}
+	e.slept = false
 	if s, ok := beh.(Sampler); ok && s.StartSampling(prof) {
-		e.s, e.beh, e.sampled = s, beh, true
+		e.s, e.beh = s, beh
 	}
 }
 
