@@ -7,7 +7,7 @@ BENCH ?= .
 # from the verified upstream module before anything is built.
 LUA   := third_party/gopher-lua
 
-.PHONY: build patched run test test-patched test-lua soak bench bench-pinned bench-many bench-failover clean
+.PHONY: build patched run test test-patched test-lua soak bench cbaseline bench-pinned bench-many bench-failover clean
 
 build: patched
 	$(GO) build -o $(BIN) ./cmd/peacepie
@@ -43,9 +43,18 @@ test-patched: patched
 soak: patched
 	$(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 10m -v ./cmd/peacepie/
 
-# Benchmarks of the real message path: Lua actor to Lua actor.
-bench: patched
+# Benchmarks of the real message path: Lua actor to Lua actor. First, the
+# machine's baseline for an in-process ask: two C threads passing a token
+# through condition variables, as a C actor system's workers do (skipped,
+# with a note, where there is no C compiler).
+bench: patched cbaseline
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 ./luart/ ./host/ ./net/link/ ./cmd/peacepie/
+
+CC ?= cc
+cbaseline:
+	@if command -v $(CC) >/dev/null 2>&1; then \
+		mkdir -p bin && $(CC) -O2 -pthread -o bin/cpingpong internal/cbaseline/pingpong.c && ./bin/cpingpong; \
+	else echo "no C compiler ($(CC)): the C threads' baseline is left out"; fi
 
 # The latency between processes with all of them pinned to one CPU (Linux
 # taskset), where a loopback round trip does not depend on where the two
@@ -53,12 +62,15 @@ bench: patched
 bench-pinned: patched
 	taskset -c 0 $(GO) test -run '^$$' -bench 'Benchmark(Link|Host|Child|HostChild|HostsChild)(Ask|PingPong)$$|BenchmarkTCPEcho$$' -benchtime 20000x -count=1 ./cmd/peacepie/
 
+# A million hibernating actors in one process, and the ask's tail with
+# 0, 10,000 and 100,000 idle actors resident, beside the machine's
+# baselines (Go's channel round trip, the C threads').
+bench-many: patched cbaseline
+	$(GO) test -run '^$$' -bench 'BenchmarkMillionActors|BenchmarkLuaAskIdle|BenchmarkGoChanRoundTrip' -count=1 -timeout 60m ./luart/
+
 # The time from the first host's kill -9 to a create_actor that succeeds on
 # a survivor, five times (the median is reported), the cost of a directory
 # write among three hosts, and of a commit of three replicas in one process.
-bench-many: patched
-	$(GO) test -run '^$$' -bench 'BenchmarkMillionActors|BenchmarkLuaAskIdle|BenchmarkGoChanRoundTrip' -count=1 -timeout 60m ./luart/
-
 bench-failover: patched
 	$(GO) test -run '^$$' -bench 'BenchmarkFailover$$' -benchtime 5x -count=1 ./cmd/peacepie/
 	$(GO) test -run '^$$' -bench 'BenchmarkCreateActorAmongHosts' -benchtime 2000x -count=1 ./cmd/peacepie/
