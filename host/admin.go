@@ -193,13 +193,17 @@ func (ad *admin) profileLua(req *Message) {
 	if name != "" && ad.forwardTo(m, name) {
 		return
 	}
-	seconds, interval := 5.0, time.Millisecond
-	if v, ok := o.Get("seconds"); ok {
-		seconds = numberOf(v)
+	seconds, err := numberField(o, "seconds", 5)
+	if err != nil {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "profile_lua: " + err.Error()}})
+		return
 	}
-	if v, ok := o.Get("interval_ms"); ok {
-		interval = time.Duration(numberOf(v) * float64(time.Millisecond))
+	ms, err := numberField(o, "interval_ms", 1)
+	if err != nil {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "profile_lua: " + err.Error()}})
+		return
 	}
+	interval := time.Duration(ms * float64(time.Millisecond))
 	go func() {
 		d := time.Duration(seconds * float64(time.Second))
 		ctx, cancel := context.WithTimeout(context.Background(), d+time.Second)
@@ -229,9 +233,11 @@ func (ad *admin) goProfile(req *Message) {
 	m := new(Message)
 	*m = *req
 	o, _ := m.Body.(Object)
-	name, seconds := o.String("profile"), 10.0
-	if v, ok := o.Get("seconds"); ok {
-		seconds = numberOf(v)
+	name := o.String("profile")
+	seconds, err := numberField(o, "seconds", 10)
+	if err != nil {
+		p.Reply(m, "error", Object{{Key: "mid", Value: m.ID.String()}, {Key: "message", Value: "get_go_profile: " + err.Error()}})
+		return
 	}
 	go func() {
 		d := time.Duration(seconds * float64(time.Second))
@@ -310,6 +316,22 @@ func (ad *admin) getClasses(req *Message) {
 
 // numberOf reads a JSON number (-1 for anything else, which the checks
 // refuse).
+// numberField reads the optional number key of o: def when it is absent,
+// an error that names it when it is not a number.
+func numberField(o Object, key string, def float64) (float64, error) {
+	v, ok := o.Get(key)
+	if !ok {
+		return def, nil
+	}
+	switch n := v.(type) {
+	case int64:
+		return float64(n), nil
+	case float64:
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: %q must be a number, not %s", ErrBadRequest, key, TypeName(v))
+}
+
 func numberOf(v any) float64 {
 	switch n := v.(type) {
 	case int64:

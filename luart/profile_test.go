@@ -105,11 +105,18 @@ func TestProfileLua(t *testing.T) {
 		`{"actor": "nobody"}`:                  "nobody",
 		`{}`:                                   "give an actor",
 		`"s"`:                                  "must be an object",
+		`{"actor": "s", "seconds": "x"}`:       `"seconds" must be a number, not a string`,
+		`{"actor": "s", "interval_ms": [1]}`:   `"interval_ms" must be a number, not an array`,
 	} {
 		r := p.Ask(t, "first.main.admin", "profile_lua", testhost.MustJSON(t, req))
 		if o, _ := r.Body.(host.Object); r.Command != "error" && r.Command != "actor_is_not_found" || !strings.Contains(o.String("message")+o.String("entity"), want) {
 			t.Errorf("profile_lua %s: %s %v, want an error with %q", req, r.Command, r.Body, want)
 		}
+	}
+	// get_go_profile reads its seconds the same way.
+	r := p.Ask(t, "first.main.admin", "get_go_profile", testhost.MustJSON(t, `{"profile": "profile", "seconds": "ten"}`))
+	if o, _ := r.Body.(host.Object); r.Command != "error" || !strings.Contains(o.String("message"), `get_go_profile: bad request: "seconds" must be a number, not a string`) {
+		t.Errorf("get_go_profile with seconds \"ten\": %s %v", r.Command, r.Body)
 	}
 }
 
