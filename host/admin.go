@@ -103,10 +103,12 @@ func (ad *admin) Receive(a *Actor, m *Message) (Reply, error) {
 			return Reply{}, nil
 		}
 		n := recentLinesKept
-		if v, ok := o.Get("n"); ok {
-			if k := int(numberOf(v)); k >= 1 && k < n {
-				n = k
-			}
+		k, err := numberField(o, "n", float64(n))
+		if err != nil {
+			return Reply{}, err
+		}
+		if k >= 1 && k < float64(n) {
+			n = int(k)
 		}
 		return Reply{"lines", Object{{Key: "node", Value: p.adminName}, {Key: "lines", Value: p.RecentLines(name, n)}}}, nil
 	case "get_metrics": // this process's counters (metrics.go)

@@ -81,3 +81,28 @@ func TestActorListingPages(t *testing.T) {
 		t.Errorf("get_actors of %d actors lists %d (total %d), want the first %d", 30+host.DefaultListLimit, strings.Count(got, ",")+1, total, host.DefaultListLimit)
 	}
 }
+
+// TestAdminNumbersAreNumbers: a count or a duration given as something
+// other than a number is refused by name, not read as -1 (get_lines'
+// "n" used to fall back to 1000 lines, profile_lua's "seconds" to
+// "not -1").
+func TestAdminNumbersAreNumbers(t *testing.T) {
+	p := newProcess(t, host.Config{})
+	for _, c := range []struct {
+		verb string
+		body host.Object
+		want string
+	}{
+		{"get_lines", host.Object{{Key: "n", Value: "10"}}, `"n" must be a number, not a string`},
+		{"get_go_profile", host.Object{{Key: "profile", Value: "heap"}, {Key: "seconds", Value: true}}, `"seconds" must be a number, not a boolean`},
+		{"profile_lua", host.Object{{Key: "package", Value: "x"}, {Key: "interval_ms", Value: host.Object{}}}, `"interval_ms" must be a number, not an object`},
+	} {
+		r := ask(t, p, p.AdminName(), c.verb, c.body)
+		if o, _ := r.Body.(host.Object); r.Command != "error" || !strings.Contains(o.String("message"), c.want) {
+			t.Errorf("%s %s: %s %s, want an error with %s", c.verb, js(c.body), r.Command, js(r.Body), c.want)
+		}
+	}
+	if r := ask(t, p, p.AdminName(), "get_lines", host.Object{{Key: "n", Value: int64(5)}}); r.Command != "lines" {
+		t.Errorf("get_lines with n 5: %s %s", r.Command, js(r.Body))
+	}
+}
